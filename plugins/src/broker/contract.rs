@@ -1,0 +1,132 @@
+//! The broker contract: what every [`Broker`] adapter must do. An adapter's test file runs
+//! all of it with `broker_contract!(async { make_broker() })`. Each case uses its own topic
+//! names so adapters backed by a shared server can run the cases side by side.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::{Broker, Delivery, Message, Subscription};
+
+/// A message with key `key`, one header and `payload`.
+pub fn message(key: &str, payload: &str) -> Message {
+    Message {
+        key: key.into(),
+        headers: BTreeMap::from([("user_id".to_owned(), format!("user-{key}"))]),
+        payload: payload.as_bytes().to_vec(),
+    }
+}
+
+/// A topic name unique to this run, so cases never see each other's messages.
+pub fn fresh_topic(case: &str) -> String {
+    format!("contract.{case}.{}", crate::now_unix_ms())
+}
+
+async fn next(sub: &mut Box<dyn Subscription>) -> Delivery {
+    tokio::time::timeout(Duration::from_secs(10), sub.next())
+        .await
+        .expect("no message within 10 s")
+        .expect("subscription failed")
+}
+
+async fn payloads(sub: &mut Box<dyn Subscription>, n: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    for _ in 0..n {
+        out.push(String::from_utf8(next(sub).await.message.payload).unwrap());
+    }
+    out
+}
+
+pub async fn published_messages_arrive_in_order_with_key_and_headers(b: Arc<dyn Broker>) {
+    let topic = fresh_topic("order");
+    for i in 0..5 {
+        b.publish(&topic, message("k", &format!("m{i}"))).await.unwrap();
+    }
+    let mut sub = b.subscribe(&topic, "g").await.unwrap();
+    let first = next(&mut sub).await;
+    assert_eq!(first.message, message("k", "m0"));
+    assert_eq!(first.topic, topic);
+    assert_eq!(payloads(&mut sub, 4).await, ["m1", "m2", "m3", "m4"]);
+}
+
+pub async fn a_waiting_consumer_gets_a_message_published_later(b: Arc<dyn Broker>) {
+    let topic = fresh_topic("later");
+    b.publish(&topic, message("k", "before")).await.unwrap();
+    let mut sub = b.subscribe(&topic, "g").await.unwrap();
+    assert_eq!(payloads(&mut sub, 1).await, ["before"]);
+    let publisher = Arc::clone(&b);
+    let t = topic.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        publisher.publish(&t, message("k", "after")).await.unwrap();
+    });
+    assert_eq!(payloads(&mut sub, 1).await, ["after"]);
+}
+
+pub async fn a_group_resumes_after_its_committed_offset(b: Arc<dyn Broker>) {
+    let topic = fresh_topic("resume");
+    for p in ["a", "b", "c"] {
+        b.publish(&topic, message("k", p)).await.unwrap();
+    }
+    let mut sub = b.subscribe(&topic, "g").await.unwrap();
+    let a = next(&mut sub).await;
+    sub.commit(&a).await.unwrap();
+    drop(sub);
+    b.publish(&topic, message("k", "d")).await.unwrap();
+    let mut again = b.subscribe(&topic, "g").await.unwrap();
+    assert_eq!(payloads(&mut again, 3).await, ["b", "c", "d"]);
+}
+
+pub async fn uncommitted_messages_are_delivered_again(b: Arc<dyn Broker>) {
+    let topic = fresh_topic("redeliver");
+    b.publish(&topic, message("k", "a")).await.unwrap();
+    b.publish(&topic, message("k", "b")).await.unwrap();
+    let mut sub = b.subscribe(&topic, "g").await.unwrap();
+    assert_eq!(payloads(&mut sub, 2).await, ["a", "b"]);
+    drop(sub);
+    let mut again = b.subscribe(&topic, "g").await.unwrap();
+    assert_eq!(payloads(&mut again, 2).await, ["a", "b"]);
+}
+
+pub async fn groups_consume_independently(b: Arc<dyn Broker>) {
+    let topic = fresh_topic("groups");
+    b.publish(&topic, message("k", "a")).await.unwrap();
+    let mut one = b.subscribe(&topic, "one").await.unwrap();
+    let a = next(&mut one).await;
+    one.commit(&a).await.unwrap();
+    let mut two = b.subscribe(&topic, "two").await.unwrap();
+    assert_eq!(payloads(&mut two, 1).await, ["a"]);
+}
+
+pub async fn topics_are_separate(b: Arc<dyn Broker>) {
+    let (t1, t2) = (fresh_topic("sep1"), fresh_topic("sep2"));
+    b.publish(&t1, message("k", "one")).await.unwrap();
+    b.publish(&t2, message("k", "two")).await.unwrap();
+    let mut sub = b.subscribe(&t2, "g").await.unwrap();
+    assert_eq!(payloads(&mut sub, 1).await, ["two"]);
+}
+
+/// Generates one `#[tokio::test]` per contract case for the adapter built by `$make`, an
+/// expression evaluating to a future of `Arc<dyn Broker>`.
+#[macro_export]
+macro_rules! broker_contract {
+    ($make:expr) => {
+        $crate::broker_contract!(@cases $make;
+            published_messages_arrive_in_order_with_key_and_headers,
+            a_waiting_consumer_gets_a_message_published_later,
+            a_group_resumes_after_its_committed_offset,
+            uncommitted_messages_are_delivered_again,
+            groups_consume_independently,
+            topics_are_separate,
+        );
+    };
+    (@cases $make:expr; $($case:ident),+ $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $case() {
+                let broker = $make.await;
+                $crate::broker::contract::$case(broker).await;
+            }
+        )+
+    };
+}

@@ -1,0 +1,67 @@
+//! Publish/subscribe with durable topics: messages carry a key, headers and a payload;
+//! consumers join a group and commit offsets after handling, so delivery is at least once
+//! and a consumer that was down gets what it missed. [`SqliteBroker`] is the embedded default.
+
+mod sqlite;
+pub mod contract;
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+
+pub use sqlite::SqliteBroker;
+
+/// One message on a topic.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Message {
+    /// Messages with one key keep their order.
+    pub key: String,
+    pub headers: BTreeMap<String, String>,
+    pub payload: Vec<u8>,
+}
+
+/// A message as a consumer receives it, with its place in the topic.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Delivery {
+    pub topic: String,
+    pub offset: i64,
+    pub message: Message,
+}
+
+/// What can go wrong talking to a broker.
+#[derive(Debug, thiserror::Error)]
+pub enum BrokerError {
+    #[error("broker unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl From<crate::store::StoreError> for BrokerError {
+    fn from(e: crate::store::StoreError) -> Self {
+        BrokerError::Unavailable(e.to_string())
+    }
+}
+
+/// A message broker.
+#[async_trait]
+pub trait Broker: Send + Sync + 'static {
+    /// Appends `message` to `topic`; when this returns `Ok` the message is durable.
+    async fn publish(&self, topic: &str, message: Message) -> Result<(), BrokerError>;
+
+    /// Joins consumer group `group` on `topic`. A new group starts at the oldest message;
+    /// a known group resumes after its last committed offset.
+    async fn subscribe(
+        &self,
+        topic: &str,
+        group: &str,
+    ) -> Result<Box<dyn Subscription>, BrokerError>;
+}
+
+/// A consumer's view of one topic.
+#[async_trait]
+pub trait Subscription: Send {
+    /// Waits for the next message.
+    async fn next(&mut self) -> Result<Delivery, BrokerError>;
+
+    /// Marks `delivery` and everything before it as handled for the group.
+    async fn commit(&mut self, delivery: &Delivery) -> Result<(), BrokerError>;
+}

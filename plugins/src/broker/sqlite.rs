@@ -1,0 +1,168 @@
+//! The embedded broker: a durable topic log in one SQLite file shared by every process.
+//! Consumers poll for rows after their group's committed offset.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::path::Path;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rusqlite::params;
+
+use super::{Broker, BrokerError, Delivery, Message, Subscription};
+use crate::now_unix_ms;
+use crate::store::SqliteDb;
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS messages (
+    offset     INTEGER PRIMARY KEY AUTOINCREMENT,
+    topic      TEXT NOT NULL,
+    key        TEXT NOT NULL,
+    headers    TEXT NOT NULL,
+    payload    BLOB NOT NULL,
+    created_at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS messages_by_topic ON messages (topic, offset);
+CREATE TABLE IF NOT EXISTS group_offsets (
+    grp    TEXT NOT NULL,
+    topic  TEXT NOT NULL,
+    offset INTEGER NOT NULL,
+    PRIMARY KEY (grp, topic)
+);";
+
+/// How long an idle consumer waits before looking for new rows again.
+const IDLE_POLL: Duration = Duration::from_millis(50);
+/// How many rows a consumer fetches at once.
+const BATCH: i64 = 256;
+
+/// A [`Broker`] on a SQLite file.
+#[derive(Clone, Debug)]
+pub struct SqliteBroker {
+    db: SqliteDb,
+}
+
+impl SqliteBroker {
+    /// Opens (or creates) the topic log at `path`.
+    pub fn open(path: &Path) -> Result<Self, BrokerError> {
+        Ok(Self {
+            db: SqliteDb::open(path, SCHEMA)?,
+        })
+    }
+}
+
+#[async_trait]
+impl Broker for SqliteBroker {
+    async fn publish(&self, topic: &str, message: Message) -> Result<(), BrokerError> {
+        let topic = topic.to_owned();
+        let headers = serde_json::to_string(&message.headers).unwrap_or_else(|_| "{}".into());
+        self.db
+            .call(move |c| {
+                c.execute(
+                    "INSERT INTO messages (topic, key, headers, payload, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![topic, message.key, headers, message.payload, now_unix_ms()],
+                )
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn subscribe(
+        &self,
+        topic: &str,
+        group: &str,
+    ) -> Result<Box<dyn Subscription>, BrokerError> {
+        let (t, g) = (topic.to_owned(), group.to_owned());
+        let committed: i64 = self
+            .db
+            .call(move |c| {
+                c.query_row(
+                    "SELECT coalesce(max(offset), 0) FROM group_offsets WHERE grp = ?1 AND topic = ?2",
+                    params![g, t],
+                    |r| r.get(0),
+                )
+            })
+            .await?;
+        Ok(Box::new(SqliteSubscription {
+            db: self.db.clone(),
+            topic: topic.to_owned(),
+            group: group.to_owned(),
+            position: committed,
+            buffer: VecDeque::new(),
+        }))
+    }
+}
+
+struct SqliteSubscription {
+    db: SqliteDb,
+    topic: String,
+    group: String,
+    /// The offset of the last message handed out.
+    position: i64,
+    buffer: VecDeque<Delivery>,
+}
+
+impl SqliteSubscription {
+    async fn fetch(&mut self) -> Result<(), BrokerError> {
+        let (topic, after) = (self.topic.clone(), self.position);
+        let rows = self
+            .db
+            .call(move |c| {
+                let mut stmt = c.prepare_cached(
+                    "SELECT offset, key, headers, payload FROM messages
+                     WHERE topic = ?1 AND offset > ?2 ORDER BY offset LIMIT ?3",
+                )?;
+                let rows = stmt.query_map(params![topic, after, BATCH], |r| {
+                    let headers: String = r.get(2)?;
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        Message {
+                            key: r.get(1)?,
+                            headers: serde_json::from_str::<BTreeMap<_, _>>(&headers)
+                                .unwrap_or_default(),
+                            payload: r.get(3)?,
+                        },
+                    ))
+                })?;
+                rows.collect::<rusqlite::Result<Vec<_>>>()
+            })
+            .await?;
+        for (offset, message) in rows {
+            self.buffer.push_back(Delivery {
+                topic: self.topic.clone(),
+                offset,
+                message,
+            });
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Subscription for SqliteSubscription {
+    async fn next(&mut self) -> Result<Delivery, BrokerError> {
+        loop {
+            if let Some(delivery) = self.buffer.pop_front() {
+                self.position = delivery.offset;
+                return Ok(delivery);
+            }
+            self.fetch().await?;
+            if self.buffer.is_empty() {
+                tokio::time::sleep(IDLE_POLL).await;
+            }
+        }
+    }
+
+    async fn commit(&mut self, delivery: &Delivery) -> Result<(), BrokerError> {
+        let (g, t, offset) = (self.group.clone(), self.topic.clone(), delivery.offset);
+        self.db
+            .call(move |c| {
+                c.execute(
+                    "INSERT INTO group_offsets (grp, topic, offset) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (grp, topic) DO UPDATE SET offset = max(offset, ?3)",
+                    params![g, t, offset],
+                )
+            })
+            .await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,18 @@
+//! Swappable infrastructure, as go-micro's plugins were: each port is a trait with an
+//! embedded default on SQLite files, and a contract test suite any other adapter must pass.
+//!
+//! - [`registry`]: where services announce themselves and find each other.
+//! - [`broker`]: durable topics with consumer groups and committed offsets.
+//! - [`store`]: the SQLite plumbing the services' repositories are built on.
+
+pub mod broker;
+pub mod registry;
+pub mod store;
+
+/// Milliseconds since the Unix epoch, the time unit the embedded adapters store.
+pub fn now_unix_ms() -> i64 {
+    let since = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+}
