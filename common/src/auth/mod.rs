@@ -1,0 +1,193 @@
+//! JWT auth: Ed25519 key pairs, the token issuer (only the user service holds the private
+//! key), the verifier every service loads at start, and the gRPC guard ([`RequireAuth`]).
+//!
+//! Claims carry the user's id, email and name, the issuer, audience and times: nothing
+//! secret (the reference system put the password hash in its tokens).
+
+mod keys;
+mod layer;
+
+use std::path::Path;
+use std::time::Duration;
+
+use jsonwebtoken::errors::ErrorKind as JwtErrorKind;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+
+pub use keys::{KeyPair, generate_key_pair, write_key_pair};
+pub use layer::{Caller, RequireAuth, bearer_from_metadata, caller, forward_token};
+
+use crate::config::AuthConfig;
+
+/// What a shippy token says.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    /// The user id.
+    pub sub: String,
+    pub email: String,
+    pub name: String,
+    pub iss: String,
+    pub aud: String,
+    pub iat: i64,
+    pub nbf: i64,
+    pub exp: i64,
+}
+
+/// Why a token was refused; the message says which check failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error("missing token: send 'authorization: Bearer <token>'")]
+    Missing,
+    #[error("malformed token")]
+    Malformed,
+    #[error("token expired")]
+    Expired,
+    #[error("token not valid yet")]
+    NotYetValid,
+    #[error("invalid token signature")]
+    BadSignature,
+    #[error("token has the wrong issuer")]
+    WrongIssuer,
+    #[error("token has the wrong audience")]
+    WrongAudience,
+    #[error("token algorithm not accepted")]
+    WrongAlgorithm,
+    #[error("cannot load key {path}: {reason}")]
+    Key { path: String, reason: String },
+    #[error("cannot sign token: {0}")]
+    Signing(String),
+}
+
+impl crate::KindedError for AuthError {
+    fn kind(&self) -> crate::ErrorKind {
+        match self {
+            AuthError::Key { .. } | AuthError::Signing(_) => crate::ErrorKind::Internal,
+            _ => crate::ErrorKind::Unauthenticated,
+        }
+    }
+}
+
+fn read_key(path: &Path) -> Result<Vec<u8>, AuthError> {
+    std::fs::read(path).map_err(|e| AuthError::Key {
+        path: path.display().to_string(),
+        reason: format!("{e} (run `make init` to create the key pair)"),
+    })
+}
+
+fn now_secs() -> i64 {
+    i64::try_from(shippy_plugins::now_unix_ms() / 1000).unwrap_or(i64::MAX)
+}
+
+/// Signs tokens. Built once at start from the private key.
+#[derive(Clone)]
+pub struct TokenIssuer {
+    key: EncodingKey,
+    issuer: String,
+    audience: String,
+    lifetime: Duration,
+}
+
+/// The identity a token is issued for: taken from the stored user, never from the request.
+#[derive(Clone, Debug)]
+pub struct Subject<'a> {
+    pub user_id: &'a str,
+    pub email: &'a str,
+    pub name: &'a str,
+}
+
+impl TokenIssuer {
+    pub fn from_pem(pem: &[u8], config: &AuthConfig) -> Result<Self, AuthError> {
+        let key = EncodingKey::from_ed_pem(pem).map_err(|e| AuthError::Key {
+            path: config.private_key.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        Ok(Self {
+            key,
+            issuer: config.issuer.clone(),
+            audience: config.audience.clone(),
+            lifetime: Duration::from_secs(config.token_lifetime_secs),
+        })
+    }
+
+    /// Loads the private key named by the config.
+    pub fn load(config: &AuthConfig) -> Result<Self, AuthError> {
+        Self::from_pem(&read_key(&config.private_key)?, config)
+    }
+
+    /// A token for `subject`, valid from now for the configured lifetime; also answers its
+    /// expiry (Unix seconds).
+    pub fn issue(&self, subject: &Subject<'_>) -> Result<(String, i64), AuthError> {
+        let now = now_secs();
+        let exp = now + i64::try_from(self.lifetime.as_secs()).unwrap_or(i64::MAX / 2);
+        let claims = Claims {
+            sub: subject.user_id.to_owned(),
+            email: subject.email.to_owned(),
+            name: subject.name.to_owned(),
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            iat: now,
+            nbf: now,
+            exp,
+        };
+        let token = jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), &claims, &self.key)
+            .map_err(|e| AuthError::Signing(e.to_string()))?;
+        Ok((token, exp))
+    }
+}
+
+/// Checks tokens. Built once at start from the public key; cheap to clone.
+#[derive(Clone)]
+pub struct TokenVerifier {
+    key: DecodingKey,
+    validation: Validation,
+}
+
+impl std::fmt::Debug for TokenVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenVerifier").finish_non_exhaustive()
+    }
+}
+
+impl TokenVerifier {
+    pub fn from_pem(pem: &[u8], config: &AuthConfig) -> Result<Self, AuthError> {
+        let key = DecodingKey::from_ed_pem(pem).map_err(|e| AuthError::Key {
+            path: config.public_key.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.set_issuer(&[&config.issuer]);
+        validation.set_audience(&[&config.audience]);
+        validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+        validation.validate_nbf = true;
+        validation.leeway = 5;
+        Ok(Self { key, validation })
+    }
+
+    /// Loads the public key named by the config.
+    pub fn load(config: &AuthConfig) -> Result<Self, AuthError> {
+        Self::from_pem(&read_key(&config.public_key)?, config)
+    }
+
+    /// The claims of a valid token, or which check it failed.
+    pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
+        let token = token.trim();
+        if token.is_empty() {
+            return Err(AuthError::Missing);
+        }
+        match jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation) {
+            Ok(data) => Ok(data.claims),
+            Err(e) => Err(match e.kind() {
+                JwtErrorKind::ExpiredSignature => AuthError::Expired,
+                JwtErrorKind::ImmatureSignature => AuthError::NotYetValid,
+                JwtErrorKind::InvalidSignature => AuthError::BadSignature,
+                JwtErrorKind::InvalidIssuer => AuthError::WrongIssuer,
+                JwtErrorKind::InvalidAudience => AuthError::WrongAudience,
+                JwtErrorKind::InvalidAlgorithm => AuthError::WrongAlgorithm,
+                _ => AuthError::Malformed,
+            }),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

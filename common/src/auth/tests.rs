@@ -1,0 +1,95 @@
+//! Token issue and verification, including every way a token can be wrong.
+
+use super::*;
+
+fn config() -> AuthConfig {
+    AuthConfig {
+        issuer: "shippy.user".into(),
+        audience: "shippy".into(),
+        token_lifetime_secs: 3600,
+        private_key: "unused".into(),
+        public_key: "unused".into(),
+    }
+}
+
+fn pair(config: &AuthConfig) -> (TokenIssuer, TokenVerifier) {
+    let keys = generate_key_pair().unwrap();
+    (
+        TokenIssuer::from_pem(keys.private_pem.as_bytes(), config).unwrap(),
+        TokenVerifier::from_pem(keys.public_pem.as_bytes(), config).unwrap(),
+    )
+}
+
+const ALICE: Subject<'static> = Subject { user_id: "u-1", email: "alice@example.com", name: "Alice" };
+
+#[test]
+fn an_issued_token_verifies_and_names_the_user_until_it_expires() {
+    let (issuer, verifier) = pair(&config());
+    let (token, exp) = issuer.issue(&ALICE).unwrap();
+    let claims = verifier.verify(&token).unwrap();
+    assert_eq!(claims.sub, "u-1");
+    assert_eq!(claims.email, "alice@example.com");
+    assert_eq!(claims.exp, exp);
+    assert!(exp > now_secs() + 3500, "token must not be born expired");
+}
+
+#[test]
+fn a_token_signed_by_another_key_is_refused_as_bad_signature() {
+    let (issuer, _) = pair(&config());
+    let (_, other_verifier) = pair(&config());
+    let (token, _) = issuer.issue(&ALICE).unwrap();
+    assert_eq!(other_verifier.verify(&token), Err(AuthError::BadSignature));
+}
+
+#[test]
+fn expired_garbage_wrong_issuer_and_audience_are_each_named() {
+    let cfg = config();
+    let keys = generate_key_pair().unwrap();
+    let verifier = TokenVerifier::from_pem(keys.public_pem.as_bytes(), &cfg).unwrap();
+    let sign = |claims: &Claims| {
+        let key = EncodingKey::from_ed_pem(keys.private_pem.as_bytes()).unwrap();
+        jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), claims, &key).unwrap()
+    };
+    let now = now_secs();
+    let good = Claims {
+        sub: "u".into(), email: "e".into(), name: "n".into(), iss: cfg.issuer.clone(),
+        aud: cfg.audience.clone(), iat: now, nbf: now, exp: now + 600,
+    };
+    let expired = Claims { iat: now - 7200, nbf: now - 7200, exp: now - 3600, ..good.clone() };
+    let future = Claims { nbf: now + 3600, ..good.clone() };
+    let wrong_iss = Claims { iss: "evil".into(), ..good.clone() };
+    let wrong_aud = Claims { aud: "other".into(), ..good.clone() };
+    assert!(verifier.verify(&sign(&good)).is_ok());
+    assert_eq!(verifier.verify(&sign(&expired)), Err(AuthError::Expired));
+    assert_eq!(verifier.verify(&sign(&future)), Err(AuthError::NotYetValid));
+    assert_eq!(verifier.verify(&sign(&wrong_iss)), Err(AuthError::WrongIssuer));
+    assert_eq!(verifier.verify(&sign(&wrong_aud)), Err(AuthError::WrongAudience));
+    assert_eq!(verifier.verify("not.a.token"), Err(AuthError::Malformed));
+    assert_eq!(verifier.verify(""), Err(AuthError::Missing));
+}
+
+#[test]
+fn the_token_is_read_from_bearer_or_the_reference_token_key() {
+    let mut headers = http::HeaderMap::new();
+    assert_eq!(bearer_from_metadata(&headers), Err(AuthError::Missing));
+    headers.insert("token", "abc".parse().unwrap());
+    assert_eq!(bearer_from_metadata(&headers), Ok("abc"));
+    headers.insert("authorization", "Bearer xyz".parse().unwrap());
+    assert_eq!(bearer_from_metadata(&headers), Ok("xyz"));
+    headers.insert("authorization", "Basic xyz".parse().unwrap());
+    assert_eq!(bearer_from_metadata(&headers), Err(AuthError::Malformed));
+}
+
+#[test]
+fn keys_are_written_owner_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let (private, public) = (dir.path().join("k/p.pem"), dir.path().join("k/p.pub.pem"));
+    write_key_pair(&generate_key_pair().unwrap(), &private, &public).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&private).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    assert!(TokenIssuer::load(&AuthConfig { private_key: private, public_key: public, ..config() }).is_ok());
+}

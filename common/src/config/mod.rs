@@ -1,0 +1,237 @@
+//! Typed, layered configuration, loaded once at start and passed in, never global.
+//!
+//! Layers, later ones winning: `config/default.toml`; the profile file
+//! `config/<profile>.toml` when a profile is named (`--profile` or `SHIPPY_PROFILE`);
+//! `.shippy/config.toml` when present (written by `make init`); `SHIPPY_*` environment
+//! variables with `__` between levels (`SHIPPY_AUTH__TOKEN_LIFETIME_SECS=3600`); flags.
+//! Errors name the key and the layer it came from.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+/// Everything a shippy process can be told.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where the embedded registry, broker and stores keep their SQLite files.
+    pub data_dir: PathBuf,
+    pub registry: RegistryConfig,
+    pub broker: BrokerConfig,
+    pub auth: AuthConfig,
+    pub services: ServicesConfig,
+    pub telemetry: TelemetryConfig,
+    /// How long in-flight requests may take to finish after a stop signal.
+    pub shutdown_grace_secs: u64,
+    /// The deadline of every outgoing call between services.
+    pub request_timeout_secs: u64,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegistryConfig {
+    /// `sqlite`: the embedded registry under `data_dir`.
+    pub kind: AdapterKind,
+    /// How long an instance stays listed without a heartbeat.
+    pub ttl_secs: u64,
+    /// How often a running instance renews its TTL.
+    pub heartbeat_secs: u64,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BrokerConfig {
+    /// `sqlite`: the embedded topic log under `data_dir`.
+    pub kind: AdapterKind,
+    /// The topic every log event goes to and the log service consumes.
+    pub log_topic: String,
+    /// The log service's consumer group.
+    pub log_group: String,
+}
+
+/// Which adapter backs a port.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum AdapterKind {
+    Sqlite,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthConfig {
+    /// The `iss` claim the user service signs and every verifier demands.
+    pub issuer: String,
+    /// The `aud` claim the user service signs and every verifier demands.
+    pub audience: String,
+    /// How long a token is valid after it is issued.
+    pub token_lifetime_secs: u64,
+    /// The Ed25519 private key (PKCS#8 PEM); only the user service reads it.
+    pub private_key: PathBuf,
+    /// The matching public key (SPKI PEM) every service verifies with.
+    pub public_key: PathBuf,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServicesConfig {
+    pub user: ServiceConfig,
+    pub vessel: ServiceConfig,
+    pub consignment: ServiceConfig,
+    pub log: ServiceConfig,
+    pub api: ServiceConfig,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServiceConfig {
+    /// Where the service listens; port 0 picks a free one (it registers what it got).
+    pub listen: SocketAddr,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TelemetryConfig {
+    /// A `tracing` filter such as `info` or `shippy=debug,info`; `RUST_LOG` wins over it.
+    pub level: String,
+    pub format: LogFormat,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Where to load from, as the flags and the environment say.
+#[derive(Clone, Debug, Default)]
+pub struct Sources {
+    /// The folder holding `default.toml` and the profile files; `SHIPPY_CONFIG_DIR`, else
+    /// `./config`.
+    pub config_dir: Option<PathBuf>,
+    /// A profile name; `SHIPPY_PROFILE` when not given.
+    pub profile: Option<String>,
+    /// Flag overrides as `(dotted.key, value)`, applied last.
+    pub overrides: Vec<(String, String)>,
+}
+
+/// A bad or missing setting, naming the key.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Load(#[from] Box<figment::Error>),
+    #[error("configuration: {key}: {reason}")]
+    Invalid { key: &'static str, reason: String },
+    #[error("configuration: {0}")]
+    Missing(String),
+}
+
+impl Config {
+    /// Loads and validates the layers named by `sources`.
+    pub fn load(sources: &Sources) -> Result<Self, ConfigError> {
+        let dir = sources
+            .config_dir
+            .clone()
+            .or_else(|| std::env::var_os("SHIPPY_CONFIG_DIR").map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from("config"));
+        let default = dir.join("default.toml");
+        if !default.is_file() {
+            return Err(ConfigError::Missing(format!(
+                "{} not found; run from the repository root or set SHIPPY_CONFIG_DIR",
+                default.display()
+            )));
+        }
+        let mut figment = Figment::from(Toml::file(default));
+        let profile = sources
+            .profile
+            .clone()
+            .or_else(|| std::env::var("SHIPPY_PROFILE").ok().filter(|p| !p.is_empty()));
+        if let Some(profile) = profile {
+            let file = dir.join(format!("{profile}.toml"));
+            if !file.is_file() {
+                return Err(ConfigError::Missing(format!(
+                    "profile {profile:?}: {} not found",
+                    file.display()
+                )));
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        figment = figment.merge(Toml::file(local_file()));
+        figment = figment.merge(
+            Env::prefixed("SHIPPY_")
+                .ignore(&["PROFILE", "CONFIG_DIR", "TOKEN", "ADDR", "API_URL"])
+                .split("__"),
+        );
+        for (key, value) in &sources.overrides {
+            figment = figment.merge(Serialized::default(key, value));
+        }
+        let config: Config = figment.extract().map_err(Box::new)?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let invalid = |key, reason: &str| {
+            Err(ConfigError::Invalid {
+                key,
+                reason: reason.to_owned(),
+            })
+        };
+        if self.registry.ttl_secs == 0 {
+            return invalid("registry.ttl_secs", "must be at least 1");
+        }
+        if self.registry.heartbeat_secs == 0 || self.registry.heartbeat_secs >= self.registry.ttl_secs {
+            return invalid("registry.heartbeat_secs", "must be at least 1 and less than registry.ttl_secs");
+        }
+        if self.broker.log_topic.trim().is_empty() {
+            return invalid("broker.log_topic", "must not be empty");
+        }
+        if self.broker.log_group.trim().is_empty() {
+            return invalid("broker.log_group", "must not be empty");
+        }
+        if self.auth.token_lifetime_secs < 60 {
+            return invalid("auth.token_lifetime_secs", "must be at least 60");
+        }
+        if self.auth.issuer.is_empty() || self.auth.audience.is_empty() {
+            return invalid("auth.issuer", "issuer and audience must not be empty");
+        }
+        if self.request_timeout_secs == 0 {
+            return invalid("request_timeout_secs", "must be at least 1");
+        }
+        Ok(())
+    }
+
+    /// The SQLite file of a port or store, e.g. `data_file("registry")`.
+    pub fn data_file(&self, name: &str) -> PathBuf {
+        self.data_dir.join(format!("{name}.db"))
+    }
+
+    /// The listen setting of the service registered as `name` (see [`crate::names`]).
+    pub fn listen_of(&self, name: &str) -> Option<SocketAddr> {
+        let s = &self.services;
+        match name {
+            crate::names::USER => Some(s.user.listen),
+            crate::names::VESSEL => Some(s.vessel.listen),
+            crate::names::CONSIGNMENT => Some(s.consignment.listen),
+            crate::names::LOG => Some(s.log.listen),
+            crate::names::API => Some(s.api.listen),
+            _ => None,
+        }
+    }
+}
+
+/// The per-checkout override file `make init` writes.
+pub fn local_file() -> PathBuf {
+    Path::new(".shippy").join("config.toml")
+}
+
+/// The `services.<x>.listen` key of the service registered as `name`.
+pub fn listen_key(name: &str) -> String {
+    format!("services.{}.listen", name.trim_start_matches("shippy."))
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,46 @@
+//! Config loading against the repository's own `config/` folder.
+
+use super::*;
+
+fn repo_config_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../config")
+}
+
+fn sources(overrides: &[(&str, &str)]) -> Sources {
+    Sources {
+        config_dir: Some(repo_config_dir()),
+        profile: None,
+        overrides: overrides.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect(),
+    }
+}
+
+#[test]
+fn the_shipped_defaults_load_and_validate() {
+    let config = Config::load(&sources(&[])).unwrap();
+    assert_eq!(config.broker.log_topic, "shippy.log");
+    assert_eq!(config.services.api.listen.port(), 8080);
+    assert_eq!(config.auth.token_lifetime_secs, 24 * 3600);
+}
+
+#[test]
+fn a_flag_override_wins_over_the_files() {
+    let key = listen_key(crate::names::VESSEL);
+    let config = Config::load(&sources(&[(key.as_str(), "127.0.0.1:0")])).unwrap();
+    assert_eq!(config.services.vessel.listen.port(), 0);
+}
+
+#[test]
+fn a_bad_value_is_reported_with_its_key() {
+    let err = Config::load(&sources(&[("registry.heartbeat_secs", "999")])).unwrap_err();
+    assert!(err.to_string().contains("registry.heartbeat_secs"), "{err}");
+    let err = Config::load(&sources(&[("services.user.listen", "nowhere")])).unwrap_err();
+    assert!(err.to_string().contains("listen"), "{err}");
+}
+
+#[test]
+fn an_unknown_profile_is_refused_by_name() {
+    let mut s = sources(&[]);
+    s.profile = Some("nope".into());
+    let err = Config::load(&s).unwrap_err();
+    assert!(err.to_string().contains("nope"), "{err}");
+}

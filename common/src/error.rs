@@ -1,0 +1,125 @@
+//! One error table for gRPC and HTTP. Every crate's own error type says which [`ErrorKind`]
+//! it is; this module maps kinds to `tonic::Code` and HTTP statuses, so a gRPC error becomes
+//! the same HTTP status at the gateway. Internal detail is logged once and never sent.
+
+use http::StatusCode;
+use tonic::{Code, Status};
+
+/// The kinds of failure a client can act on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    InvalidArgument,
+    Unauthenticated,
+    PermissionDenied,
+    NotFound,
+    AlreadyExists,
+    ResourceExhausted,
+    DeadlineExceeded,
+    Unavailable,
+    Internal,
+}
+
+/// kind, gRPC code, HTTP status, the code string REST clients see.
+const TABLE: [(ErrorKind, Code, StatusCode, &str); 9] = [
+    (ErrorKind::InvalidArgument, Code::InvalidArgument, StatusCode::BAD_REQUEST, "invalid_argument"),
+    (ErrorKind::Unauthenticated, Code::Unauthenticated, StatusCode::UNAUTHORIZED, "unauthenticated"),
+    (ErrorKind::PermissionDenied, Code::PermissionDenied, StatusCode::FORBIDDEN, "permission_denied"),
+    (ErrorKind::NotFound, Code::NotFound, StatusCode::NOT_FOUND, "not_found"),
+    (ErrorKind::AlreadyExists, Code::AlreadyExists, StatusCode::CONFLICT, "already_exists"),
+    (ErrorKind::ResourceExhausted, Code::ResourceExhausted, StatusCode::TOO_MANY_REQUESTS, "resource_exhausted"),
+    (ErrorKind::DeadlineExceeded, Code::DeadlineExceeded, StatusCode::GATEWAY_TIMEOUT, "deadline_exceeded"),
+    (ErrorKind::Unavailable, Code::Unavailable, StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+    (ErrorKind::Internal, Code::Internal, StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+];
+
+impl ErrorKind {
+    fn row(self) -> &'static (ErrorKind, Code, StatusCode, &'static str) {
+        TABLE.iter().find(|row| row.0 == self).unwrap_or(&TABLE[8])
+    }
+
+    pub fn grpc_code(self) -> Code {
+        self.row().1
+    }
+
+    pub fn http_status(self) -> StatusCode {
+        self.row().2
+    }
+
+    /// The lowercase code REST clients see in `{"error": {"code": ...}}`.
+    pub fn as_str(self) -> &'static str {
+        self.row().3
+    }
+
+    /// The kind of a gRPC code; codes shippy never sends on purpose count as internal,
+    /// except the transport's own (cancelled, unknown from a dropped connection).
+    pub fn from_grpc(code: Code) -> Self {
+        match code {
+            Code::FailedPrecondition | Code::OutOfRange => ErrorKind::InvalidArgument,
+            Code::Cancelled | Code::Aborted => ErrorKind::Unavailable,
+            other => TABLE
+                .iter()
+                .find(|row| row.1 == other)
+                .map_or(ErrorKind::Internal, |row| row.0),
+        }
+    }
+
+    /// Whether the message is safe and useful to show a client.
+    fn is_public(self) -> bool {
+        !matches!(self, ErrorKind::Internal)
+    }
+}
+
+/// An error that knows its kind; services implement it for their own error enums.
+pub trait KindedError: std::error::Error {
+    fn kind(&self) -> ErrorKind;
+}
+
+/// Turns a service error into a gRPC status through the table. Internal errors are logged
+/// here, once, and the client sees only "internal error".
+pub fn to_status<E: KindedError>(error: &E) -> Status {
+    let kind = error.kind();
+    if kind.is_public() {
+        Status::new(kind.grpc_code(), error.to_string())
+    } else {
+        tracing::error!(%error, "internal error");
+        Status::new(kind.grpc_code(), "internal error")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_round_trips_through_its_grpc_code() {
+        for (kind, code, _, _) in TABLE {
+            assert_eq!(ErrorKind::from_grpc(code), kind);
+            assert_eq!(kind.grpc_code(), code);
+        }
+    }
+
+    #[test]
+    fn client_errors_are_4xx_and_infrastructure_errors_5xx() {
+        for kind in [ErrorKind::InvalidArgument, ErrorKind::Unauthenticated, ErrorKind::NotFound, ErrorKind::AlreadyExists] {
+            assert!(kind.http_status().is_client_error(), "{kind:?}");
+        }
+        assert_eq!(ErrorKind::Unavailable.http_status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(ErrorKind::from_grpc(Code::DataLoss), ErrorKind::Internal);
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("disk on fire at /secret/path")]
+    struct Boom;
+    impl KindedError for Boom {
+        fn kind(&self) -> ErrorKind {
+            ErrorKind::Internal
+        }
+    }
+
+    #[test]
+    fn internal_detail_never_reaches_the_client() {
+        let status = to_status(&Boom);
+        assert_eq!(status.code(), Code::Internal);
+        assert!(!status.message().contains("secret"));
+    }
+}

@@ -1,0 +1,19 @@
+//! What every shippy process shares: typed layered [`config`], [`telemetry`] set-up, the
+//! [`error`] table for gRPC and HTTP, JWT [`auth`] and its interceptor, the gRPC
+//! [`server`] bootstrap with registration and graceful [`shutdown`], discovery-backed
+//! [`client`]s, and the [`events`] every mutating RPC publishes.
+
+pub mod auth;
+pub mod client;
+pub mod config;
+pub mod error;
+pub mod events;
+pub mod names;
+pub mod registration;
+pub mod server;
+pub mod shutdown;
+pub mod telemetry;
+pub mod wiring;
+
+pub use config::Config;
+pub use error::{ErrorKind, KindedError};

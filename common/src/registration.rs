@@ -1,0 +1,74 @@
+//! Keeps one instance registered: register at start, heartbeat in the background, deregister
+//! on stop. Shared by the gRPC services and the HTTP gateway.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use shippy_plugins::registry::{Instance, Registry};
+
+use crate::config::RegistryConfig;
+
+/// A registered instance and its heartbeat task.
+pub struct Registration {
+    registry: Arc<dyn Registry>,
+    instance: Instance,
+    heartbeat: tokio::task::JoinHandle<()>,
+}
+
+/// The address to advertise for a listener: a wildcard bind is reached on loopback.
+pub fn advertised(addr: SocketAddr) -> SocketAddr {
+    if addr.ip().is_unspecified() {
+        SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), addr.port())
+    } else {
+        addr
+    }
+}
+
+impl Registration {
+    /// Registers `service` at `address` and starts heartbeating.
+    pub async fn start(
+        registry: Arc<dyn Registry>,
+        service: &str,
+        address: SocketAddr,
+        config: &RegistryConfig,
+    ) -> anyhow::Result<Self> {
+        let instance = Instance {
+            service: service.to_owned(),
+            id: format!("{service}-{}", uuid::Uuid::new_v4().simple()),
+            address: advertised(address).to_string(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            metadata: [("pid".to_owned(), std::process::id().to_string())].into(),
+        };
+        let ttl = Duration::from_secs(config.ttl_secs);
+        registry.register(&instance, ttl).await?;
+        tracing::info!(service, id = %instance.id, address = %instance.address, "registered");
+        let every = Duration::from_secs(config.heartbeat_secs);
+        let (r, i) = (Arc::clone(&registry), instance.clone());
+        let heartbeat = tokio::spawn(async move {
+            let mut tick = tokio::time::interval(every);
+            tick.tick().await;
+            loop {
+                tick.tick().await;
+                if let Err(error) = r.heartbeat(&i, ttl).await {
+                    tracing::warn!(%error, id = %i.id, "heartbeat failed");
+                }
+            }
+        });
+        Ok(Self { registry, instance, heartbeat })
+    }
+
+    /// The instance as registered.
+    pub fn instance(&self) -> &Instance {
+        &self.instance
+    }
+
+    /// Stops heartbeating and removes the instance from the registry.
+    pub async fn stop(self) {
+        self.heartbeat.abort();
+        match self.registry.deregister(&self.instance.service, &self.instance.id).await {
+            Ok(()) => tracing::info!(id = %self.instance.id, "deregistered"),
+            Err(error) => tracing::warn!(%error, "deregister failed; the TTL will expire it"),
+        }
+    }
+}

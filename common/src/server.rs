@@ -1,0 +1,65 @@
+//! The gRPC bootstrap every service uses: serve its routes plus `grpc.health.v1` on a bound
+//! listener, register, heartbeat, and on shutdown: NOT_SERVING, deregister, drain within
+//! the grace period, exit.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use shippy_plugins::registry::Registry;
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::service::Routes;
+use tonic_health::ServingStatus;
+
+use crate::config::Config;
+use crate::registration::Registration;
+
+/// One gRPC service ready to serve.
+pub struct GrpcService {
+    /// The registry name, from [`crate::names`].
+    pub name: &'static str,
+    /// The fully qualified gRPC service name, for the health service.
+    pub grpc_name: &'static str,
+    pub routes: Routes,
+}
+
+/// Serves `service` on `listener` until `shutdown` completes, then drains.
+pub async fn serve_grpc(
+    service: GrpcService,
+    listener: TcpListener,
+    registry: Arc<dyn Registry>,
+    config: &Config,
+    shutdown: impl Future<Output = ()> + Send,
+) -> anyhow::Result<()> {
+    let address = listener.local_addr()?;
+    let (reporter, health) = tonic_health::server::health_reporter();
+    reporter.set_service_status(service.grpc_name, ServingStatus::Serving).await;
+    reporter.set_service_status("", ServingStatus::Serving).await;
+
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let routes = service.routes.add_service(health);
+    let server = tokio::spawn(
+        tonic::transport::Server::builder()
+            .add_routes(routes)
+            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
+                let _ = stop_rx.await;
+            }),
+    );
+    tracing::info!(service = service.name, %address, "serving gRPC");
+    let registration = Registration::start(registry, service.name, address, &config.registry).await?;
+
+    shutdown.await;
+    reporter.set_service_status(service.grpc_name, ServingStatus::NotServing).await;
+    reporter.set_service_status("", ServingStatus::NotServing).await;
+    registration.stop().await;
+    let _ = stop_tx.send(());
+    let grace = Duration::from_secs(config.shutdown_grace_secs);
+    match tokio::time::timeout(grace, server).await {
+        Ok(Ok(result)) => result?,
+        Ok(Err(join)) => anyhow::bail!("server task failed: {join}"),
+        Err(_) => tracing::warn!(?grace, "in-flight requests did not finish within the grace period"),
+    }
+    tracing::info!(service = service.name, "stopped");
+    Ok(())
+}
