@@ -8,6 +8,7 @@ pub mod client;
 pub mod config;
 pub mod error;
 pub mod events;
+pub mod launch;
 pub mod names;
 pub mod registration;
 pub mod server;

@@ -1,0 +1,48 @@
+//! What a service's thin `main` needs: its flags, its config, its bound listener.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use tokio::net::TcpListener;
+
+use crate::config::{Config, Sources, listen_key};
+
+/// The flags every service binary takes.
+#[derive(Clone, Debug, clap::Parser)]
+pub struct ServiceArgs {
+    /// Folder with default.toml and the profile files [env: SHIPPY_CONFIG_DIR, default: ./config]
+    #[arg(long)]
+    pub config_dir: Option<PathBuf>,
+    /// Config profile to layer over the defaults, e.g. `compose` [env: SHIPPY_PROFILE]
+    #[arg(long)]
+    pub profile: Option<String>,
+    /// Address to listen on, overriding `services.<name>.listen` (port 0 picks a free port)
+    #[arg(long)]
+    pub listen: Option<String>,
+}
+
+impl ServiceArgs {
+    /// Loads the config for the service registered as `service`.
+    pub fn load(&self, service: &str) -> anyhow::Result<Config> {
+        let mut overrides = Vec::new();
+        if let Some(listen) = &self.listen {
+            overrides.push((listen_key(service), listen.clone()));
+        }
+        let sources = Sources {
+            config_dir: self.config_dir.clone(),
+            profile: self.profile.clone(),
+            overrides,
+        };
+        Ok(Config::load(&sources)?)
+    }
+}
+
+/// Binds the listen address the config gives `service`.
+pub async fn bind(config: &Config, service: &str) -> anyhow::Result<TcpListener> {
+    let address = config
+        .listen_of(service)
+        .with_context(|| format!("no listen address for {service}"))?;
+    TcpListener::bind(address)
+        .await
+        .with_context(|| format!("cannot listen on {address} ({})", listen_key(service)))
+}

@@ -1,0 +1,121 @@
+//! The gRPC edge of the user service: proto in, domain calls, proto out.
+
+use std::sync::Arc;
+
+use shippy_common::auth::{Subject, TokenIssuer, TokenVerifier};
+use shippy_common::error::to_status;
+use shippy_common::events::EventPublisher;
+use shippy_proto::tonic::{self, Request, Response, Status};
+use shippy_proto::user::{self as pb, user_service_server::UserService};
+
+use crate::domain::{SignUp, StoredUser, User, UserError};
+use crate::password;
+use crate::repo::{RepoError, UserRepository};
+
+/// Serves `shippy.user.UserService`.
+#[derive(Clone)]
+pub struct UserHandler {
+    repo: Arc<dyn UserRepository>,
+    issuer: Arc<TokenIssuer>,
+    verifier: Arc<TokenVerifier>,
+    events: EventPublisher,
+}
+
+impl UserHandler {
+    pub fn new(
+        repo: Arc<dyn UserRepository>,
+        issuer: TokenIssuer,
+        verifier: Arc<TokenVerifier>,
+        events: EventPublisher,
+    ) -> Self {
+        Self { repo, issuer: Arc::new(issuer), verifier, events }
+    }
+
+    async fn create(&self, input: pb::User) -> Result<User, UserError> {
+        let sign_up = SignUp::parse(&input.name, &input.company, &input.email, &input.password)?;
+        let stored = StoredUser {
+            user: User {
+                id: uuid::Uuid::new_v4().to_string(),
+                name: sign_up.name,
+                company: sign_up.company,
+                email: sign_up.email,
+            },
+            password_hash: password::hash(sign_up.password).await?,
+        };
+        self.repo.create(&stored).await.map_err(|e| match e {
+            RepoError::DuplicateEmail => UserError::EmailTaken(stored.user.email.clone()),
+            other => other.into(),
+        })?;
+        let u = &stored.user;
+        self.events
+            .publish_after_write("Create", format!("user {} <{}> signed up", u.name, u.email), &u.id)
+            .await;
+        Ok(stored.user)
+    }
+
+    async fn auth(&self, input: pb::User) -> Result<pb::Token, UserError> {
+        let email = input.email.trim().to_lowercase();
+        let stored = self.repo.by_email(&email).await?;
+        let hash = stored.as_ref().map(|s| s.password_hash.clone());
+        if !password::verify(input.password, hash).await {
+            return Err(UserError::WrongCredentials);
+        }
+        let user = stored.map(|s| s.user).ok_or(UserError::WrongCredentials)?;
+        let subject = Subject { user_id: &user.id, email: &user.email, name: &user.name };
+        let (token, expires_at) = self.issuer.issue(&subject)?;
+        Ok(pb::Token { token, valid: true, errors: vec![], user_id: user.id, expires_at })
+    }
+
+    async fn get(&self, input: pb::User) -> Result<User, UserError> {
+        let found = match (input.id.trim(), input.email.trim()) {
+            ("", "") => return Err(UserError::invalid("id", "give an id or an email")),
+            ("", email) => self.repo.by_email(&email.to_lowercase()).await?,
+            (id, _) => self.repo.get(id).await?,
+        };
+        found.map(|s| s.user).ok_or(UserError::NotFound)
+    }
+}
+
+fn to_proto(user: User) -> pb::User {
+    pb::User { id: user.id, name: user.name, company: user.company, email: user.email, password: String::new() }
+}
+
+fn one(user: User) -> pb::Response {
+    pb::Response { user: Some(to_proto(user)), users: vec![], errors: vec![] }
+}
+
+#[tonic::async_trait]
+impl UserService for UserHandler {
+    async fn create(&self, request: Request<pb::User>) -> Result<Response<pb::Response>, Status> {
+        let user = self.create(request.into_inner()).await.map_err(|e| to_status(&e))?;
+        Ok(Response::new(one(user)))
+    }
+
+    async fn get(&self, request: Request<pb::User>) -> Result<Response<pb::Response>, Status> {
+        let user = self.get(request.into_inner()).await.map_err(|e| to_status(&e))?;
+        Ok(Response::new(one(user)))
+    }
+
+    async fn get_all(&self, _: Request<pb::Request>) -> Result<Response<pb::Response>, Status> {
+        let users = self.repo.list().await.map_err(|e| to_status(&UserError::from(e)))?;
+        let users = users.into_iter().map(|s| to_proto(s.user)).collect();
+        Ok(Response::new(pb::Response { user: None, users, errors: vec![] }))
+    }
+
+    async fn auth(&self, request: Request<pb::User>) -> Result<Response<pb::Token>, Status> {
+        let token = self.auth(request.into_inner()).await.map_err(|e| to_status(&e))?;
+        Ok(Response::new(token))
+    }
+
+    async fn validate_token(&self, request: Request<pb::Token>) -> Result<Response<pb::Token>, Status> {
+        let token = request.into_inner().token;
+        let claims = self.verifier.verify(&token).map_err(|e| to_status(&UserError::Auth(e)))?;
+        Ok(Response::new(pb::Token {
+            token,
+            valid: true,
+            errors: vec![],
+            user_id: claims.sub,
+            expires_at: claims.exp,
+        }))
+    }
+}

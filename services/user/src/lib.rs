@@ -1,0 +1,46 @@
+//! The user service: stores users with argon2-hashed passwords, signs JWTs with the private
+//! key only it holds, and validates tokens. `Create`, `Auth` and `ValidateToken` are public;
+//! `Get` and `GetAll` need a token.
+
+pub mod domain;
+mod handler;
+pub mod password;
+pub mod repo;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use shippy_common::auth::{RequireAuth, TokenIssuer, TokenVerifier};
+use shippy_common::events::EventPublisher;
+use shippy_common::server::{GrpcService, serve_grpc};
+use shippy_common::{Config, names, wiring};
+use shippy_proto::tonic::server::NamedService;
+use shippy_proto::tonic::service::Routes;
+use shippy_proto::user::user_service_server::UserServiceServer;
+use tokio::net::TcpListener;
+
+pub use handler::UserHandler;
+
+/// The methods anyone may call.
+const PUBLIC: &[&str] = &["Create", "Auth", "ValidateToken"];
+
+/// Serves the user service on `listener` until `shutdown` completes.
+pub async fn serve(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+) -> anyhow::Result<()> {
+    let registry = wiring::registry(&config)?;
+    let events = EventPublisher::new(wiring::broker(&config)?, &config.broker.log_topic, names::USER);
+    let repo = Arc::new(repo::SqliteUsers::open(&config.data_file("users"))?);
+    let issuer = TokenIssuer::load(&config.auth)?;
+    let verifier = Arc::new(TokenVerifier::load(&config.auth)?);
+    let handler = UserHandler::new(repo, issuer, Arc::clone(&verifier), events);
+    let server = UserServiceServer::new(handler);
+    let service = GrpcService {
+        name: names::USER,
+        grpc_name: UserServiceServer::<UserHandler>::NAME,
+        routes: Routes::new(RequireAuth::new(server, verifier, PUBLIC)),
+    };
+    serve_grpc(service, listener, registry, &config, shutdown).await
+}

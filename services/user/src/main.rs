@@ -1,0 +1,12 @@
+//! `user-service`: sign-up, log-in and tokens over gRPC.
+
+use clap::Parser;
+use shippy_common::{launch::ServiceArgs, names, shutdown, telemetry};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = ServiceArgs::parse().load(names::USER)?;
+    telemetry::init(&config.telemetry);
+    let listener = shippy_common::launch::bind(&config, names::USER).await?;
+    shippy_user::serve(config, listener, shutdown::signal()).await
+}

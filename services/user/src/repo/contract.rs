@@ -1,0 +1,58 @@
+//! The user repository contract, run against every adapter with `user_repo_contract!`.
+
+use std::sync::Arc;
+
+use super::{RepoError, UserRepository};
+use crate::domain::{StoredUser, User};
+
+/// A stored user with id `id` and email `email`.
+pub fn stored(id: &str, email: &str) -> StoredUser {
+    StoredUser {
+        user: User { id: id.into(), name: format!("name {id}"), company: "Acme".into(), email: email.into() },
+        password_hash: format!("$argon2id$hash-of-{id}"),
+    }
+}
+
+pub async fn a_created_user_is_found_by_id_and_by_email(r: Arc<dyn UserRepository>) {
+    let u = stored("u1", "a@example.com");
+    r.create(&u).await.unwrap();
+    assert_eq!(r.get("u1").await.unwrap(), Some(u.clone()));
+    assert_eq!(r.by_email("a@example.com").await.unwrap(), Some(u));
+    assert_eq!(r.get("nobody").await.unwrap(), None);
+}
+
+pub async fn a_second_user_with_the_same_email_is_refused(r: Arc<dyn UserRepository>) {
+    r.create(&stored("u1", "a@example.com")).await.unwrap();
+    let dup = r.create(&stored("u2", "a@example.com")).await;
+    assert!(matches!(dup, Err(RepoError::DuplicateEmail)), "{dup:?}");
+    assert_eq!(r.get("u2").await.unwrap(), None);
+}
+
+pub async fn list_answers_every_user_oldest_first(r: Arc<dyn UserRepository>) {
+    for (id, email) in [("b", "b@example.com"), ("a", "a@example.com")] {
+        r.create(&stored(id, email)).await.unwrap();
+    }
+    let ids: Vec<_> = r.list().await.unwrap().into_iter().map(|s| s.user.id).collect();
+    assert_eq!(ids, ["b", "a"]);
+}
+
+/// One `#[tokio::test]` per case for the adapter `$make` builds (a future of a fresh,
+/// empty `Arc<dyn UserRepository>`).
+#[macro_export]
+macro_rules! user_repo_contract {
+    ($make:expr) => {
+        $crate::user_repo_contract!(@cases $make;
+            a_created_user_is_found_by_id_and_by_email,
+            a_second_user_with_the_same_email_is_refused,
+            list_answers_every_user_oldest_first,
+        );
+    };
+    (@cases $make:expr; $($case:ident),+ $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $case() {
+                $crate::repo::contract::$case($make.await).await;
+            }
+        )+
+    };
+}

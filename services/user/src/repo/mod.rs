@@ -1,0 +1,40 @@
+//! Where users are kept: the [`UserRepository`] port, its SQLite adapter, and the contract
+//! every adapter must pass.
+
+pub mod contract;
+mod sqlite;
+
+use async_trait::async_trait;
+
+pub use sqlite::SqliteUsers;
+
+use crate::domain::StoredUser;
+
+/// Why a repository call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RepoError {
+    /// Another user already has this email.
+    #[error("duplicate email")]
+    DuplicateEmail,
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl From<RepoError> for crate::domain::UserError {
+    fn from(e: RepoError) -> Self {
+        match e {
+            RepoError::DuplicateEmail => crate::domain::UserError::EmailTaken(String::new()),
+            RepoError::Unavailable(m) => crate::domain::UserError::Store(m),
+        }
+    }
+}
+
+/// The user store. Emails are unique, compared as stored (lowercase).
+#[async_trait]
+pub trait UserRepository: Send + Sync + 'static {
+    async fn create(&self, user: &StoredUser) -> Result<(), RepoError>;
+    async fn get(&self, id: &str) -> Result<Option<StoredUser>, RepoError>;
+    async fn by_email(&self, email: &str) -> Result<Option<StoredUser>, RepoError>;
+    /// Every user, oldest first.
+    async fn list(&self) -> Result<Vec<StoredUser>, RepoError>;
+}

@@ -1,0 +1,92 @@
+//! The embedded user store: one SQLite file.
+
+use std::path::Path;
+
+use async_trait::async_trait;
+use rusqlite::{OptionalExtension, Row, params};
+use shippy_plugins::store::{SqliteDb, StoreError};
+
+use super::{RepoError, UserRepository};
+use crate::domain::{StoredUser, User};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS users (
+    seq           INTEGER PRIMARY KEY AUTOINCREMENT,
+    id            TEXT NOT NULL UNIQUE,
+    name          TEXT NOT NULL,
+    company       TEXT NOT NULL,
+    email         TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL
+);";
+
+const COLUMNS: &str = "id, name, company, email, password_hash";
+
+/// A [`UserRepository`] on a SQLite file.
+#[derive(Clone, Debug)]
+pub struct SqliteUsers {
+    db: SqliteDb,
+}
+
+impl SqliteUsers {
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        Ok(Self { db: SqliteDb::open(path, SCHEMA)? })
+    }
+
+    async fn one(&self, column: &'static str, value: &str) -> Result<Option<StoredUser>, RepoError> {
+        let value = value.to_owned();
+        self.db
+            .call(move |c| {
+                c.query_row(&format!("SELECT {COLUMNS} FROM users WHERE {column} = ?1"), [value], from_row)
+                    .optional()
+            })
+            .await
+            .map_err(unavailable)
+    }
+}
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<StoredUser> {
+    Ok(StoredUser {
+        user: User { id: r.get(0)?, name: r.get(1)?, company: r.get(2)?, email: r.get(3)? },
+        password_hash: r.get(4)?,
+    })
+}
+
+fn unavailable(e: StoreError) -> RepoError {
+    RepoError::Unavailable(e.to_string())
+}
+
+#[async_trait]
+impl UserRepository for SqliteUsers {
+    async fn create(&self, user: &StoredUser) -> Result<(), RepoError> {
+        let u = user.clone();
+        self.db
+            .call(move |c| {
+                c.execute(
+                    "INSERT INTO users (id, name, company, email, password_hash) VALUES (?1, ?2, ?3, ?4, ?5)",
+                    params![u.user.id, u.user.name, u.user.company, u.user.email, u.password_hash],
+                )
+            })
+            .await
+            .map_err(|e| if e.is_unique_violation() { RepoError::DuplicateEmail } else { unavailable(e) })?;
+        Ok(())
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<StoredUser>, RepoError> {
+        self.one("id", id).await
+    }
+
+    async fn by_email(&self, email: &str) -> Result<Option<StoredUser>, RepoError> {
+        self.one("email", email).await
+    }
+
+    async fn list(&self) -> Result<Vec<StoredUser>, RepoError> {
+        self.db
+            .call(|c| {
+                let mut stmt = c.prepare_cached(&format!("SELECT {COLUMNS} FROM users ORDER BY seq"))?;
+                let rows = stmt.query_map([], from_row)?;
+                rows.collect()
+            })
+            .await
+            .map_err(unavailable)
+    }
+}

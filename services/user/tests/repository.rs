@@ -1,0 +1,19 @@
+//! The user repository contract against the SQLite adapter, and what survives a reopen.
+
+use std::sync::Arc;
+
+use shippy_user::repo::{SqliteUsers, UserRepository, contract};
+
+fn fresh() -> std::path::PathBuf {
+    tempfile::tempdir().unwrap().keep().join("users.db")
+}
+
+shippy_user::user_repo_contract!(async { Arc::new(SqliteUsers::open(&fresh()).unwrap()) as Arc<dyn UserRepository> });
+
+#[tokio::test]
+async fn users_survive_reopening_the_file() {
+    let path = fresh();
+    SqliteUsers::open(&path).unwrap().create(&contract::stored("u1", "a@example.com")).await.unwrap();
+    let again = SqliteUsers::open(&path).unwrap();
+    assert!(again.get("u1").await.unwrap().is_some());
+}
