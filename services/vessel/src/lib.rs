@@ -1,0 +1,41 @@
+//! The vessel service: stores vessels, finds the smallest available one that can carry a
+//! specification, and seeds the tutorial's `vessel001` into an empty store. Every method
+//! needs a token.
+
+pub mod domain;
+mod handler;
+pub mod repo;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use shippy_common::auth::{RequireAuth, TokenVerifier};
+use shippy_common::events::EventPublisher;
+use shippy_common::server::{GrpcService, serve_grpc};
+use shippy_common::{Config, names, wiring};
+use shippy_proto::tonic::server::NamedService;
+use shippy_proto::tonic::service::Routes;
+use shippy_proto::vessel::vessel_service_server::VesselServiceServer;
+use tokio::net::TcpListener;
+
+pub use handler::VesselHandler;
+
+/// Serves the vessel service on `listener` until `shutdown` completes.
+pub async fn serve(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+) -> anyhow::Result<()> {
+    let registry = wiring::registry(&config)?;
+    let events = EventPublisher::new(wiring::broker(&config)?, &config.broker.log_topic, names::VESSEL);
+    let repo = Arc::new(repo::SqliteVessels::open(&config.data_file("vessels"))?);
+    domain::seed(repo.as_ref()).await?;
+    let verifier = Arc::new(TokenVerifier::load(&config.auth)?);
+    let server = VesselServiceServer::new(VesselHandler::new(repo, events));
+    let service = GrpcService {
+        name: names::VESSEL,
+        grpc_name: VesselServiceServer::<VesselHandler>::NAME,
+        routes: Routes::new(RequireAuth::new(server, verifier, &[])),
+    };
+    serve_grpc(service, listener, registry, &config, shutdown).await
+}

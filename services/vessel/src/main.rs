@@ -1,0 +1,12 @@
+//! `vessel-service`: vessels and the search for one that fits, over gRPC.
+
+use clap::Parser;
+use shippy_common::{launch::ServiceArgs, names, shutdown, telemetry};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = ServiceArgs::parse().load(names::VESSEL)?;
+    telemetry::init(&config.telemetry);
+    let listener = shippy_common::launch::bind(&config, names::VESSEL).await?;
+    shippy_vessel::serve(config, listener, shutdown::signal()).await
+}

@@ -1,0 +1,38 @@
+//! Where vessels are kept: the [`VesselRepository`] port, its SQLite adapter, and the
+//! contract every adapter must pass.
+
+pub mod contract;
+mod sqlite;
+
+use async_trait::async_trait;
+
+pub use sqlite::SqliteVessels;
+
+use crate::domain::{Specification, Vessel, VesselError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RepoError {
+    #[error("duplicate vessel id")]
+    DuplicateId,
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+}
+
+impl From<RepoError> for VesselError {
+    fn from(e: RepoError) -> Self {
+        match e {
+            RepoError::DuplicateId => VesselError::DuplicateId(String::new()),
+            RepoError::Unavailable(m) => VesselError::Store(m),
+        }
+    }
+}
+
+/// The vessel store.
+#[async_trait]
+pub trait VesselRepository: Send + Sync + 'static {
+    async fn create(&self, vessel: &Vessel) -> Result<(), RepoError>;
+    /// The smallest available vessel that fits `spec` (by capacity, then max weight, then id).
+    async fn find_available(&self, spec: Specification) -> Result<Option<Vessel>, RepoError>;
+    /// Every vessel, smallest first.
+    async fn list(&self) -> Result<Vec<Vessel>, RepoError>;
+}
