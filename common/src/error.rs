@@ -13,6 +13,7 @@ pub enum ErrorKind {
     PermissionDenied,
     NotFound,
     AlreadyExists,
+    FailedPrecondition,
     ResourceExhausted,
     DeadlineExceeded,
     Unavailable,
@@ -20,12 +21,13 @@ pub enum ErrorKind {
 }
 
 /// kind, gRPC code, HTTP status, the code string REST clients see.
-const TABLE: [(ErrorKind, Code, StatusCode, &str); 9] = [
+const TABLE: [(ErrorKind, Code, StatusCode, &str); 10] = [
     (ErrorKind::InvalidArgument, Code::InvalidArgument, StatusCode::BAD_REQUEST, "invalid_argument"),
     (ErrorKind::Unauthenticated, Code::Unauthenticated, StatusCode::UNAUTHORIZED, "unauthenticated"),
     (ErrorKind::PermissionDenied, Code::PermissionDenied, StatusCode::FORBIDDEN, "permission_denied"),
     (ErrorKind::NotFound, Code::NotFound, StatusCode::NOT_FOUND, "not_found"),
     (ErrorKind::AlreadyExists, Code::AlreadyExists, StatusCode::CONFLICT, "already_exists"),
+    (ErrorKind::FailedPrecondition, Code::FailedPrecondition, StatusCode::UNPROCESSABLE_ENTITY, "failed_precondition"),
     (ErrorKind::ResourceExhausted, Code::ResourceExhausted, StatusCode::TOO_MANY_REQUESTS, "resource_exhausted"),
     (ErrorKind::DeadlineExceeded, Code::DeadlineExceeded, StatusCode::GATEWAY_TIMEOUT, "deadline_exceeded"),
     (ErrorKind::Unavailable, Code::Unavailable, StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
@@ -34,7 +36,7 @@ const TABLE: [(ErrorKind, Code, StatusCode, &str); 9] = [
 
 impl ErrorKind {
     fn row(self) -> &'static (ErrorKind, Code, StatusCode, &'static str) {
-        TABLE.iter().find(|row| row.0 == self).unwrap_or(&TABLE[8])
+        TABLE.iter().find(|row| row.0 == self).unwrap_or(&TABLE[TABLE.len() - 1])
     }
 
     pub fn grpc_code(self) -> Code {
@@ -54,7 +56,7 @@ impl ErrorKind {
     /// except the transport's own (cancelled, unknown from a dropped connection).
     pub fn from_grpc(code: Code) -> Self {
         match code {
-            Code::FailedPrecondition | Code::OutOfRange => ErrorKind::InvalidArgument,
+            Code::OutOfRange => ErrorKind::InvalidArgument,
             Code::Cancelled | Code::Aborted => ErrorKind::Unavailable,
             other => TABLE
                 .iter()

@@ -1,0 +1,45 @@
+//! The consignment service: validates a consignment, asks the vessel service (found through
+//! the registry) for a vessel that can carry it, stores it under the caller's id, and lists
+//! the caller's consignments. Every method needs a token.
+
+pub mod domain;
+mod handler;
+pub mod repo;
+pub mod vessels;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use shippy_common::auth::{RequireAuth, TokenVerifier};
+use shippy_common::client::Discovered;
+use shippy_common::events::EventPublisher;
+use shippy_common::server::{GrpcService, serve_grpc};
+use shippy_common::{Config, names, wiring};
+use shippy_proto::consignment::shipping_service_server::ShippingServiceServer;
+use shippy_proto::tonic::server::NamedService;
+use shippy_proto::tonic::service::Routes;
+use tokio::net::TcpListener;
+
+pub use handler::ConsignmentHandler;
+
+/// Serves the consignment service on `listener` until `shutdown` completes.
+pub async fn serve(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+) -> anyhow::Result<()> {
+    let registry = wiring::registry(&config)?;
+    let events = EventPublisher::new(wiring::broker(&config)?, &config.broker.log_topic, names::CONSIGNMENT);
+    let repo = Arc::new(repo::SqliteConsignments::open(&config.data_file("consignments"))?);
+    let timeout = Duration::from_secs(config.request_timeout_secs);
+    let vessels = Arc::new(vessels::GrpcVessels::new(Discovered::new(Arc::clone(&registry), names::VESSEL, timeout)));
+    let verifier = Arc::new(TokenVerifier::load(&config.auth)?);
+    let server = ShippingServiceServer::new(ConsignmentHandler::new(repo, vessels, events));
+    let service = GrpcService {
+        name: names::CONSIGNMENT,
+        grpc_name: ShippingServiceServer::<ConsignmentHandler>::NAME,
+        routes: Routes::new(RequireAuth::new(server, verifier, &[])),
+    };
+    serve_grpc(service, listener, registry, &config, shutdown).await
+}

@@ -1,0 +1,12 @@
+//! `consignment-service`: book consignments onto vessels, over gRPC.
+
+use clap::Parser;
+use shippy_common::{launch::ServiceArgs, names, shutdown, telemetry};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = ServiceArgs::parse().load(names::CONSIGNMENT)?;
+    telemetry::init(&config.telemetry);
+    let listener = shippy_common::launch::bind(&config, names::CONSIGNMENT).await?;
+    shippy_consignment::serve(config, listener, shutdown::signal()).await
+}

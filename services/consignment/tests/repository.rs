@@ -1,0 +1,13 @@
+//! The consignment repository contract against the SQLite adapter.
+
+use std::sync::Arc;
+
+use shippy_consignment::repo::{ConsignmentRepository, SqliteConsignments};
+
+fn fresh() -> std::path::PathBuf {
+    tempfile::tempdir().unwrap().keep().join("consignments.db")
+}
+
+shippy_consignment::consignment_repo_contract!(async {
+    Arc::new(SqliteConsignments::open(&fresh()).unwrap()) as Arc<dyn ConsignmentRepository>
+});
