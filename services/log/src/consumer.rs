@@ -1,0 +1,54 @@
+//! The log topic consumer: store, then commit. A store failure is retried (never skipped);
+//! a payload that is not an event is logged and skipped, so one bad message cannot stall
+//! the log.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use shippy_common::events::LogEvent;
+use shippy_plugins::broker::Subscription;
+
+use crate::repo::LogRepository;
+
+/// Consumes until the task is aborted.
+pub async fn run(mut subscription: Box<dyn Subscription>, repo: Arc<dyn LogRepository>) {
+    loop {
+        let delivery = match subscription.next().await {
+            Ok(d) => d,
+            Err(error) => {
+                tracing::warn!(%error, "log topic unavailable; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        match LogEvent::from_message(&delivery.message) {
+            Ok(event) => store_until_done(repo.as_ref(), &event).await,
+            Err(error) => tracing::warn!(%error, offset = delivery.offset, "skipped a message that is not a log event"),
+        }
+        while let Err(error) = subscription.commit(&delivery).await {
+            tracing::warn!(%error, "offset commit failed; retrying");
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    }
+}
+
+async fn store_until_done(repo: &dyn LogRepository, event: &LogEvent) {
+    let mut backoff = Duration::from_millis(100);
+    loop {
+        match repo.insert(event).await {
+            Ok(true) => {
+                tracing::debug!(id = %event.id, origin = %event.origin, "event recorded");
+                return;
+            }
+            Ok(false) => {
+                tracing::debug!(id = %event.id, "duplicate event ignored");
+                return;
+            }
+            Err(error) => {
+                tracing::warn!(%error, id = %event.id, "event not stored; retrying");
+                tokio::time::sleep(backoff).await;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}

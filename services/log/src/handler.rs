@@ -1,0 +1,89 @@
+//! The gRPC edge of the log service.
+
+use std::sync::Arc;
+
+use shippy_common::auth::caller;
+use shippy_proto::log::{self as pb, log_service_server::LogService};
+use shippy_proto::tonic::{self, Request, Response, Status};
+
+use crate::repo::{Filter, LogRepository};
+
+/// How many events `List` answers when the request does not say.
+pub const DEFAULT_LIMIT: u32 = 50;
+/// The most events one `List` answers.
+pub const MAX_LIMIT: u32 = 1000;
+
+/// Serves `shippy.log.LogService`.
+#[derive(Clone)]
+pub struct LogHandler {
+    repo: Arc<dyn LogRepository>,
+}
+
+impl LogHandler {
+    pub fn new(repo: Arc<dyn LogRepository>) -> Self {
+        Self { repo }
+    }
+}
+
+/// The filter a request asks for, on behalf of `caller_id`: a caller sees only their own.
+pub fn filter(req: &pb::ListRequest, caller_id: &str) -> Result<Filter, Status> {
+    if !req.user_id.is_empty() && req.user_id != caller_id {
+        return Err(Status::permission_denied("user_id: you can only list your own events"));
+    }
+    let limit = match req.limit {
+        0 => DEFAULT_LIMIT,
+        n if n < 0 => return Err(Status::invalid_argument("limit: must not be negative")),
+        n => u32::try_from(n).unwrap_or(MAX_LIMIT).min(MAX_LIMIT),
+    };
+    if req.since_unix_ms < 0 || req.until_unix_ms < 0 {
+        return Err(Status::invalid_argument("since_unix_ms: times must not be negative"));
+    }
+    Ok(Filter {
+        user_id: caller_id.to_owned(),
+        origin: Some(req.origin.trim().to_owned()).filter(|o| !o.is_empty()),
+        since_unix_ms: Some(req.since_unix_ms).filter(|t| *t > 0),
+        until_unix_ms: Some(req.until_unix_ms).filter(|t| *t > 0),
+        limit,
+    })
+}
+
+#[tonic::async_trait]
+impl LogService for LogHandler {
+    async fn list(&self, request: Request<pb::ListRequest>) -> Result<Response<pb::ListResponse>, Status> {
+        let caller_id = caller(&request)?.user_id().to_owned();
+        let filter = filter(request.get_ref(), &caller_id)?;
+        let events = self.repo.list(&filter).await.map_err(|e| {
+            tracing::warn!(error = %e, "log store unavailable");
+            Status::unavailable("log store unavailable")
+        })?;
+        let events = events
+            .into_iter()
+            .map(|e| pb::LogEvent {
+                id: e.id,
+                origin: e.origin,
+                method: e.method,
+                message: e.message,
+                user_id: e.user_id,
+                time_unix_ms: e.time_unix_ms,
+            })
+            .collect();
+        Ok(Response::new(pb::ListResponse { events }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_caller_lists_only_their_own_events_within_the_limit() {
+        let mine = filter(&pb::ListRequest::default(), "alice").unwrap();
+        assert_eq!((mine.user_id.as_str(), mine.limit), ("alice", DEFAULT_LIMIT));
+        let other = pb::ListRequest { user_id: "bob".into(), ..Default::default() };
+        assert_eq!(filter(&other, "alice").unwrap_err().code(), tonic::Code::PermissionDenied);
+        let huge = pb::ListRequest { limit: 1_000_000, ..Default::default() };
+        assert_eq!(filter(&huge, "alice").unwrap().limit, MAX_LIMIT);
+        let negative = pb::ListRequest { limit: -1, ..Default::default() };
+        assert_eq!(filter(&negative, "alice").unwrap_err().code(), tonic::Code::InvalidArgument);
+    }
+}

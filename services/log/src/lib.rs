@@ -1,0 +1,43 @@
+//! The log service: a consumer group on the log topic stores each event once (by event id)
+//! and commits the offset only after the event is stored, so a crash redelivers rather than
+//! loses; `List` serves the caller's events, newest first.
+
+pub mod consumer;
+mod handler;
+pub mod repo;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use shippy_common::auth::{RequireAuth, TokenVerifier};
+use shippy_common::server::{GrpcService, serve_grpc};
+use shippy_common::{Config, names, wiring};
+use shippy_proto::log::log_service_server::LogServiceServer;
+use shippy_proto::tonic::server::NamedService;
+use shippy_proto::tonic::service::Routes;
+use tokio::net::TcpListener;
+
+pub use handler::LogHandler;
+
+/// Consumes the log topic and serves `List` on `listener` until `shutdown` completes.
+pub async fn serve(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send,
+) -> anyhow::Result<()> {
+    let registry = wiring::registry(&config)?;
+    let broker = wiring::broker(&config)?;
+    let repo = Arc::new(repo::SqliteLogs::open(&config.data_file("logs"))?);
+    let subscription = broker.subscribe(&config.broker.log_topic, &config.broker.log_group).await?;
+    let consumer = tokio::spawn(consumer::run(subscription, repo.clone()));
+    let verifier = Arc::new(TokenVerifier::load(&config.auth)?);
+    let service = GrpcService {
+        name: names::LOG,
+        grpc_name: LogServiceServer::<LogHandler>::NAME,
+        routes: Routes::new(RequireAuth::new(LogServiceServer::new(LogHandler::new(repo)), verifier, &[])),
+    };
+    let served = serve_grpc(service, listener, registry, &config, shutdown).await;
+    // Offsets are committed only after an event is stored, so stopping here loses nothing.
+    consumer.abort();
+    served
+}

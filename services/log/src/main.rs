@@ -1,0 +1,12 @@
+//! `log-service`: consumes the log topic and serves the activity log over gRPC.
+
+use clap::Parser;
+use shippy_common::{launch::ServiceArgs, names, shutdown, telemetry};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = ServiceArgs::parse().load(names::LOG)?;
+    telemetry::init(&config.telemetry);
+    let listener = shippy_common::launch::bind(&config, names::LOG).await?;
+    shippy_log::serve(config, listener, shutdown::signal()).await
+}

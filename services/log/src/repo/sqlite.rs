@@ -1,0 +1,86 @@
+//! The embedded event store: one SQLite file, indexed by user and time.
+
+use std::path::Path;
+
+use async_trait::async_trait;
+use rusqlite::params;
+use shippy_common::events::LogEvent;
+use shippy_plugins::store::{SqliteDb, StoreError};
+
+use super::{Filter, LogRepository, RepoError};
+
+const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS events (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    id           TEXT NOT NULL UNIQUE,
+    origin       TEXT NOT NULL,
+    method       TEXT NOT NULL,
+    message      TEXT NOT NULL,
+    user_id      TEXT NOT NULL,
+    time_unix_ms INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS events_by_user_time ON events (user_id, time_unix_ms);";
+
+/// A [`LogRepository`] on a SQLite file.
+#[derive(Clone, Debug)]
+pub struct SqliteLogs {
+    db: SqliteDb,
+}
+
+impl SqliteLogs {
+    pub fn open(path: &Path) -> Result<Self, StoreError> {
+        Ok(Self { db: SqliteDb::open(path, SCHEMA)? })
+    }
+}
+
+fn unavailable(e: StoreError) -> RepoError {
+    RepoError::Unavailable(e.to_string())
+}
+
+#[async_trait]
+impl LogRepository for SqliteLogs {
+    async fn insert(&self, event: &LogEvent) -> Result<bool, RepoError> {
+        let e = event.clone();
+        let inserted = self
+            .db
+            .call(move |c| {
+                c.execute(
+                    "INSERT INTO events (id, origin, method, message, user_id, time_unix_ms)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO NOTHING",
+                    params![e.id, e.origin, e.method, e.message, e.user_id, e.time_unix_ms],
+                )
+            })
+            .await
+            .map_err(unavailable)?;
+        Ok(inserted == 1)
+    }
+
+    async fn list(&self, filter: &Filter) -> Result<Vec<LogEvent>, RepoError> {
+        let f = filter.clone();
+        self.db
+            .call(move |c| {
+                let mut stmt = c.prepare_cached(
+                    "SELECT id, origin, method, message, user_id, time_unix_ms FROM events
+                     WHERE user_id = ?1 AND (?2 IS NULL OR origin = ?2)
+                       AND (?3 IS NULL OR time_unix_ms >= ?3) AND (?4 IS NULL OR time_unix_ms < ?4)
+                     ORDER BY time_unix_ms DESC, seq DESC LIMIT ?5",
+                )?;
+                let rows = stmt.query_map(
+                    params![f.user_id, f.origin, f.since_unix_ms, f.until_unix_ms, f.limit],
+                    |r| {
+                        Ok(LogEvent {
+                            id: r.get(0)?,
+                            origin: r.get(1)?,
+                            method: r.get(2)?,
+                            message: r.get(3)?,
+                            user_id: r.get(4)?,
+                            time_unix_ms: r.get(5)?,
+                        })
+                    },
+                )?;
+                rows.collect()
+            })
+            .await
+            .map_err(unavailable)
+    }
+}
