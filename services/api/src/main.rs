@@ -1,0 +1,12 @@
+//! `api-service`: the REST gateway over the shippy gRPC services.
+
+use clap::Parser;
+use shippy_common::{launch::ServiceArgs, names, shutdown, telemetry};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let config = ServiceArgs::parse().load(names::API)?;
+    telemetry::init(&config.telemetry);
+    let listener = shippy_common::launch::bind(&config, names::API).await?;
+    shippy_api::serve(config, listener, shutdown::signal()).await
+}
