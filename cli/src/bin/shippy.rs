@@ -1,0 +1,139 @@
+//! `shippy`: `init` prepares `.shippy/` (config and a fresh token key pair); `run` starts the
+//! five services, waits until each is registered, prints where to go next, and stops them
+//! all cleanly on Ctrl-C.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use shippy_cli::launcher::{Launch, Logs, Running, wait_registered};
+use shippy_cli::output;
+use shippy_common::config::{Config, Sources};
+use shippy_common::{auth, names};
+
+#[derive(Parser, Debug)]
+#[command(name = "shippy", about = "Prepare and run the shippy services on this machine")]
+struct Cli {
+    /// Config profile to run with, e.g. `compose` [env: SHIPPY_PROFILE]
+    #[arg(long, global = true)]
+    profile: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Create .shippy/ with a config file and a token key pair (keeps what exists)
+    Init,
+    /// Start all five services and wait; Ctrl-C stops them
+    Run,
+}
+
+const LOCAL_CONFIG: &str = "# Local overrides for this checkout, layered over config/default.toml.
+# Written once by `make init`; edit freely (it is git-ignored).
+#
+# [auth]
+# token_lifetime_secs = 3600
+#
+# [services.api]
+# listen = \"0.0.0.0:8080\"
+";
+
+fn init(config: &Config) -> anyhow::Result<()> {
+    let local = shippy_common::config::local_file();
+    if !local.exists() {
+        std::fs::create_dir_all(local.parent().unwrap_or(Path::new(".")))?;
+        std::fs::write(&local, LOCAL_CONFIG)?;
+        println!("wrote {}", local.display());
+    }
+    std::fs::create_dir_all(&config.data_dir)?;
+    let (private, public) = (&config.auth.private_key, &config.auth.public_key);
+    if private.exists() && public.exists() {
+        println!("token keys present in {}", private.parent().unwrap_or(Path::new(".")).display());
+    } else {
+        auth::write_key_pair(&auth::generate_key_pair()?, private, public)?;
+        println!("generated a fresh Ed25519 token key pair: {} (owner-only), {}", private.display(), public.display());
+    }
+    Ok(())
+}
+
+async fn run(config: Config, profile: Option<String>) -> anyhow::Result<()> {
+    if !config.auth.private_key.exists() {
+        anyhow::bail!("no token keys at {}: run `make init` first", config.auth.private_key.display());
+    }
+    let bin_dir = std::env::current_exe()?.parent().map(PathBuf::from).context("no binary folder")?;
+    let args = profile.map(|p| vec!["--profile".to_owned(), p]).unwrap_or_default();
+    let launch = Launch { bin_dir, cwd: std::env::current_dir()?, envs: vec![], args, logs: Logs::Prefixed };
+    let registry = shippy_common::wiring::registry(&config)?;
+    let mut running: Vec<Running> = Vec::new();
+    for service in names::ALL {
+        running.push(launch.spawn(service)?);
+    }
+    let started = tokio::time::Instant::now();
+    let ready = wait_registered(registry.as_ref(), &mut running, Duration::from_secs(30)).await;
+    if let Err(error) = ready {
+        stop_all(running, config.shutdown_grace_secs).await;
+        return Err(error);
+    }
+    let api = config.services.api.listen;
+    println!(
+        "\nshippy is up: all five services registered in {:.2?}.\n\n  REST gateway: http://{api}\n\n\
+         Next, in another terminal (from this folder):\n\
+         \x20 user-cli create --name 'Ewan Valentine' --email ewan@example.com --company BBC --password Testing123\n\
+         \x20 eval $(user-cli auth --email ewan@example.com --password Testing123 | grep ^export)\n\
+         \x20 vessel-cli create samples/vessel.json\n\
+         \x20 consignment-cli create samples/consignment.json\n\
+         \x20 consignment-cli list\n\
+         \x20 log-cli list\n\
+         (the CLIs are in target/release; `export PATH=$PWD/target/release:$PATH`)\n\nCtrl-C stops everything.",
+        started.elapsed()
+    );
+    let exited = wait_any_exit(&mut running);
+    tokio::select! {
+        () = shippy_common::shutdown::signal() => {}
+        name = exited => eprintln!("{name} exited unexpectedly; stopping the others"),
+    }
+    stop_all(running, config.shutdown_grace_secs).await;
+    Ok(())
+}
+
+async fn wait_any_exit(running: &mut [Running]) -> String {
+    loop {
+        for r in running.iter_mut() {
+            if let Ok(Some(_)) = r.child.try_wait() {
+                return r.service.clone();
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+async fn stop_all(running: Vec<Running>, grace_secs: u64) {
+    let grace = Duration::from_secs(grace_secs + 2);
+    let stops = running.into_iter().rev().map(|r| async move {
+        let name = r.service.clone();
+        match r.stop(grace).await {
+            Ok(status) => println!("{name} stopped ({status})"),
+            Err(error) => eprintln!("{name}: {error}"),
+        }
+    });
+    for stop in stops {
+        stop.await;
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let sources = Sources { config_dir: None, profile: cli.profile.clone(), overrides: vec![] };
+    let result = async {
+        let config = Config::load(&sources)?;
+        match cli.command {
+            Command::Init => init(&config),
+            Command::Run => run(config, cli.profile).await,
+        }
+    };
+    output::finish(result.await)
+}

@@ -1,0 +1,101 @@
+//! `user-cli`: sign up, log in, list users.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use serde_json::json;
+use shippy_cli::conn::{ConnArgs, describe};
+use shippy_cli::output;
+use shippy_common::names;
+use shippy_proto::user::{self as pb, user_service_client::UserServiceClient};
+
+#[derive(Parser, Debug)]
+#[command(name = "user-cli", about = "Sign up, log in and list shippy users")]
+struct Cli {
+    #[command(flatten)]
+    conn: ConnArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Create a user
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        email: String,
+        #[arg(long, default_value = "")]
+        company: String,
+        #[arg(long)]
+        password: String,
+    },
+    /// Log in: prints the token and the line that exports it
+    Auth {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: String,
+    },
+    /// List every user (needs a token)
+    List,
+}
+
+fn user_json(u: &pb::User) -> serde_json::Value {
+    json!({ "id": u.id, "name": u.name, "company": u.company, "email": u.email })
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let mut client = UserServiceClient::new(cli.conn.channel(names::USER).await?);
+    match cli.command {
+        Command::Create { name, email, company, password } => {
+            let request = pb::User { id: String::new(), name, company, email, password };
+            let user = client.create(request).await.map_err(|s| describe(&s))?.into_inner().user.unwrap_or_default();
+            if cli.conn.json {
+                output::json(&json!({ "user": user_json(&user) }));
+            } else {
+                println!("created user {} <{}> with id {}", user.name, user.email, user.id);
+            }
+        }
+        Command::Auth { email, password } => {
+            let request = pb::User { email, password, ..Default::default() };
+            let token = client.auth(request).await.map_err(|s| describe(&s))?.into_inner();
+            if cli.conn.json {
+                output::json(&json!({ "token": token.token, "user_id": token.user_id, "expires_at": token.expires_at }));
+            } else {
+                println!("{}", token.token);
+                println!();
+                println!("export SHIPPY_TOKEN={}", token.token);
+            }
+        }
+        Command::List => {
+            let users = client.get_all(cli.conn.authed(pb::Request {})?).await.map_err(|s| describe(&s))?.into_inner().users;
+            if cli.conn.json {
+                output::json(&json!({ "users": users.iter().map(user_json).collect::<Vec<_>>() }));
+            } else {
+                let rows = users.iter().map(|u| vec![u.id.clone(), u.name.clone(), u.email.clone(), u.company.clone()]).collect::<Vec<_>>();
+                output::table(&["id", "name", "email", "company"], &rows);
+            }
+        }
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    output::finish(run(Cli::parse()).await)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn create_takes_the_tutorial_flags_and_auth_needs_a_password() {
+        let cli = Cli::try_parse_from(["user-cli", "create", "--name", "Ewan", "--email", "e@x.io", "--company", "BBC", "--password", "Testing123"]).unwrap();
+        assert!(matches!(cli.command, Command::Create { ref company, .. } if company == "BBC"));
+        assert!(Cli::try_parse_from(["user-cli", "auth", "--email", "e@x.io"]).is_err());
+        assert!(Cli::try_parse_from(["user-cli", "list", "--json"]).unwrap().conn.json);
+    }
+}
