@@ -1,6 +1,8 @@
 //! Telemetry set-up, once per process: `tracing` to stderr, text or JSON by config, the
 //! level from `RUST_LOG` or the config.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 use crate::config::{LogFormat, TelemetryConfig};
@@ -13,7 +15,8 @@ pub fn init(config: &TelemetryConfig) {
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
-        .with_target(false);
+        .with_target(false)
+        .with_ansi(std::io::stderr().is_terminal());
     let _ = match config.format {
         LogFormat::Json => builder.json().try_init(),
         LogFormat::Text => builder.try_init(),

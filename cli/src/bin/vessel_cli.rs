@@ -9,6 +9,7 @@ use serde_json::json;
 use shippy_cli::conn::{ConnArgs, describe};
 use shippy_cli::output;
 use shippy_common::names;
+use shippy_proto::tonic::Code;
 use shippy_proto::vessel::{self as pb, vessel_service_client::VesselServiceClient};
 
 #[derive(Parser, Debug)]
@@ -88,8 +89,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             for v in vessels {
                 let message = pb::Vessel { id: v.id, capacity: v.capacity, max_weight: v.max_weight, name: v.name, available: v.available, owner_id: v.owner_id };
                 let name = message.name.clone();
-                let response = client.create(cli.conn.authed(message)?).await.map_err(|s| anyhow::anyhow!("vessel {name:?}: {}", describe(&s)))?;
-                created.extend(response.into_inner().vessel);
+                match client.create(cli.conn.authed(message)?).await {
+                    Ok(response) => created.extend(response.into_inner().vessel),
+                    // Re-running the tutorial (or the seeded vessel001) is not a failure.
+                    Err(s) if s.code() == Code::AlreadyExists => eprintln!("skipped: {}", s.message()),
+                    Err(s) => anyhow::bail!("vessel {name:?}: {}", describe(&s)),
+                }
             }
             print(&cli.conn, &created);
         }

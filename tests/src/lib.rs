@@ -1,0 +1,192 @@
+//! The system-test sandbox: a temporary folder with its own keys and data, the five real
+//! service binaries started on port 0, found through the registry like any client would,
+//! and helpers to drive them through the CLIs and REST.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use serde_json::Value;
+use shippy_cli::launcher::{Launch, Logs, Running, wait_registered};
+use shippy_common::config::{Config, Sources};
+use shippy_common::{auth, names};
+use shippy_plugins::registry::Registry;
+
+/// The repository root (this crate lives in `tests/`).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Where cargo put the binaries of this build (`target/debug`).
+fn bin_dir() -> PathBuf {
+    let exe = std::env::current_exe().expect("test binary path");
+    exe.parent().and_then(Path::parent).expect("target/<profile>").to_path_buf()
+}
+
+/// A running system in its own temporary folder.
+pub struct System {
+    pub dir: tempfile::TempDir,
+    launch: Launch,
+    registry: Arc<dyn Registry>,
+    pub config: Config,
+    running: BTreeMap<&'static str, Running>,
+    http: reqwest::Client,
+}
+
+/// What a CLI run printed and how it ended.
+#[derive(Debug)]
+pub struct CliRun {
+    pub success: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl CliRun {
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {self:?}"))
+    }
+}
+
+impl System {
+    /// A fresh folder with a key pair, and all five services started and registered.
+    pub async fn start() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let keys = dir.path().join("keys");
+        let (private, public) = (keys.join("jwt.pem"), keys.join("jwt.pub.pem"));
+        auth::write_key_pair(&auth::generate_key_pair().unwrap(), &private, &public).unwrap();
+        let envs = vec![
+            ("SHIPPY_CONFIG_DIR".to_owned(), repo_root().join("config").display().to_string()),
+            ("SHIPPY_DATA_DIR".to_owned(), dir.path().join("data").display().to_string()),
+            ("SHIPPY_AUTH__PRIVATE_KEY".to_owned(), private.display().to_string()),
+            ("SHIPPY_AUTH__PUBLIC_KEY".to_owned(), public.display().to_string()),
+            ("SHIPPY_SHUTDOWN_GRACE_SECS".to_owned(), "3".to_owned()),
+            ("RUST_LOG".to_owned(), "info".to_owned()),
+        ];
+        let config = Self::load_config(&envs);
+        let launch = Launch {
+            bin_dir: bin_dir(),
+            cwd: dir.path().to_path_buf(),
+            envs,
+            args: vec!["--listen".into(), "127.0.0.1:0".into()],
+            logs: Logs::Files(dir.path().join("logs")),
+        };
+        let registry = shippy_common::wiring::registry(&config).unwrap();
+        let mut system = Self { dir, launch, registry, config, running: BTreeMap::new(), http: reqwest::Client::new() };
+        for service in names::ALL {
+            system.start_service(service).await;
+        }
+        system
+    }
+
+    fn load_config(envs: &[(String, String)]) -> Config {
+        let get = |k: &str| envs.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone()).unwrap();
+        let overrides = vec![
+            ("data_dir".to_owned(), get("SHIPPY_DATA_DIR")),
+            ("auth.private_key".to_owned(), get("SHIPPY_AUTH__PRIVATE_KEY")),
+            ("auth.public_key".to_owned(), get("SHIPPY_AUTH__PUBLIC_KEY")),
+        ];
+        Config::load(&Sources { config_dir: Some(repo_root().join("config")), profile: None, overrides }).unwrap()
+    }
+
+    /// Starts one service and waits until it has registered.
+    pub async fn start_service(&mut self, service: &'static str) {
+        let mut one = [self.launch.spawn(service).unwrap()];
+        if let Err(e) = wait_registered(self.registry.as_ref(), &mut one, Duration::from_secs(30)).await {
+            panic!("{e}\n{}", self.logs());
+        }
+        let [running] = one;
+        self.running.insert(service, running);
+    }
+
+    /// Stops one service the graceful way (SIGTERM) and checks it exited cleanly.
+    pub async fn stop_service(&mut self, service: &'static str) {
+        let running = self.running.remove(service).expect("service is running");
+        let status = running.stop(Duration::from_secs(10)).await.unwrap();
+        assert!(status.success(), "{service} exited with {status}\n{}", self.logs());
+    }
+
+    /// Stops everything, in reverse start order.
+    pub async fn stop_all(&mut self) {
+        for service in names::ALL.iter().rev() {
+            if self.running.contains_key(service) {
+                self.stop_service(service).await;
+            }
+        }
+    }
+
+    /// Every service's log, for failure messages.
+    pub fn logs(&self) -> String {
+        let mut out = String::new();
+        for service in names::ALL {
+            let file = self.dir.path().join("logs").join(format!("{}.log", shippy_cli::launcher::binary_name(service)));
+            out.push_str(&format!("--- {}\n{}\n", file.display(), std::fs::read_to_string(&file).unwrap_or_default()));
+        }
+        out
+    }
+
+    /// Runs a CLI from this build in the system's folder, with `token` as `SHIPPY_TOKEN`.
+    pub async fn cli(&self, binary: &str, args: &[&str], token: Option<&str>) -> CliRun {
+        let mut command = tokio::process::Command::new(bin_dir().join(binary));
+        command.args(args).current_dir(self.dir.path()).env_remove("SHIPPY_TOKEN").env_remove("SHIPPY_ADDR");
+        command.envs(self.launch.envs.iter().map(|(k, v)| (k, v)));
+        if let Some(token) = token {
+            command.env("SHIPPY_TOKEN", token);
+        }
+        let output = tokio::time::timeout(Duration::from_secs(30), command.output())
+            .await
+            .expect("CLI finished within 30 s")
+            .expect("CLI started");
+        CliRun {
+            success: output.status.success(),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// The gateway's base URL, as registered.
+    pub async fn api_url(&self) -> String {
+        let api = self.registry.healthy(names::API).await.unwrap();
+        format!("http://{}", api.first().context("no gateway registered").unwrap().address)
+    }
+
+    /// A REST call: method, path, optional bearer token, optional JSON body.
+    pub async fn rest(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
+        let url = format!("{}{path}", self.api_url().await);
+        let mut request = self.http.request(method.parse().unwrap(), url);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.timeout(Duration::from_secs(30)).send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+}
+
+/// The path of a shipped sample file, e.g. `sample("vessel.json")`.
+pub fn sample(name: &str) -> String {
+    repo_root().join("samples").join(name).display().to_string()
+}
+
+/// Polls `check` every 100 ms until it answers `Some`, for at most `secs` seconds.
+pub async fn eventually<T, F, Fut>(secs: u64, mut check: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(found) = check().await {
+            return Some(found);
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
