@@ -2,7 +2,12 @@
 //! needs no `protoc` binary.
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let files = ["user.proto", "vessel.proto", "consignment.proto", "log.proto"];
+    let files = [
+        "user.proto",
+        "vessel.proto",
+        "consignment.proto",
+        "log.proto",
+    ];
     for file in files {
         println!("cargo:rerun-if-changed=proto/{file}");
     }

@@ -34,8 +34,14 @@ impl ConnArgs {
     /// A channel to `service`: the fixed address, or a healthy instance from the registry.
     pub async fn channel(&self, service: &'static str) -> anyhow::Result<Channel> {
         if let Some(addr) = &self.addr {
-            let uri = if addr.contains("://") { addr.clone() } else { format!("http://{addr}") };
-            return Ok(Endpoint::from_shared(uri)?.connect_timeout(Duration::from_secs(3)).connect_lazy());
+            let uri = if addr.contains("://") {
+                addr.clone()
+            } else {
+                format!("http://{addr}")
+            };
+            return Ok(Endpoint::from_shared(uri)?
+                .connect_timeout(Duration::from_secs(3))
+                .connect_lazy());
         }
         let config = Config::load(&Sources {
             config_dir: self.config_dir.clone(),
@@ -57,9 +63,13 @@ impl ConnArgs {
             .token
             .as_deref()
             .filter(|t| !t.trim().is_empty())
-            .context("no token: run `user-cli auth`, then `export SHIPPY_TOKEN=...` or pass --token")?;
+            .context(
+                "no token: run `user-cli auth`, then `export SHIPPY_TOKEN=...` or pass --token",
+            )?;
         let mut request = Request::new(message);
-        let value: MetadataValue<_> = format!("Bearer {}", token.trim()).parse().context("the token has characters a header cannot carry")?;
+        let value: MetadataValue<_> = format!("Bearer {}", token.trim())
+            .parse()
+            .context("the token has characters a header cannot carry")?;
         request.metadata_mut().insert("authorization", value);
         Ok(request)
     }

@@ -83,13 +83,19 @@ impl Launch {
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
             .kill_on_drop(true);
-        let mut child = command
-            .spawn()
-            .with_context(|| format!("cannot start {} (run `make init` to build it)", path.display()))?;
+        let mut child = command.spawn().with_context(|| {
+            format!(
+                "cannot start {} (run `make init` to build it)",
+                path.display()
+            )
+        })?;
         if let Some(stderr) = child.stderr.take() {
             tokio::spawn(forward(stderr, binary, self.logs.clone()));
         }
-        Ok(Running { service: service.to_owned(), child })
+        Ok(Running {
+            service: service.to_owned(),
+            child,
+        })
     }
 }
 
@@ -112,11 +118,20 @@ async fn forward(stderr: tokio::process::ChildStderr, binary: String, logs: Logs
 
 async fn open_log(dir: &Path, binary: &str) -> Option<tokio::fs::File> {
     tokio::fs::create_dir_all(dir).await.ok()?;
-    tokio::fs::OpenOptions::new().create(true).append(true).open(dir.join(format!("{binary}.log"))).await.ok()
+    tokio::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(dir.join(format!("{binary}.log")))
+        .await
+        .ok()
 }
 
 /// Waits until every one of `running` has an instance in `registry` carrying its pid.
-pub async fn wait_registered(registry: &dyn Registry, running: &mut [Running], timeout: Duration) -> anyhow::Result<()> {
+pub async fn wait_registered(
+    registry: &dyn Registry,
+    running: &mut [Running],
+    timeout: Duration,
+) -> anyhow::Result<()> {
     let deadline = tokio::time::Instant::now() + timeout;
     for r in running.iter_mut() {
         let pid = r.pid().to_string();
@@ -126,10 +141,16 @@ pub async fn wait_registered(registry: &dyn Registry, running: &mut [Running], t
                 break;
             }
             if let Some(status) = r.child.try_wait()? {
-                anyhow::bail!("{} exited ({status}) before it registered; see its log above", binary_name(&r.service));
+                anyhow::bail!(
+                    "{} exited ({status}) before it registered; see its log above",
+                    binary_name(&r.service)
+                );
             }
             if tokio::time::Instant::now() >= deadline {
-                anyhow::bail!("{} did not register within {timeout:?}", binary_name(&r.service));
+                anyhow::bail!(
+                    "{} did not register within {timeout:?}",
+                    binary_name(&r.service)
+                );
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

@@ -9,8 +9,8 @@ use std::time::Duration;
 use shippy_plugins::registry::{self, Instance, Registry};
 use tokio::sync::watch;
 use tonic::Status;
-use tonic::transport::{Channel, Endpoint};
 use tonic::transport::channel::Change;
+use tonic::transport::{Channel, Endpoint};
 
 /// A balanced channel to every healthy instance of one service.
 #[derive(Clone)]
@@ -23,7 +23,9 @@ pub struct Discovered {
 
 impl std::fmt::Debug for Discovered {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Discovered").field("service", &self.service).finish_non_exhaustive()
+        f.debug_struct("Discovered")
+            .field("service", &self.service)
+            .finish_non_exhaustive()
     }
 }
 
@@ -62,7 +64,12 @@ impl Discovered {
                 }
             }
         });
-        Self { service, channel, instances, timeout }
+        Self {
+            service,
+            channel,
+            instances,
+            timeout,
+        }
     }
 
     /// The channel, once at least one instance is known; UNAVAILABLE naming the service when

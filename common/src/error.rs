@@ -22,21 +22,74 @@ pub enum ErrorKind {
 
 /// kind, gRPC code, HTTP status, the code string REST clients see.
 const TABLE: [(ErrorKind, Code, StatusCode, &str); 10] = [
-    (ErrorKind::InvalidArgument, Code::InvalidArgument, StatusCode::BAD_REQUEST, "invalid_argument"),
-    (ErrorKind::Unauthenticated, Code::Unauthenticated, StatusCode::UNAUTHORIZED, "unauthenticated"),
-    (ErrorKind::PermissionDenied, Code::PermissionDenied, StatusCode::FORBIDDEN, "permission_denied"),
-    (ErrorKind::NotFound, Code::NotFound, StatusCode::NOT_FOUND, "not_found"),
-    (ErrorKind::AlreadyExists, Code::AlreadyExists, StatusCode::CONFLICT, "already_exists"),
-    (ErrorKind::FailedPrecondition, Code::FailedPrecondition, StatusCode::UNPROCESSABLE_ENTITY, "failed_precondition"),
-    (ErrorKind::ResourceExhausted, Code::ResourceExhausted, StatusCode::TOO_MANY_REQUESTS, "resource_exhausted"),
-    (ErrorKind::DeadlineExceeded, Code::DeadlineExceeded, StatusCode::GATEWAY_TIMEOUT, "deadline_exceeded"),
-    (ErrorKind::Unavailable, Code::Unavailable, StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
-    (ErrorKind::Internal, Code::Internal, StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+    (
+        ErrorKind::InvalidArgument,
+        Code::InvalidArgument,
+        StatusCode::BAD_REQUEST,
+        "invalid_argument",
+    ),
+    (
+        ErrorKind::Unauthenticated,
+        Code::Unauthenticated,
+        StatusCode::UNAUTHORIZED,
+        "unauthenticated",
+    ),
+    (
+        ErrorKind::PermissionDenied,
+        Code::PermissionDenied,
+        StatusCode::FORBIDDEN,
+        "permission_denied",
+    ),
+    (
+        ErrorKind::NotFound,
+        Code::NotFound,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    ),
+    (
+        ErrorKind::AlreadyExists,
+        Code::AlreadyExists,
+        StatusCode::CONFLICT,
+        "already_exists",
+    ),
+    (
+        ErrorKind::FailedPrecondition,
+        Code::FailedPrecondition,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "failed_precondition",
+    ),
+    (
+        ErrorKind::ResourceExhausted,
+        Code::ResourceExhausted,
+        StatusCode::TOO_MANY_REQUESTS,
+        "resource_exhausted",
+    ),
+    (
+        ErrorKind::DeadlineExceeded,
+        Code::DeadlineExceeded,
+        StatusCode::GATEWAY_TIMEOUT,
+        "deadline_exceeded",
+    ),
+    (
+        ErrorKind::Unavailable,
+        Code::Unavailable,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "unavailable",
+    ),
+    (
+        ErrorKind::Internal,
+        Code::Internal,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "internal",
+    ),
 ];
 
 impl ErrorKind {
     fn row(self) -> &'static (ErrorKind, Code, StatusCode, &'static str) {
-        TABLE.iter().find(|row| row.0 == self).unwrap_or(&TABLE[TABLE.len() - 1])
+        TABLE
+            .iter()
+            .find(|row| row.0 == self)
+            .unwrap_or(&TABLE[TABLE.len() - 1])
     }
 
     pub fn grpc_code(self) -> Code {
@@ -102,10 +155,18 @@ mod tests {
 
     #[test]
     fn client_errors_are_4xx_and_infrastructure_errors_5xx() {
-        for kind in [ErrorKind::InvalidArgument, ErrorKind::Unauthenticated, ErrorKind::NotFound, ErrorKind::AlreadyExists] {
+        for kind in [
+            ErrorKind::InvalidArgument,
+            ErrorKind::Unauthenticated,
+            ErrorKind::NotFound,
+            ErrorKind::AlreadyExists,
+        ] {
             assert!(kind.http_status().is_client_error(), "{kind:?}");
         }
-        assert_eq!(ErrorKind::Unavailable.http_status(), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            ErrorKind::Unavailable.http_status(),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
         assert_eq!(ErrorKind::from_grpc(Code::DataLoss), ErrorKind::Internal);
     }
 

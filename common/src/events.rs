@@ -54,7 +54,11 @@ pub struct EventPublisher {
 
 impl EventPublisher {
     pub fn new(broker: Arc<dyn Broker>, topic: &str, origin: &'static str) -> Self {
-        Self { broker, topic: topic.to_owned(), origin }
+        Self {
+            broker,
+            topic: topic.to_owned(),
+            origin,
+        }
     }
 
     /// Publishes that `user_id` did `method`; returns the event as published.

@@ -55,7 +55,11 @@ impl Registration {
                 }
             }
         });
-        Ok(Self { registry, instance, heartbeat })
+        Ok(Self {
+            registry,
+            instance,
+            heartbeat,
+        })
     }
 
     /// The instance as registered.
@@ -66,7 +70,11 @@ impl Registration {
     /// Stops heartbeating and removes the instance from the registry.
     pub async fn stop(self) {
         self.heartbeat.abort();
-        match self.registry.deregister(&self.instance.service, &self.instance.id).await {
+        match self
+            .registry
+            .deregister(&self.instance.service, &self.instance.id)
+            .await
+        {
             Ok(()) => tracing::info!(id = %self.instance.id, "deregistered"),
             Err(error) => tracing::warn!(%error, "deregister failed; the TTL will expire it"),
         }

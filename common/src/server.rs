@@ -34,8 +34,12 @@ pub async fn serve_grpc(
 ) -> anyhow::Result<()> {
     let address = listener.local_addr()?;
     let (reporter, health) = tonic_health::server::health_reporter();
-    reporter.set_service_status(service.grpc_name, ServingStatus::Serving).await;
-    reporter.set_service_status("", ServingStatus::Serving).await;
+    reporter
+        .set_service_status(service.grpc_name, ServingStatus::Serving)
+        .await;
+    reporter
+        .set_service_status("", ServingStatus::Serving)
+        .await;
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let routes = service.routes.add_service(health);
@@ -47,18 +51,26 @@ pub async fn serve_grpc(
             }),
     );
     tracing::info!(service = service.name, %address, "serving gRPC");
-    let registration = Registration::start(registry, service.name, address, &config.registry).await?;
+    let registration =
+        Registration::start(registry, service.name, address, &config.registry).await?;
 
     shutdown.await;
-    reporter.set_service_status(service.grpc_name, ServingStatus::NotServing).await;
-    reporter.set_service_status("", ServingStatus::NotServing).await;
+    reporter
+        .set_service_status(service.grpc_name, ServingStatus::NotServing)
+        .await;
+    reporter
+        .set_service_status("", ServingStatus::NotServing)
+        .await;
     registration.stop().await;
     let _ = stop_tx.send(());
     let grace = Duration::from_secs(config.shutdown_grace_secs);
     match tokio::time::timeout(grace, server).await {
         Ok(Ok(result)) => result?,
         Ok(Err(join)) => anyhow::bail!("server task failed: {join}"),
-        Err(_) => tracing::warn!(?grace, "in-flight requests did not finish within the grace period"),
+        Err(_) => tracing::warn!(
+            ?grace,
+            "in-flight requests did not finish within the grace period"
+        ),
     }
     tracing::info!(service = service.name, "stopped");
     Ok(())

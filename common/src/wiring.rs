@@ -10,7 +10,9 @@ use crate::config::{AdapterKind, Config};
 /// The registry the config names.
 pub fn registry(config: &Config) -> anyhow::Result<Arc<dyn Registry>> {
     match config.registry.kind {
-        AdapterKind::Sqlite => Ok(Arc::new(SqliteRegistry::open(&config.data_file("registry"))?)),
+        AdapterKind::Sqlite => Ok(Arc::new(SqliteRegistry::open(
+            &config.data_file("registry"),
+        )?)),
     }
 }
 

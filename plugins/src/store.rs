@@ -51,9 +51,8 @@ impl SqliteDb {
     /// applies `schema` (idempotent `CREATE ... IF NOT EXISTS` statements).
     pub fn open(path: &Path, schema: &str) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                StoreError::Task(format!("cannot create {}: {e}", dir.display()))
-            })?;
+            std::fs::create_dir_all(dir)
+                .map_err(|e| StoreError::Task(format!("cannot create {}: {e}", dir.display())))?;
         }
         let conn = Connection::open(path)?;
         conn.busy_timeout(Duration::from_secs(10))?;
@@ -94,13 +93,18 @@ mod tests {
         let schema = "CREATE TABLE IF NOT EXISTS t (k TEXT PRIMARY KEY);";
         let a = SqliteDb::open(&path, schema).unwrap();
         let b = SqliteDb::open(&path, schema).unwrap();
-        a.call(|c| c.execute("INSERT INTO t VALUES ('x')", [])).await.unwrap();
+        a.call(|c| c.execute("INSERT INTO t VALUES ('x')", []))
+            .await
+            .unwrap();
         let n: i64 = b
             .call(|c| c.query_row("SELECT count(*) FROM t", [], |r| r.get(0)))
             .await
             .unwrap();
         assert_eq!(n, 1);
-        let dup = a.call(|c| c.execute("INSERT INTO t VALUES ('x')", [])).await.unwrap_err();
+        let dup = a
+            .call(|c| c.execute("INSERT INTO t VALUES ('x')", []))
+            .await
+            .unwrap_err();
         assert!(dup.is_unique_violation(), "{dup}");
     }
 }

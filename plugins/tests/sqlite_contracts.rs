@@ -31,6 +31,8 @@ async fn two_processes_sharing_the_registry_file_see_one_another() {
     let a = SqliteRegistry::open(&path).unwrap();
     let b = SqliteRegistry::open(&path).unwrap();
     let i = shippy_plugins::registry::contract::instance("shippy.user", "x");
-    a.register(&i, std::time::Duration::from_secs(10)).await.unwrap();
+    a.register(&i, std::time::Duration::from_secs(10))
+        .await
+        .unwrap();
     assert_eq!(b.healthy("shippy.user").await.unwrap(), vec![i]);
 }

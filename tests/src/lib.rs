@@ -22,7 +22,10 @@ pub fn repo_root() -> PathBuf {
 /// Where cargo put the binaries of this build (`target/debug`).
 fn bin_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
-    exe.parent().and_then(Path::parent).expect("target/<profile>").to_path_buf()
+    exe.parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>")
+        .to_path_buf()
 }
 
 /// A running system in its own temporary folder.
@@ -57,10 +60,22 @@ impl System {
         let (private, public) = (keys.join("jwt.pem"), keys.join("jwt.pub.pem"));
         auth::write_key_pair(&auth::generate_key_pair().unwrap(), &private, &public).unwrap();
         let envs = vec![
-            ("SHIPPY_CONFIG_DIR".to_owned(), repo_root().join("config").display().to_string()),
-            ("SHIPPY_DATA_DIR".to_owned(), dir.path().join("data").display().to_string()),
-            ("SHIPPY_AUTH__PRIVATE_KEY".to_owned(), private.display().to_string()),
-            ("SHIPPY_AUTH__PUBLIC_KEY".to_owned(), public.display().to_string()),
+            (
+                "SHIPPY_CONFIG_DIR".to_owned(),
+                repo_root().join("config").display().to_string(),
+            ),
+            (
+                "SHIPPY_DATA_DIR".to_owned(),
+                dir.path().join("data").display().to_string(),
+            ),
+            (
+                "SHIPPY_AUTH__PRIVATE_KEY".to_owned(),
+                private.display().to_string(),
+            ),
+            (
+                "SHIPPY_AUTH__PUBLIC_KEY".to_owned(),
+                public.display().to_string(),
+            ),
             ("SHIPPY_SHUTDOWN_GRACE_SECS".to_owned(), "3".to_owned()),
             ("RUST_LOG".to_owned(), "info".to_owned()),
         ];
@@ -73,7 +88,14 @@ impl System {
             logs: Logs::Files(dir.path().join("logs")),
         };
         let registry = shippy_common::wiring::registry(&config).unwrap();
-        let mut system = Self { dir, launch, registry, config, running: BTreeMap::new(), http: reqwest::Client::new() };
+        let mut system = Self {
+            dir,
+            launch,
+            registry,
+            config,
+            running: BTreeMap::new(),
+            http: reqwest::Client::new(),
+        };
         for service in names::ALL {
             system.start_service(service).await;
         }
@@ -81,19 +103,34 @@ impl System {
     }
 
     fn load_config(envs: &[(String, String)]) -> Config {
-        let get = |k: &str| envs.iter().find(|(key, _)| key == k).map(|(_, v)| v.clone()).unwrap();
+        let get = |k: &str| {
+            envs.iter()
+                .find(|(key, _)| key == k)
+                .map(|(_, v)| v.clone())
+                .unwrap()
+        };
         let overrides = vec![
             ("data_dir".to_owned(), get("SHIPPY_DATA_DIR")),
-            ("auth.private_key".to_owned(), get("SHIPPY_AUTH__PRIVATE_KEY")),
+            (
+                "auth.private_key".to_owned(),
+                get("SHIPPY_AUTH__PRIVATE_KEY"),
+            ),
             ("auth.public_key".to_owned(), get("SHIPPY_AUTH__PUBLIC_KEY")),
         ];
-        Config::load(&Sources { config_dir: Some(repo_root().join("config")), profile: None, overrides }).unwrap()
+        Config::load(&Sources {
+            config_dir: Some(repo_root().join("config")),
+            profile: None,
+            overrides,
+        })
+        .unwrap()
     }
 
     /// Starts one service and waits until it has registered.
     pub async fn start_service(&mut self, service: &'static str) {
         let mut one = [self.launch.spawn(service).unwrap()];
-        if let Err(e) = wait_registered(self.registry.as_ref(), &mut one, Duration::from_secs(30)).await {
+        if let Err(e) =
+            wait_registered(self.registry.as_ref(), &mut one, Duration::from_secs(30)).await
+        {
             panic!("{e}\n{}", self.logs());
         }
         let [running] = one;
@@ -104,7 +141,11 @@ impl System {
     pub async fn stop_service(&mut self, service: &'static str) {
         let running = self.running.remove(service).expect("service is running");
         let status = running.stop(Duration::from_secs(10)).await.unwrap();
-        assert!(status.success(), "{service} exited with {status}\n{}", self.logs());
+        assert!(
+            status.success(),
+            "{service} exited with {status}\n{}",
+            self.logs()
+        );
     }
 
     /// Stops everything, in reverse start order.
@@ -120,8 +161,15 @@ impl System {
     pub fn logs(&self) -> String {
         let mut out = String::new();
         for service in names::ALL {
-            let file = self.dir.path().join("logs").join(format!("{}.log", shippy_cli::launcher::binary_name(service)));
-            out.push_str(&format!("--- {}\n{}\n", file.display(), std::fs::read_to_string(&file).unwrap_or_default()));
+            let file = self.dir.path().join("logs").join(format!(
+                "{}.log",
+                shippy_cli::launcher::binary_name(service)
+            ));
+            out.push_str(&format!(
+                "--- {}\n{}\n",
+                file.display(),
+                std::fs::read_to_string(&file).unwrap_or_default()
+            ));
         }
         out
     }
@@ -129,7 +177,11 @@ impl System {
     /// Runs a CLI from this build in the system's folder, with `token` as `SHIPPY_TOKEN`.
     pub async fn cli(&self, binary: &str, args: &[&str], token: Option<&str>) -> CliRun {
         let mut command = tokio::process::Command::new(bin_dir().join(binary));
-        command.args(args).current_dir(self.dir.path()).env_remove("SHIPPY_TOKEN").env_remove("SHIPPY_ADDR");
+        command
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_remove("SHIPPY_TOKEN")
+            .env_remove("SHIPPY_ADDR");
         command.envs(self.launch.envs.iter().map(|(k, v)| (k, v)));
         if let Some(token) = token {
             command.env("SHIPPY_TOKEN", token);
@@ -148,11 +200,23 @@ impl System {
     /// The gateway's base URL, as registered.
     pub async fn api_url(&self) -> String {
         let api = self.registry.healthy(names::API).await.unwrap();
-        format!("http://{}", api.first().context("no gateway registered").unwrap().address)
+        format!(
+            "http://{}",
+            api.first()
+                .context("no gateway registered")
+                .unwrap()
+                .address
+        )
     }
 
     /// A REST call: method, path, optional bearer token, optional JSON body.
-    pub async fn rest(&self, method: &str, path: &str, token: Option<&str>, body: Option<Value>) -> (u16, Value) {
+    pub async fn rest(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let url = format!("{}{path}", self.api_url().await);
         let mut request = self.http.request(method.parse().unwrap(), url);
         if let Some(token) = token {
@@ -161,10 +225,17 @@ impl System {
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let response = request.timeout(Duration::from_secs(30)).send().await.unwrap();
+        let response = request
+            .timeout(Duration::from_secs(30))
+            .send()
+            .await
+            .unwrap();
         let status = response.status().as_u16();
         let text = response.text().await.unwrap();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 }
 

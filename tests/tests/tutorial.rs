@@ -9,19 +9,47 @@ const PASSWORD: &str = "Testing123";
 
 /// Signs up and logs in through the CLIs; answers the token from the printed export line.
 async fn sign_up_and_log_in(system: &System, email: &str) -> String {
-    let created = system.cli("user-cli", &["create", "--name", "Ewan Valentine", "--email", email, "--company", "BBC", "--password", PASSWORD], None).await;
+    let created = system
+        .cli(
+            "user-cli",
+            &[
+                "create",
+                "--name",
+                "Ewan Valentine",
+                "--email",
+                email,
+                "--company",
+                "BBC",
+                "--password",
+                PASSWORD,
+            ],
+            None,
+        )
+        .await;
     assert!(created.success, "{created:?}");
     assert!(!created.stdout.contains(PASSWORD));
-    let auth = system.cli("user-cli", &["auth", "--email", email, "--password", PASSWORD], None).await;
+    let auth = system
+        .cli(
+            "user-cli",
+            &["auth", "--email", email, "--password", PASSWORD],
+            None,
+        )
+        .await;
     assert!(auth.success, "{auth:?}");
-    let export = auth.stdout.lines().find(|l| l.starts_with("export SHIPPY_TOKEN=")).expect("an export line");
+    let export = auth
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("export SHIPPY_TOKEN="))
+        .expect("an export line");
     export.trim_start_matches("export SHIPPY_TOKEN=").to_owned()
 }
 
 /// The caller's events, once at least `n` are recorded.
 async fn events_via_cli(system: &System, token: &str, n: usize) -> Vec<Value> {
     let found = eventually(10, || async {
-        let run = system.cli("log-cli", &["list", "--json"], Some(token)).await;
+        let run = system
+            .cli("log-cli", &["list", "--json"], Some(token))
+            .await;
         let events = run.json()["events"].as_array().cloned().unwrap_or_default();
         (events.len() >= n).then_some(events)
     })
@@ -30,7 +58,10 @@ async fn events_via_cli(system: &System, token: &str, n: usize) -> Vec<Value> {
 }
 
 fn origins(events: &[Value]) -> Vec<&str> {
-    let mut o: Vec<&str> = events.iter().map(|e| e["origin"].as_str().unwrap()).collect();
+    let mut o: Vec<&str> = events
+        .iter()
+        .map(|e| e["origin"].as_str().unwrap())
+        .collect();
     o.sort_unstable();
     o
 }
@@ -40,25 +71,66 @@ async fn the_tutorial_works_through_the_clis_and_logs_every_step_with_the_user_i
     let mut system = System::start().await;
     let token = sign_up_and_log_in(&system, "ewan@example.com").await;
 
-    let vessels = system.cli("vessel-cli", &["create", &sample("vessel.json"), "--json"], Some(&token)).await;
+    let vessels = system
+        .cli(
+            "vessel-cli",
+            &["create", &sample("vessel.json"), "--json"],
+            Some(&token),
+        )
+        .await;
     assert!(vessels.success, "{vessels:?}");
-    assert!(vessels.stderr.contains("vessel001 already exists"), "the seeded vessel is skipped: {vessels:?}");
+    assert!(
+        vessels.stderr.contains("vessel001 already exists"),
+        "the seeded vessel is skipped: {vessels:?}"
+    );
     assert_eq!(vessels.json()["vessels"].as_array().unwrap().len(), 2);
 
-    let booked = system.cli("consignment-cli", &["create", &sample("consignment.json"), "--json"], Some(&token)).await;
+    let booked = system
+        .cli(
+            "consignment-cli",
+            &["create", &sample("consignment.json"), "--json"],
+            Some(&token),
+        )
+        .await;
     assert!(booked.success, "{booked:?}");
     let booked = booked.json();
     assert_eq!(booked["created"], true);
-    assert_eq!(booked["consignment"]["vessel_id"], "vessel002", "the smallest vessel that fits 3 containers and 55000 kg");
+    assert_eq!(
+        booked["consignment"]["vessel_id"], "vessel002",
+        "the smallest vessel that fits 3 containers and 55000 kg"
+    );
 
-    let listed = system.cli("consignment-cli", &["list", "--json"], Some(&token)).await.json();
+    let listed = system
+        .cli("consignment-cli", &["list", "--json"], Some(&token))
+        .await
+        .json();
     assert_eq!(listed["consignments"][0]["id"], booked["consignment"]["id"]);
-    assert_eq!(listed["consignments"][0]["containers"].as_array().unwrap().len(), 3);
+    assert_eq!(
+        listed["consignments"][0]["containers"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
 
-    let user_id = booked["consignment"]["user_id"].as_str().unwrap().to_owned();
+    let user_id = booked["consignment"]["user_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let events = events_via_cli(&system, &token, 4).await;
-    assert_eq!(origins(&events), [names::CONSIGNMENT, names::USER, names::VESSEL, names::VESSEL]);
-    assert!(events.iter().all(|e| e["user_id"] == user_id.as_str()), "{events:?}");
+    assert_eq!(
+        origins(&events),
+        [
+            names::CONSIGNMENT,
+            names::USER,
+            names::VESSEL,
+            names::VESSEL
+        ]
+    );
+    assert!(
+        events.iter().all(|e| e["user_id"] == user_id.as_str()),
+        "{events:?}"
+    );
     system.stop_all().await;
 }
 
@@ -71,25 +143,58 @@ async fn the_tutorial_works_through_rest() {
     assert_eq!(status, 201, "{body}");
     assert!(body["user"].get("password").is_none() && !body.to_string().contains("argon2"));
 
-    let (status, login) = system.rest("POST", "/api/auth/login", None, Some(json!({"email": "ann@example.com", "password": PASSWORD}))).await;
+    let (status, login) = system
+        .rest(
+            "POST",
+            "/api/auth/login",
+            None,
+            Some(json!({"email": "ann@example.com", "password": PASSWORD})),
+        )
+        .await;
     assert_eq!(status, 200, "{login}");
     let token = login["token"].as_str().unwrap().to_owned();
-    let (status, valid) = system.rest("POST", "/api/auth/validate", None, Some(json!({"token": token}))).await;
-    assert_eq!((status, &valid["valid"], &valid["user_id"]), (200, &json!(true), &login["user_id"]));
+    let (status, valid) = system
+        .rest(
+            "POST",
+            "/api/auth/validate",
+            None,
+            Some(json!({"token": token})),
+        )
+        .await;
+    assert_eq!(
+        (status, &valid["valid"], &valid["user_id"]),
+        (200, &json!(true), &login["user_id"])
+    );
 
     let (status, vessel) = system
-        .rest("POST", "/api/vessels", Some(&token), Some(json!({"id": "rest001", "name": "Restful", "capacity": 10, "max_weight": 70000})))
+        .rest(
+            "POST",
+            "/api/vessels",
+            Some(&token),
+            Some(json!({"id": "rest001", "name": "Restful", "capacity": 10, "max_weight": 70000})),
+        )
         .await;
     assert_eq!(status, 201, "{vessel}");
-    let consignment: Value = serde_json::from_str(&std::fs::read_to_string(sample("consignment.json")).unwrap()).unwrap();
-    let (status, booked) = system.rest("POST", "/api/consignments", Some(&token), Some(consignment)).await;
+    let consignment: Value =
+        serde_json::from_str(&std::fs::read_to_string(sample("consignment.json")).unwrap())
+            .unwrap();
+    let (status, booked) = system
+        .rest("POST", "/api/consignments", Some(&token), Some(consignment))
+        .await;
     assert_eq!(status, 201, "{booked}");
     assert_eq!(booked["consignment"]["vessel_id"], "rest001");
 
-    let (status, list) = system.rest("GET", "/api/consignments", Some(&token), None).await;
-    assert_eq!((status, &list["consignments"][0]["id"]), (200, &booked["consignment"]["id"]));
+    let (status, list) = system
+        .rest("GET", "/api/consignments", Some(&token), None)
+        .await;
+    assert_eq!(
+        (status, &list["consignments"][0]["id"]),
+        (200, &booked["consignment"]["id"])
+    );
     let events = eventually(10, || async {
-        let (_, logs) = system.rest("GET", "/api/logs?limit=10", Some(&token), None).await;
+        let (_, logs) = system
+            .rest("GET", "/api/logs?limit=10", Some(&token), None)
+            .await;
         let events = logs["events"].as_array().cloned().unwrap_or_default();
         (events.len() >= 3).then_some(events)
     })
@@ -104,25 +209,73 @@ async fn bad_input_and_impossible_consignments_are_refused_and_nothing_is_stored
     let mut system = System::start().await;
     let token = sign_up_and_log_in(&system, "bad@example.com").await;
     let too_heavy = json!({"description": "lead", "weight": 2_000_000_000, "containers": [{"customer_id": "c", "origin": "x"}]});
-    let (status, body) = system.rest("POST", "/api/consignments", Some(&token), Some(too_heavy)).await;
+    let (status, body) = system
+        .rest("POST", "/api/consignments", Some(&token), Some(too_heavy))
+        .await;
     assert_eq!(status, 422, "{body}");
-    assert!(body["error"]["message"].as_str().unwrap().contains("no available vessel"), "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("no available vessel"),
+        "{body}"
+    );
 
     for (bad, field) in [
-        (json!({"description": "", "weight": 1, "containers": [{}]}), "description"),
-        (json!({"description": "d", "weight": 0, "containers": [{}]}), "weight"),
-        (json!({"description": "d", "weight": 1, "containers": []}), "containers"),
+        (
+            json!({"description": "", "weight": 1, "containers": [{}]}),
+            "description",
+        ),
+        (
+            json!({"description": "d", "weight": 0, "containers": [{}]}),
+            "weight",
+        ),
+        (
+            json!({"description": "d", "weight": 1, "containers": []}),
+            "containers",
+        ),
     ] {
-        let (status, body) = system.rest("POST", "/api/consignments", Some(&token), Some(bad)).await;
-        assert_eq!((status, body["error"]["code"].as_str()), (400, Some("invalid_argument")), "{body}");
-        assert!(body["error"]["message"].as_str().unwrap().starts_with(field), "{body}");
+        let (status, body) = system
+            .rest("POST", "/api/consignments", Some(&token), Some(bad))
+            .await;
+        assert_eq!(
+            (status, body["error"]["code"].as_str()),
+            (400, Some("invalid_argument")),
+            "{body}"
+        );
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .starts_with(field),
+            "{body}"
+        );
     }
-    let (_, list) = system.rest("GET", "/api/consignments", Some(&token), None).await;
+    let (_, list) = system
+        .rest("GET", "/api/consignments", Some(&token), None)
+        .await;
     assert_eq!(list["consignments"], json!([]));
 
-    let (status, body) = system.rest("POST", "/api/auth/login", None, Some(json!({"email": "bad@example.com", "password": "wrong-password"}))).await;
-    assert_eq!((status, body["error"]["code"].as_str()), (401, Some("unauthenticated")));
-    let (status, _) = system.rest("POST", "/api/users", None, Some(json!({"name": "Dup", "email": "bad@example.com", "password": PASSWORD}))).await;
+    let (status, body) = system
+        .rest(
+            "POST",
+            "/api/auth/login",
+            None,
+            Some(json!({"email": "bad@example.com", "password": "wrong-password"})),
+        )
+        .await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (401, Some("unauthenticated"))
+    );
+    let (status, _) = system
+        .rest(
+            "POST",
+            "/api/users",
+            None,
+            Some(json!({"name": "Dup", "email": "bad@example.com", "password": PASSWORD})),
+        )
+        .await;
     assert_eq!(status, 409);
     system.stop_all().await;
 }
@@ -131,25 +284,58 @@ async fn bad_input_and_impossible_consignments_are_refused_and_nothing_is_stored
 async fn everything_survives_a_restart_and_events_sent_while_the_log_service_was_down_arrive() {
     let mut system = System::start().await;
     let token = sign_up_and_log_in(&system, "dura@example.com").await;
-    let booked = system.cli("consignment-cli", &["create", &sample("consignment.json"), "--json"], Some(&token)).await;
+    let booked = system
+        .cli(
+            "consignment-cli",
+            &["create", &sample("consignment.json"), "--json"],
+            Some(&token),
+        )
+        .await;
     assert!(booked.success, "{booked:?}");
     events_via_cli(&system, &token, 2).await;
 
     system.stop_service(names::LOG).await;
-    let while_down = system.cli("consignment-cli", &["create", &sample("consignment.json"), "--json"], Some(&token)).await;
-    assert!(while_down.success, "a write needs no log service: {while_down:?}");
+    let while_down = system
+        .cli(
+            "consignment-cli",
+            &["create", &sample("consignment.json"), "--json"],
+            Some(&token),
+        )
+        .await;
+    assert!(
+        while_down.success,
+        "a write needs no log service: {while_down:?}"
+    );
 
     system.stop_all().await;
     for service in names::ALL {
         system.start_service(service).await;
     }
-    let listed = system.cli("consignment-cli", &["list", "--json"], Some(&token)).await.json();
-    assert_eq!(listed["consignments"].as_array().unwrap().len(), 2, "{listed}");
-    let users = system.cli("user-cli", &["list", "--json"], Some(&token)).await.json();
+    let listed = system
+        .cli("consignment-cli", &["list", "--json"], Some(&token))
+        .await
+        .json();
+    assert_eq!(
+        listed["consignments"].as_array().unwrap().len(),
+        2,
+        "{listed}"
+    );
+    let users = system
+        .cli("user-cli", &["list", "--json"], Some(&token))
+        .await
+        .json();
     assert_eq!(users["users"][0]["email"], "dura@example.com");
     let events = events_via_cli(&system, &token, 3).await;
-    let id = while_down.json()["consignment"]["id"].as_str().unwrap().to_owned();
-    assert!(events.iter().any(|e| e["message"].as_str().unwrap().contains(&id)), "{events:?}");
+    let id = while_down.json()["consignment"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        events
+            .iter()
+            .any(|e| e["message"].as_str().unwrap().contains(&id)),
+        "{events:?}"
+    );
     assert_eq!(events.len(), 3, "no event recorded twice: {events:?}");
     system.stop_all().await;
 }

@@ -60,13 +60,34 @@ fn consignment_json(c: &pb::Consignment) -> serde_json::Value {
 
 fn print(conn: &ConnArgs, list: &[pb::Consignment]) {
     if conn.json {
-        output::json(&json!({ "consignments": list.iter().map(consignment_json).collect::<Vec<_>>() }));
+        output::json(
+            &json!({ "consignments": list.iter().map(consignment_json).collect::<Vec<_>>() }),
+        );
     } else {
         let rows = list
             .iter()
-            .map(|c| vec![c.id.clone(), c.description.clone(), c.weight.to_string(), c.containers.len().to_string(), c.vessel_id.clone(), c.status.clone()])
+            .map(|c| {
+                vec![
+                    c.id.clone(),
+                    c.description.clone(),
+                    c.weight.to_string(),
+                    c.containers.len().to_string(),
+                    c.vessel_id.clone(),
+                    c.status.clone(),
+                ]
+            })
             .collect::<Vec<_>>();
-        output::table(&["id", "description", "weight", "containers", "vessel_id", "status"], &rows);
+        output::table(
+            &[
+                "id",
+                "description",
+                "weight",
+                "containers",
+                "vessel_id",
+                "status",
+            ],
+            &rows,
+        );
     }
 }
 
@@ -78,20 +99,40 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let message = pb::Consignment {
                 description: f.description,
                 weight: f.weight,
-                containers: f.containers.into_iter().map(|c| pb::Container { id: c.id, customer_id: c.customer_id, origin: c.origin, user_id: c.user_id }).collect(),
+                containers: f
+                    .containers
+                    .into_iter()
+                    .map(|c| pb::Container {
+                        id: c.id,
+                        customer_id: c.customer_id,
+                        origin: c.origin,
+                        user_id: c.user_id,
+                    })
+                    .collect(),
                 ..Default::default()
             };
-            let response = client.create_consignment(cli.conn.authed(message)?).await.map_err(|s| describe(&s))?.into_inner();
+            let response = client
+                .create_consignment(cli.conn.authed(message)?)
+                .await
+                .map_err(|s| describe(&s))?
+                .into_inner();
             let booked = response.consignment.unwrap_or_default();
             if cli.conn.json {
-                output::json(&json!({ "created": response.created, "consignment": consignment_json(&booked) }));
+                output::json(
+                    &json!({ "created": response.created, "consignment": consignment_json(&booked) }),
+                );
             } else {
                 println!("created: {}", response.created);
                 print(&cli.conn, &[booked]);
             }
         }
         Command::List => {
-            let list = client.get_consignments(cli.conn.authed(pb::GetRequest {})?).await.map_err(|s| describe(&s))?.into_inner().consignments;
+            let list = client
+                .get_consignments(cli.conn.authed(pb::GetRequest {})?)
+                .await
+                .map_err(|s| describe(&s))?
+                .into_inner()
+                .consignments;
             print(&cli.conn, &list);
         }
     }
@@ -109,7 +150,8 @@ mod tests {
 
     #[test]
     fn the_shipped_sample_file_parses_with_three_containers() {
-        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/consignment.json");
+        let path =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/consignment.json");
         let f: ConsignmentFile = output::read_json(&path).unwrap();
         assert_eq!((f.weight, f.containers.len()), (55_000, 3));
         assert!(Cli::try_parse_from(["consignment-cli", "create"]).is_err());

@@ -44,7 +44,8 @@ fn parse_time(s: &str) -> Result<i64, String> {
     if let Ok(ms) = s.parse::<i64>() {
         return Ok(ms);
     }
-    let t = OffsetDateTime::parse(s, &Rfc3339).map_err(|e| format!("not RFC 3339 or unix ms: {e}"))?;
+    let t =
+        OffsetDateTime::parse(s, &Rfc3339).map_err(|e| format!("not RFC 3339 or unix ms: {e}"))?;
     i64::try_from(t.unix_timestamp_nanos() / 1_000_000).map_err(|e| e.to_string())
 }
 
@@ -57,9 +58,25 @@ fn format_time(ms: i64) -> String {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let mut client = LogServiceClient::new(cli.conn.channel(names::LOG).await?);
-    let Command::List { origin, since, until, limit } = cli.command;
-    let request = pb::ListRequest { user_id: String::new(), origin, since_unix_ms: since.unwrap_or(0), until_unix_ms: until.unwrap_or(0), limit };
-    let events = client.list(cli.conn.authed(request)?).await.map_err(|s| describe(&s))?.into_inner().events;
+    let Command::List {
+        origin,
+        since,
+        until,
+        limit,
+    } = cli.command;
+    let request = pb::ListRequest {
+        user_id: String::new(),
+        origin,
+        since_unix_ms: since.unwrap_or(0),
+        until_unix_ms: until.unwrap_or(0),
+        limit,
+    };
+    let events = client
+        .list(cli.conn.authed(request)?)
+        .await
+        .map_err(|s| describe(&s))?
+        .into_inner()
+        .events;
     if cli.conn.json {
         let list: Vec<_> = events
             .iter()
@@ -69,7 +86,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     } else {
         let rows = events
             .iter()
-            .map(|e| vec![format_time(e.time_unix_ms), e.origin.clone(), e.method.clone(), e.user_id.clone(), e.message.clone()])
+            .map(|e| {
+                vec![
+                    format_time(e.time_unix_ms),
+                    e.origin.clone(),
+                    e.method.clone(),
+                    e.user_id.clone(),
+                    e.message.clone(),
+                ]
+            })
             .collect::<Vec<_>>();
         output::table(&["time", "origin", "method", "user_id", "message"], &rows);
     }

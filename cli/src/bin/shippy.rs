@@ -14,7 +14,10 @@ use shippy_common::config::{Config, Sources};
 use shippy_common::{auth, names};
 
 #[derive(Parser, Debug)]
-#[command(name = "shippy", about = "Prepare and run the shippy services on this machine")]
+#[command(
+    name = "shippy",
+    about = "Prepare and run the shippy services on this machine"
+)]
 struct Cli {
     /// Config profile to run with, e.g. `compose` [env: SHIPPY_PROFILE]
     #[arg(long, global = true)]
@@ -51,21 +54,42 @@ fn init(config: &Config) -> anyhow::Result<()> {
     std::fs::create_dir_all(&config.data_dir)?;
     let (private, public) = (&config.auth.private_key, &config.auth.public_key);
     if private.exists() && public.exists() {
-        println!("token keys present in {}", private.parent().unwrap_or(Path::new(".")).display());
+        println!(
+            "token keys present in {}",
+            private.parent().unwrap_or(Path::new(".")).display()
+        );
     } else {
         auth::write_key_pair(&auth::generate_key_pair()?, private, public)?;
-        println!("generated a fresh Ed25519 token key pair: {} (owner-only), {}", private.display(), public.display());
+        println!(
+            "generated a fresh Ed25519 token key pair: {} (owner-only), {}",
+            private.display(),
+            public.display()
+        );
     }
     Ok(())
 }
 
 async fn run(config: Config, profile: Option<String>) -> anyhow::Result<()> {
     if !config.auth.private_key.exists() {
-        anyhow::bail!("no token keys at {}: run `make init` first", config.auth.private_key.display());
+        anyhow::bail!(
+            "no token keys at {}: run `make init` first",
+            config.auth.private_key.display()
+        );
     }
-    let bin_dir = std::env::current_exe()?.parent().map(PathBuf::from).context("no binary folder")?;
-    let args = profile.map(|p| vec!["--profile".to_owned(), p]).unwrap_or_default();
-    let launch = Launch { bin_dir, cwd: std::env::current_dir()?, envs: vec![], args, logs: Logs::Prefixed };
+    let bin_dir = std::env::current_exe()?
+        .parent()
+        .map(PathBuf::from)
+        .context("no binary folder")?;
+    let args = profile
+        .map(|p| vec!["--profile".to_owned(), p])
+        .unwrap_or_default();
+    let launch = Launch {
+        bin_dir,
+        cwd: std::env::current_dir()?,
+        envs: vec![],
+        args,
+        logs: Logs::Prefixed,
+    };
     let registry = shippy_common::wiring::registry(&config)?;
     let mut running: Vec<Running> = Vec::new();
     for service in names::ALL {
@@ -127,7 +151,11 @@ async fn stop_all(running: Vec<Running>, grace_secs: u64) {
 #[tokio::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    let sources = Sources { config_dir: None, profile: cli.profile.clone(), overrides: vec![] };
+    let sources = Sources {
+        config_dir: None,
+        profile: cli.profile.clone(),
+        overrides: vec![],
+    };
     let result = async {
         let config = Config::load(&sources)?;
         match cli.command {

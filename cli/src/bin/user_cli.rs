@@ -49,20 +49,50 @@ fn user_json(u: &pb::User) -> serde_json::Value {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let mut client = UserServiceClient::new(cli.conn.channel(names::USER).await?);
     match cli.command {
-        Command::Create { name, email, company, password } => {
-            let request = pb::User { id: String::new(), name, company, email, password };
-            let user = client.create(request).await.map_err(|s| describe(&s))?.into_inner().user.unwrap_or_default();
+        Command::Create {
+            name,
+            email,
+            company,
+            password,
+        } => {
+            let request = pb::User {
+                id: String::new(),
+                name,
+                company,
+                email,
+                password,
+            };
+            let user = client
+                .create(request)
+                .await
+                .map_err(|s| describe(&s))?
+                .into_inner()
+                .user
+                .unwrap_or_default();
             if cli.conn.json {
                 output::json(&json!({ "user": user_json(&user) }));
             } else {
-                println!("created user {} <{}> with id {}", user.name, user.email, user.id);
+                println!(
+                    "created user {} <{}> with id {}",
+                    user.name, user.email, user.id
+                );
             }
         }
         Command::Auth { email, password } => {
-            let request = pb::User { email, password, ..Default::default() };
-            let token = client.auth(request).await.map_err(|s| describe(&s))?.into_inner();
+            let request = pb::User {
+                email,
+                password,
+                ..Default::default()
+            };
+            let token = client
+                .auth(request)
+                .await
+                .map_err(|s| describe(&s))?
+                .into_inner();
             if cli.conn.json {
-                output::json(&json!({ "token": token.token, "user_id": token.user_id, "expires_at": token.expires_at }));
+                output::json(
+                    &json!({ "token": token.token, "user_id": token.user_id, "expires_at": token.expires_at }),
+                );
             } else {
                 println!("{}", token.token);
                 println!();
@@ -70,11 +100,26 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::List => {
-            let users = client.get_all(cli.conn.authed(pb::Request {})?).await.map_err(|s| describe(&s))?.into_inner().users;
+            let users = client
+                .get_all(cli.conn.authed(pb::Request {})?)
+                .await
+                .map_err(|s| describe(&s))?
+                .into_inner()
+                .users;
             if cli.conn.json {
                 output::json(&json!({ "users": users.iter().map(user_json).collect::<Vec<_>>() }));
             } else {
-                let rows = users.iter().map(|u| vec![u.id.clone(), u.name.clone(), u.email.clone(), u.company.clone()]).collect::<Vec<_>>();
+                let rows = users
+                    .iter()
+                    .map(|u| {
+                        vec![
+                            u.id.clone(),
+                            u.name.clone(),
+                            u.email.clone(),
+                            u.company.clone(),
+                        ]
+                    })
+                    .collect::<Vec<_>>();
                 output::table(&["id", "name", "email", "company"], &rows);
             }
         }
@@ -93,9 +138,26 @@ mod tests {
 
     #[test]
     fn create_takes_the_tutorial_flags_and_auth_needs_a_password() {
-        let cli = Cli::try_parse_from(["user-cli", "create", "--name", "Ewan", "--email", "e@x.io", "--company", "BBC", "--password", "Testing123"]).unwrap();
+        let cli = Cli::try_parse_from([
+            "user-cli",
+            "create",
+            "--name",
+            "Ewan",
+            "--email",
+            "e@x.io",
+            "--company",
+            "BBC",
+            "--password",
+            "Testing123",
+        ])
+        .unwrap();
         assert!(matches!(cli.command, Command::Create { ref company, .. } if company == "BBC"));
         assert!(Cli::try_parse_from(["user-cli", "auth", "--email", "e@x.io"]).is_err());
-        assert!(Cli::try_parse_from(["user-cli", "list", "--json"]).unwrap().conn.json);
+        assert!(
+            Cli::try_parse_from(["user-cli", "list", "--json"])
+                .unwrap()
+                .conn
+                .json
+        );
     }
 }

@@ -71,9 +71,20 @@ fn print(conn: &ConnArgs, vessels: &[pb::Vessel]) {
     } else {
         let rows = vessels
             .iter()
-            .map(|v| vec![v.id.clone(), v.name.clone(), v.capacity.to_string(), v.max_weight.to_string(), v.available.to_string()])
+            .map(|v| {
+                vec![
+                    v.id.clone(),
+                    v.name.clone(),
+                    v.capacity.to_string(),
+                    v.max_weight.to_string(),
+                    v.available.to_string(),
+                ]
+            })
             .collect::<Vec<_>>();
-        output::table(&["id", "name", "capacity", "max_weight", "available"], &rows);
+        output::table(
+            &["id", "name", "capacity", "max_weight", "available"],
+            &rows,
+        );
     }
 }
 
@@ -87,24 +98,48 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             let mut created = Vec::new();
             for v in vessels {
-                let message = pb::Vessel { id: v.id, capacity: v.capacity, max_weight: v.max_weight, name: v.name, available: v.available, owner_id: v.owner_id };
+                let message = pb::Vessel {
+                    id: v.id,
+                    capacity: v.capacity,
+                    max_weight: v.max_weight,
+                    name: v.name,
+                    available: v.available,
+                    owner_id: v.owner_id,
+                };
                 let name = message.name.clone();
                 match client.create(cli.conn.authed(message)?).await {
                     Ok(response) => created.extend(response.into_inner().vessel),
                     // Re-running the tutorial (or the seeded vessel001) is not a failure.
-                    Err(s) if s.code() == Code::AlreadyExists => eprintln!("skipped: {}", s.message()),
+                    Err(s) if s.code() == Code::AlreadyExists => {
+                        eprintln!("skipped: {}", s.message())
+                    }
                     Err(s) => anyhow::bail!("vessel {name:?}: {}", describe(&s)),
                 }
             }
             print(&cli.conn, &created);
         }
         Command::List => {
-            let vessels = client.list(cli.conn.authed(pb::ListRequest {})?).await.map_err(|s| describe(&s))?.into_inner().vessels;
+            let vessels = client
+                .list(cli.conn.authed(pb::ListRequest {})?)
+                .await
+                .map_err(|s| describe(&s))?
+                .into_inner()
+                .vessels;
             print(&cli.conn, &vessels);
         }
-        Command::Find { capacity, max_weight } => {
-            let spec = pb::Specification { capacity, max_weight };
-            let found = client.find_available(cli.conn.authed(spec)?).await.map_err(|s| describe(&s))?.into_inner();
+        Command::Find {
+            capacity,
+            max_weight,
+        } => {
+            let spec = pb::Specification {
+                capacity,
+                max_weight,
+            };
+            let found = client
+                .find_available(cli.conn.authed(spec)?)
+                .await
+                .map_err(|s| describe(&s))?
+                .into_inner();
             print(&cli.conn, &found.vessel.into_iter().collect::<Vec<_>>());
         }
     }
@@ -124,7 +159,10 @@ mod tests {
     fn the_shipped_sample_file_parses_as_three_vessels() {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/vessel.json");
         match output::read_json::<OneOrMany>(&path).unwrap() {
-            OneOrMany::Many(v) => assert_eq!(v.iter().map(|v| v.id.as_str()).collect::<Vec<_>>(), ["vessel001", "vessel002", "vessel003"]),
+            OneOrMany::Many(v) => assert_eq!(
+                v.iter().map(|v| v.id.as_str()).collect::<Vec<_>>(),
+                ["vessel001", "vessel002", "vessel003"]
+            ),
             OneOrMany::One(_) => panic!("expected an array"),
         }
         assert!(Cli::try_parse_from(["vessel-cli", "find", "--capacity", "3"]).is_err());

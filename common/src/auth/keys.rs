@@ -16,7 +16,9 @@ pub struct KeyPair {
 
 impl std::fmt::Debug for KeyPair {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("KeyPair").field("private_pem", &"<redacted>").finish_non_exhaustive()
+        f.debug_struct("KeyPair")
+            .field("private_pem", &"<redacted>")
+            .finish_non_exhaustive()
     }
 }
 
@@ -33,7 +35,10 @@ pub fn generate_key_pair() -> anyhow::Result<KeyPair> {
         .verifying_key()
         .to_public_key_pem(LineEnding::LF)
         .map_err(|e| anyhow::anyhow!("encode public key: {e}"))?;
-    Ok(KeyPair { private_pem, public_pem })
+    Ok(KeyPair {
+        private_pem,
+        public_pem,
+    })
 }
 
 /// Writes `pair` to `private` (mode 0600) and `public` (0644), creating the folder (0700).

@@ -37,7 +37,11 @@ pub struct RequireAuth<S> {
 impl<S> RequireAuth<S> {
     /// Guards every method of `inner` except those named in `public` (e.g. `["Auth"]`).
     pub fn new(inner: S, verifier: Arc<TokenVerifier>, public: &'static [&'static str]) -> Self {
-        Self { inner, verifier, public }
+        Self {
+            inner,
+            verifier,
+            public,
+        }
     }
 }
 
@@ -57,7 +61,10 @@ pub fn bearer_from_metadata(headers: &http::HeaderMap) -> Result<&str, AuthError
         return Ok(token.trim());
     }
     match headers.get("token") {
-        Some(value) => value.to_str().map(str::trim).map_err(|_| AuthError::Malformed),
+        Some(value) => value
+            .to_str()
+            .map(str::trim)
+            .map_err(|_| AuthError::Malformed),
         None => Err(AuthError::Missing),
     }
 }
@@ -83,7 +90,10 @@ where
         if !self.public.contains(&method) {
             let verified = bearer_from_metadata(req.headers()).and_then(|token| {
                 let claims = self.verifier.verify(token)?;
-                Ok(Caller { claims, token: token.to_owned() })
+                Ok(Caller {
+                    claims,
+                    token: token.to_owned(),
+                })
             });
             match verified {
                 Ok(caller) => {

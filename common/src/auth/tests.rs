@@ -20,7 +20,11 @@ fn pair(config: &AuthConfig) -> (TokenIssuer, TokenVerifier) {
     )
 }
 
-const ALICE: Subject<'static> = Subject { user_id: "u-1", email: "alice@example.com", name: "Alice" };
+const ALICE: Subject<'static> = Subject {
+    user_id: "u-1",
+    email: "alice@example.com",
+    name: "Alice",
+};
 
 #[test]
 fn an_issued_token_verifies_and_names_the_user_until_it_expires() {
@@ -52,18 +56,44 @@ fn expired_garbage_wrong_issuer_and_audience_are_each_named() {
     };
     let now = now_secs();
     let good = Claims {
-        sub: "u".into(), email: "e".into(), name: "n".into(), iss: cfg.issuer.clone(),
-        aud: cfg.audience.clone(), iat: now, nbf: now, exp: now + 600,
+        sub: "u".into(),
+        email: "e".into(),
+        name: "n".into(),
+        iss: cfg.issuer.clone(),
+        aud: cfg.audience.clone(),
+        iat: now,
+        nbf: now,
+        exp: now + 600,
     };
-    let expired = Claims { iat: now - 7200, nbf: now - 7200, exp: now - 3600, ..good.clone() };
-    let future = Claims { nbf: now + 3600, ..good.clone() };
-    let wrong_iss = Claims { iss: "evil".into(), ..good.clone() };
-    let wrong_aud = Claims { aud: "other".into(), ..good.clone() };
+    let expired = Claims {
+        iat: now - 7200,
+        nbf: now - 7200,
+        exp: now - 3600,
+        ..good.clone()
+    };
+    let future = Claims {
+        nbf: now + 3600,
+        ..good.clone()
+    };
+    let wrong_iss = Claims {
+        iss: "evil".into(),
+        ..good.clone()
+    };
+    let wrong_aud = Claims {
+        aud: "other".into(),
+        ..good.clone()
+    };
     assert!(verifier.verify(&sign(&good)).is_ok());
     assert_eq!(verifier.verify(&sign(&expired)), Err(AuthError::Expired));
     assert_eq!(verifier.verify(&sign(&future)), Err(AuthError::NotYetValid));
-    assert_eq!(verifier.verify(&sign(&wrong_iss)), Err(AuthError::WrongIssuer));
-    assert_eq!(verifier.verify(&sign(&wrong_aud)), Err(AuthError::WrongAudience));
+    assert_eq!(
+        verifier.verify(&sign(&wrong_iss)),
+        Err(AuthError::WrongIssuer)
+    );
+    assert_eq!(
+        verifier.verify(&sign(&wrong_aud)),
+        Err(AuthError::WrongAudience)
+    );
     assert_eq!(verifier.verify("not.a.token"), Err(AuthError::Malformed));
     assert_eq!(verifier.verify(""), Err(AuthError::Missing));
 }
@@ -91,5 +121,12 @@ fn keys_are_written_owner_only() {
         let mode = std::fs::metadata(&private).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600);
     }
-    assert!(TokenIssuer::load(&AuthConfig { private_key: private, public_key: public, ..config() }).is_ok());
+    assert!(
+        TokenIssuer::load(&AuthConfig {
+            private_key: private,
+            public_key: public,
+            ..config()
+        })
+        .is_ok()
+    );
 }

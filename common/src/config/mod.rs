@@ -145,10 +145,11 @@ impl Config {
             )));
         }
         let mut figment = Figment::from(Toml::file(default));
-        let profile = sources
-            .profile
-            .clone()
-            .or_else(|| std::env::var("SHIPPY_PROFILE").ok().filter(|p| !p.is_empty()));
+        let profile = sources.profile.clone().or_else(|| {
+            std::env::var("SHIPPY_PROFILE")
+                .ok()
+                .filter(|p| !p.is_empty())
+        });
         if let Some(profile) = profile {
             let file = dir.join(format!("{profile}.toml"));
             if !file.is_file() {
@@ -183,8 +184,13 @@ impl Config {
         if self.registry.ttl_secs == 0 {
             return invalid("registry.ttl_secs", "must be at least 1");
         }
-        if self.registry.heartbeat_secs == 0 || self.registry.heartbeat_secs >= self.registry.ttl_secs {
-            return invalid("registry.heartbeat_secs", "must be at least 1 and less than registry.ttl_secs");
+        if self.registry.heartbeat_secs == 0
+            || self.registry.heartbeat_secs >= self.registry.ttl_secs
+        {
+            return invalid(
+                "registry.heartbeat_secs",
+                "must be at least 1 and less than registry.ttl_secs",
+            );
         }
         if self.broker.log_topic.trim().is_empty() {
             return invalid("broker.log_topic", "must not be empty");

@@ -10,7 +10,10 @@ fn sources(overrides: &[(&str, &str)]) -> Sources {
     Sources {
         config_dir: Some(repo_config_dir()),
         profile: None,
-        overrides: overrides.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect(),
+        overrides: overrides
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect(),
     }
 }
 

@@ -40,7 +40,9 @@ async fn payloads(sub: &mut Box<dyn Subscription>, n: usize) -> Vec<String> {
 pub async fn published_messages_arrive_in_order_with_key_and_headers(b: Arc<dyn Broker>) {
     let topic = fresh_topic("order");
     for i in 0..5 {
-        b.publish(&topic, message("k", &format!("m{i}"))).await.unwrap();
+        b.publish(&topic, message("k", &format!("m{i}")))
+            .await
+            .unwrap();
     }
     let mut sub = b.subscribe(&topic, "g").await.unwrap();
     let first = next(&mut sub).await;

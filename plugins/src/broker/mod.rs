@@ -2,8 +2,8 @@
 //! consumers join a group and commit offsets after handling, so delivery is at least once
 //! and a consumer that was down gets what it missed. [`SqliteBroker`] is the embedded default.
 
-mod sqlite;
 pub mod contract;
+mod sqlite;
 
 use std::collections::BTreeMap;
 

@@ -27,24 +27,34 @@ pub async fn registered_instance_is_listed_with_all_its_fields(r: Arc<dyn Regist
 }
 
 pub async fn several_instances_of_one_service_are_all_listed(r: Arc<dyn Registry>) {
-    let (a, b) = (instance("shippy.vessel", "a"), instance("shippy.vessel", "b"));
+    let (a, b) = (
+        instance("shippy.vessel", "a"),
+        instance("shippy.vessel", "b"),
+    );
     r.register(&b, TTL).await.unwrap();
     r.register(&a, TTL).await.unwrap();
     assert_eq!(r.healthy("shippy.vessel").await.unwrap(), vec![a, b]);
 }
 
 pub async fn services_do_not_see_each_others_instances(r: Arc<dyn Registry>) {
-    r.register(&instance("shippy.user", "u"), TTL).await.unwrap();
+    r.register(&instance("shippy.user", "u"), TTL)
+        .await
+        .unwrap();
     assert!(r.healthy("shippy.vessel").await.unwrap().is_empty());
 }
 
 pub async fn deregistered_instance_disappears_at_once(r: Arc<dyn Registry>) {
-    let (a, b) = (instance("shippy.vessel", "a"), instance("shippy.vessel", "b"));
+    let (a, b) = (
+        instance("shippy.vessel", "a"),
+        instance("shippy.vessel", "b"),
+    );
     r.register(&a, TTL).await.unwrap();
     r.register(&b, TTL).await.unwrap();
     r.deregister("shippy.vessel", "a").await.unwrap();
     assert_eq!(r.healthy("shippy.vessel").await.unwrap(), vec![b]);
-    r.deregister("shippy.vessel", "never-registered").await.unwrap();
+    r.deregister("shippy.vessel", "never-registered")
+        .await
+        .unwrap();
 }
 
 pub async fn instance_without_heartbeat_expires_after_its_ttl(r: Arc<dyn Registry>) {

@@ -1,8 +1,8 @@
 //! Service discovery: instances register with a TTL kept alive by heartbeats, clients read
 //! the healthy set and watch it change. [`SqliteRegistry`] is the embedded default.
 
-mod sqlite;
 pub mod contract;
+mod sqlite;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -55,7 +55,14 @@ impl Registry for SqliteRegistry {
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                      ON CONFLICT (service, id) DO UPDATE SET address = ?3, version = ?4,
                          metadata = ?5, expires_at = ?6",
-                    params![i.service, i.id, i.address, i.version, metadata, now + ttl_ms(ttl)],
+                    params![
+                        i.service,
+                        i.id,
+                        i.address,
+                        i.version,
+                        metadata,
+                        now + ttl_ms(ttl)
+                    ],
                 )
             })
             .await?;

@@ -51,7 +51,10 @@ pub async fn serve(
     match tokio::time::timeout(grace, server).await {
         Ok(Ok(result)) => result?,
         Ok(Err(join)) => anyhow::bail!("server task failed: {join}"),
-        Err(_) => tracing::warn!(?grace, "in-flight requests did not finish within the grace period"),
+        Err(_) => tracing::warn!(
+            ?grace,
+            "in-flight requests did not finish within the grace period"
+        ),
     }
     Ok(())
 }

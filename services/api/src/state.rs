@@ -43,7 +43,9 @@ pub fn authed<T>(headers: &HeaderMap, message: T) -> Result<Request<T>, ApiError
         .to_str()
         .ok()
         .and_then(|v| v.parse().ok())
-        .ok_or_else(|| ApiError::new(ErrorKind::Unauthenticated, AuthError::Malformed.to_string()))?;
+        .ok_or_else(|| {
+            ApiError::new(ErrorKind::Unauthenticated, AuthError::Malformed.to_string())
+        })?;
     let mut request = Request::new(message);
     request.metadata_mut().insert("authorization", value);
     Ok(request)

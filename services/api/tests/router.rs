@@ -12,7 +12,10 @@ use tower::ServiceExt;
 fn app() -> axum::Router {
     let path = tempfile_path();
     let registry: Arc<dyn Registry> = Arc::new(SqliteRegistry::open(&path).unwrap());
-    shippy_api::app(shippy_api::AppState::discover(registry, Duration::from_millis(300)))
+    shippy_api::app(shippy_api::AppState::discover(
+        registry,
+        Duration::from_millis(300),
+    ))
 }
 
 fn tempfile_path() -> std::path::PathBuf {
@@ -22,12 +25,17 @@ fn tempfile_path() -> std::path::PathBuf {
 async fn call(request: Request<Body>) -> (StatusCode, serde_json::Value) {
     let response = app().oneshot(request).await.unwrap();
     let status = response.status();
-    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
+        .await
+        .unwrap();
     (status, serde_json::from_slice(&bytes).unwrap())
 }
 
 fn post(uri: &str, body: &str) -> Request<Body> {
-    Request::post(uri).header("content-type", "application/json").body(Body::from(body.to_owned())).unwrap()
+    Request::post(uri)
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_owned()))
+        .unwrap()
 }
 
 #[tokio::test]
@@ -39,16 +47,36 @@ async fn malformed_json_is_a_400_with_the_error_body() {
 
 #[tokio::test]
 async fn a_protected_route_without_a_token_is_a_401_naming_the_problem() {
-    let (status, body) = call(Request::get("/api/consignments").body(Body::empty()).unwrap()).await;
+    let (status, body) = call(
+        Request::get("/api/consignments")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert!(body["error"]["message"].as_str().unwrap().contains("missing token"));
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("missing token")
+    );
 }
 
 #[tokio::test]
 async fn a_service_with_no_instance_is_a_503_not_a_hang() {
-    let (status, body) = call(post("/api/auth/login", r#"{"email":"a@b.co","password":"x"}"#)).await;
+    let (status, body) = call(post(
+        "/api/auth/login",
+        r#"{"email":"a@b.co","password":"x"}"#,
+    ))
+    .await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
-    assert!(body["error"]["message"].as_str().unwrap().contains("shippy.user"), "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("shippy.user"),
+        "{body}"
+    );
 }
 
 #[tokio::test]

@@ -40,29 +40,58 @@ pub struct NewConsignment {
 }
 
 impl NewConsignment {
-    pub fn parse(description: &str, weight: i32, containers: Vec<Container>) -> Result<Self, ConsignmentError> {
+    pub fn parse(
+        description: &str,
+        weight: i32,
+        containers: Vec<Container>,
+    ) -> Result<Self, ConsignmentError> {
         let description = description.trim();
         if description.is_empty() {
-            return Err(ConsignmentError::invalid("description", "must not be empty"));
+            return Err(ConsignmentError::invalid(
+                "description",
+                "must not be empty",
+            ));
         }
         if description.len() > MAX_DESCRIPTION {
-            return Err(ConsignmentError::invalid("description", "must be at most 1024 bytes"));
+            return Err(ConsignmentError::invalid(
+                "description",
+                "must be at most 1024 bytes",
+            ));
         }
         if weight <= 0 {
-            return Err(ConsignmentError::invalid("weight", "must be greater than 0"));
+            return Err(ConsignmentError::invalid(
+                "weight",
+                "must be greater than 0",
+            ));
         }
         if containers.is_empty() {
-            return Err(ConsignmentError::invalid("containers", "at least one container is needed"));
+            return Err(ConsignmentError::invalid(
+                "containers",
+                "at least one container is needed",
+            ));
         }
         if containers.len() > MAX_CONTAINERS {
-            return Err(ConsignmentError::invalid("containers", "at most 10000 containers per consignment"));
+            return Err(ConsignmentError::invalid(
+                "containers",
+                "at most 10000 containers per consignment",
+            ));
         }
         for c in &containers {
-            if [&c.id, &c.customer_id, &c.origin, &c.user_id].iter().any(|f| f.len() > MAX_FIELD) {
-                return Err(ConsignmentError::invalid("containers", "container fields must be at most 256 bytes"));
+            if [&c.id, &c.customer_id, &c.origin, &c.user_id]
+                .iter()
+                .any(|f| f.len() > MAX_FIELD)
+            {
+                return Err(ConsignmentError::invalid(
+                    "containers",
+                    "container fields must be at most 256 bytes",
+                ));
             }
         }
-        Ok(Self { description: description.to_owned(), weight, containers })
+        Ok(Self {
+            description: description.to_owned(),
+            weight,
+            containers,
+        })
     }
 
     /// How many containers the vessel must have room for.
@@ -87,7 +116,10 @@ pub enum ConsignmentError {
 
 impl ConsignmentError {
     pub fn invalid(field: &'static str, reason: &str) -> Self {
-        ConsignmentError::Invalid { field, reason: reason.to_owned() }
+        ConsignmentError::Invalid {
+            field,
+            reason: reason.to_owned(),
+        }
     }
 }
 
@@ -107,7 +139,12 @@ mod tests {
     use super::*;
 
     fn container() -> Container {
-        Container { id: String::new(), customer_id: "cust001".into(), origin: "Derby".into(), user_id: "user001".into() }
+        Container {
+            id: String::new(),
+            customer_id: "cust001".into(),
+            origin: "Derby".into(),
+            user_id: "user001".into(),
+        }
     }
 
     #[test]
@@ -116,11 +153,27 @@ mod tests {
             Err(ConsignmentError::Invalid { field, .. }) => field,
             other => panic!("{other:?}"),
         };
-        assert_eq!(field(NewConsignment::parse(" ", 1, vec![container()])), "description");
-        assert_eq!(field(NewConsignment::parse("d", 0, vec![container()])), "weight");
-        assert_eq!(field(NewConsignment::parse("d", -5, vec![container()])), "weight");
+        assert_eq!(
+            field(NewConsignment::parse(" ", 1, vec![container()])),
+            "description"
+        );
+        assert_eq!(
+            field(NewConsignment::parse("d", 0, vec![container()])),
+            "weight"
+        );
+        assert_eq!(
+            field(NewConsignment::parse("d", -5, vec![container()])),
+            "weight"
+        );
         assert_eq!(field(NewConsignment::parse("d", 1, vec![])), "containers");
-        assert_eq!(field(NewConsignment::parse("d", 1, vec![container(); MAX_CONTAINERS + 1])), "containers");
+        assert_eq!(
+            field(NewConsignment::parse(
+                "d",
+                1,
+                vec![container(); MAX_CONTAINERS + 1]
+            )),
+            "containers"
+        );
         let ok = NewConsignment::parse("d", 55_000, vec![container(); 3]).unwrap();
         assert_eq!(ok.capacity_needed(), 3);
     }

@@ -22,15 +22,34 @@ pub struct ConsignmentHandler {
 }
 
 impl ConsignmentHandler {
-    pub fn new(repo: Arc<dyn ConsignmentRepository>, vessels: Arc<dyn VesselFinder>, events: EventPublisher) -> Self {
-        Self { repo, vessels, events }
+    pub fn new(
+        repo: Arc<dyn ConsignmentRepository>,
+        vessels: Arc<dyn VesselFinder>,
+        events: EventPublisher,
+    ) -> Self {
+        Self {
+            repo,
+            vessels,
+            events,
+        }
     }
 
     /// Validates, finds a vessel, stores, publishes: nothing is stored unless a vessel fits.
-    async fn book(&self, caller: &Caller, input: pb::Consignment) -> Result<Consignment, ConsignmentError> {
-        let containers = input.containers.into_iter().map(container_from_proto).collect();
+    async fn book(
+        &self,
+        caller: &Caller,
+        input: pb::Consignment,
+    ) -> Result<Consignment, ConsignmentError> {
+        let containers = input
+            .containers
+            .into_iter()
+            .map(container_from_proto)
+            .collect();
         let new = NewConsignment::parse(&input.description, input.weight, containers)?;
-        let vessel_id = self.vessels.find(new.capacity_needed(), new.weight, &caller.token).await?;
+        let vessel_id = self
+            .vessels
+            .find(new.capacity_needed(), new.weight, &caller.token)
+            .await?;
         let consignment = Consignment {
             id: uuid::Uuid::now_v7().to_string(),
             description: new.description,
@@ -39,7 +58,9 @@ impl ConsignmentHandler {
             vessel_id,
             user_id: caller.user_id().to_owned(),
             status: "booked".into(),
-            created_at: time::OffsetDateTime::now_utc().format(&Rfc3339).unwrap_or_default(),
+            created_at: time::OffsetDateTime::now_utc()
+                .format(&Rfc3339)
+                .unwrap_or_default(),
         };
         self.repo.create(&consignment).await?;
         let message = format!(
@@ -49,13 +70,20 @@ impl ConsignmentHandler {
             consignment.weight,
             consignment.vessel_id
         );
-        self.events.publish_after_write("CreateConsignment", message, caller.user_id()).await;
+        self.events
+            .publish_after_write("CreateConsignment", message, caller.user_id())
+            .await;
         Ok(consignment)
     }
 }
 
 fn container_from_proto(c: pb::Container) -> Container {
-    Container { id: c.id, customer_id: c.customer_id, origin: c.origin, user_id: c.user_id }
+    Container {
+        id: c.id,
+        customer_id: c.customer_id,
+        origin: c.origin,
+        user_id: c.user_id,
+    }
 }
 
 fn to_proto(c: Consignment) -> pb::Consignment {
@@ -66,7 +94,12 @@ fn to_proto(c: Consignment) -> pb::Consignment {
         containers: c
             .containers
             .into_iter()
-            .map(|c| pb::Container { id: c.id, customer_id: c.customer_id, origin: c.origin, user_id: c.user_id })
+            .map(|c| pb::Container {
+                id: c.id,
+                customer_id: c.customer_id,
+                origin: c.origin,
+                user_id: c.user_id,
+            })
             .collect(),
         vessel_id: c.vessel_id,
         user_id: c.user_id,
@@ -77,15 +110,32 @@ fn to_proto(c: Consignment) -> pb::Consignment {
 
 #[tonic::async_trait]
 impl ShippingService for ConsignmentHandler {
-    async fn create_consignment(&self, request: Request<pb::Consignment>) -> Result<Response<pb::Response>, Status> {
+    async fn create_consignment(
+        &self,
+        request: Request<pb::Consignment>,
+    ) -> Result<Response<pb::Response>, Status> {
         let caller = caller(&request)?.clone();
-        let booked = self.book(&caller, request.into_inner()).await.map_err(|e| to_status(&e))?;
-        Ok(Response::new(pb::Response { created: true, consignment: Some(to_proto(booked)), consignments: vec![] }))
+        let booked = self
+            .book(&caller, request.into_inner())
+            .await
+            .map_err(|e| to_status(&e))?;
+        Ok(Response::new(pb::Response {
+            created: true,
+            consignment: Some(to_proto(booked)),
+            consignments: vec![],
+        }))
     }
 
-    async fn get_consignments(&self, request: Request<pb::GetRequest>) -> Result<Response<pb::Response>, Status> {
+    async fn get_consignments(
+        &self,
+        request: Request<pb::GetRequest>,
+    ) -> Result<Response<pb::Response>, Status> {
         let user_id = caller(&request)?.user_id().to_owned();
-        let list = self.repo.by_owner(&user_id).await.map_err(|e| to_status(&ConsignmentError::from(e)))?;
+        let list = self
+            .repo
+            .by_owner(&user_id)
+            .await
+            .map_err(|e| to_status(&ConsignmentError::from(e)))?;
         Ok(Response::new(pb::Response {
             created: false,
             consignment: None,

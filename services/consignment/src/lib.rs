@@ -30,10 +30,20 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
     let registry = wiring::registry(&config)?;
-    let events = EventPublisher::new(wiring::broker(&config)?, &config.broker.log_topic, names::CONSIGNMENT);
-    let repo = Arc::new(repo::SqliteConsignments::open(&config.data_file("consignments"))?);
+    let events = EventPublisher::new(
+        wiring::broker(&config)?,
+        &config.broker.log_topic,
+        names::CONSIGNMENT,
+    );
+    let repo = Arc::new(repo::SqliteConsignments::open(
+        &config.data_file("consignments"),
+    )?);
     let timeout = Duration::from_secs(config.request_timeout_secs);
-    let vessels = Arc::new(vessels::GrpcVessels::new(Discovered::new(Arc::clone(&registry), names::VESSEL, timeout)));
+    let vessels = Arc::new(vessels::GrpcVessels::new(Discovered::new(
+        Arc::clone(&registry),
+        names::VESSEL,
+        timeout,
+    )));
     let verifier = Arc::new(TokenVerifier::load(&config.auth)?);
     let server = ShippingServiceServer::new(ConsignmentHandler::new(repo, vessels, events));
     let service = GrpcService {

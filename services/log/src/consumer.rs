@@ -23,7 +23,9 @@ pub async fn run(mut subscription: Box<dyn Subscription>, repo: Arc<dyn LogRepos
         };
         match LogEvent::from_message(&delivery.message) {
             Ok(event) => store_until_done(repo.as_ref(), &event).await,
-            Err(error) => tracing::warn!(%error, offset = delivery.offset, "skipped a message that is not a log event"),
+            Err(error) => {
+                tracing::warn!(%error, offset = delivery.offset, "skipped a message that is not a log event")
+            }
         }
         while let Err(error) = subscription.commit(&delivery).await {
             tracing::warn!(%error, "offset commit failed; retrying");

@@ -28,7 +28,9 @@ impl LogHandler {
 /// The filter a request asks for, on behalf of `caller_id`: a caller sees only their own.
 pub fn filter(req: &pb::ListRequest, caller_id: &str) -> Result<Filter, Status> {
     if !req.user_id.is_empty() && req.user_id != caller_id {
-        return Err(Status::permission_denied("user_id: you can only list your own events"));
+        return Err(Status::permission_denied(
+            "user_id: you can only list your own events",
+        ));
     }
     let limit = match req.limit {
         0 => DEFAULT_LIMIT,
@@ -36,7 +38,9 @@ pub fn filter(req: &pb::ListRequest, caller_id: &str) -> Result<Filter, Status> 
         n => u32::try_from(n).unwrap_or(MAX_LIMIT).min(MAX_LIMIT),
     };
     if req.since_unix_ms < 0 || req.until_unix_ms < 0 {
-        return Err(Status::invalid_argument("since_unix_ms: times must not be negative"));
+        return Err(Status::invalid_argument(
+            "since_unix_ms: times must not be negative",
+        ));
     }
     Ok(Filter {
         user_id: caller_id.to_owned(),
@@ -49,7 +53,10 @@ pub fn filter(req: &pb::ListRequest, caller_id: &str) -> Result<Filter, Status> 
 
 #[tonic::async_trait]
 impl LogService for LogHandler {
-    async fn list(&self, request: Request<pb::ListRequest>) -> Result<Response<pb::ListResponse>, Status> {
+    async fn list(
+        &self,
+        request: Request<pb::ListRequest>,
+    ) -> Result<Response<pb::ListResponse>, Status> {
         let caller_id = caller(&request)?.user_id().to_owned();
         let filter = filter(request.get_ref(), &caller_id)?;
         let events = self.repo.list(&filter).await.map_err(|e| {
@@ -78,12 +85,30 @@ mod tests {
     #[test]
     fn a_caller_lists_only_their_own_events_within_the_limit() {
         let mine = filter(&pb::ListRequest::default(), "alice").unwrap();
-        assert_eq!((mine.user_id.as_str(), mine.limit), ("alice", DEFAULT_LIMIT));
-        let other = pb::ListRequest { user_id: "bob".into(), ..Default::default() };
-        assert_eq!(filter(&other, "alice").unwrap_err().code(), tonic::Code::PermissionDenied);
-        let huge = pb::ListRequest { limit: 1_000_000, ..Default::default() };
+        assert_eq!(
+            (mine.user_id.as_str(), mine.limit),
+            ("alice", DEFAULT_LIMIT)
+        );
+        let other = pb::ListRequest {
+            user_id: "bob".into(),
+            ..Default::default()
+        };
+        assert_eq!(
+            filter(&other, "alice").unwrap_err().code(),
+            tonic::Code::PermissionDenied
+        );
+        let huge = pb::ListRequest {
+            limit: 1_000_000,
+            ..Default::default()
+        };
         assert_eq!(filter(&huge, "alice").unwrap().limit, MAX_LIMIT);
-        let negative = pb::ListRequest { limit: -1, ..Default::default() };
-        assert_eq!(filter(&negative, "alice").unwrap_err().code(), tonic::Code::InvalidArgument);
+        let negative = pb::ListRequest {
+            limit: -1,
+            ..Default::default()
+        };
+        assert_eq!(
+            filter(&negative, "alice").unwrap_err().code(),
+            tonic::Code::InvalidArgument
+        );
     }
 }

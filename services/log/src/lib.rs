@@ -28,13 +28,19 @@ pub async fn serve(
     let registry = wiring::registry(&config)?;
     let broker = wiring::broker(&config)?;
     let repo = Arc::new(repo::SqliteLogs::open(&config.data_file("logs"))?);
-    let subscription = broker.subscribe(&config.broker.log_topic, &config.broker.log_group).await?;
+    let subscription = broker
+        .subscribe(&config.broker.log_topic, &config.broker.log_group)
+        .await?;
     let consumer = tokio::spawn(consumer::run(subscription, repo.clone()));
     let verifier = Arc::new(TokenVerifier::load(&config.auth)?);
     let service = GrpcService {
         name: names::LOG,
         grpc_name: LogServiceServer::<LogHandler>::NAME,
-        routes: Routes::new(RequireAuth::new(LogServiceServer::new(LogHandler::new(repo)), verifier, &[])),
+        routes: Routes::new(RequireAuth::new(
+            LogServiceServer::new(LogHandler::new(repo)),
+            verifier,
+            &[],
+        )),
     };
     let served = serve_grpc(service, listener, registry, &config, shutdown).await;
     // Offsets are committed only after an event is stored, so stopping here loses nothing.

@@ -12,7 +12,9 @@ fn fresh(name: &str) -> std::path::PathBuf {
     tempfile::tempdir().unwrap().keep().join(name)
 }
 
-shippy_log::log_repo_contract!(async { Arc::new(SqliteLogs::open(&fresh("logs.db")).unwrap()) as Arc<dyn LogRepository> });
+shippy_log::log_repo_contract!(async {
+    Arc::new(SqliteLogs::open(&fresh("logs.db")).unwrap()) as Arc<dyn LogRepository>
+});
 
 #[tokio::test]
 async fn events_published_before_the_consumer_starts_are_recorded_once_after_a_restart() {
@@ -20,20 +22,42 @@ async fn events_published_before_the_consumer_starts_are_recorded_once_after_a_r
     let repo = Arc::new(SqliteLogs::open(&fresh("logs.db")).unwrap());
     let publisher = EventPublisher::new(Arc::clone(&broker), "shippy.log", "shippy.vessel");
     for i in 0..3 {
-        publisher.publish("Create", format!("vessel {i}"), "alice").await.unwrap();
+        publisher
+            .publish("Create", format!("vessel {i}"), "alice")
+            .await
+            .unwrap();
     }
-    let all = Filter { user_id: "alice".into(), limit: 100, ..Filter::default() };
+    let all = Filter {
+        user_id: "alice".into(),
+        limit: 100,
+        ..Filter::default()
+    };
 
     // A first consumer runs for a while, then dies; a second one picks up from the commit.
-    let first = tokio::spawn(shippy_log::consumer::run(broker.subscribe("shippy.log", "g").await.unwrap(), repo.clone()));
+    let first = tokio::spawn(shippy_log::consumer::run(
+        broker.subscribe("shippy.log", "g").await.unwrap(),
+        repo.clone(),
+    ));
     wait_for_count(repo.as_ref(), &all, 3).await;
     first.abort();
-    publisher.publish("Create", "vessel 3".into(), "alice").await.unwrap();
-    let second = tokio::spawn(shippy_log::consumer::run(broker.subscribe("shippy.log", "g").await.unwrap(), repo.clone()));
+    publisher
+        .publish("Create", "vessel 3".into(), "alice")
+        .await
+        .unwrap();
+    let second = tokio::spawn(shippy_log::consumer::run(
+        broker.subscribe("shippy.log", "g").await.unwrap(),
+        repo.clone(),
+    ));
     wait_for_count(repo.as_ref(), &all, 4).await;
     second.abort();
 
-    let messages: Vec<_> = repo.list(&all).await.unwrap().into_iter().map(|e| e.message).collect();
+    let messages: Vec<_> = repo
+        .list(&all)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.message)
+        .collect();
     assert_eq!(messages, ["vessel 3", "vessel 2", "vessel 1", "vessel 0"]);
 }
 

@@ -20,7 +20,9 @@ pub struct StoredUser {
 
 impl std::fmt::Debug for StoredUser {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("StoredUser").field("user", &self.user).finish_non_exhaustive()
+        f.debug_struct("StoredUser")
+            .field("user", &self.user)
+            .finish_non_exhaustive()
     }
 }
 
@@ -41,7 +43,12 @@ pub const MAX_FIELD_LEN: usize = 256;
 impl SignUp {
     /// Validates raw input: a name, a plausible email (stored lowercased), a password of at
     /// least [`MIN_PASSWORD_LEN`] characters.
-    pub fn parse(name: &str, company: &str, email: &str, password: &str) -> Result<Self, UserError> {
+    pub fn parse(
+        name: &str,
+        company: &str,
+        email: &str,
+        password: &str,
+    ) -> Result<Self, UserError> {
         let name = name.trim();
         let email = email.trim().to_lowercase();
         if name.is_empty() {
@@ -51,21 +58,37 @@ impl SignUp {
             return Err(UserError::invalid("email", "must look like name@domain"));
         }
         if password.chars().count() < MIN_PASSWORD_LEN {
-            return Err(UserError::invalid("password", "must be at least 8 characters"));
+            return Err(UserError::invalid(
+                "password",
+                "must be at least 8 characters",
+            ));
         }
-        for (field, value) in [("name", name), ("company", company), ("email", &email), ("password", password)] {
+        for (field, value) in [
+            ("name", name),
+            ("company", company),
+            ("email", &email),
+            ("password", password),
+        ] {
             if value.len() > MAX_FIELD_LEN {
                 return Err(UserError::invalid(field, "must be at most 256 bytes"));
             }
         }
-        Ok(Self { name: name.to_owned(), company: company.trim().to_owned(), email, password: password.to_owned() })
+        Ok(Self {
+            name: name.to_owned(),
+            company: company.trim().to_owned(),
+            email,
+            password: password.to_owned(),
+        })
     }
 }
 
 fn is_plausible_email(email: &str) -> bool {
     match email.split_once('@') {
         Some((local, domain)) => {
-            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
                 && !email.contains(char::is_whitespace)
         }
         None => false,
@@ -91,7 +114,10 @@ pub enum UserError {
 
 impl UserError {
     pub fn invalid(field: &'static str, reason: &str) -> Self {
-        UserError::Invalid { field, reason: reason.to_owned() }
+        UserError::Invalid {
+            field,
+            reason: reason.to_owned(),
+        }
     }
 }
 
@@ -115,14 +141,23 @@ mod tests {
     #[test]
     fn sign_up_normalises_email_and_names_the_bad_field() {
         let ok = SignUp::parse(" Ewan ", "Acme", " Ewan@Example.COM ", "Testing123").unwrap();
-        assert_eq!((ok.name.as_str(), ok.email.as_str()), ("Ewan", "ewan@example.com"));
+        assert_eq!(
+            (ok.name.as_str(), ok.email.as_str()),
+            ("Ewan", "ewan@example.com")
+        );
         let field = |r: Result<SignUp, UserError>| match r {
             Err(UserError::Invalid { field, .. }) => field,
             other => panic!("expected invalid, got {:?}", other.map(|s| s.email)),
         };
         assert_eq!(field(SignUp::parse("", "", "a@b.co", "Testing123")), "name");
-        assert_eq!(field(SignUp::parse("x", "", "not-an-email", "Testing123")), "email");
+        assert_eq!(
+            field(SignUp::parse("x", "", "not-an-email", "Testing123")),
+            "email"
+        );
         assert_eq!(field(SignUp::parse("x", "", "a@b.co", "short")), "password");
-        assert_eq!(field(SignUp::parse("x", &"c".repeat(300), "a@b.co", "Testing123")), "company");
+        assert_eq!(
+            field(SignUp::parse("x", &"c".repeat(300), "a@b.co", "Testing123")),
+            "company"
+        );
     }
 }

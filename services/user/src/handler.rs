@@ -28,7 +28,12 @@ impl UserHandler {
         verifier: Arc<TokenVerifier>,
         events: EventPublisher,
     ) -> Self {
-        Self { repo, issuer: Arc::new(issuer), verifier, events }
+        Self {
+            repo,
+            issuer: Arc::new(issuer),
+            verifier,
+            events,
+        }
     }
 
     async fn create(&self, input: pb::User) -> Result<User, UserError> {
@@ -48,7 +53,11 @@ impl UserHandler {
         })?;
         let u = &stored.user;
         self.events
-            .publish_after_write("Create", format!("user {} <{}> signed up", u.name, u.email), &u.id)
+            .publish_after_write(
+                "Create",
+                format!("user {} <{}> signed up", u.name, u.email),
+                &u.id,
+            )
             .await;
         Ok(stored.user)
     }
@@ -61,9 +70,19 @@ impl UserHandler {
             return Err(UserError::WrongCredentials);
         }
         let user = stored.map(|s| s.user).ok_or(UserError::WrongCredentials)?;
-        let subject = Subject { user_id: &user.id, email: &user.email, name: &user.name };
+        let subject = Subject {
+            user_id: &user.id,
+            email: &user.email,
+            name: &user.name,
+        };
         let (token, expires_at) = self.issuer.issue(&subject)?;
-        Ok(pb::Token { token, valid: true, errors: vec![], user_id: user.id, expires_at })
+        Ok(pb::Token {
+            token,
+            valid: true,
+            errors: vec![],
+            user_id: user.id,
+            expires_at,
+        })
     }
 
     async fn get(&self, input: pb::User) -> Result<User, UserError> {
@@ -77,39 +96,72 @@ impl UserHandler {
 }
 
 fn to_proto(user: User) -> pb::User {
-    pb::User { id: user.id, name: user.name, company: user.company, email: user.email, password: String::new() }
+    pb::User {
+        id: user.id,
+        name: user.name,
+        company: user.company,
+        email: user.email,
+        password: String::new(),
+    }
 }
 
 fn one(user: User) -> pb::Response {
-    pb::Response { user: Some(to_proto(user)), users: vec![], errors: vec![] }
+    pb::Response {
+        user: Some(to_proto(user)),
+        users: vec![],
+        errors: vec![],
+    }
 }
 
 #[tonic::async_trait]
 impl UserService for UserHandler {
     async fn create(&self, request: Request<pb::User>) -> Result<Response<pb::Response>, Status> {
-        let user = self.create(request.into_inner()).await.map_err(|e| to_status(&e))?;
+        let user = self
+            .create(request.into_inner())
+            .await
+            .map_err(|e| to_status(&e))?;
         Ok(Response::new(one(user)))
     }
 
     async fn get(&self, request: Request<pb::User>) -> Result<Response<pb::Response>, Status> {
-        let user = self.get(request.into_inner()).await.map_err(|e| to_status(&e))?;
+        let user = self
+            .get(request.into_inner())
+            .await
+            .map_err(|e| to_status(&e))?;
         Ok(Response::new(one(user)))
     }
 
     async fn get_all(&self, _: Request<pb::Request>) -> Result<Response<pb::Response>, Status> {
-        let users = self.repo.list().await.map_err(|e| to_status(&UserError::from(e)))?;
+        let users = self
+            .repo
+            .list()
+            .await
+            .map_err(|e| to_status(&UserError::from(e)))?;
         let users = users.into_iter().map(|s| to_proto(s.user)).collect();
-        Ok(Response::new(pb::Response { user: None, users, errors: vec![] }))
+        Ok(Response::new(pb::Response {
+            user: None,
+            users,
+            errors: vec![],
+        }))
     }
 
     async fn auth(&self, request: Request<pb::User>) -> Result<Response<pb::Token>, Status> {
-        let token = self.auth(request.into_inner()).await.map_err(|e| to_status(&e))?;
+        let token = self
+            .auth(request.into_inner())
+            .await
+            .map_err(|e| to_status(&e))?;
         Ok(Response::new(token))
     }
 
-    async fn validate_token(&self, request: Request<pb::Token>) -> Result<Response<pb::Token>, Status> {
+    async fn validate_token(
+        &self,
+        request: Request<pb::Token>,
+    ) -> Result<Response<pb::Token>, Status> {
         let token = request.into_inner().token;
-        let claims = self.verifier.verify(&token).map_err(|e| to_status(&UserError::Auth(e)))?;
+        let claims = self
+            .verifier
+            .verify(&token)
+            .map_err(|e| to_status(&UserError::Auth(e)))?;
         Ok(Response::new(pb::Token {
             token,
             valid: true,

@@ -31,7 +31,11 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
     let registry = wiring::registry(&config)?;
-    let events = EventPublisher::new(wiring::broker(&config)?, &config.broker.log_topic, names::USER);
+    let events = EventPublisher::new(
+        wiring::broker(&config)?,
+        &config.broker.log_topic,
+        names::USER,
+    );
     let repo = Arc::new(repo::SqliteUsers::open(&config.data_file("users"))?);
     let issuer = TokenIssuer::load(&config.auth)?;
     let verifier = Arc::new(TokenVerifier::load(&config.auth)?);

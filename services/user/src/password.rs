@@ -1,8 +1,8 @@
 //! Password hashing with argon2id (the crate's defaults: 19 MiB, 2 passes, 1 lane, the OWASP
 //! minimum), run on the blocking pool because each hash takes tens of milliseconds.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 
 use crate::domain::UserError;
 
@@ -10,7 +10,8 @@ use crate::domain::UserError;
 pub async fn hash(password: String) -> Result<String, UserError> {
     tokio::task::spawn_blocking(move || {
         let mut salt = [0u8; 16];
-        getrandom::getrandom(&mut salt).map_err(|e| UserError::Store(format!("no randomness: {e}")))?;
+        getrandom::getrandom(&mut salt)
+            .map_err(|e| UserError::Store(format!("no randomness: {e}")))?;
         let salt = SaltString::encode_b64(&salt).map_err(|e| UserError::Store(e.to_string()))?;
         Argon2::default()
             .hash_password(password.as_bytes(), &salt)
@@ -26,16 +27,20 @@ pub async fn hash(password: String) -> Result<String, UserError> {
 pub async fn verify(password: String, hash: Option<String>) -> bool {
     tokio::task::spawn_blocking(move || {
         let stored = hash.as_deref().unwrap_or(DUMMY_HASH);
-        let Ok(parsed) = PasswordHash::new(stored) else { return false };
-        Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok() && hash.is_some()
+        let Ok(parsed) = PasswordHash::new(stored) else {
+            return false;
+        };
+        Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+            && hash.is_some()
     })
     .await
     .unwrap_or(false)
 }
 
 /// The hash of a random password nobody knows, checked against when the email is unknown.
-const DUMMY_HASH: &str =
-    "$argon2id$v=19$m=19456,t=2,p=1$c2hpcHB5LWR1bW15LXNhbHQ$0bXgrOaZw+3QmJNe1i7tP+GD+PgWQXbM6zmyYh7GfF0";
+const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c2hpcHB5LWR1bW15LXNhbHQ$0bXgrOaZw+3QmJNe1i7tP+GD+PgWQXbM6zmyYh7GfF0";
 
 #[cfg(test)]
 mod tests {
@@ -49,6 +54,9 @@ mod tests {
         assert!(verify("Testing123".into(), Some(h.clone())).await);
         assert!(!verify("testing123".into(), Some(h)).await);
         assert!(!verify("anything".into(), None).await);
-        assert!(PasswordHash::new(DUMMY_HASH).is_ok(), "the dummy must cost a real check");
+        assert!(
+            PasswordHash::new(DUMMY_HASH).is_ok(),
+            "the dummy must cost a real check"
+        );
     }
 }

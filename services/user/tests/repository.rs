@@ -8,12 +8,18 @@ fn fresh() -> std::path::PathBuf {
     tempfile::tempdir().unwrap().keep().join("users.db")
 }
 
-shippy_user::user_repo_contract!(async { Arc::new(SqliteUsers::open(&fresh()).unwrap()) as Arc<dyn UserRepository> });
+shippy_user::user_repo_contract!(async {
+    Arc::new(SqliteUsers::open(&fresh()).unwrap()) as Arc<dyn UserRepository>
+});
 
 #[tokio::test]
 async fn users_survive_reopening_the_file() {
     let path = fresh();
-    SqliteUsers::open(&path).unwrap().create(&contract::stored("u1", "a@example.com")).await.unwrap();
+    SqliteUsers::open(&path)
+        .unwrap()
+        .create(&contract::stored("u1", "a@example.com"))
+        .await
+        .unwrap();
     let again = SqliteUsers::open(&path).unwrap();
     assert!(again.get("u1").await.unwrap().is_some());
 }

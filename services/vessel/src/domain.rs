@@ -29,7 +29,10 @@ impl Specification {
         if max_weight < 0 {
             return Err(VesselError::invalid("max_weight", "must not be negative"));
         }
-        Ok(Self { capacity, max_weight })
+        Ok(Self {
+            capacity,
+            max_weight,
+        })
     }
 
     /// Whether `vessel` can carry this: available, and capacity and max weight both at least
@@ -101,7 +104,10 @@ pub enum VesselError {
 
 impl VesselError {
     pub fn invalid(field: &'static str, reason: &str) -> Self {
-        VesselError::Invalid { field, reason: reason.to_owned() }
+        VesselError::Invalid {
+            field,
+            reason: reason.to_owned(),
+        }
     }
 }
 
@@ -127,7 +133,10 @@ mod tests {
         assert!(Specification::parse(3, 55_000).unwrap().fits(&v));
         assert!(!Specification::parse(501, 1).unwrap().fits(&v));
         assert!(!Specification::parse(1, 200_001).unwrap().fits(&v));
-        assert!(!Specification::parse(1, 1).unwrap().fits(&Vessel { available: false, ..v }));
+        assert!(!Specification::parse(1, 1).unwrap().fits(&Vessel {
+            available: false,
+            ..v
+        }));
     }
 
     #[test]
@@ -137,9 +146,34 @@ mod tests {
             other => panic!("{other}"),
         };
         assert_eq!(field(Specification::parse(-1, 0).unwrap_err()), "capacity");
-        assert_eq!(field(Vessel { capacity: 0, ..seed_vessel() }.parse().unwrap_err()), "capacity");
-        assert_eq!(field(Vessel { name: " ".into(), ..seed_vessel() }.parse().unwrap_err()), "name");
-        let fresh = Vessel { id: String::new(), ..seed_vessel() }.parse().unwrap();
+        assert_eq!(
+            field(
+                Vessel {
+                    capacity: 0,
+                    ..seed_vessel()
+                }
+                .parse()
+                .unwrap_err()
+            ),
+            "capacity"
+        );
+        assert_eq!(
+            field(
+                Vessel {
+                    name: " ".into(),
+                    ..seed_vessel()
+                }
+                .parse()
+                .unwrap_err()
+            ),
+            "name"
+        );
+        let fresh = Vessel {
+            id: String::new(),
+            ..seed_vessel()
+        }
+        .parse()
+        .unwrap();
         assert!(fresh.id.starts_with("vessel-"));
     }
 }

@@ -25,11 +25,25 @@ impl VesselHandler {
 }
 
 fn from_proto(v: pb::Vessel) -> Vessel {
-    Vessel { id: v.id, capacity: v.capacity, max_weight: v.max_weight, name: v.name, available: v.available, owner_id: v.owner_id }
+    Vessel {
+        id: v.id,
+        capacity: v.capacity,
+        max_weight: v.max_weight,
+        name: v.name,
+        available: v.available,
+        owner_id: v.owner_id,
+    }
 }
 
 fn to_proto(v: Vessel) -> pb::Vessel {
-    pb::Vessel { id: v.id, capacity: v.capacity, max_weight: v.max_weight, name: v.name, available: v.available, owner_id: v.owner_id }
+    pb::Vessel {
+        id: v.id,
+        capacity: v.capacity,
+        max_weight: v.max_weight,
+        name: v.name,
+        available: v.available,
+        owner_id: v.owner_id,
+    }
 }
 
 fn status(e: VesselError) -> Status {
@@ -38,12 +52,23 @@ fn status(e: VesselError) -> Status {
 
 #[tonic::async_trait]
 impl VesselService for VesselHandler {
-    async fn find_available(&self, request: Request<pb::Specification>) -> Result<Response<pb::Response>, Status> {
+    async fn find_available(
+        &self,
+        request: Request<pb::Specification>,
+    ) -> Result<Response<pb::Response>, Status> {
         let s = request.into_inner();
         let spec = Specification::parse(s.capacity, s.max_weight).map_err(status)?;
-        let found = self.repo.find_available(spec).await.map_err(|e| status(e.into()))?;
+        let found = self
+            .repo
+            .find_available(spec)
+            .await
+            .map_err(|e| status(e.into()))?;
         let vessel = found.ok_or_else(|| status(VesselError::NoneAvailable(spec)))?;
-        Ok(Response::new(pb::Response { vessel: Some(to_proto(vessel)), vessels: vec![], created: false }))
+        Ok(Response::new(pb::Response {
+            vessel: Some(to_proto(vessel)),
+            vessels: vec![],
+            created: false,
+        }))
     }
 
     async fn create(&self, request: Request<pb::Vessel>) -> Result<Response<pb::Response>, Status> {
@@ -54,13 +79,26 @@ impl VesselService for VesselHandler {
             RepoError::DuplicateId => status(VesselError::DuplicateId(vessel.id.clone())),
             other => status(other.into()),
         })?;
-        let message = format!("vessel {} {:?} created (capacity {}, max weight {})", vessel.id, vessel.name, vessel.capacity, vessel.max_weight);
-        self.events.publish_after_write("Create", message, &user_id).await;
-        Ok(Response::new(pb::Response { vessel: Some(to_proto(vessel)), vessels: vec![], created: true }))
+        let message = format!(
+            "vessel {} {:?} created (capacity {}, max weight {})",
+            vessel.id, vessel.name, vessel.capacity, vessel.max_weight
+        );
+        self.events
+            .publish_after_write("Create", message, &user_id)
+            .await;
+        Ok(Response::new(pb::Response {
+            vessel: Some(to_proto(vessel)),
+            vessels: vec![],
+            created: true,
+        }))
     }
 
     async fn list(&self, _: Request<pb::ListRequest>) -> Result<Response<pb::Response>, Status> {
         let vessels = self.repo.list().await.map_err(|e| status(e.into()))?;
-        Ok(Response::new(pb::Response { vessel: None, vessels: vessels.into_iter().map(to_proto).collect(), created: false }))
+        Ok(Response::new(pb::Response {
+            vessel: None,
+            vessels: vessels.into_iter().map(to_proto).collect(),
+            created: false,
+        }))
     }
 }

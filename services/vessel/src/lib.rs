@@ -27,7 +27,11 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
     let registry = wiring::registry(&config)?;
-    let events = EventPublisher::new(wiring::broker(&config)?, &config.broker.log_topic, names::VESSEL);
+    let events = EventPublisher::new(
+        wiring::broker(&config)?,
+        &config.broker.log_topic,
+        names::VESSEL,
+    );
     let repo = Arc::new(repo::SqliteVessels::open(&config.data_file("vessels"))?);
     domain::seed(repo.as_ref()).await?;
     let verifier = Arc::new(TokenVerifier::load(&config.auth)?);

@@ -9,7 +9,9 @@ fn fresh() -> std::path::PathBuf {
     tempfile::tempdir().unwrap().keep().join("vessels.db")
 }
 
-shippy_vessel::vessel_repo_contract!(async { Arc::new(SqliteVessels::open(&fresh()).unwrap()) as Arc<dyn VesselRepository> });
+shippy_vessel::vessel_repo_contract!(async {
+    Arc::new(SqliteVessels::open(&fresh()).unwrap()) as Arc<dyn VesselRepository>
+});
 
 #[tokio::test]
 async fn an_empty_store_is_seeded_once_with_vessel001() {

@@ -56,7 +56,12 @@ impl From<pb::Consignment> for Consignment {
             containers: c
                 .containers
                 .into_iter()
-                .map(|c| Container { id: c.id, customer_id: c.customer_id, origin: c.origin, user_id: c.user_id })
+                .map(|c| Container {
+                    id: c.id,
+                    customer_id: c.customer_id,
+                    origin: c.origin,
+                    user_id: c.user_id,
+                })
                 .collect(),
             vessel_id: c.vessel_id,
             user_id: c.user_id,
@@ -66,29 +71,57 @@ impl From<pb::Consignment> for Consignment {
     }
 }
 
-async fn client(state: &AppState) -> Result<ShippingServiceClient<shippy_proto::tonic::transport::Channel>, ApiError> {
-    Ok(ShippingServiceClient::new(state.consignments.channel().await?))
+async fn client(
+    state: &AppState,
+) -> Result<ShippingServiceClient<shippy_proto::tonic::transport::Channel>, ApiError> {
+    Ok(ShippingServiceClient::new(
+        state.consignments.channel().await?,
+    ))
 }
 
-async fn create(State(state): State<AppState>, headers: HeaderMap, Json(c): Json<NewConsignment>) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+async fn create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Json(c): Json<NewConsignment>,
+) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
     let message = pb::Consignment {
         description: c.description,
         weight: c.weight,
         containers: c
             .containers
             .into_iter()
-            .map(|c| pb::Container { id: c.id, customer_id: c.customer_id, origin: c.origin, user_id: c.user_id })
+            .map(|c| pb::Container {
+                id: c.id,
+                customer_id: c.customer_id,
+                origin: c.origin,
+                user_id: c.user_id,
+            })
             .collect(),
         ..Default::default()
     };
     let request = authed(&headers, message)?;
-    let created = client(&state).await?.create_consignment(request).await?.into_inner();
+    let created = client(&state)
+        .await?
+        .create_consignment(request)
+        .await?
+        .into_inner();
     let body = serde_json::json!({ "created": created.created, "consignment": created.consignment.map(Consignment::from) });
     Ok((StatusCode::CREATED, Json(body)))
 }
 
-async fn list(State(state): State<AppState>, headers: HeaderMap) -> Result<Json<serde_json::Value>, ApiError> {
+async fn list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<serde_json::Value>, ApiError> {
     let request = authed(&headers, pb::GetRequest {})?;
-    let list: Vec<Consignment> = client(&state).await?.get_consignments(request).await?.into_inner().consignments.into_iter().map(Consignment::from).collect();
+    let list: Vec<Consignment> = client(&state)
+        .await?
+        .get_consignments(request)
+        .await?
+        .into_inner()
+        .consignments
+        .into_iter()
+        .map(Consignment::from)
+        .collect();
     Ok(Json(serde_json::json!({ "consignments": list })))
 }

@@ -37,10 +37,20 @@ struct Event {
     time_unix_ms: i64,
 }
 
-async fn list(State(state): State<AppState>, headers: HeaderMap, Query(f): Query<Filter>) -> Result<Json<serde_json::Value>, ApiError> {
+async fn list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(f): Query<Filter>,
+) -> Result<Json<serde_json::Value>, ApiError> {
     let request = authed(
         &headers,
-        pb::ListRequest { user_id: String::new(), origin: f.origin, since_unix_ms: f.since_unix_ms, until_unix_ms: f.until_unix_ms, limit: f.limit },
+        pb::ListRequest {
+            user_id: String::new(),
+            origin: f.origin,
+            since_unix_ms: f.since_unix_ms,
+            until_unix_ms: f.until_unix_ms,
+            limit: f.limit,
+        },
     )?;
     let mut client = LogServiceClient::new(state.logs.channel().await?);
     let events: Vec<Event> = client
@@ -49,7 +59,14 @@ async fn list(State(state): State<AppState>, headers: HeaderMap, Query(f): Query
         .into_inner()
         .events
         .into_iter()
-        .map(|e| Event { id: e.id, origin: e.origin, method: e.method, message: e.message, user_id: e.user_id, time_unix_ms: e.time_unix_ms })
+        .map(|e| Event {
+            id: e.id,
+            origin: e.origin,
+            method: e.method,
+            message: e.message,
+            user_id: e.user_id,
+            time_unix_ms: e.time_unix_ms,
+        })
         .collect();
     Ok(Json(serde_json::json!({ "events": events })))
 }

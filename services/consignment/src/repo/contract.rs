@@ -34,7 +34,13 @@ pub async fn owners_see_only_their_own_newest_first(r: Arc<dyn ConsignmentReposi
     for (id, owner) in [("a1", "alice"), ("b1", "bob"), ("a2", "alice")] {
         r.create(&consignment(id, owner)).await.unwrap();
     }
-    let ids: Vec<_> = r.by_owner("alice").await.unwrap().into_iter().map(|c| c.id).collect();
+    let ids: Vec<_> = r
+        .by_owner("alice")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
     assert_eq!(ids, ["a2", "a1"]);
     assert!(r.by_owner("carol").await.unwrap().is_empty());
 }

@@ -31,7 +31,9 @@ pub struct SqliteConsignments {
 
 impl SqliteConsignments {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        Ok(Self { db: SqliteDb::open(path, SCHEMA)? })
+        Ok(Self {
+            db: SqliteDb::open(path, SCHEMA)?,
+        })
     }
 }
 
@@ -45,8 +47,9 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Consignment> {
         vessel_id: r.get(4)?,
         status: r.get(5)?,
         created_at: r.get(6)?,
-        containers: serde_json::from_str(&containers)
-            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(7, rusqlite::types::Type::Text, Box::new(e)))?,
+        containers: serde_json::from_str(&containers).map_err(|e| {
+            rusqlite::Error::FromSqlConversionFailure(7, rusqlite::types::Type::Text, Box::new(e))
+        })?,
     })
 }
 
@@ -58,7 +61,8 @@ fn unavailable(e: StoreError) -> RepoError {
 impl ConsignmentRepository for SqliteConsignments {
     async fn create(&self, consignment: &Consignment) -> Result<(), RepoError> {
         let c = consignment.clone();
-        let containers = serde_json::to_string(&c.containers).map_err(|e| RepoError::Unavailable(e.to_string()))?;
+        let containers = serde_json::to_string(&c.containers)
+            .map_err(|e| RepoError::Unavailable(e.to_string()))?;
         self.db
             .call(move |db| {
                 db.execute(

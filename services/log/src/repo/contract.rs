@@ -18,11 +18,20 @@ pub fn event(id: &str, origin: &str, user_id: &str, time_unix_ms: i64) -> LogEve
 }
 
 fn for_user(user_id: &str) -> Filter {
-    Filter { user_id: user_id.into(), limit: 100, ..Filter::default() }
+    Filter {
+        user_id: user_id.into(),
+        limit: 100,
+        ..Filter::default()
+    }
 }
 
 async fn ids(r: &Arc<dyn LogRepository>, filter: Filter) -> Vec<String> {
-    r.list(&filter).await.unwrap().into_iter().map(|e| e.id).collect()
+    r.list(&filter)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.id)
+        .collect()
 }
 
 pub async fn an_event_is_stored_once_whatever_the_redeliveries(r: Arc<dyn LogRepository>) {
@@ -33,21 +42,40 @@ pub async fn an_event_is_stored_once_whatever_the_redeliveries(r: Arc<dyn LogRep
 }
 
 pub async fn events_list_newest_first_for_their_user_only(r: Arc<dyn LogRepository>) {
-    for e in [event("a1", "o", "alice", 1), event("b1", "o", "bob", 2), event("a2", "o", "alice", 3)] {
+    for e in [
+        event("a1", "o", "alice", 1),
+        event("b1", "o", "bob", 2),
+        event("a2", "o", "alice", 3),
+    ] {
         r.insert(&e).await.unwrap();
     }
     assert_eq!(ids(&r, for_user("alice")).await, ["a2", "a1"]);
 }
 
 pub async fn filters_by_origin_time_and_limit(r: Arc<dyn LogRepository>) {
-    for (id, origin, t) in [("1", "shippy.user", 10), ("2", "shippy.vessel", 20), ("3", "shippy.vessel", 30), ("4", "shippy.consignment", 40)] {
+    for (id, origin, t) in [
+        ("1", "shippy.user", 10),
+        ("2", "shippy.vessel", 20),
+        ("3", "shippy.vessel", 30),
+        ("4", "shippy.consignment", 40),
+    ] {
         r.insert(&event(id, origin, "alice", t)).await.unwrap();
     }
-    let vessel = Filter { origin: Some("shippy.vessel".into()), ..for_user("alice") };
+    let vessel = Filter {
+        origin: Some("shippy.vessel".into()),
+        ..for_user("alice")
+    };
     assert_eq!(ids(&r, vessel).await, ["3", "2"]);
-    let window = Filter { since_unix_ms: Some(20), until_unix_ms: Some(40), ..for_user("alice") };
+    let window = Filter {
+        since_unix_ms: Some(20),
+        until_unix_ms: Some(40),
+        ..for_user("alice")
+    };
     assert_eq!(ids(&r, window).await, ["3", "2"]);
-    let two = Filter { limit: 2, ..for_user("alice") };
+    let two = Filter {
+        limit: 2,
+        ..for_user("alice")
+    };
     assert_eq!(ids(&r, two).await, ["4", "3"]);
 }
 

@@ -29,7 +29,9 @@ pub struct SqliteLogs {
 
 impl SqliteLogs {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        Ok(Self { db: SqliteDb::open(path, SCHEMA)? })
+        Ok(Self {
+            db: SqliteDb::open(path, SCHEMA)?,
+        })
     }
 }
 
@@ -47,7 +49,14 @@ impl LogRepository for SqliteLogs {
                 c.execute(
                     "INSERT INTO events (id, origin, method, message, user_id, time_unix_ms)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO NOTHING",
-                    params![e.id, e.origin, e.method, e.message, e.user_id, e.time_unix_ms],
+                    params![
+                        e.id,
+                        e.origin,
+                        e.method,
+                        e.message,
+                        e.user_id,
+                        e.time_unix_ms
+                    ],
                 )
             })
             .await
@@ -66,7 +75,13 @@ impl LogRepository for SqliteLogs {
                      ORDER BY time_unix_ms DESC, seq DESC LIMIT ?5",
                 )?;
                 let rows = stmt.query_map(
-                    params![f.user_id, f.origin, f.since_unix_ms, f.until_unix_ms, f.limit],
+                    params![
+                        f.user_id,
+                        f.origin,
+                        f.since_unix_ms,
+                        f.until_unix_ms,
+                        f.limit
+                    ],
                     |r| {
                         Ok(LogEvent {
                             id: r.get(0)?,

@@ -8,7 +8,12 @@ use crate::domain::{StoredUser, User};
 /// A stored user with id `id` and email `email`.
 pub fn stored(id: &str, email: &str) -> StoredUser {
     StoredUser {
-        user: User { id: id.into(), name: format!("name {id}"), company: "Acme".into(), email: email.into() },
+        user: User {
+            id: id.into(),
+            name: format!("name {id}"),
+            company: "Acme".into(),
+            email: email.into(),
+        },
         password_hash: format!("$argon2id$hash-of-{id}"),
     }
 }
@@ -32,7 +37,13 @@ pub async fn list_answers_every_user_oldest_first(r: Arc<dyn UserRepository>) {
     for (id, email) in [("b", "b@example.com"), ("a", "a@example.com")] {
         r.create(&stored(id, email)).await.unwrap();
     }
-    let ids: Vec<_> = r.list().await.unwrap().into_iter().map(|s| s.user.id).collect();
+    let ids: Vec<_> = r
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| s.user.id)
+        .collect();
     assert_eq!(ids, ["b", "a"]);
 }
 

@@ -29,15 +29,25 @@ pub struct SqliteUsers {
 
 impl SqliteUsers {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        Ok(Self { db: SqliteDb::open(path, SCHEMA)? })
+        Ok(Self {
+            db: SqliteDb::open(path, SCHEMA)?,
+        })
     }
 
-    async fn one(&self, column: &'static str, value: &str) -> Result<Option<StoredUser>, RepoError> {
+    async fn one(
+        &self,
+        column: &'static str,
+        value: &str,
+    ) -> Result<Option<StoredUser>, RepoError> {
         let value = value.to_owned();
         self.db
             .call(move |c| {
-                c.query_row(&format!("SELECT {COLUMNS} FROM users WHERE {column} = ?1"), [value], from_row)
-                    .optional()
+                c.query_row(
+                    &format!("SELECT {COLUMNS} FROM users WHERE {column} = ?1"),
+                    [value],
+                    from_row,
+                )
+                .optional()
             })
             .await
             .map_err(unavailable)
@@ -46,7 +56,12 @@ impl SqliteUsers {
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<StoredUser> {
     Ok(StoredUser {
-        user: User { id: r.get(0)?, name: r.get(1)?, company: r.get(2)?, email: r.get(3)? },
+        user: User {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            company: r.get(2)?,
+            email: r.get(3)?,
+        },
         password_hash: r.get(4)?,
     })
 }
@@ -82,7 +97,8 @@ impl UserRepository for SqliteUsers {
     async fn list(&self) -> Result<Vec<StoredUser>, RepoError> {
         self.db
             .call(|c| {
-                let mut stmt = c.prepare_cached(&format!("SELECT {COLUMNS} FROM users ORDER BY seq"))?;
+                let mut stmt =
+                    c.prepare_cached(&format!("SELECT {COLUMNS} FROM users ORDER BY seq"))?;
                 let rows = stmt.query_map([], from_row)?;
                 rows.collect()
             })

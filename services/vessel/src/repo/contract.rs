@@ -6,15 +6,27 @@ use super::{RepoError, VesselRepository};
 use crate::domain::{Specification, Vessel};
 
 pub fn vessel(id: &str, capacity: i32, max_weight: i32, available: bool) -> Vessel {
-    Vessel { id: id.into(), capacity, max_weight, name: format!("ship {id}"), available, owner_id: "owner".into() }
+    Vessel {
+        id: id.into(),
+        capacity,
+        max_weight,
+        name: format!("ship {id}"),
+        available,
+        owner_id: "owner".into(),
+    }
 }
 
 fn spec(capacity: i32, max_weight: i32) -> Specification {
-    Specification { capacity, max_weight }
+    Specification {
+        capacity,
+        max_weight,
+    }
 }
 
 pub async fn the_smallest_available_vessel_that_fits_is_found(r: Arc<dyn VesselRepository>) {
-    r.create(&vessel("big", 20_000, 199_000_000, true)).await.unwrap();
+    r.create(&vessel("big", 20_000, 199_000_000, true))
+        .await
+        .unwrap();
     r.create(&vessel("mid", 500, 200_000, true)).await.unwrap();
     r.create(&vessel("small", 50, 60_000, true)).await.unwrap();
     r.create(&vessel("idle", 10, 1_000, false)).await.unwrap();
@@ -25,7 +37,11 @@ pub async fn the_smallest_available_vessel_that_fits_is_found(r: Arc<dyn VesselR
     assert_eq!(found(3, 55_000).await.as_deref(), Some("small"));
     assert_eq!(found(3, 61_000).await.as_deref(), Some("mid"));
     assert_eq!(found(501, 1).await.as_deref(), Some("big"));
-    assert_eq!(found(1, 500).await.as_deref(), Some("small"), "unavailable vessels never fit");
+    assert_eq!(
+        found(1, 500).await.as_deref(),
+        Some("small"),
+        "unavailable vessels never fit"
+    );
     assert_eq!(found(20_001, 1).await, None);
 }
 

@@ -30,7 +30,9 @@ pub struct SqliteVessels {
 
 impl SqliteVessels {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        Ok(Self { db: SqliteDb::open(path, SCHEMA)? })
+        Ok(Self {
+            db: SqliteDb::open(path, SCHEMA)?,
+        })
     }
 }
 
@@ -58,11 +60,24 @@ impl VesselRepository for SqliteVessels {
                 c.execute(
                     "INSERT INTO vessels (id, capacity, max_weight, name, available, owner_id)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
-                    params![v.id, v.capacity, v.max_weight, v.name, v.available, v.owner_id],
+                    params![
+                        v.id,
+                        v.capacity,
+                        v.max_weight,
+                        v.name,
+                        v.available,
+                        v.owner_id
+                    ],
                 )
             })
             .await
-            .map_err(|e| if e.is_unique_violation() { RepoError::DuplicateId } else { unavailable(e) })?;
+            .map_err(|e| {
+                if e.is_unique_violation() {
+                    RepoError::DuplicateId
+                } else {
+                    unavailable(e)
+                }
+            })?;
         Ok(())
     }
 

@@ -1,0 +1,28 @@
+# shippy: `make init` once, `make run` to start everything, `make test` before you push.
+CARGO   ?= cargo
+PROFILE ?=
+BIN     := target/release
+
+.DEFAULT_GOAL := help
+.PHONY: help init run test fmt lint
+
+help: ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
+
+init: ## build the release binaries and create .shippy/ (config, token key pair); safe to repeat
+	$(CARGO) build --release --workspace --bins
+	$(BIN)/shippy init $(if $(PROFILE),--profile $(PROFILE))
+
+run: init ## start all five services on the embedded defaults (PROFILE=name for another profile); Ctrl-C stops them
+	$(BIN)/shippy run $(if $(PROFILE),--profile $(PROFILE))
+
+test: ## unit, contract, repository and system tests
+	$(CARGO) build --workspace --bins
+	$(CARGO) test --workspace
+
+fmt: ## format the code
+	$(CARGO) fmt --all
+
+lint: ## check formatting and clippy, warnings as errors
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
