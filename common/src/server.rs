@@ -15,6 +15,9 @@ use tonic_health::ServingStatus;
 use crate::config::Config;
 use crate::registration::Registration;
 
+/// How long an instance keeps serving after deregistering: a little over two registry polls.
+pub const DEREGISTER_DELAY: Duration = Duration::from_millis(500);
+
 /// One gRPC service ready to serve.
 pub struct GrpcService {
     /// The registry name, from [`crate::names`].
@@ -62,6 +65,9 @@ pub async fn serve_grpc(
         .set_service_status("", ServingStatus::NotServing)
         .await;
     registration.stop().await;
+    // Keep accepting while clients' registry watches catch up, so none is sent here after
+    // we stop listening.
+    tokio::time::sleep(DEREGISTER_DELAY).await;
     let _ = stop_tx.send(());
     let grace = Duration::from_secs(config.shutdown_grace_secs);
     match tokio::time::timeout(grace, server).await {

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rusqlite::Connection;
 
@@ -31,6 +31,28 @@ impl StoreError {
     }
 }
 
+/// How long opening a database keeps retrying while other processes hold it locked.
+pub const OPEN_RETRY_FOR: Duration = Duration::from_secs(10);
+
+fn open_once(path: &Path, schema: &str) -> rusqlite::Result<Connection> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    // IMMEDIATE takes the write lock up front, where the busy timeout applies.
+    conn.execute_batch(&format!("BEGIN IMMEDIATE; {schema} COMMIT;"))?;
+    Ok(conn)
+}
+
+fn is_busy(e: &rusqlite::Error) -> bool {
+    matches!(
+        e,
+        rusqlite::Error::SqliteFailure(f, _)
+            if matches!(f.code, rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+    )
+}
+
 /// A SQLite database file opened in WAL mode, safe to share between tasks and processes.
 ///
 /// Statements run on tokio's blocking pool through [`SqliteDb::call`]; one connection per
@@ -49,17 +71,25 @@ impl std::fmt::Debug for SqliteDb {
 impl SqliteDb {
     /// Opens (creating if needed) the database at `path`, creating its parent directory, and
     /// applies `schema` (idempotent `CREATE ... IF NOT EXISTS` statements).
+    ///
+    /// Several processes may open one new file at the same moment (`make run` starts five);
+    /// switching it to WAL can then answer "database is locked" without waiting, so opening
+    /// is retried for up to [`OPEN_RETRY_FOR`].
     pub fn open(path: &Path, schema: &str) -> Result<Self, StoreError> {
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)
                 .map_err(|e| StoreError::Task(format!("cannot create {}: {e}", dir.display())))?;
         }
-        let conn = Connection::open(path)?;
-        conn.busy_timeout(Duration::from_secs(10))?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
-        conn.pragma_update(None, "synchronous", "NORMAL")?;
-        conn.pragma_update(None, "foreign_keys", "ON")?;
-        conn.execute_batch(schema)?;
+        let deadline = Instant::now() + OPEN_RETRY_FOR;
+        let conn = loop {
+            match open_once(path, schema) {
+                Ok(conn) => break conn,
+                Err(e) if is_busy(&e) && Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(20));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        };
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
         })
@@ -85,6 +115,35 @@ impl SqliteDb {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn many_processes_opening_one_new_file_at_once_all_succeed() {
+        for round in 0..10 {
+            let dir = tempfile::tempdir().unwrap();
+            let path = dir.path().join("fresh.db");
+            let schema = "CREATE TABLE IF NOT EXISTS t (k TEXT PRIMARY KEY);
+                          CREATE INDEX IF NOT EXISTS tk ON t (k);";
+            // Half of them also read and write at once, as running services would.
+            let openers: Vec<_> = (0..8)
+                .map(|i| {
+                    let path = path.clone();
+                    std::thread::spawn(move || {
+                        let db = SqliteDb::open(&path, schema)?;
+                        let conn = db.conn.lock().unwrap();
+                        for n in 0..20 * (i % 2) {
+                            conn.execute("INSERT OR REPLACE INTO t VALUES (?1)", [n])?;
+                            conn.query_row("SELECT count(*) FROM t", [], |r| r.get::<_, i64>(0))?;
+                        }
+                        Ok::<(), StoreError>(())
+                    })
+                })
+                .collect();
+            for opener in openers {
+                let opened = opener.join().unwrap();
+                assert!(opened.is_ok(), "round {round}: {opened:?}");
+            }
+        }
+    }
 
     #[tokio::test]
     async fn a_second_handle_on_the_same_file_sees_committed_rows() {

@@ -7,7 +7,9 @@ use shippy_plugins::registry::{Registry, SqliteRegistry};
 
 /// A fresh file in a temporary directory that lives as long as the test process.
 fn fresh_path(name: &str) -> std::path::PathBuf {
-    let dir = tempfile::tempdir().unwrap().keep();
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .unwrap()
+        .keep();
     dir.join(name)
 }
 

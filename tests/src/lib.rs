@@ -137,6 +137,29 @@ impl System {
         self.running.insert(service, running);
     }
 
+    /// Starts another instance of `service` beside the running one; the caller owns it.
+    pub async fn start_extra(&self, service: &'static str) -> Running {
+        let mut one = [self.launch.spawn(service).unwrap()];
+        if let Err(e) =
+            wait_registered(self.registry.as_ref(), &mut one, Duration::from_secs(30)).await
+        {
+            panic!("{e}\n{}", self.logs());
+        }
+        let [running] = one;
+        running
+    }
+
+    /// The addresses registered for `service`.
+    pub async fn instances(&self, service: &str) -> Vec<String> {
+        self.registry
+            .healthy(service)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|i| i.address)
+            .collect()
+    }
+
     /// Stops one service the graceful way (SIGTERM) and checks it exited cleanly.
     pub async fn stop_service(&mut self, service: &'static str) {
         let running = self.running.remove(service).expect("service is running");

@@ -46,6 +46,7 @@ pub async fn serve(
     );
     shutdown.await;
     registration.stop().await;
+    tokio::time::sleep(shippy_common::server::DEREGISTER_DELAY).await;
     let _ = stop_tx.send(());
     let grace = Duration::from_secs(config.shutdown_grace_secs);
     match tokio::time::timeout(grace, server).await {

@@ -5,7 +5,10 @@ use std::sync::Arc;
 use shippy_consignment::repo::{ConsignmentRepository, SqliteConsignments};
 
 fn fresh() -> std::path::PathBuf {
-    tempfile::tempdir().unwrap().keep().join("consignments.db")
+    tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .unwrap()
+        .keep()
+        .join("consignments.db")
 }
 
 shippy_consignment::consignment_repo_contract!(async {

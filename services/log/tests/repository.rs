@@ -9,7 +9,10 @@ use shippy_log::repo::{Filter, LogRepository, SqliteLogs};
 use shippy_plugins::broker::{Broker, SqliteBroker};
 
 fn fresh(name: &str) -> std::path::PathBuf {
-    tempfile::tempdir().unwrap().keep().join(name)
+    tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .unwrap()
+        .keep()
+        .join(name)
 }
 
 shippy_log::log_repo_contract!(async {

@@ -5,7 +5,10 @@ use std::sync::Arc;
 use shippy_user::repo::{SqliteUsers, UserRepository, contract};
 
 fn fresh() -> std::path::PathBuf {
-    tempfile::tempdir().unwrap().keep().join("users.db")
+    tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .unwrap()
+        .keep()
+        .join("users.db")
 }
 
 shippy_user::user_repo_contract!(async {

@@ -6,7 +6,10 @@ use shippy_vessel::domain::{seed, seed_vessel};
 use shippy_vessel::repo::{SqliteVessels, VesselRepository};
 
 fn fresh() -> std::path::PathBuf {
-    tempfile::tempdir().unwrap().keep().join("vessels.db")
+    tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .unwrap()
+        .keep()
+        .join("vessels.db")
 }
 
 shippy_vessel::vessel_repo_contract!(async {
