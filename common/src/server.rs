@@ -64,12 +64,27 @@ pub async fn serve_grpc(
     reporter
         .set_service_status("", ServingStatus::NotServing)
         .await;
-    registration.stop().await;
-    // Keep accepting while clients' registry watches catch up, so none is sent here after
-    // we stop listening.
-    tokio::time::sleep(DEREGISTER_DELAY).await;
-    let _ = stop_tx.send(());
     let grace = Duration::from_secs(config.shutdown_grace_secs);
+    drain(registration, stop_tx, server, grace).await?;
+    tracing::info!(service = service.name, "stopped");
+    Ok(())
+}
+
+/// The second half of every shutdown, gRPC or HTTP: deregister, keep serving while clients'
+/// registry watches catch up (so none is sent here after we stop listening), stop
+/// accepting, and wait up to `grace` for in-flight requests.
+pub async fn drain<E>(
+    registration: Registration,
+    stop: tokio::sync::oneshot::Sender<()>,
+    server: tokio::task::JoinHandle<Result<(), E>>,
+    grace: Duration,
+) -> anyhow::Result<()>
+where
+    E: std::error::Error + Send + Sync + 'static,
+{
+    registration.stop().await;
+    tokio::time::sleep(DEREGISTER_DELAY).await;
+    let _ = stop.send(());
     match tokio::time::timeout(grace, server).await {
         Ok(Ok(result)) => result?,
         Ok(Err(join)) => anyhow::bail!("server task failed: {join}"),
@@ -78,6 +93,5 @@ pub async fn serve_grpc(
             "in-flight requests did not finish within the grace period"
         ),
     }
-    tracing::info!(service = service.name, "stopped");
     Ok(())
 }

@@ -45,17 +45,7 @@ pub async fn serve(
             .into_future(),
     );
     shutdown.await;
-    registration.stop().await;
-    tokio::time::sleep(shippy_common::server::DEREGISTER_DELAY).await;
-    let _ = stop_tx.send(());
     let grace = Duration::from_secs(config.shutdown_grace_secs);
-    match tokio::time::timeout(grace, server).await {
-        Ok(Ok(result)) => result?,
-        Ok(Err(join)) => anyhow::bail!("server task failed: {join}"),
-        Err(_) => tracing::warn!(
-            ?grace,
-            "in-flight requests did not finish within the grace period"
-        ),
-    }
+    shippy_common::server::drain(registration, stop_tx, server, grace).await?;
     Ok(())
 }
