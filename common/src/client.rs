@@ -86,6 +86,16 @@ impl Discovered {
         }
     }
 
+    /// Whether at least one healthy instance is known right now.
+    pub fn has_instances(&self) -> bool {
+        !self.instances.borrow().is_empty()
+    }
+
+    /// The service this client calls.
+    pub fn service(&self) -> &'static str {
+        self.service
+    }
+
     /// The deadline of each call.
     pub fn timeout(&self) -> Duration {
         self.timeout

@@ -77,6 +77,10 @@ impl System {
                 public.display().to_string(),
             ),
             ("SHIPPY_SHUTDOWN_GRACE_SECS".to_owned(), "3".to_owned()),
+            (
+                "SHIPPY_API__UI_DIR".to_owned(),
+                repo_root().join("ui").display().to_string(),
+            ),
             ("RUST_LOG".to_owned(), "info".to_owned()),
         ];
         let config = Self::load_config(&envs);

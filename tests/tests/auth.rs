@@ -55,7 +55,7 @@ async fn protected_calls_are_refused_without_a_valid_token_and_say_why() {
     ];
     for (token, why) in &cases {
         let (status, body) = system
-            .rest("GET", "/api/consignments", token.as_deref(), None)
+            .rest("GET", "/api/v1/consignments", token.as_deref(), None)
             .await;
         assert_eq!(status, 401, "{why}: {body}");
         assert!(
@@ -72,7 +72,7 @@ async fn protected_calls_are_refused_without_a_valid_token_and_say_why() {
     let (status, _) = system
         .rest(
             "GET",
-            "/api/vessels",
+            "/api/v1/vessels",
             Some(&sign(&own_key, "shippy.user", 3600)),
             None,
         )

@@ -138,7 +138,7 @@ async fn the_tutorial_works_through_the_clis_and_logs_every_step_with_the_user_i
 async fn the_tutorial_works_through_rest() {
     let mut system = System::start().await;
     let (status, body) = system
-        .rest("POST", "/api/users", None, Some(json!({"name": "Ann", "company": "Acme", "email": "ann@example.com", "password": PASSWORD})))
+        .rest("POST", "/api/v1/users", None, Some(json!({"name": "Ann", "company": "Acme", "email": "ann@example.com", "password": PASSWORD})))
         .await;
     assert_eq!(status, 201, "{body}");
     assert!(body["user"].get("password").is_none() && !body.to_string().contains("argon2"));
@@ -146,7 +146,7 @@ async fn the_tutorial_works_through_rest() {
     let (status, login) = system
         .rest(
             "POST",
-            "/api/auth/login",
+            "/api/v1/auth/login",
             None,
             Some(json!({"email": "ann@example.com", "password": PASSWORD})),
         )
@@ -156,7 +156,7 @@ async fn the_tutorial_works_through_rest() {
     let (status, valid) = system
         .rest(
             "POST",
-            "/api/auth/validate",
+            "/api/v1/auth/validate",
             None,
             Some(json!({"token": token})),
         )
@@ -169,7 +169,7 @@ async fn the_tutorial_works_through_rest() {
     let (status, vessel) = system
         .rest(
             "POST",
-            "/api/vessels",
+            "/api/v1/vessels",
             Some(&token),
             Some(json!({"id": "rest001", "name": "Restful", "capacity": 10, "max_weight": 70000})),
         )
@@ -179,13 +179,18 @@ async fn the_tutorial_works_through_rest() {
         serde_json::from_str(&std::fs::read_to_string(sample("consignment.json")).unwrap())
             .unwrap();
     let (status, booked) = system
-        .rest("POST", "/api/consignments", Some(&token), Some(consignment))
+        .rest(
+            "POST",
+            "/api/v1/consignments",
+            Some(&token),
+            Some(consignment),
+        )
         .await;
     assert_eq!(status, 201, "{booked}");
     assert_eq!(booked["consignment"]["vessel_id"], "rest001");
 
     let (status, list) = system
-        .rest("GET", "/api/consignments", Some(&token), None)
+        .rest("GET", "/api/v1/consignments", Some(&token), None)
         .await;
     assert_eq!(
         (status, &list["consignments"][0]["id"]),
@@ -193,7 +198,7 @@ async fn the_tutorial_works_through_rest() {
     );
     let events = eventually(10, || async {
         let (_, logs) = system
-            .rest("GET", "/api/logs?limit=10", Some(&token), None)
+            .rest("GET", "/api/v1/logs?limit=10", Some(&token), None)
             .await;
         let events = logs["events"].as_array().cloned().unwrap_or_default();
         (events.len() >= 3).then_some(events)
@@ -210,7 +215,12 @@ async fn bad_input_and_impossible_consignments_are_refused_and_nothing_is_stored
     let token = sign_up_and_log_in(&system, "bad@example.com").await;
     let too_heavy = json!({"description": "lead", "weight": 2_000_000_000, "containers": [{"customer_id": "c", "origin": "x"}]});
     let (status, body) = system
-        .rest("POST", "/api/consignments", Some(&token), Some(too_heavy))
+        .rest(
+            "POST",
+            "/api/v1/consignments",
+            Some(&token),
+            Some(too_heavy),
+        )
         .await;
     assert_eq!(status, 422, "{body}");
     assert!(
@@ -236,7 +246,7 @@ async fn bad_input_and_impossible_consignments_are_refused_and_nothing_is_stored
         ),
     ] {
         let (status, body) = system
-            .rest("POST", "/api/consignments", Some(&token), Some(bad))
+            .rest("POST", "/api/v1/consignments", Some(&token), Some(bad))
             .await;
         assert_eq!(
             (status, body["error"]["code"].as_str()),
@@ -252,14 +262,14 @@ async fn bad_input_and_impossible_consignments_are_refused_and_nothing_is_stored
         );
     }
     let (_, list) = system
-        .rest("GET", "/api/consignments", Some(&token), None)
+        .rest("GET", "/api/v1/consignments", Some(&token), None)
         .await;
     assert_eq!(list["consignments"], json!([]));
 
     let (status, body) = system
         .rest(
             "POST",
-            "/api/auth/login",
+            "/api/v1/auth/login",
             None,
             Some(json!({"email": "bad@example.com", "password": "wrong-password"})),
         )
@@ -271,7 +281,7 @@ async fn bad_input_and_impossible_consignments_are_refused_and_nothing_is_stored
     let (status, _) = system
         .rest(
             "POST",
-            "/api/users",
+            "/api/v1/users",
             None,
             Some(json!({"name": "Dup", "email": "bad@example.com", "password": PASSWORD})),
         )

@@ -23,6 +23,7 @@ pub struct Config {
     pub broker: BrokerConfig,
     pub auth: AuthConfig,
     pub services: ServicesConfig,
+    pub api: ApiConfig,
     pub telemetry: TelemetryConfig,
     /// How long in-flight requests may take to finish after a stop signal.
     pub shutdown_grace_secs: u64,
@@ -89,6 +90,18 @@ pub struct ServicesConfig {
 pub struct ServiceConfig {
     /// Where the service listens; port 0 picks a free one (it registers what it got).
     pub listen: SocketAddr,
+}
+
+/// The REST gateway's own settings.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ApiConfig {
+    /// The folder of static files (the web UI) served at `/`.
+    pub ui_dir: PathBuf,
+    /// Origins other than the gateway's own that browsers may call the API from.
+    pub cors_origins: Vec<String>,
+    /// The largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -203,6 +216,17 @@ impl Config {
         }
         if self.auth.issuer.is_empty() || self.auth.audience.is_empty() {
             return invalid("auth.issuer", "issuer and audience must not be empty");
+        }
+        if self.api.max_body_bytes < 1024 {
+            return invalid("api.max_body_bytes", "must be at least 1024");
+        }
+        for origin in &self.api.cors_origins {
+            if !(origin.starts_with("http://") || origin.starts_with("https://")) {
+                return invalid(
+                    "api.cors_origins",
+                    "each origin must start with http:// or https://",
+                );
+            }
         }
         if self.request_timeout_secs == 0 {
             return invalid("request_timeout_secs", "must be at least 1");

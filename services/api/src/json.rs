@@ -3,6 +3,7 @@
 
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts};
+use axum::http::StatusCode;
 use shippy_common::ErrorKind;
 
 use crate::error::ApiError;
@@ -19,7 +20,12 @@ impl<T: serde::Serialize> axum::response::IntoResponse for Json<T> {
 
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
-        ApiError::new(ErrorKind::InvalidArgument, rejection.body_text())
+        let kind = if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ErrorKind::TooLarge
+        } else {
+            ErrorKind::InvalidArgument
+        };
+        ApiError::new(kind, rejection.body_text())
     }
 }
 

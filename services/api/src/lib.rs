@@ -12,16 +12,39 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderName, HeaderValue, Method, header};
+use shippy_common::config::ApiConfig;
 use shippy_common::registration::Registration;
 use shippy_common::{Config, names, wiring};
 use tokio::net::TcpListener;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::services::ServeDir;
 
 pub use error::ApiError;
 pub use state::AppState;
 
-/// The whole REST API over `state`.
-pub fn app(state: AppState) -> Router {
-    routes::router().with_state(state)
+/// The whole gateway over `state`: the REST API, health, and the UI's static files, with a
+/// request id on every response, CORS for the configured origins and a body size limit.
+pub fn app(state: AppState, config: &ApiConfig) -> Router {
+    let ui = ServeDir::new(&config.ui_dir);
+    routes::router()
+        .with_state(state)
+        .fallback_service(ui)
+        .layer(DefaultBodyLimit::max(config.max_body_bytes))
+        .layer(cors(&config.cors_origins))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+fn cors(origins: &[String]) -> CorsLayer {
+    let origins: Vec<HeaderValue> = origins.iter().filter_map(|o| o.parse().ok()).collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .expose_headers([HeaderName::from_static("x-request-id")])
 }
 
 /// Serves the gateway on `listener` until `shutdown` completes, registered as `shippy.api`.
@@ -38,7 +61,7 @@ pub async fn serve(
     tracing::info!(%address, "serving REST on http://{address}");
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(
-        axum::serve(listener, app(state))
+        axum::serve(listener, app(state, &config.api))
             .with_graceful_shutdown(async {
                 let _ = stop_rx.await;
             })

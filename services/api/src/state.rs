@@ -33,6 +33,13 @@ impl AppState {
     }
 }
 
+impl AppState {
+    /// Every client, for readiness.
+    pub fn clients(&self) -> [&Discovered; 4] {
+        [&self.users, &self.vessels, &self.consignments, &self.logs]
+    }
+}
+
 /// A gRPC request carrying the caller's `Authorization` header. No header is refused here;
 /// the token itself is checked by the service.
 pub fn authed<T>(headers: &HeaderMap, message: T) -> Result<Request<T>, ApiError> {

@@ -1,60 +1,72 @@
-//! The gateway's router in-process: bad input and missing auth get the JSON error body
-//! before any service is asked.
+//! The gateway's router in-process: bad input, missing auth, size limits, CORS and request
+//! ids, answered in the API's own error format before (or without) any service is asked.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use shippy_common::config::ApiConfig;
 use shippy_plugins::registry::{Registry, SqliteRegistry};
 use tower::ServiceExt;
 
+const UI_ORIGIN: &str = "http://ui.example:5173";
+
 fn app() -> axum::Router {
-    let path = tempfile_path();
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("api-router-{}.db", std::process::id()));
     let registry: Arc<dyn Registry> = Arc::new(SqliteRegistry::open(&path).unwrap());
-    shippy_api::app(shippy_api::AppState::discover(
-        registry,
-        Duration::from_millis(300),
-    ))
+    let config = ApiConfig {
+        ui_dir: std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ui"),
+        cors_origins: vec![UI_ORIGIN.into()],
+        max_body_bytes: 4096,
+    };
+    let state = shippy_api::AppState::discover(registry, Duration::from_millis(300));
+    shippy_api::app(state, &config)
 }
 
-/// A registry no service ever registers in, under cargo's scratch folder.
-fn tempfile_path() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("api-router-{}.db", std::process::id()))
-}
-
-async fn call(request: Request<Body>) -> (StatusCode, serde_json::Value) {
+async fn call(request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, serde_json::Value) {
     let response = app().oneshot(request).await.unwrap();
-    let status = response.status();
+    let (status, headers) = (response.status(), response.headers().clone());
     let bytes = axum::body::to_bytes(response.into_body(), 1 << 20)
         .await
         .unwrap();
-    (status, serde_json::from_slice(&bytes).unwrap())
+    let body = serde_json::from_slice(&bytes).unwrap_or(serde_json::Value::Null);
+    (status, headers, body)
 }
 
-fn post(uri: &str, body: &str) -> Request<Body> {
+fn post(uri: &str, body: String) -> Request<Body> {
     Request::post(uri)
         .header("content-type", "application/json")
-        .body(Body::from(body.to_owned()))
+        .body(Body::from(body))
         .unwrap()
 }
 
 #[tokio::test]
-async fn malformed_json_is_a_400_with_the_error_body() {
-    let (status, body) = call(post("/api/users", "{not json")).await;
+async fn malformed_json_is_a_400_with_the_error_body_and_a_request_id() {
+    let (status, headers, body) = call(post("/api/v1/users", "{not json".into())).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_eq!(body["error"]["code"], "invalid_argument");
+    assert!(headers.get("x-request-id").is_some_and(|v| !v.is_empty()));
+}
+
+#[tokio::test]
+async fn a_body_over_the_limit_is_a_413_with_the_error_body() {
+    let huge = format!(
+        r#"{{"name":"{}","email":"a@b.co","password":"x"}}"#,
+        "n".repeat(10_000)
+    );
+    let (status, _, body) = call(post("/api/v1/users", huge)).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(body["error"]["code"], "payload_too_large");
 }
 
 #[tokio::test]
 async fn a_protected_route_without_a_token_is_a_401_naming_the_problem() {
-    let (status, body) = call(
-        Request::get("/api/consignments")
-            .body(Body::empty())
-            .unwrap(),
-    )
-    .await;
+    let request = Request::get("/api/v1/consignments")
+        .body(Body::empty())
+        .unwrap();
+    let (status, _, body) = call(request).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(
         body["error"]["message"]
@@ -65,12 +77,12 @@ async fn a_protected_route_without_a_token_is_a_401_naming_the_problem() {
 }
 
 #[tokio::test]
-async fn a_service_with_no_instance_is_a_503_not_a_hang() {
-    let (status, body) = call(post(
-        "/api/auth/login",
-        r#"{"email":"a@b.co","password":"x"}"#,
-    ))
-    .await;
+async fn a_service_with_no_instance_is_a_503_not_a_hang_and_the_gateway_is_not_ready() {
+    let login = post(
+        "/api/v1/auth/login",
+        r#"{"email":"a@b.co","password":"x"}"#.into(),
+    );
+    let (status, _, body) = call(login).await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert!(
         body["error"]["message"]
@@ -79,11 +91,42 @@ async fn a_service_with_no_instance_is_a_503_not_a_hang() {
             .contains("shippy.user"),
         "{body}"
     );
+    let (status, _, body) = call(Request::get("/readyz").body(Body::empty()).unwrap()).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("shippy.vessel"),
+        "{body}"
+    );
 }
 
 #[tokio::test]
-async fn an_unknown_path_is_a_json_404() {
-    let (status, body) = call(Request::get("/api/nope").body(Body::empty()).unwrap()).await;
+async fn an_unknown_api_path_is_a_json_404() {
+    let (status, _, body) = call(Request::get("/api/v1/nope").body(Body::empty()).unwrap()).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(body["error"]["code"], "not_found");
+}
+
+#[tokio::test]
+async fn the_configured_ui_origin_may_call_the_api_and_others_may_not() {
+    let preflight = |origin: &str| {
+        Request::options("/api/v1/consignments")
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .header(
+                "access-control-request-headers",
+                "authorization,content-type",
+            )
+            .body(Body::empty())
+            .unwrap()
+    };
+    let (_, headers, _) = call(preflight(UI_ORIGIN)).await;
+    assert_eq!(
+        headers.get("access-control-allow-origin").unwrap(),
+        UI_ORIGIN
+    );
+    let (_, headers, _) = call(preflight("http://evil.example")).await;
+    assert!(headers.get("access-control-allow-origin").is_none());
 }

@@ -12,7 +12,7 @@ use crate::json::Json;
 use crate::state::{AppState, authed};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/consignments", get(list).post(create))
+    Router::new().route("/consignments", get(list).post(create))
 }
 
 #[derive(Deserialize)]

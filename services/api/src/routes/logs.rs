@@ -12,7 +12,7 @@ use crate::json::{Json, Query};
 use crate::state::{AppState, authed};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/api/logs", get(list))
+    Router::new().route("/logs", get(list))
 }
 
 #[derive(Deserialize, Default)]

@@ -1,27 +1,33 @@
-//! The REST resources, one module each, merged into one router.
+//! The REST resources, one module each, nested under `/api/v1`, plus health and readiness.
 
 mod consignments;
+mod health;
 mod logs;
 mod users;
 mod vessels;
 
 use axum::Router;
-use axum::routing::get;
+use axum::routing::{any, get};
+use shippy_common::ErrorKind;
 
-use crate::json::Json;
+use crate::error::ApiError;
 use crate::state::AppState;
 
+/// Everything the gateway answers itself; the UI's static files are added around it.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route(
-            "/healthz",
-            get(|| async { Json(serde_json::json!({ "status": "ok" })) }),
-        )
+    let v1 = Router::new()
         .merge(users::router())
         .merge(vessels::router())
         .merge(consignments::router())
-        .merge(logs::router())
-        .fallback(|| async {
-            crate::ApiError::new(shippy_common::ErrorKind::NotFound, "no such endpoint")
-        })
+        .merge(logs::router());
+    Router::new()
+        .nest("/api/v1", v1)
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/api", any(not_found))
+        .route("/api/{*rest}", any(not_found))
+}
+
+async fn not_found() -> ApiError {
+    ApiError::new(ErrorKind::NotFound, "no such endpoint")
 }

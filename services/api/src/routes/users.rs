@@ -13,9 +13,9 @@ use crate::state::{AppState, authed};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/users", post(sign_up).get(list))
-        .route("/api/auth/login", post(log_in))
-        .route("/api/auth/validate", post(validate))
+        .route("/users", post(sign_up).get(list))
+        .route("/auth/login", post(log_in))
+        .route("/auth/validate", post(validate))
 }
 
 #[derive(Deserialize)]

@@ -13,8 +13,8 @@ use crate::state::{AppState, authed};
 
 pub fn router() -> Router<AppState> {
     Router::new()
-        .route("/api/vessels", get(list).post(create))
-        .route("/api/vessels/available", get(find))
+        .route("/vessels", get(list).post(create))
+        .route("/vessels/available", get(find))
 }
 
 #[derive(Deserialize, Serialize)]
