@@ -3,9 +3,10 @@
 
 use axum::Json;
 use axum::response::{IntoResponse, Response};
-use serde_json::json;
+use serde::Serialize;
 use shippy_common::ErrorKind;
 use shippy_proto::tonic::Status;
+use utoipa::ToSchema;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ApiError {
@@ -22,6 +23,22 @@ impl ApiError {
     }
 }
 
+/// Every error the API answers.
+#[derive(Serialize, ToSchema)]
+pub struct ErrorBody {
+    pub error: ErrorDetail,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ErrorDetail {
+    /// A stable, lowercase code such as `invalid_argument` or `unauthenticated`.
+    #[schema(example = "invalid_argument")]
+    pub code: &'static str,
+    /// What went wrong, for a person; names the field when one is at fault.
+    #[schema(example = "weight: must be greater than 0")]
+    pub message: String,
+}
+
 impl From<Status> for ApiError {
     fn from(status: Status) -> Self {
         Self::new(ErrorKind::from_grpc(status.code()), status.message())
@@ -30,7 +47,12 @@ impl From<Status> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = json!({ "error": { "code": self.kind.as_str(), "message": self.message } });
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.kind.as_str(),
+                message: self.message,
+            },
+        };
         (self.kind.http_status(), Json(body)).into_response()
     }
 }

@@ -130,3 +130,59 @@ async fn the_configured_ui_origin_may_call_the_api_and_others_may_not() {
     let (_, headers, _) = call(preflight("http://evil.example")).await;
     assert!(headers.get("access-control-allow-origin").is_none());
 }
+
+#[tokio::test]
+async fn the_openapi_document_lists_every_endpoint_with_its_schemas() {
+    let (status, _, doc) = call(
+        Request::get("/api/openapi.json")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
+    let expected = [
+        ("/api/v1/users", "post"),
+        ("/api/v1/users", "get"),
+        ("/api/v1/auth/login", "post"),
+        ("/api/v1/auth/validate", "post"),
+        ("/api/v1/vessels", "post"),
+        ("/api/v1/vessels", "get"),
+        ("/api/v1/vessels/available", "get"),
+        ("/api/v1/consignments", "post"),
+        ("/api/v1/consignments", "get"),
+        ("/api/v1/logs", "get"),
+        ("/healthz", "get"),
+        ("/readyz", "get"),
+    ];
+    for (path, method) in expected {
+        let op = &doc["paths"][path][method];
+        assert!(op.is_object(), "{method} {path} is documented");
+        if method == "post" {
+            assert!(
+                op["requestBody"]["content"]["application/json"]["schema"].is_object(),
+                "{path}"
+            );
+        }
+        let ok = op["responses"]
+            .as_object()
+            .unwrap()
+            .iter()
+            .find(|(code, _)| code.starts_with('2'));
+        assert!(ok.is_some(), "{method} {path} has a success response");
+    }
+    for schema in [
+        "NewConsignment",
+        "Consignment",
+        "Container",
+        "ErrorBody",
+        "Vessel",
+        "Token",
+    ] {
+        assert!(doc["components"]["schemas"][schema].is_object(), "{schema}");
+    }
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+}

@@ -9,10 +9,19 @@ use crate::error::ApiError;
 use crate::json::Json;
 use crate::state::AppState;
 
+/// Liveness: the gateway process answers.
+#[utoipa::path(get, path = "/healthz", tag = "health",
+    responses((status = 200, description = "Alive")))]
 pub async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
+/// Readiness: every service the gateway calls has a healthy instance.
+#[utoipa::path(get, path = "/readyz", tag = "health",
+    responses(
+        (status = 200, description = "Ready"),
+        (status = 503, description = "A service has no healthy instance", body = crate::error::ErrorBody),
+    ))]
 pub async fn readyz(State(state): State<AppState>) -> Result<Json<Value>, ApiError> {
     let missing: Vec<&str> = state
         .clients()

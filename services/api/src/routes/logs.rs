@@ -6,8 +6,9 @@ use axum::http::HeaderMap;
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use shippy_proto::log::{self as pb, log_service_client::LogServiceClient};
+use utoipa::{IntoParams, ToSchema};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::json::{Json, Query};
 use crate::state::{AppState, authed};
 
@@ -15,58 +16,83 @@ pub fn router() -> Router<AppState> {
     Router::new().route("/logs", get(list))
 }
 
-#[derive(Deserialize, Default)]
-struct Filter {
+/// Which events to list.
+#[derive(Deserialize, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Filter {
+    /// Only events from this service, e.g. `shippy.consignment`.
     #[serde(default)]
     origin: String,
+    /// Only events at or after this time (unix ms).
     #[serde(default)]
     since_unix_ms: i64,
+    /// Only events before this time (unix ms).
     #[serde(default)]
     until_unix_ms: i64,
+    /// At most this many (default 50, at most 1000).
     #[serde(default)]
     limit: i32,
 }
 
-#[derive(Serialize)]
-struct Event {
+/// Something that happened.
+#[derive(Serialize, ToSchema)]
+pub struct Event {
     id: String,
+    /// The service it came from.
+    #[schema(example = "shippy.consignment")]
     origin: String,
+    #[schema(example = "CreateConsignment")]
     method: String,
     message: String,
     user_id: String,
     time_unix_ms: i64,
 }
 
-async fn list(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    Query(f): Query<Filter>,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let request = authed(
-        &headers,
-        pb::ListRequest {
-            user_id: String::new(),
-            origin: f.origin,
-            since_unix_ms: f.since_unix_ms,
-            until_unix_ms: f.until_unix_ms,
-            limit: f.limit,
-        },
-    )?;
-    let mut client = LogServiceClient::new(state.logs.channel().await?);
-    let events: Vec<Event> = client
-        .list(request)
-        .await?
-        .into_inner()
-        .events
-        .into_iter()
-        .map(|e| Event {
+impl From<pb::LogEvent> for Event {
+    fn from(e: pb::LogEvent) -> Self {
+        Self {
             id: e.id,
             origin: e.origin,
             method: e.method,
             message: e.message,
             user_id: e.user_id,
             time_unix_ms: e.time_unix_ms,
-        })
-        .collect();
-    Ok(Json(serde_json::json!({ "events": events })))
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct EventList {
+    events: Vec<Event>,
+}
+
+/// Your events, newest first.
+#[utoipa::path(get, path = "/api/v1/logs", tag = "logs", params(Filter),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Your events", body = EventList),
+        (status = 400, description = "A bad filter", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+    ))]
+pub async fn list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(f): Query<Filter>,
+) -> Result<Json<EventList>, ApiError> {
+    let message = pb::ListRequest {
+        user_id: String::new(),
+        origin: f.origin,
+        since_unix_ms: f.since_unix_ms,
+        until_unix_ms: f.until_unix_ms,
+        limit: f.limit,
+    };
+    let mut client = LogServiceClient::new(state.logs.channel().await?);
+    let events = client
+        .list(authed(&headers, message)?)
+        .await?
+        .into_inner()
+        .events;
+    Ok(Json(EventList {
+        events: events.into_iter().map(Event::from).collect(),
+    }))
 }

@@ -5,9 +5,11 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use serde::{Deserialize, Serialize};
+use shippy_proto::tonic::transport::Channel;
 use shippy_proto::user::{self as pb, user_service_client::UserServiceClient};
+use utoipa::ToSchema;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::json::Json;
 use crate::state::{AppState, authed};
 
@@ -18,28 +20,35 @@ pub fn router() -> Router<AppState> {
         .route("/auth/validate", post(validate))
 }
 
-#[derive(Deserialize)]
-struct SignUp {
+#[derive(Deserialize, ToSchema)]
+pub struct SignUp {
+    #[schema(example = "Ewan Valentine")]
     name: String,
     #[serde(default)]
+    #[schema(example = "BBC")]
     company: String,
+    #[schema(example = "ewan@example.com")]
     email: String,
+    /// At least 8 characters.
+    #[schema(example = "Testing123")]
     password: String,
 }
 
-#[derive(Deserialize)]
-struct LogIn {
+#[derive(Deserialize, ToSchema)]
+pub struct LogIn {
+    #[schema(example = "ewan@example.com")]
     email: String,
+    #[schema(example = "Testing123")]
     password: String,
 }
 
-#[derive(Deserialize)]
-struct Validate {
+#[derive(Deserialize, ToSchema)]
+pub struct Validate {
     token: String,
 }
 
 /// A user as the API shows one: never a password or hash.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 pub struct User {
     id: String,
     name: String,
@@ -58,11 +67,23 @@ impl From<pb::User> for User {
     }
 }
 
-#[derive(Serialize)]
-struct Token {
+#[derive(Serialize, ToSchema)]
+pub struct UserEnvelope {
+    user: Option<User>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct UserList {
+    users: Vec<User>,
+}
+
+/// A signed token and who it is for.
+#[derive(Serialize, ToSchema)]
+pub struct Token {
     token: String,
     valid: bool,
     user_id: String,
+    /// Unix seconds.
     expires_at: i64,
 }
 
@@ -77,16 +98,21 @@ impl From<pb::Token> for Token {
     }
 }
 
-async fn client(
-    state: &AppState,
-) -> Result<UserServiceClient<shippy_proto::tonic::transport::Channel>, ApiError> {
+async fn client(state: &AppState) -> Result<UserServiceClient<Channel>, ApiError> {
     Ok(UserServiceClient::new(state.users.channel().await?))
 }
 
-async fn sign_up(
+/// Sign up.
+#[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = SignUp,
+    responses(
+        (status = 201, description = "Signed up", body = UserEnvelope),
+        (status = 400, description = "A field is invalid; the message names it", body = ErrorBody),
+        (status = 409, description = "The email is taken", body = ErrorBody),
+    ))]
+pub async fn sign_up(
     State(state): State<AppState>,
     Json(body): Json<SignUp>,
-) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
+) -> Result<(StatusCode, Json<UserEnvelope>), ApiError> {
     let request = pb::User {
         id: String::new(),
         name: body.name,
@@ -95,14 +121,21 @@ async fn sign_up(
         password: body.password,
     };
     let created = client(&state).await?.create(request).await?.into_inner();
-    let user = created.user.map(User::from);
     Ok((
         StatusCode::CREATED,
-        Json(serde_json::json!({ "user": user })),
+        Json(UserEnvelope {
+            user: created.user.map(User::from),
+        }),
     ))
 }
 
-async fn log_in(
+/// Log in: a token for the email and password.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LogIn,
+    responses(
+        (status = 200, description = "Logged in", body = Token),
+        (status = 401, description = "Wrong email or password", body = ErrorBody),
+    ))]
+pub async fn log_in(
     State(state): State<AppState>,
     Json(body): Json<LogIn>,
 ) -> Result<Json<Token>, ApiError> {
@@ -121,7 +154,13 @@ async fn log_in(
     ))
 }
 
-async fn validate(
+/// Check a token's signature, expiry, issuer and audience.
+#[utoipa::path(post, path = "/api/v1/auth/validate", tag = "auth", request_body = Validate,
+    responses(
+        (status = 200, description = "The token is valid", body = Token),
+        (status = 401, description = "The token is not valid; the message says why", body = ErrorBody),
+    ))]
+pub async fn validate(
     State(state): State<AppState>,
     Json(body): Json<Validate>,
 ) -> Result<Json<Token>, ApiError> {
@@ -139,19 +178,24 @@ async fn validate(
     ))
 }
 
-async fn list(
+/// Every user.
+#[utoipa::path(get, path = "/api/v1/users", tag = "users", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Every user", body = UserList),
+        (status = 401, description = "No valid token", body = ErrorBody),
+    ))]
+pub async fn list(
     State(state): State<AppState>,
     headers: HeaderMap,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<UserList>, ApiError> {
     let request = authed(&headers, pb::Request {})?;
-    let users: Vec<User> = client(&state)
+    let users = client(&state)
         .await?
         .get_all(request)
         .await?
         .into_inner()
-        .users
-        .into_iter()
-        .map(User::from)
-        .collect();
-    Ok(Json(serde_json::json!({ "users": users })))
+        .users;
+    Ok(Json(UserList {
+        users: users.into_iter().map(User::from).collect(),
+    }))
 }

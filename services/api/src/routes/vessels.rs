@@ -5,9 +5,11 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
+use shippy_proto::tonic::transport::Channel;
 use shippy_proto::vessel::{self as pb, vessel_service_client::VesselServiceClient};
+use utoipa::{IntoParams, ToSchema};
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::json::{Json, Query};
 use crate::state::{AppState, authed};
 
@@ -17,108 +19,158 @@ pub fn router() -> Router<AppState> {
         .route("/vessels/available", get(find))
 }
 
-#[derive(Deserialize, Serialize)]
-pub struct Vessel {
+/// A vessel to create.
+#[derive(Deserialize, ToSchema)]
+pub struct NewVessel {
+    /// Generated when empty.
     #[serde(default)]
+    #[schema(example = "vessel002")]
     id: String,
-    capacity: i32,
-    max_weight: i32,
+    #[schema(example = "Boaty McBoatface")]
     name: String,
+    /// How many containers it carries; greater than 0.
+    #[schema(example = 50)]
+    capacity: i32,
+    /// How much weight it carries; greater than 0.
+    #[schema(example = 60000)]
+    max_weight: i32,
     #[serde(default = "yes")]
     available: bool,
-    #[serde(default, skip_deserializing)]
-    owner_id: String,
 }
 
 fn yes() -> bool {
     true
 }
 
+#[derive(Serialize, ToSchema)]
+pub struct Vessel {
+    id: String,
+    name: String,
+    capacity: i32,
+    max_weight: i32,
+    available: bool,
+    /// The user who created it; empty for the seeded vessel.
+    owner_id: String,
+}
+
 impl From<pb::Vessel> for Vessel {
     fn from(v: pb::Vessel) -> Self {
         Self {
             id: v.id,
+            name: v.name,
             capacity: v.capacity,
             max_weight: v.max_weight,
-            name: v.name,
             available: v.available,
             owner_id: v.owner_id,
         }
     }
 }
 
-#[derive(Deserialize)]
-struct Spec {
+#[derive(Serialize, ToSchema)]
+pub struct VesselEnvelope {
+    created: bool,
+    vessel: Option<Vessel>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct VesselList {
+    vessels: Vec<Vessel>,
+}
+
+/// What a consignment needs.
+#[derive(Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Spec {
+    /// Containers to carry.
     capacity: i32,
+    /// Weight to carry.
     max_weight: i32,
 }
 
-async fn client(
-    state: &AppState,
-) -> Result<VesselServiceClient<shippy_proto::tonic::transport::Channel>, ApiError> {
+async fn client(state: &AppState) -> Result<VesselServiceClient<Channel>, ApiError> {
     Ok(VesselServiceClient::new(state.vessels.channel().await?))
 }
 
-async fn create(
+/// Create a vessel.
+#[utoipa::path(post, path = "/api/v1/vessels", tag = "vessels", request_body = NewVessel,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created", body = VesselEnvelope),
+        (status = 400, description = "A field is invalid; the message names it", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 409, description = "A vessel with this id exists", body = ErrorBody),
+    ))]
+pub async fn create(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Json(v): Json<Vessel>,
-) -> Result<(StatusCode, Json<serde_json::Value>), ApiError> {
-    let request = authed(
-        &headers,
-        pb::Vessel {
-            id: v.id,
-            capacity: v.capacity,
-            max_weight: v.max_weight,
-            name: v.name,
-            available: v.available,
-            owner_id: String::new(),
-        },
-    )?;
-    let created = client(&state).await?.create(request).await?.into_inner();
-    Ok((
-        StatusCode::CREATED,
-        Json(
-            serde_json::json!({ "created": created.created, "vessel": created.vessel.map(Vessel::from) }),
-        ),
-    ))
+    Json(v): Json<NewVessel>,
+) -> Result<(StatusCode, Json<VesselEnvelope>), ApiError> {
+    let message = pb::Vessel {
+        id: v.id,
+        capacity: v.capacity,
+        max_weight: v.max_weight,
+        name: v.name,
+        available: v.available,
+        owner_id: String::new(),
+    };
+    let created = client(&state)
+        .await?
+        .create(authed(&headers, message)?)
+        .await?
+        .into_inner();
+    let body = VesselEnvelope {
+        created: created.created,
+        vessel: created.vessel.map(Vessel::from),
+    };
+    Ok((StatusCode::CREATED, Json(body)))
 }
 
-async fn list(
+/// Every vessel, smallest first.
+#[utoipa::path(get, path = "/api/v1/vessels", tag = "vessels", security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Every vessel", body = VesselList),
+        (status = 401, description = "No valid token", body = ErrorBody),
+    ))]
+pub async fn list(
     State(state): State<AppState>,
     headers: HeaderMap,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<VesselList>, ApiError> {
     let request = authed(&headers, pb::ListRequest {})?;
-    let vessels: Vec<Vessel> = client(&state)
+    let vessels = client(&state)
         .await?
         .list(request)
         .await?
         .into_inner()
-        .vessels
-        .into_iter()
-        .map(Vessel::from)
-        .collect();
-    Ok(Json(serde_json::json!({ "vessels": vessels })))
+        .vessels;
+    Ok(Json(VesselList {
+        vessels: vessels.into_iter().map(Vessel::from).collect(),
+    }))
 }
 
-async fn find(
+/// The smallest available vessel that can carry a specification.
+#[utoipa::path(get, path = "/api/v1/vessels/available", tag = "vessels", params(Spec),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A vessel that fits", body = VesselEnvelope),
+        (status = 400, description = "A negative or missing number", body = ErrorBody),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "No available vessel fits", body = ErrorBody),
+    ))]
+pub async fn find(
     State(state): State<AppState>,
     headers: HeaderMap,
     Query(spec): Query<Spec>,
-) -> Result<Json<serde_json::Value>, ApiError> {
-    let request = authed(
-        &headers,
-        pb::Specification {
-            capacity: spec.capacity,
-            max_weight: spec.max_weight,
-        },
-    )?;
+) -> Result<Json<VesselEnvelope>, ApiError> {
+    let message = pb::Specification {
+        capacity: spec.capacity,
+        max_weight: spec.max_weight,
+    };
     let found = client(&state)
         .await?
-        .find_available(request)
-        .await?
-        .into_inner();
-    Ok(Json(
-        serde_json::json!({ "vessel": found.vessel.map(Vessel::from) }),
-    ))
+        .find_available(authed(&headers, message)?)
+        .await?;
+    Ok(Json(VesselEnvelope {
+        created: false,
+        vessel: found.into_inner().vessel.map(Vessel::from),
+    }))
 }
