@@ -1,4 +1,9 @@
-//! The shutdown signal every process waits on: SIGINT (Ctrl-C) or SIGTERM.
+//! The shutdown signal every process waits on (SIGINT or SIGTERM), and [`Stopping`], which
+//! ends long-lived streams when the process stops so a graceful drain does not wait on them.
+
+use tokio::sync::watch;
+use tokio_stream::wrappers::WatchStream;
+use tokio_stream::{Stream, StreamExt};
 
 /// Completes when the process is asked to stop.
 pub async fn signal() {
@@ -21,5 +26,80 @@ pub async fn signal() {
     tokio::select! {
         () = ctrl_c => tracing::info!("interrupt received, shutting down"),
         () = term => tracing::info!("terminate received, shutting down"),
+    }
+}
+
+/// Tells streams the process is stopping. Cheap to clone; built once at start.
+#[derive(Clone, Debug)]
+pub struct Stopping {
+    rx: watch::Receiver<bool>,
+}
+
+/// Flips [`Stopping`]; kept by whoever runs the shutdown.
+#[derive(Debug)]
+pub struct StopHandle {
+    tx: watch::Sender<bool>,
+}
+
+impl Stopping {
+    pub fn new() -> (StopHandle, Stopping) {
+        let (tx, rx) = watch::channel(false);
+        (StopHandle { tx }, Stopping { rx })
+    }
+
+    /// `stream`, ending as soon as the process starts stopping.
+    pub fn bound<S>(&self, stream: S) -> impl Stream<Item = S::Item> + Send + use<S>
+    where
+        S: Stream + Send + 'static,
+        S::Item: Send + 'static,
+    {
+        enum Item<T> {
+            Next(T),
+            Stop,
+        }
+        let stops = WatchStream::new(self.rx.clone())
+            .filter(|stopping| *stopping)
+            .map(|_| Item::Stop);
+        stream
+            .map(Item::Next)
+            .merge(stops)
+            .map_while(|item| match item {
+                Item::Next(next) => Some(next),
+                Item::Stop => None,
+            })
+    }
+}
+
+impl StopHandle {
+    /// Ends every stream bound by the matching [`Stopping`].
+    pub fn stop(&self) {
+        let _ = self.tx.send(true);
+    }
+}
+
+/// `signal`, then stop the bound streams: the shutdown future to hand the server.
+pub async fn then_stop(signal: impl std::future::Future<Output = ()>, handle: StopHandle) {
+    signal.await;
+    handle.stop();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_bound_stream_ends_when_stopping_and_not_before() {
+        let (handle, stopping) = Stopping::new();
+        let (tx, rx) = tokio::sync::mpsc::channel(4);
+        let mut bound = Box::pin(stopping.bound(tokio_stream::wrappers::ReceiverStream::new(rx)));
+        tx.send(1).await.unwrap();
+        assert_eq!(bound.next().await, Some(1));
+        handle.stop();
+        assert_eq!(
+            bound.next().await,
+            None,
+            "ended although the source is still open"
+        );
+        drop(tx);
     }
 }

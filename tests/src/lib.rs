@@ -236,6 +236,20 @@ impl System {
         )
     }
 
+    /// Signs a user up and logs in through REST; answers the token.
+    pub async fn rest_user(&self, email: &str) -> String {
+        let user =
+            serde_json::json!({"name": "Rest User", "email": email, "password": "Testing123"});
+        let (status, body) = self.rest("POST", "/api/v1/users", None, Some(user)).await;
+        assert_eq!(status, 201, "{body}");
+        let login = serde_json::json!({"email": email, "password": "Testing123"});
+        let (status, body) = self
+            .rest("POST", "/api/v1/auth/login", None, Some(login))
+            .await;
+        assert_eq!(status, 200, "{body}");
+        body["token"].as_str().unwrap().to_owned()
+    }
+
     /// A REST call: method, path, optional bearer token, optional JSON body.
     pub async fn rest(
         &self,

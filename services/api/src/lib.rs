@@ -16,6 +16,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use shippy_common::config::ApiConfig;
 use shippy_common::registration::Registration;
+use shippy_common::shutdown::Stopping;
 use shippy_common::{Config, names, wiring};
 use tokio::net::TcpListener;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -55,7 +56,11 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let registry = wiring::registry(&config)?;
     let timeout = Duration::from_secs(config.request_timeout_secs);
-    let state = AppState::discover(Arc::clone(&registry), timeout);
+    let (stop, stopping) = Stopping::new();
+    let state = AppState {
+        stopping,
+        ..AppState::discover(Arc::clone(&registry), timeout)
+    };
     let address = listener.local_addr()?;
     let registration = Registration::start(registry, names::API, address, &config.registry).await?;
     tracing::info!(%address, "serving REST on http://{address}");
@@ -68,6 +73,7 @@ pub async fn serve(
             .into_future(),
     );
     shutdown.await;
+    stop.stop();
     let grace = Duration::from_secs(config.shutdown_grace_secs);
     shippy_common::server::drain(registration, stop_tx, server, grace).await?;
     Ok(())

@@ -6,6 +6,7 @@ use std::time::Duration;
 use axum::http::HeaderMap;
 use shippy_common::auth::AuthError;
 use shippy_common::client::Discovered;
+use shippy_common::shutdown::Stopping;
 use shippy_common::{ErrorKind, names};
 use shippy_plugins::registry::Registry;
 use shippy_proto::tonic::Request;
@@ -18,6 +19,8 @@ pub struct AppState {
     pub vessels: Discovered,
     pub consignments: Discovered,
     pub logs: Discovered,
+    /// Ends live streams when the gateway stops.
+    pub stopping: Stopping,
 }
 
 impl AppState {
@@ -29,6 +32,7 @@ impl AppState {
             vessels: client(names::VESSEL),
             consignments: client(names::CONSIGNMENT),
             logs: client(names::LOG),
+            stopping: Stopping::new().1,
         }
     }
 }

@@ -152,6 +152,7 @@ async fn the_openapi_document_lists_every_endpoint_with_its_schemas() {
         ("/api/v1/consignments", "post"),
         ("/api/v1/consignments", "get"),
         ("/api/v1/logs", "get"),
+        ("/api/v1/logs/stream", "get"),
         ("/healthz", "get"),
         ("/readyz", "get"),
     ];

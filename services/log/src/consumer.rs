@@ -7,11 +7,16 @@ use std::time::Duration;
 
 use shippy_common::events::LogEvent;
 use shippy_plugins::broker::Subscription;
+use tokio::sync::broadcast;
 
 use crate::repo::LogRepository;
 
-/// Consumes until the task is aborted.
-pub async fn run(mut subscription: Box<dyn Subscription>, repo: Arc<dyn LogRepository>) {
+/// Consumes until the task is aborted, announcing each newly stored event on `live`.
+pub async fn run(
+    mut subscription: Box<dyn Subscription>,
+    repo: Arc<dyn LogRepository>,
+    live: broadcast::Sender<LogEvent>,
+) {
     loop {
         let delivery = match subscription.next().await {
             Ok(d) => d,
@@ -22,7 +27,12 @@ pub async fn run(mut subscription: Box<dyn Subscription>, repo: Arc<dyn LogRepos
             }
         };
         match LogEvent::from_message(&delivery.message) {
-            Ok(event) => store_until_done(repo.as_ref(), &event).await,
+            Ok(event) => {
+                if store_until_done(repo.as_ref(), &event).await {
+                    // Nobody watching is fine.
+                    let _ = live.send(event);
+                }
+            }
             Err(error) => {
                 tracing::warn!(%error, offset = delivery.offset, "skipped a message that is not a log event")
             }
@@ -34,17 +44,18 @@ pub async fn run(mut subscription: Box<dyn Subscription>, repo: Arc<dyn LogRepos
     }
 }
 
-async fn store_until_done(repo: &dyn LogRepository, event: &LogEvent) {
+/// Stores `event`, retrying until the store answers; whether it was new.
+async fn store_until_done(repo: &dyn LogRepository, event: &LogEvent) -> bool {
     let mut backoff = Duration::from_millis(100);
     loop {
         match repo.insert(event).await {
             Ok(true) => {
                 tracing::debug!(id = %event.id, origin = %event.origin, "event recorded");
-                return;
+                return true;
             }
             Ok(false) => {
                 tracing::debug!(id = %event.id, "duplicate event ignored");
-                return;
+                return false;
             }
             Err(error) => {
                 tracing::warn!(%error, id = %event.id, "event not stored; retrying");

@@ -2,9 +2,16 @@
 
 use std::sync::Arc;
 
+use std::pin::Pin;
+
 use shippy_common::auth::caller;
+use shippy_common::events::LogEvent;
+use shippy_common::shutdown::Stopping;
 use shippy_proto::log::{self as pb, log_service_server::LogService};
 use shippy_proto::tonic::{self, Request, Response, Status};
+use tokio::sync::broadcast;
+use tokio_stream::wrappers::BroadcastStream;
+use tokio_stream::{Stream, StreamExt};
 
 use crate::repo::{Filter, LogRepository};
 
@@ -17,13 +24,37 @@ pub const MAX_LIMIT: u32 = 1000;
 #[derive(Clone)]
 pub struct LogHandler {
     repo: Arc<dyn LogRepository>,
+    live: broadcast::Sender<LogEvent>,
+    stopping: Stopping,
 }
 
 impl LogHandler {
-    pub fn new(repo: Arc<dyn LogRepository>) -> Self {
-        Self { repo }
+    /// `live` carries every newly recorded event, for `Watch`; watches end at `stopping`.
+    pub fn new(
+        repo: Arc<dyn LogRepository>,
+        live: broadcast::Sender<LogEvent>,
+        stopping: Stopping,
+    ) -> Self {
+        Self {
+            repo,
+            live,
+            stopping,
+        }
     }
 }
+
+fn to_proto(e: LogEvent) -> pb::LogEvent {
+    pb::LogEvent {
+        id: e.id,
+        origin: e.origin,
+        method: e.method,
+        message: e.message,
+        user_id: e.user_id,
+        time_unix_ms: e.time_unix_ms,
+    }
+}
+
+type EventStream = Pin<Box<dyn Stream<Item = Result<pb::LogEvent, Status>> + Send>>;
 
 /// The filter a request asks for, on behalf of `caller_id`: a caller sees only their own.
 pub fn filter(req: &pb::ListRequest, caller_id: &str) -> Result<Filter, Status> {
@@ -63,18 +94,30 @@ impl LogService for LogHandler {
             tracing::warn!(error = %e, "log store unavailable");
             Status::unavailable("log store unavailable")
         })?;
-        let events = events
-            .into_iter()
-            .map(|e| pb::LogEvent {
-                id: e.id,
-                origin: e.origin,
-                method: e.method,
-                message: e.message,
-                user_id: e.user_id,
-                time_unix_ms: e.time_unix_ms,
-            })
-            .collect();
+        let events = events.into_iter().map(to_proto).collect();
         Ok(Response::new(pb::ListResponse { events }))
+    }
+
+    type WatchStream = EventStream;
+
+    async fn watch(
+        &self,
+        request: Request<pb::WatchRequest>,
+    ) -> Result<Response<Self::WatchStream>, Status> {
+        let caller_id = caller(&request)?.user_id().to_owned();
+        let origin = request.into_inner().origin.trim().to_owned();
+        let events =
+            BroadcastStream::new(self.live.subscribe()).filter_map(move |next| match next {
+                Ok(e) if e.user_id == caller_id && (origin.is_empty() || e.origin == origin) => {
+                    Some(Ok(to_proto(e)))
+                }
+                Ok(_) => None,
+                Err(lagged) => {
+                    tracing::warn!(%lagged, "a watcher fell behind; some live events skipped");
+                    None
+                }
+            });
+        Ok(Response::new(Box::pin(self.stopping.bound(events))))
     }
 }
 

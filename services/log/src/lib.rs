@@ -11,6 +11,7 @@ use std::sync::Arc;
 
 use shippy_common::auth::{RequireAuth, TokenVerifier};
 use shippy_common::server::{GrpcService, serve_grpc};
+use shippy_common::shutdown::{Stopping, then_stop};
 use shippy_common::{Config, names, wiring};
 use shippy_proto::log::log_service_server::LogServiceServer;
 use shippy_proto::tonic::server::NamedService;
@@ -18,6 +19,9 @@ use shippy_proto::tonic::service::Routes;
 use tokio::net::TcpListener;
 
 pub use handler::LogHandler;
+
+/// How many new events a slow watcher may fall behind before it misses some.
+const LIVE_BUFFER: usize = 1024;
 
 /// Consumes the log topic and serves `List` on `listener` until `shutdown` completes.
 pub async fn serve(
@@ -31,18 +35,28 @@ pub async fn serve(
     let subscription = broker
         .subscribe(&config.broker.log_topic, &config.broker.log_group)
         .await?;
-    let consumer = tokio::spawn(consumer::run(subscription, repo.clone()));
+    let (live, _) = tokio::sync::broadcast::channel(LIVE_BUFFER);
+    let (stop, stopping) = Stopping::new();
+    let consumer = tokio::spawn(consumer::run(subscription, repo.clone(), live.clone()));
     let verifier = Arc::new(TokenVerifier::load(&config.auth)?);
     let service = GrpcService {
         name: names::LOG,
         grpc_name: LogServiceServer::<LogHandler>::NAME,
         routes: Routes::new(RequireAuth::new(
-            LogServiceServer::new(LogHandler::new(repo)),
+            LogServiceServer::new(LogHandler::new(repo, live, stopping)),
             verifier,
             &[],
         )),
     };
-    let served = serve_grpc(service, listener, registry, &config, shutdown).await;
+    // Live watches end when we stop, so draining does not wait on them.
+    let served = serve_grpc(
+        service,
+        listener,
+        registry,
+        &config,
+        then_stop(shutdown, stop),
+    )
+    .await;
     // Offsets are committed only after an event is stored, so stopping here loses nothing.
     consumer.abort();
     served

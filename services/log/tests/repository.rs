@@ -37,20 +37,23 @@ async fn events_published_before_the_consumer_starts_are_recorded_once_after_a_r
     };
 
     // A first consumer runs for a while, then dies; a second one picks up from the commit.
-    let first = tokio::spawn(shippy_log::consumer::run(
-        broker.subscribe("shippy.log", "g").await.unwrap(),
-        repo.clone(),
-    ));
+    let (live, mut watched) = tokio::sync::broadcast::channel(16);
+    let consume = || async {
+        let subscription = broker.subscribe("shippy.log", "g").await.unwrap();
+        tokio::spawn(shippy_log::consumer::run(
+            subscription,
+            repo.clone(),
+            live.clone(),
+        ))
+    };
+    let first = consume().await;
     wait_for_count(repo.as_ref(), &all, 3).await;
     first.abort();
     publisher
         .publish("Create", "vessel 3".into(), "alice")
         .await
         .unwrap();
-    let second = tokio::spawn(shippy_log::consumer::run(
-        broker.subscribe("shippy.log", "g").await.unwrap(),
-        repo.clone(),
-    ));
+    let second = consume().await;
     wait_for_count(repo.as_ref(), &all, 4).await;
     second.abort();
 
@@ -62,6 +65,15 @@ async fn events_published_before_the_consumer_starts_are_recorded_once_after_a_r
         .map(|e| e.message)
         .collect();
     assert_eq!(messages, ["vessel 3", "vessel 2", "vessel 1", "vessel 0"]);
+    let mut announced = Vec::new();
+    while let Ok(event) = watched.try_recv() {
+        announced.push(event.message);
+    }
+    assert_eq!(
+        announced,
+        ["vessel 0", "vessel 1", "vessel 2", "vessel 3"],
+        "each new event announced once"
+    );
 }
 
 async fn wait_for_count(repo: &dyn LogRepository, filter: &Filter, n: usize) {

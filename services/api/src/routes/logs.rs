@@ -3,9 +3,11 @@
 use axum::Router;
 use axum::extract::State;
 use axum::http::HeaderMap;
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use shippy_proto::log::{self as pb, log_service_client::LogServiceClient};
+use tokio_stream::{Stream, StreamExt};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{ApiError, ErrorBody};
@@ -13,7 +15,9 @@ use crate::json::{Json, Query};
 use crate::state::{AppState, authed};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/logs", get(list))
+    Router::new()
+        .route("/logs", get(list))
+        .route("/logs/stream", get(stream))
 }
 
 /// Which events to list.
@@ -95,4 +99,39 @@ pub async fn list(
     Ok(Json(EventList {
         events: events.into_iter().map(Event::from).collect(),
     }))
+}
+
+/// Which live events to stream.
+#[derive(Deserialize, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct WatchFilter {
+    /// Only events from this service, e.g. `shippy.consignment`.
+    #[serde(default)]
+    origin: String,
+}
+
+/// Your new events as they are recorded, as Server-Sent Events: one `log` event each, its
+/// data an `Event` in JSON. Send the token in the `Authorization` header (read the stream
+/// with `fetch`; `EventSource` cannot send headers).
+#[utoipa::path(get, path = "/api/v1/logs/stream", tag = "logs", params(WatchFilter),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A stream of `log` events", content_type = "text/event-stream", body = Event),
+        (status = 401, description = "No valid token", body = ErrorBody),
+    ))]
+pub async fn stream(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Query(f): Query<WatchFilter>,
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, std::convert::Infallible>>>, ApiError> {
+    let mut client = LogServiceClient::new(state.logs.channel().await?);
+    let request = authed(&headers, pb::WatchRequest { origin: f.origin })?;
+    let events = client.watch(request).await?.into_inner();
+    // The stream ends when the log service goes away; the browser reconnects.
+    let sse = events.map_while(Result::ok).map(|e| {
+        let id = e.id.clone();
+        let event = SseEvent::default().event("log").id(id);
+        Ok(event.json_data(Event::from(e)).unwrap_or_default())
+    });
+    Ok(Sse::new(state.stopping.bound(sse)).keep_alive(KeepAlive::default()))
 }

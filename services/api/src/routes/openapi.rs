@@ -13,7 +13,7 @@ use crate::error::ErrorBody;
         users::sign_up, users::log_in, users::validate, users::list,
         vessels::create, vessels::list, vessels::find,
         consignments::create, consignments::list,
-        logs::list,
+        logs::list, logs::stream,
         health::healthz, health::readyz,
     ),
     components(schemas(ErrorBody)),
