@@ -38,22 +38,21 @@ async fn events_published_before_the_consumer_starts_are_recorded_once_after_a_r
 
     // A first consumer runs for a while, then dies; a second one picks up from the commit.
     let (live, mut watched) = tokio::sync::broadcast::channel(16);
-    let consume = || async {
-        let subscription = broker.subscribe("shippy.log", "g").await.unwrap();
+    let consume = |subscription| {
         tokio::spawn(shippy_log::consumer::run(
             subscription,
             repo.clone(),
             live.clone(),
         ))
     };
-    let first = consume().await;
+    let first = consume(broker.subscribe("shippy.log", "g").await.unwrap());
     wait_for_count(repo.as_ref(), &all, 3).await;
     first.abort();
     publisher
         .publish("Create", "vessel 3".into(), "alice")
         .await
         .unwrap();
-    let second = consume().await;
+    let second = consume(broker.subscribe("shippy.log", "g").await.unwrap());
     wait_for_count(repo.as_ref(), &all, 4).await;
     second.abort();
 
