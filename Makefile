@@ -4,10 +4,10 @@ PROFILE ?=
 BIN     := target/release
 
 .DEFAULT_GOAL := help
-.PHONY: help init run test fmt lint
+.PHONY: help init run test test-deps fmt lint
 
 help: ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
 
 init: ## build the release binaries and create .shippy/ (config, token key pair); safe to repeat
 	$(CARGO) build --release --workspace --bins
@@ -16,9 +16,12 @@ init: ## build the release binaries and create .shippy/ (config, token key pair)
 run: init ## start all five services on the embedded defaults (PROFILE=name for another profile); Ctrl-C stops them
 	$(BIN)/shippy run $(if $(PROFILE),--profile $(PROFILE))
 
-test: ## unit, contract, repository and system tests
+test: test-deps ## unit, contract, repository, system and browser tests
 	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace
+
+test-deps: ## install what the tests need when missing (Chromium and chromedriver, from Debian)
+	@scripts/test-deps.sh
 
 fmt: ## format the code
 	$(CARGO) fmt --all

@@ -2,6 +2,8 @@
 //! service binaries started on port 0, found through the registry like any client would,
 //! and helpers to drive them through the CLIs and REST.
 
+pub mod browser;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

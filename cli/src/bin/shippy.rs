@@ -103,7 +103,7 @@ async fn run(config: Config, profile: Option<String>) -> anyhow::Result<()> {
     }
     let api = config.services.api.listen;
     println!(
-        "\nshippy is up: all five services registered in {:.2?}.\n\n  REST gateway: http://{api}\n\n\
+        "\nshippy is up: all five services registered in {:.2?}.\n\n  Web UI:   http://{api}/\n  REST API: http://{api}/api/v1  (docs: http://{api}/docs.html)\n\n\
          Next, in another terminal (from this folder):\n\
          \x20 user-cli create --name 'Ewan Valentine' --email ewan@example.com --company BBC --password Testing123\n\
          \x20 eval $(user-cli auth --email ewan@example.com --password Testing123 | grep ^export)\n\
