@@ -155,6 +155,14 @@ impl System {
         running
     }
 
+    /// The address of one registered instance of `service`, as `http://host:port`.
+    pub async fn grpc_url(&self, service: &str) -> String {
+        format!(
+            "http://{}",
+            self.instances(service).await.first().expect("an instance")
+        )
+    }
+
     /// The addresses registered for `service`.
     pub async fn instances(&self, service: &str) -> Vec<String> {
         self.registry
