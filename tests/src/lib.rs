@@ -57,6 +57,11 @@ impl CliRun {
 impl System {
     /// A fresh folder with a key pair, and all five services started and registered.
     pub async fn start() -> Self {
+        Self::start_with(&[]).await
+    }
+
+    /// Like [`System::start`], with more environment for the services (later wins).
+    pub async fn start_with(extra_env: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let keys = dir.path().join("keys");
         let (private, public) = (keys.join("jwt.pem"), keys.join("jwt.pub.pem"));
@@ -85,6 +90,12 @@ impl System {
             ),
             ("RUST_LOG".to_owned(), "info".to_owned()),
         ];
+        let mut envs = envs;
+        envs.extend(
+            extra_env
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+        );
         let config = Self::load_config(&envs);
         let launch = Launch {
             bin_dir: bin_dir(),

@@ -1,0 +1,109 @@
+//! No password, password hash or token in any log line or span of a whole tutorial run at
+//! debug level, nor in any response but the log-in answer that hands the token out.
+
+use serde_json::{Value, json};
+use shippy_system_tests::{System, sample};
+
+const PASSWORD: &str = "Correct-Horse-Battery-9";
+const WRONG: &str = "Wrong-Horse-Battery-0";
+
+#[tokio::test]
+async fn a_full_run_logs_no_password_hash_or_token() {
+    let verbose = "debug,h2=info,hyper=info,hyper_util=info,tower=info,tonic=info";
+    let mut system = System::start_with(&[("RUST_LOG", verbose)]).await;
+    let mut responses = Vec::new();
+
+    let user = json!({"name": "Sam Secret", "email": "sam@example.com", "password": PASSWORD});
+    responses.push(
+        system
+            .rest("POST", "/api/v1/users", None, Some(user))
+            .await
+            .1,
+    );
+    let wrong = json!({"email": "sam@example.com", "password": WRONG});
+    responses.push(
+        system
+            .rest("POST", "/api/v1/auth/login", None, Some(wrong))
+            .await
+            .1,
+    );
+    let (_, login) = system
+        .rest(
+            "POST",
+            "/api/v1/auth/login",
+            None,
+            Some(json!({"email": "sam@example.com", "password": PASSWORD})),
+        )
+        .await;
+    let token = login["token"].as_str().unwrap().to_owned();
+    let signature = token.rsplit('.').next().unwrap().to_owned();
+
+    for file in ["vessel.json"] {
+        let run = system
+            .cli("vessel-cli", &["create", &sample(file)], Some(&token))
+            .await;
+        assert!(run.success, "{run:?}");
+    }
+    let consignment: Value =
+        serde_json::from_str(&std::fs::read_to_string(sample("consignment.json")).unwrap())
+            .unwrap();
+    responses.push(
+        system
+            .rest(
+                "POST",
+                "/api/v1/consignments",
+                Some(&token),
+                Some(consignment),
+            )
+            .await
+            .1,
+    );
+    for path in [
+        "/api/v1/consignments",
+        "/api/v1/users",
+        "/api/v1/vessels",
+        "/api/v1/logs",
+    ] {
+        responses.push(system.rest("GET", path, Some(&token), None).await.1);
+    }
+    responses.push(
+        system
+            .rest(
+                "GET",
+                "/api/v1/consignments",
+                Some(&format!("{token}x")),
+                None,
+            )
+            .await
+            .1,
+    );
+    let list = system
+        .cli("user-cli", &["list", "--json"], Some(&token))
+        .await;
+    assert!(list.success, "{list:?}");
+    system.stop_all().await;
+
+    let logs = system.logs();
+    assert!(logs.contains("DEBUG"), "the run logged at debug level");
+    let secrets = [
+        PASSWORD,
+        WRONG,
+        "$argon2",
+        token.as_str(),
+        signature.as_str(),
+    ];
+    for secret in secrets {
+        assert!(
+            !logs.contains(secret),
+            "a log line holds a secret ({})",
+            &secret[..8.min(secret.len())]
+        );
+        for response in &responses {
+            assert!(
+                !response.to_string().contains(secret),
+                "a response holds a secret: {response}"
+            );
+        }
+        assert!(!list.stdout.contains(secret) && !list.stderr.contains(secret));
+    }
+}
