@@ -178,3 +178,44 @@ mod tests {
         assert_eq!(ok.capacity_needed(), 3);
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    fn container() -> impl Strategy<Value = Container> {
+        (".{0,300}", ".{0,300}", ".{0,300}", ".{0,300}").prop_map(
+            |(id, customer_id, origin, user_id)| Container {
+                id,
+                customer_id,
+                origin,
+                user_id,
+            },
+        )
+    }
+
+    proptest! {
+        /// Any description, weight and containers are a valid booking or an invalid argument
+        /// naming the field; never a panic.
+        #[test]
+        fn consignment_parsing_never_panics_and_names_the_field(
+            description in ".{0,1100}",
+            weight in any::<i32>(),
+            containers in prop::collection::vec(container(), 0..8),
+        ) {
+            let n = containers.len();
+            match NewConsignment::parse(&description, weight, containers) {
+                Ok(ok) => {
+                    prop_assert!(ok.weight > 0 && !ok.description.is_empty() && ok.description.len() <= MAX_DESCRIPTION);
+                    prop_assert_eq!(ok.capacity_needed(), i32::try_from(n).unwrap());
+                }
+                Err(ConsignmentError::Invalid { field, .. }) => {
+                    prop_assert!(["description", "weight", "containers"].contains(&field));
+                }
+                Err(other) => prop_assert!(false, "unexpected {other}"),
+            }
+        }
+    }
+}

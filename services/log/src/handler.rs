@@ -155,3 +155,34 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Any list request is the caller's own filter within the limit, or a clear refusal.
+        #[test]
+        fn any_list_request_is_bounded_or_refused(
+            user_id in prop_oneof![Just(String::new()), Just("alice".to_owned()), ".{0,100}"],
+            origin in ".{0,300}",
+            since in any::<i64>(),
+            until in any::<i64>(),
+            limit in any::<i32>(),
+        ) {
+            let request = pb::ListRequest { user_id, origin, since_unix_ms: since, until_unix_ms: until, limit };
+            match filter(&request, "alice") {
+                Ok(f) => {
+                    prop_assert_eq!(f.user_id.as_str(), "alice");
+                    prop_assert!(f.limit >= 1 && f.limit <= MAX_LIMIT);
+                }
+                Err(status) => prop_assert!(matches!(
+                    status.code(),
+                    tonic::Code::InvalidArgument | tonic::Code::PermissionDenied
+                )),
+            }
+        }
+    }
+}

@@ -161,3 +161,34 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Any input, however long or odd, is accepted within the rules or refused naming a
+        /// sign-up field; never a panic.
+        #[test]
+        fn sign_up_parsing_never_panics_and_names_the_field(
+            name in ".{0,300}",
+            company in ".{0,300}",
+            email in "(.{0,20}@.{0,20}\\.[a-z]{2,3})|.{0,300}",
+            password in ".{0,300}",
+        ) {
+            match SignUp::parse(&name, &company, &email, &password) {
+                Ok(ok) => {
+                    prop_assert!(!ok.name.is_empty() && ok.name.len() <= MAX_FIELD_LEN);
+                    prop_assert!(ok.email.contains('@') && ok.email.len() <= MAX_FIELD_LEN);
+                    prop_assert!(ok.password.chars().count() >= MIN_PASSWORD_LEN);
+                }
+                Err(UserError::Invalid { field, .. }) => {
+                    prop_assert!(["name", "company", "email", "password"].contains(&field));
+                }
+                Err(other) => prop_assert!(false, "unexpected {other}"),
+            }
+        }
+    }
+}

@@ -177,3 +177,48 @@ mod tests {
         assert!(fresh.id.starts_with("vessel-"));
     }
 }
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+
+    proptest! {
+        /// Any numbers and strings are a valid vessel or an invalid argument naming a field.
+        #[test]
+        fn vessel_parsing_never_panics_and_names_the_field(
+            id in ".{0,100}",
+            name in ".{0,300}",
+            capacity in any::<i32>(),
+            max_weight in any::<i32>(),
+            available in any::<bool>(),
+        ) {
+            let vessel = Vessel { id, capacity, max_weight, name, available, owner_id: String::new() };
+            match vessel.parse() {
+                Ok(v) => prop_assert!(v.capacity > 0 && v.max_weight > 0 && !v.name.is_empty() && !v.id.is_empty()),
+                Err(VesselError::Invalid { field, .. }) => {
+                    prop_assert!(["id", "name", "capacity", "max_weight"].contains(&field));
+                }
+                Err(other) => prop_assert!(false, "unexpected {other}"),
+            }
+        }
+
+        /// A spec fits exactly the vessels at least as big in both dimensions.
+        #[test]
+        fn a_spec_is_valid_unless_negative_and_fits_by_both_dimensions(c in any::<i32>(), w in any::<i32>()) {
+            match Specification::parse(c, w) {
+                Ok(spec) => {
+                    prop_assert!(c >= 0 && w >= 0);
+                    let v = Vessel { capacity: c, max_weight: w, ..seed_vessel() };
+                    prop_assert!(spec.fits(&v));
+                    let smaller = Vessel { capacity: c.saturating_sub(1), ..v.clone() };
+                    let fits_smaller = spec.fits(&smaller);
+                    prop_assert!(!fits_smaller || c == 0);
+                }
+                Err(VesselError::Invalid { field, .. }) => prop_assert!(c < 0 && field == "capacity" || w < 0 && field == "max_weight"),
+                Err(other) => prop_assert!(false, "unexpected {other}"),
+            }
+        }
+    }
+}
