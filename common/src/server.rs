@@ -13,6 +13,7 @@ use tonic::service::Routes;
 use tonic_health::ServingStatus;
 
 use crate::config::Config;
+use crate::decode_errors::DecodeErrorsLayer;
 use crate::registration::Registration;
 
 /// How long an instance keeps serving after deregistering: a little over two registry polls.
@@ -48,6 +49,7 @@ pub async fn serve_grpc(
     let routes = service.routes.add_service(health);
     let server = tokio::spawn(
         tonic::transport::Server::builder()
+            .layer(DecodeErrorsLayer)
             .add_routes(routes)
             .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
                 let _ = stop_rx.await;
