@@ -20,13 +20,18 @@ pub fn router() -> Router<AppState> {
 /// A consignment to book.
 #[derive(Deserialize, ToSchema)]
 pub struct NewConsignment {
-    #[schema(example = "This is a test consignment")]
+    #[schema(
+        example = "This is a test consignment",
+        min_length = 1,
+        max_length = 1024
+    )]
     description: String,
     /// Greater than 0.
-    #[schema(example = 55000)]
+    #[schema(example = 55000, minimum = 1)]
     weight: i32,
     /// At least one, at most 10000.
     #[serde(default)]
+    #[schema(min_items = 1, max_items = 10000)]
     containers: Vec<Container>,
 }
 

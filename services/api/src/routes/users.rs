@@ -22,15 +22,15 @@ pub fn router() -> Router<AppState> {
 
 #[derive(Deserialize, ToSchema)]
 pub struct SignUp {
-    #[schema(example = "Ewan Valentine")]
+    #[schema(example = "Ewan Valentine", min_length = 1, max_length = 256)]
     name: String,
     #[serde(default)]
-    #[schema(example = "BBC")]
+    #[schema(example = "BBC", max_length = 256)]
     company: String,
-    #[schema(example = "ewan@example.com")]
+    #[schema(example = "ewan@example.com", format = "email", max_length = 256)]
     email: String,
     /// At least 8 characters.
-    #[schema(example = "Testing123")]
+    #[schema(example = "Testing123", min_length = 8, max_length = 256)]
     password: String,
 }
 
@@ -133,6 +133,7 @@ pub async fn sign_up(
 #[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LogIn,
     responses(
         (status = 200, description = "Logged in", body = Token),
+        (status = 400, description = "Not a JSON body with these fields", body = ErrorBody),
         (status = 401, description = "Wrong email or password", body = ErrorBody),
     ))]
 pub async fn log_in(
@@ -158,6 +159,7 @@ pub async fn log_in(
 #[utoipa::path(post, path = "/api/v1/auth/validate", tag = "auth", request_body = Validate,
     responses(
         (status = 200, description = "The token is valid", body = Token),
+        (status = 400, description = "Not a JSON body with a token", body = ErrorBody),
         (status = 401, description = "The token is not valid; the message says why", body = ErrorBody),
     ))]
 pub async fn validate(

@@ -24,15 +24,15 @@ pub fn router() -> Router<AppState> {
 pub struct NewVessel {
     /// Generated when empty.
     #[serde(default)]
-    #[schema(example = "vessel002")]
+    #[schema(example = "vessel002", max_length = 64)]
     id: String,
-    #[schema(example = "Boaty McBoatface")]
+    #[schema(example = "Boaty McBoatface", min_length = 1, max_length = 256)]
     name: String,
     /// How many containers it carries; greater than 0.
-    #[schema(example = 50)]
+    #[schema(example = 50, minimum = 1)]
     capacity: i32,
     /// How much weight it carries; greater than 0.
-    #[schema(example = 60000)]
+    #[schema(example = 60000, minimum = 1)]
     max_weight: i32,
     #[serde(default = "yes")]
     available: bool,
@@ -82,8 +82,10 @@ pub struct VesselList {
 #[into_params(parameter_in = Query)]
 pub struct Spec {
     /// Containers to carry.
+    #[param(minimum = 0)]
     capacity: i32,
     /// Weight to carry.
+    #[param(minimum = 0)]
     max_weight: i32,
 }
 
