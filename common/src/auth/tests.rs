@@ -9,6 +9,9 @@ fn config() -> AuthConfig {
         token_lifetime_secs: 3600,
         private_key: "unused".into(),
         public_key: "unused".into(),
+        login_failures_per_account: 5,
+        login_failures_per_address: 20,
+        login_window_secs: 300,
     }
 }
 

@@ -73,6 +73,12 @@ pub struct AuthConfig {
     pub private_key: PathBuf,
     /// The matching public key (SPKI PEM) every service verifies with.
     pub public_key: PathBuf,
+    /// Failed log-ins one account may have per window before log-in is refused.
+    pub login_failures_per_account: u32,
+    /// Failed log-ins one address may have per window, across accounts.
+    pub login_failures_per_address: u32,
+    /// The log-in throttling window.
+    pub login_window_secs: u64,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -213,6 +219,15 @@ impl Config {
         }
         if self.auth.token_lifetime_secs < 60 {
             return invalid("auth.token_lifetime_secs", "must be at least 60");
+        }
+        if self.auth.login_failures_per_account == 0 || self.auth.login_failures_per_address == 0 {
+            return invalid(
+                "auth.login_failures_per_account",
+                "log-in failure limits must be at least 1",
+            );
+        }
+        if self.auth.login_window_secs == 0 {
+            return invalid("auth.login_window_secs", "must be at least 1");
         }
         if self.auth.issuer.is_empty() || self.auth.audience.is_empty() {
             return invalid("auth.issuer", "issuer and audience must not be empty");

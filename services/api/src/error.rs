@@ -12,6 +12,8 @@ use utoipa::ToSchema;
 pub struct ApiError {
     pub kind: ErrorKind,
     pub message: String,
+    /// Seconds to wait before trying again, sent as `Retry-After`.
+    pub retry_after: Option<String>,
 }
 
 impl ApiError {
@@ -19,6 +21,7 @@ impl ApiError {
         Self {
             kind,
             message: message.into(),
+            retry_after: None,
         }
     }
 }
@@ -41,7 +44,14 @@ pub struct ErrorDetail {
 
 impl From<Status> for ApiError {
     fn from(status: Status) -> Self {
-        Self::new(ErrorKind::from_grpc(status.code()), status.message())
+        let retry_after = status
+            .metadata()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok());
+        Self {
+            retry_after: retry_after.map(str::to_owned),
+            ..Self::new(ErrorKind::from_grpc(status.code()), status.message())
+        }
     }
 }
 
@@ -53,6 +63,12 @@ impl IntoResponse for ApiError {
                 message: self.message,
             },
         };
-        (self.kind.http_status(), Json(body)).into_response()
+        let mut response = (self.kind.http_status(), Json(body)).into_response();
+        if let Some(value) = self.retry_after.and_then(|v| v.parse().ok()) {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, value);
+        }
+        response
     }
 }

@@ -106,6 +106,8 @@ pub enum UserError {
     NotFound,
     #[error("invalid email or password")]
     WrongCredentials,
+    #[error("too many failed log-ins; try again in {} s", .0.as_secs().max(1))]
+    Throttled(std::time::Duration),
     #[error(transparent)]
     Auth(#[from] shippy_common::auth::AuthError),
     #[error("store: {0}")]
@@ -128,6 +130,7 @@ impl KindedError for UserError {
             UserError::EmailTaken(_) => ErrorKind::AlreadyExists,
             UserError::NotFound => ErrorKind::NotFound,
             UserError::WrongCredentials => ErrorKind::Unauthenticated,
+            UserError::Throttled(_) => ErrorKind::ResourceExhausted,
             UserError::Auth(e) => e.kind(),
             UserError::Store(_) => ErrorKind::Unavailable,
         }

@@ -11,6 +11,7 @@ use shippy_proto::user::{self as pb, user_service_server::UserService};
 use crate::domain::{SignUp, StoredUser, User, UserError};
 use crate::password;
 use crate::repo::{RepoError, UserRepository};
+use crate::throttle::LoginThrottle;
 
 /// Serves `shippy.user.UserService`.
 #[derive(Clone)]
@@ -19,6 +20,7 @@ pub struct UserHandler {
     issuer: Arc<TokenIssuer>,
     verifier: Arc<TokenVerifier>,
     events: EventPublisher,
+    throttle: Arc<LoginThrottle>,
 }
 
 impl UserHandler {
@@ -27,12 +29,14 @@ impl UserHandler {
         issuer: TokenIssuer,
         verifier: Arc<TokenVerifier>,
         events: EventPublisher,
+        throttle: LoginThrottle,
     ) -> Self {
         Self {
             repo,
             issuer: Arc::new(issuer),
             verifier,
             events,
+            throttle: Arc::new(throttle),
         }
     }
 
@@ -62,13 +66,19 @@ impl UserHandler {
         Ok(stored.user)
     }
 
-    async fn auth(&self, input: pb::User) -> Result<pb::Token, UserError> {
+    /// Log-in from `address`: throttled per account and per address.
+    async fn auth(&self, input: pb::User, address: &str) -> Result<pb::Token, UserError> {
         let email = input.email.trim().to_lowercase();
+        self.throttle
+            .check(&email, address)
+            .map_err(UserError::Throttled)?;
         let stored = self.repo.by_email(&email).await?;
         let hash = stored.as_ref().map(|s| s.password_hash.clone());
         if !password::verify(input.password, hash).await {
+            self.throttle.failed(&email, address);
             return Err(UserError::WrongCredentials);
         }
+        self.throttle.succeeded(&email);
         let user = stored.map(|s| s.user).ok_or(UserError::WrongCredentials)?;
         let subject = Subject {
             user_id: &user.id,
@@ -92,6 +102,21 @@ impl UserHandler {
             (id, _) => self.repo.get(id).await?,
         };
         found.map(|s| s.user).ok_or(UserError::NotFound)
+    }
+}
+
+/// Who is logging in: the first `x-forwarded-for` hop the gateway adds, else the peer.
+fn client_address<T>(request: &Request<T>) -> String {
+    let forwarded = request
+        .metadata()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok());
+    match forwarded.and_then(|f| f.split(',').next()).map(str::trim) {
+        Some(first) if !first.is_empty() => first.to_owned(),
+        _ => request
+            .remote_addr()
+            .map(|a| a.ip().to_string())
+            .unwrap_or_default(),
     }
 }
 
@@ -146,11 +171,20 @@ impl UserService for UserHandler {
     }
 
     async fn auth(&self, request: Request<pb::User>) -> Result<Response<pb::Token>, Status> {
-        let token = self
-            .auth(request.into_inner())
-            .await
-            .map_err(|e| to_status(&e))?;
-        Ok(Response::new(token))
+        let address = client_address(&request);
+        match self.auth(request.into_inner(), &address).await {
+            Ok(token) => Ok(Response::new(token)),
+            Err(e) => {
+                let mut status = to_status(&e);
+                if let UserError::Throttled(wait) = e {
+                    let secs = wait.as_secs().max(1).to_string();
+                    if let Ok(value) = secs.parse() {
+                        status.metadata_mut().insert("retry-after", value);
+                    }
+                }
+                Err(status)
+            }
+        }
     }
 
     async fn validate_token(

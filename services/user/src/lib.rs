@@ -6,6 +6,7 @@ pub mod domain;
 mod handler;
 pub mod password;
 pub mod repo;
+pub mod throttle;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -39,7 +40,13 @@ pub async fn serve(
     let repo = Arc::new(repo::SqliteUsers::open(&config.data_file("users"))?);
     let issuer = TokenIssuer::load(&config.auth)?;
     let verifier = Arc::new(TokenVerifier::load(&config.auth)?);
-    let handler = UserHandler::new(repo, issuer, Arc::clone(&verifier), events);
+    let a = &config.auth;
+    let throttle = throttle::LoginThrottle::new(
+        a.login_failures_per_account,
+        a.login_failures_per_address,
+        std::time::Duration::from_secs(a.login_window_secs),
+    );
+    let handler = UserHandler::new(repo, issuer, Arc::clone(&verifier), events, throttle);
     let server = UserServiceServer::new(handler);
     let service = GrpcService {
         name: names::USER,

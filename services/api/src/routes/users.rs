@@ -1,10 +1,14 @@
 //! Sign-up, log-in, token validation and the user list.
 
 use axum::Router;
-use axum::extract::State;
+use std::net::SocketAddr;
+
+use axum::Extension;
+use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use serde::{Deserialize, Serialize};
+use shippy_proto::tonic::Request;
 use shippy_proto::tonic::transport::Channel;
 use shippy_proto::user::{self as pb, user_service_client::UserServiceClient};
 use utoipa::ToSchema;
@@ -135,24 +139,26 @@ pub async fn sign_up(
         (status = 200, description = "Logged in", body = Token),
         (status = 400, description = "Not a JSON body with these fields", body = ErrorBody),
         (status = 401, description = "Wrong email or password", body = ErrorBody),
+        (status = 429, description = "Too many failed log-ins for this account or address; see Retry-After", body = ErrorBody),
     ))]
 pub async fn log_in(
     State(state): State<AppState>,
+    peer: Option<Extension<ConnectInfo<SocketAddr>>>,
     Json(body): Json<LogIn>,
 ) -> Result<Json<Token>, ApiError> {
-    let request = pb::User {
+    let mut request = Request::new(pb::User {
         email: body.email,
         password: body.password,
         ..Default::default()
-    };
-    Ok(Json(
-        client(&state)
-            .await?
-            .auth(request)
-            .await?
-            .into_inner()
-            .into(),
-    ))
+    });
+    // The user service throttles log-ins per address: tell it whose this is.
+    if let Some(Extension(ConnectInfo(peer))) = peer
+        && let Ok(value) = peer.ip().to_string().parse()
+    {
+        request.metadata_mut().insert("x-forwarded-for", value);
+    }
+    let token = client(&state).await?.auth(request).await?.into_inner();
+    Ok(Json(token.into()))
 }
 
 /// Check a token's signature, expiry, issuer and audience.
