@@ -16,11 +16,11 @@ init: ## build the release binaries and create .shippy/ (config, token key pair)
 run: init ## start all five services on the embedded defaults (PROFILE=name for another profile); Ctrl-C stops them
 	$(BIN)/shippy run $(if $(PROFILE),--profile $(PROFILE))
 
-test: test-deps ## unit, contract, repository, system and browser tests
+test: test-deps ## unit, contract, repository, system and browser tests, with the test servers
 	$(CARGO) build --workspace --bins
-	$(CARGO) test --workspace
+	scripts/with-test-servers.sh $(CARGO) test --workspace
 
-test-deps: ## install what the tests need when missing (Chromium and chromedriver, from Debian)
+test-deps: ## install what the tests need when missing (Chromium, chromedriver, schemathesis, SecantusDB)
 	@scripts/test-deps.sh
 
 fmt: ## format the code

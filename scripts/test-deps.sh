@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what the tests need beyond the Rust toolchain, when it is missing, and only then:
 # - Debian's Chromium and its WebDriver, for the browser test;
-# - schemathesis (PyPI, pinned) in a virtualenv under the cache folder, for the API fuzzing
-#   test. The folder is $SHIPPY_CACHE, else ~/.cache/shippy: outside the repository.
+# - in a virtualenv under the cache folder ($SHIPPY_CACHE, else ~/.cache/shippy: outside
+#   the repository), from PyPI and pinned: schemathesis for the API fuzzing test, SecantusDB
+#   (a MongoDB-wire server) for the MongoDB adapter tests, pymongo to read what they wrote.
 set -euo pipefail
 
-SCHEMATHESIS_VERSION=4.32.5
+PYTHON_TOOLS=(schemathesis==4.32.5 SecantusDB==0.7.0b3 pymongo==4.20.0)
 cache="${SHIPPY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/shippy}"
 
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -25,10 +26,11 @@ if ! { have chromium && have chromedriver; }; then
   "${sudo[@]}" apt-get install -y -q --no-install-recommends chromium chromium-driver
 fi
 
-st="$cache/venv/bin/schemathesis"
-if ! { [ -x "$st" ] && "$st" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; }; then
-  echo "test-deps: installing schemathesis $SCHEMATHESIS_VERSION into $cache/venv"
+stamp="$cache/venv/.installed"
+if [ "$(cat "$stamp" 2>/dev/null)" != "${PYTHON_TOOLS[*]}" ]; then
+  echo "test-deps: installing ${PYTHON_TOOLS[*]} into $cache/venv"
   mkdir -p "$cache"
   python3 -m venv "$cache/venv"
-  "$cache/venv/bin/pip" install -q "schemathesis==$SCHEMATHESIS_VERSION"
+  "$cache/venv/bin/pip" install -q "${PYTHON_TOOLS[@]}"
+  echo "${PYTHON_TOOLS[*]}" >"$stamp"
 fi

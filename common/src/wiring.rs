@@ -22,3 +22,9 @@ pub fn broker(config: &Config) -> anyhow::Result<Arc<dyn Broker>> {
         AdapterKind::Sqlite => Ok(Arc::new(SqliteBroker::open(&config.data_file("broker"))?)),
     }
 }
+
+/// The MongoDB database the config names: one client per process, built at start.
+pub async fn mongo_database(config: &Config) -> anyhow::Result<mongodb::Database> {
+    let store = &config.store;
+    Ok(shippy_plugins::store::mongo::connect(&store.mongodb_uri, &store.mongodb_database).await?)
+}

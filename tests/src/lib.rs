@@ -301,6 +301,21 @@ impl System {
     }
 }
 
+/// A program `scripts/test-deps.sh` installed in the test virtualenv, e.g. `schemathesis`.
+pub fn venv_tool(name: &str) -> PathBuf {
+    let cache = std::env::var("SHIPPY_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| {
+            let base = std::env::var("XDG_CACHE_HOME")
+                .map(PathBuf::from)
+                .unwrap_or_else(|_| {
+                    PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache")
+                });
+            base.join("shippy")
+        });
+    cache.join("venv/bin").join(name)
+}
+
 /// The path of a shipped sample file, e.g. `sample("vessel.json")`.
 pub fn sample(name: &str) -> String {
     repo_root().join("samples").join(name).display().to_string()

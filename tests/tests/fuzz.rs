@@ -2,33 +2,16 @@
 //! and every answer, errors included, is documented and matches its JSON schema. Bounded:
 //! a fixed number of examples per operation and a timeout per request.
 
-use std::path::PathBuf;
 use std::time::Duration;
 
-use shippy_system_tests::System;
-
-/// Where `scripts/test-deps.sh` installs schemathesis.
-fn schemathesis() -> PathBuf {
-    if let Ok(path) = std::env::var("SHIPPY_SCHEMATHESIS") {
-        return path.into();
-    }
-    let cache = std::env::var("SHIPPY_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            let base = std::env::var("XDG_CACHE_HOME")
-                .map(PathBuf::from)
-                .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache"));
-            base.join("shippy")
-        });
-    cache.join("venv/bin/schemathesis")
-}
+use shippy_system_tests::{System, venv_tool};
 
 #[tokio::test]
 async fn schemathesis_finds_no_server_error_and_no_undocumented_answer() {
     let mut system = System::start().await;
     let token = system.rest_user("fuzz@example.com").await;
     let spec = format!("{}/api/openapi.json", system.api_url().await);
-    let program = schemathesis();
+    let program = venv_tool("schemathesis");
     let run = tokio::process::Command::new(&program)
         .args(["run", &spec, "--no-color", "--workers", "2", "--seed", "1"])
         .args(["--max-examples", "25", "--request-timeout", "10"])

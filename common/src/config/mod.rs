@@ -21,6 +21,7 @@ pub struct Config {
     pub data_dir: PathBuf,
     pub registry: RegistryConfig,
     pub broker: BrokerConfig,
+    pub store: StoreConfig,
     pub auth: AuthConfig,
     pub services: ServicesConfig,
     pub api: ApiConfig,
@@ -51,6 +52,25 @@ pub struct BrokerConfig {
     pub log_topic: String,
     /// The log service's consumer group.
     pub log_group: String,
+}
+
+/// Where the services keep their data.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// `sqlite`: one file per service under `data_dir`; `mongodb`: one database on a server.
+    pub kind: StoreKind,
+    /// The MongoDB connection string, when `kind = "mongodb"`.
+    pub mongodb_uri: String,
+    /// The MongoDB database every service keeps its collections in.
+    pub mongodb_database: String,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum StoreKind {
+    Sqlite,
+    Mongodb,
 }
 
 /// Which adapter backs a port.
@@ -182,7 +202,7 @@ impl Config {
         figment = figment.merge(Toml::file(local_file()));
         figment = figment.merge(
             Env::prefixed("SHIPPY_")
-                .ignore(&["PROFILE", "CONFIG_DIR", "TOKEN", "ADDR", "API_URL"])
+                .filter(|key| is_config_var(key.as_str()))
                 .split("__"),
         );
         for (key, value) in &sources.overrides {
@@ -243,6 +263,15 @@ impl Config {
                 );
             }
         }
+        if self.store.kind == StoreKind::Mongodb && !self.store.mongodb_uri.starts_with("mongodb") {
+            return invalid(
+                "store.mongodb_uri",
+                "must be a mongodb:// or mongodb+srv:// URI",
+            );
+        }
+        if self.store.kind == StoreKind::Mongodb && self.store.mongodb_database.trim().is_empty() {
+            return invalid("store.mongodb_database", "must not be empty");
+        }
         if self.request_timeout_secs == 0 {
             return invalid("request_timeout_secs", "must be at least 1");
         }
@@ -266,6 +295,17 @@ impl Config {
             _ => None,
         }
     }
+}
+
+/// `SHIPPY_*` variables that are not config keys: read by the CLIs, the scripts and the
+/// tests (prefixes, lowercase, after `SHIPPY_`).
+const NOT_CONFIG: [&str; 8] =
+    ["profile", "config_dir", "token", "addr", "cache", "chromium", "chromedriver", "test_"];
+
+/// Whether `SHIPPY_<key>` is a config override rather than a tool's variable.
+fn is_config_var(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    !NOT_CONFIG.iter().any(|n| key.starts_with(n))
 }
 
 /// The per-checkout override file `make init` writes.

@@ -47,3 +47,13 @@ fn an_unknown_profile_is_refused_by_name() {
     let err = Config::load(&s).unwrap_err();
     assert!(err.to_string().contains("nope"), "{err}");
 }
+
+#[test]
+fn shippy_variables_meant_for_tools_are_not_mistaken_for_config() {
+    for tool in ["TEST_MONGO_URI", "TOKEN", "CACHE", "CHROMEDRIVER", "PROFILE", "ADDR"] {
+        assert!(!is_config_var(tool), "{tool}");
+    }
+    for key in ["DATA_DIR", "AUTH__TOKEN_LIFETIME_SECS", "STORE__KIND"] {
+        assert!(is_config_var(key), "{key}");
+    }
+}

@@ -13,6 +13,7 @@ use std::time::Duration;
 
 use shippy_common::auth::{RequireAuth, TokenVerifier};
 use shippy_common::client::Discovered;
+use shippy_common::config::StoreKind;
 use shippy_common::events::EventPublisher;
 use shippy_common::server::{GrpcService, serve_grpc};
 use shippy_common::{Config, names, wiring};
@@ -35,9 +36,14 @@ pub async fn serve(
         &config.broker.log_topic,
         names::CONSIGNMENT,
     );
-    let repo = Arc::new(repo::SqliteConsignments::open(
-        &config.data_file("consignments"),
-    )?);
+    let repo: Arc<dyn repo::ConsignmentRepository> = match config.store.kind {
+        StoreKind::Sqlite => Arc::new(repo::SqliteConsignments::open(
+            &config.data_file("consignments"),
+        )?),
+        StoreKind::Mongodb => {
+            Arc::new(repo::MongoConsignments::open(&wiring::mongo_database(&config).await?).await?)
+        }
+    };
     let timeout = Duration::from_secs(config.request_timeout_secs);
     let vessels = Arc::new(vessels::GrpcVessels::new(Discovered::new(
         Arc::clone(&registry),

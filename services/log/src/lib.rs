@@ -10,6 +10,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use shippy_common::auth::{RequireAuth, TokenVerifier};
+use shippy_common::config::StoreKind;
 use shippy_common::server::{GrpcService, serve_grpc};
 use shippy_common::shutdown::{Stopping, then_stop};
 use shippy_common::{Config, names, wiring};
@@ -31,7 +32,12 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let registry = wiring::registry(&config)?;
     let broker = wiring::broker(&config)?;
-    let repo = Arc::new(repo::SqliteLogs::open(&config.data_file("logs"))?);
+    let repo: Arc<dyn repo::LogRepository> = match config.store.kind {
+        StoreKind::Sqlite => Arc::new(repo::SqliteLogs::open(&config.data_file("logs"))?),
+        StoreKind::Mongodb => {
+            Arc::new(repo::MongoLogs::open(&wiring::mongo_database(&config).await?).await?)
+        }
+    };
     let subscription = broker
         .subscribe(&config.broker.log_topic, &config.broker.log_group)
         .await?;

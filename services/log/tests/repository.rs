@@ -84,3 +84,16 @@ async fn wait_for_count(repo: &dyn LogRepository, filter: &Filter, n: usize) {
     }
     panic!("fewer than {n} events recorded within 5 s");
 }
+
+/// The same contract against MongoDB (the MongoDB-wire test server `make test` starts).
+mod mongo {
+    use std::sync::Arc;
+
+    use shippy_log::repo::{LogRepository, MongoLogs};
+    use shippy_plugins::store::mongo::test_database;
+
+    shippy_log::log_repo_contract!(async {
+        let db = test_database("logs").await;
+        Arc::new(MongoLogs::open(&db).await.unwrap()) as Arc<dyn LogRepository>
+    });
+}

@@ -12,6 +12,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use shippy_common::auth::{RequireAuth, TokenIssuer, TokenVerifier};
+use shippy_common::config::StoreKind;
 use shippy_common::events::EventPublisher;
 use shippy_common::server::{GrpcService, serve_grpc};
 use shippy_common::{Config, names, wiring};
@@ -37,7 +38,12 @@ pub async fn serve(
         &config.broker.log_topic,
         names::USER,
     );
-    let repo = Arc::new(repo::SqliteUsers::open(&config.data_file("users"))?);
+    let repo: Arc<dyn repo::UserRepository> = match config.store.kind {
+        StoreKind::Sqlite => Arc::new(repo::SqliteUsers::open(&config.data_file("users"))?),
+        StoreKind::Mongodb => {
+            Arc::new(repo::MongoUsers::open(&wiring::mongo_database(&config).await?).await?)
+        }
+    };
     let issuer = TokenIssuer::load(&config.auth)?;
     let verifier = Arc::new(TokenVerifier::load(&config.auth)?);
     let a = &config.auth;

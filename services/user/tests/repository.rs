@@ -26,3 +26,16 @@ async fn users_survive_reopening_the_file() {
     let again = SqliteUsers::open(&path).unwrap();
     assert!(again.get("u1").await.unwrap().is_some());
 }
+
+/// The same contract against MongoDB (the MongoDB-wire test server `make test` starts).
+mod mongo {
+    use std::sync::Arc;
+
+    use shippy_plugins::store::mongo::test_database;
+    use shippy_user::repo::{MongoUsers, UserRepository};
+
+    shippy_user::user_repo_contract!(async {
+        let db = test_database("users").await;
+        Arc::new(MongoUsers::open(&db).await.unwrap()) as Arc<dyn UserRepository>
+    });
+}

@@ -10,6 +10,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use shippy_common::auth::{RequireAuth, TokenVerifier};
+use shippy_common::config::StoreKind;
 use shippy_common::events::EventPublisher;
 use shippy_common::server::{GrpcService, serve_grpc};
 use shippy_common::{Config, names, wiring};
@@ -32,7 +33,12 @@ pub async fn serve(
         &config.broker.log_topic,
         names::VESSEL,
     );
-    let repo = Arc::new(repo::SqliteVessels::open(&config.data_file("vessels"))?);
+    let repo: Arc<dyn repo::VesselRepository> = match config.store.kind {
+        StoreKind::Sqlite => Arc::new(repo::SqliteVessels::open(&config.data_file("vessels"))?),
+        StoreKind::Mongodb => {
+            Arc::new(repo::MongoVessels::open(&wiring::mongo_database(&config).await?).await?)
+        }
+    };
     domain::seed(repo.as_ref()).await?;
     let verifier = Arc::new(TokenVerifier::load(&config.auth)?);
     let server = VesselServiceServer::new(VesselHandler::new(repo, events));

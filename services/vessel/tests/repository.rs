@@ -24,3 +24,16 @@ async fn an_empty_store_is_seeded_once_with_vessel001() {
     seed(&SqliteVessels::open(&path).unwrap()).await.unwrap();
     assert_eq!(repo.list().await.unwrap(), vec![seed_vessel()]);
 }
+
+/// The same contract against MongoDB (the MongoDB-wire test server `make test` starts).
+mod mongo {
+    use std::sync::Arc;
+
+    use shippy_plugins::store::mongo::test_database;
+    use shippy_vessel::repo::{MongoVessels, VesselRepository};
+
+    shippy_vessel::vessel_repo_contract!(async {
+        let db = test_database("vessels").await;
+        Arc::new(MongoVessels::open(&db).await.unwrap()) as Arc<dyn VesselRepository>
+    });
+}

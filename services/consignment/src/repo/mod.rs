@@ -2,10 +2,12 @@
 //! the contract every adapter must pass.
 
 pub mod contract;
+mod mongo;
 mod sqlite;
 
 use async_trait::async_trait;
 
+pub use mongo::MongoConsignments;
 pub use sqlite::SqliteConsignments;
 
 use crate::domain::{Consignment, ConsignmentError};

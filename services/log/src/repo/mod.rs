@@ -2,11 +2,13 @@
 //! every adapter must pass.
 
 pub mod contract;
+mod mongo;
 mod sqlite;
 
 use async_trait::async_trait;
 use shippy_common::events::LogEvent;
 
+pub use mongo::MongoLogs;
 pub use sqlite::SqliteLogs;
 
 #[derive(Debug, thiserror::Error)]

@@ -2,10 +2,12 @@
 //! every adapter must pass.
 
 pub mod contract;
+mod mongo;
 mod sqlite;
 
 use async_trait::async_trait;
 
+pub use mongo::MongoUsers;
 pub use sqlite::SqliteUsers;
 
 use crate::domain::StoredUser;

@@ -2,10 +2,12 @@
 //! contract every adapter must pass.
 
 pub mod contract;
+mod mongo;
 mod sqlite;
 
 use async_trait::async_trait;
 
+pub use mongo::MongoVessels;
 pub use sqlite::SqliteVessels;
 
 use crate::domain::{Specification, Vessel, VesselError};

@@ -1,0 +1,7 @@
+//! Store plumbing the services' repositories are built on: SQLite files for the embedded
+//! default, and one MongoDB client per process for the real infrastructure.
+
+pub mod mongo;
+mod sqlite;
+
+pub use sqlite::{OPEN_RETRY_FOR, SqliteDb, StoreError};

@@ -1,0 +1,48 @@
+//! MongoDB plumbing: connect once per process, name databases, recognise duplicate keys.
+//! Repositories keep ordinary documents (string `_id`s, plain fields), so any MongoDB
+//! client can read what shippy wrote.
+
+use mongodb::error::{ErrorKind, WriteFailure};
+use mongodb::options::ClientOptions;
+use mongodb::{Client, Database};
+
+/// Connects to `uri` and answers database `name`. The driver connects lazily and pools
+/// connections; build it once at start and clone it.
+pub async fn connect(uri: &str, name: &str) -> Result<Database, mongodb::error::Error> {
+    let mut options = ClientOptions::parse(uri).await?;
+    options.app_name = Some("shippy".to_owned());
+    Ok(Client::with_options(options)?.database(name))
+}
+
+/// True when a write broke a unique index (MongoDB error 11000).
+pub fn is_duplicate_key(error: &mongodb::error::Error) -> bool {
+    match error.kind.as_ref() {
+        ErrorKind::Write(WriteFailure::WriteError(e)) => e.code == 11000,
+        ErrorKind::Command(e) => e.code == 11000,
+        _ => false,
+    }
+}
+
+/// The MongoDB URI of the test server `make test` starts (`SHIPPY_TEST_MONGO_URI`).
+pub fn test_uri() -> String {
+    std::env::var("SHIPPY_TEST_MONGO_URI").unwrap_or_else(|_| {
+        panic!(
+            "SHIPPY_TEST_MONGO_URI is not set: run `make test` (it starts a MongoDB-wire server)"
+        )
+    })
+}
+
+/// A database no other test uses, on the test server.
+pub async fn test_database(prefix: &str) -> Database {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    let name = format!(
+        "{prefix}_{}_{}_{n}",
+        std::process::id(),
+        crate::now_unix_ms()
+    );
+    connect(&test_uri(), &name)
+        .await
+        .expect("test MongoDB reachable")
+}

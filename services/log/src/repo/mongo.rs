@@ -1,0 +1,108 @@
+//! The event store on MongoDB: collection `events`, one plain document per event with the
+//! event id as `_id` (so a redelivery is a duplicate key, not a second copy), indexed by
+//! user and time.
+
+use async_trait::async_trait;
+use mongodb::bson::{Document, doc};
+use mongodb::{Collection, Database, IndexModel};
+use serde::{Deserialize, Serialize};
+use shippy_common::events::LogEvent;
+use shippy_plugins::store::mongo::is_duplicate_key;
+
+use super::{Filter, LogRepository, RepoError};
+
+#[derive(Debug, Serialize, Deserialize)]
+struct EventDoc {
+    #[serde(rename = "_id")]
+    id: String,
+    origin: String,
+    method: String,
+    message: String,
+    user_id: String,
+    time_unix_ms: i64,
+}
+
+/// A [`LogRepository`] on MongoDB.
+#[derive(Clone, Debug)]
+pub struct MongoLogs {
+    events: Collection<EventDoc>,
+}
+
+fn unavailable(e: mongodb::error::Error) -> RepoError {
+    RepoError::Unavailable(e.to_string())
+}
+
+impl MongoLogs {
+    /// The `events` collection of `db`, with its index created.
+    pub async fn open(db: &Database) -> Result<Self, RepoError> {
+        let events = db.collection::<EventDoc>("events");
+        let by_user_time = IndexModel::builder()
+            .keys(doc! { "user_id": 1, "time_unix_ms": -1 })
+            .build();
+        events
+            .create_index(by_user_time)
+            .await
+            .map_err(unavailable)?;
+        Ok(Self { events })
+    }
+}
+
+fn query(f: &Filter) -> Document {
+    let mut q = doc! { "user_id": &f.user_id };
+    if let Some(origin) = &f.origin {
+        q.insert("origin", origin);
+    }
+    let mut time = Document::new();
+    if let Some(since) = f.since_unix_ms {
+        time.insert("$gte", since);
+    }
+    if let Some(until) = f.until_unix_ms {
+        time.insert("$lt", until);
+    }
+    if !time.is_empty() {
+        q.insert("time_unix_ms", time);
+    }
+    q
+}
+
+#[async_trait]
+impl LogRepository for MongoLogs {
+    async fn insert(&self, e: &LogEvent) -> Result<bool, RepoError> {
+        let document = EventDoc {
+            id: e.id.clone(),
+            origin: e.origin.clone(),
+            method: e.method.clone(),
+            message: e.message.clone(),
+            user_id: e.user_id.clone(),
+            time_unix_ms: e.time_unix_ms,
+        };
+        match self.events.insert_one(document).await {
+            Ok(_) => Ok(true),
+            Err(e) if is_duplicate_key(&e) => Ok(false),
+            Err(e) => Err(unavailable(e)),
+        }
+    }
+
+    async fn list(&self, filter: &Filter) -> Result<Vec<LogEvent>, RepoError> {
+        let mut cursor = self
+            .events
+            .find(query(filter))
+            .sort(doc! { "time_unix_ms": -1, "_id": -1 })
+            .limit(i64::from(filter.limit))
+            .await
+            .map_err(unavailable)?;
+        let mut out = Vec::new();
+        while cursor.advance().await.map_err(unavailable)? {
+            let d = cursor.deserialize_current().map_err(unavailable)?;
+            out.push(LogEvent {
+                id: d.id,
+                origin: d.origin,
+                method: d.method,
+                message: d.message,
+                user_id: d.user_id,
+                time_unix_ms: d.time_unix_ms,
+            });
+        }
+        Ok(out)
+    }
+}
