@@ -12,6 +12,8 @@ use shippy_proto::consignment::GetRequest;
 use shippy_proto::consignment::shipping_service_client::ShippingServiceClient;
 use shippy_proto::log::ListRequest;
 use shippy_proto::log::log_service_client::LogServiceClient;
+use shippy_proto::user::Token;
+use shippy_proto::user::user_service_client::UserServiceClient;
 use shippy_system_tests::{System, sample};
 use tonic::{Code, Request};
 
@@ -152,6 +154,17 @@ async fn grpc_consignments(
     Ok(list.into_iter().map(|c| c.id).collect())
 }
 
+async fn grpc_validate(system: &System, token: &str) -> Result<Token, tonic::Status> {
+    let mut client = UserServiceClient::connect(system.grpc_url(names::USER).await)
+        .await
+        .unwrap();
+    let request = Token {
+        token: token.to_owned(),
+        ..Default::default()
+    };
+    Ok(client.validate_token(request).await?.into_inner())
+}
+
 #[tokio::test]
 async fn forged_broken_and_borrowed_tokens_are_refused_and_nothing_leaks() {
     let mut system = System::start().await;
@@ -192,6 +205,12 @@ async fn forged_broken_and_borrowed_tokens_are_refused_and_nothing_leaks() {
             expected.iter().any(|e| message.contains(e)),
             "{name}: REST said {message:?}"
         );
+        let leaked = [
+            alice_consignment.as_str(),
+            "alice@example.com",
+            token.as_deref().unwrap_or("-"),
+        ];
+        let mut refusals = vec![body.to_string()];
         for key in ["authorization", "token"] {
             let refused = grpc_consignments(&system, token.as_deref(), key)
                 .await
@@ -201,17 +220,30 @@ async fn forged_broken_and_borrowed_tokens_are_refused_and_nothing_leaks() {
                 expected.iter().any(|e| refused.message().contains(e)),
                 "{name} via {key}: {refused:?}"
             );
+            refusals.push(refused.message().to_owned());
         }
-        let leaked = [
-            alice_consignment.as_str(),
-            "alice@example.com",
-            token.as_deref().unwrap_or("-"),
-        ];
-        assert!(
-            leaked.iter().all(|l| !body.to_string().contains(l)),
-            "{name} leaked: {body}"
-        );
+        if let Some(token) = &token {
+            let refused = grpc_validate(&system, token).await.unwrap_err();
+            assert_eq!(
+                refused.code(),
+                Code::Unauthenticated,
+                "{name} via ValidateToken"
+            );
+            refusals.push(refused.message().to_owned());
+        }
+        for refusal in refusals {
+            assert!(
+                leaked.iter().all(|l| !refusal.contains(l)),
+                "{name} leaked: {refusal}"
+            );
+        }
     }
+
+    // A valid token validates, and the answer names its user without repeating it.
+    let validated = grpc_validate(&system, &alice).await.unwrap();
+    assert!(validated.valid);
+    assert_eq!(validated.user_id, alice_id);
+    assert_eq!(validated.token, "", "the token is not echoed");
 
     // Bob's valid token shows Bob's data only, and asking for Alice's log is refused.
     assert_eq!(

@@ -165,6 +165,10 @@ async fn the_tutorial_works_through_rest() {
         (status, &valid["valid"], &valid["user_id"]),
         (200, &json!(true), &login["user_id"])
     );
+    assert!(
+        !valid.to_string().contains(&token),
+        "a validation never repeats the token: {valid}"
+    );
 
     let (status, vessel) = system
         .rest(

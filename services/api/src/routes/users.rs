@@ -91,6 +91,26 @@ pub struct Token {
     expires_at: i64,
 }
 
+/// What a validation tells: whether the token holds, for whom and until when (never the
+/// token itself).
+#[derive(Serialize, ToSchema)]
+pub struct Validity {
+    valid: bool,
+    user_id: String,
+    /// Unix seconds.
+    expires_at: i64,
+}
+
+impl From<pb::Token> for Validity {
+    fn from(t: pb::Token) -> Self {
+        Self {
+            valid: t.valid,
+            user_id: t.user_id,
+            expires_at: t.expires_at,
+        }
+    }
+}
+
 impl From<pb::Token> for Token {
     fn from(t: pb::Token) -> Self {
         Self {
@@ -164,14 +184,14 @@ pub async fn log_in(
 /// Check a token's signature, expiry, issuer and audience.
 #[utoipa::path(post, path = "/api/v1/auth/validate", tag = "auth", request_body = Validate,
     responses(
-        (status = 200, description = "The token is valid", body = Token),
+        (status = 200, description = "The token is valid", body = Validity),
         (status = 400, description = "Not a JSON body with a token", body = ErrorBody),
         (status = 401, description = "The token is not valid; the message says why", body = ErrorBody),
     ))]
 pub async fn validate(
     State(state): State<AppState>,
     Json(body): Json<Validate>,
-) -> Result<Json<Token>, ApiError> {
+) -> Result<Json<Validity>, ApiError> {
     let request = pb::Token {
         token: body.token,
         ..Default::default()
