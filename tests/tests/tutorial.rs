@@ -84,6 +84,28 @@ async fn the_tutorial_works_through_the_clis_and_logs_every_step_with_the_user_i
         "the seeded vessel is skipped: {vessels:?}"
     );
     assert_eq!(vessels.json()["vessels"].as_array().unwrap().len(), 2);
+    let find = |capacity: &'static str, weight: &'static str| {
+        let args = [
+            "find",
+            "--capacity",
+            capacity,
+            "--max-weight",
+            weight,
+            "--json",
+        ];
+        let token = token.clone();
+        let system = &system;
+        async move { system.cli("vessel-cli", &args, Some(&token)).await }
+    };
+    let found = find("3", "55000").await;
+    assert_eq!(found.json()["vessels"][0]["id"], "vessel002", "{found:?}");
+    let found = find("100", "55000").await;
+    assert_eq!(found.json()["vessels"][0]["id"], "vessel001", "{found:?}");
+    let none = find("30000", "1").await;
+    assert!(
+        !none.success && none.stderr.contains("30000"),
+        "the refusal names the spec: {none:?}"
+    );
 
     let booked = system
         .cli(
@@ -265,6 +287,37 @@ async fn bad_input_and_impossible_consignments_are_refused_and_nothing_is_stored
             "{body}"
         );
     }
+    // The same through the CLIs: a non-zero exit and one line saying why.
+    let heavy = system.dir.path().join("heavy.json");
+    std::fs::write(
+        &heavy,
+        json!({"description": "lead", "weight": 2_000_000_000, "containers": [{"customer_id": "c", "origin": "x"}]})
+            .to_string(),
+    )
+    .unwrap();
+    let heavy = heavy.display().to_string();
+    let refusals = [
+        (Some(token.as_str()), "no available vessel"),
+        (None, "no token"),
+        (Some("garbage"), "malformed token"),
+    ];
+    for (cli_token, reason) in refusals {
+        let run = system
+            .cli("consignment-cli", &["create", &heavy], cli_token)
+            .await;
+        assert!(!run.success, "{run:?}");
+        assert!(run.stdout.is_empty(), "{run:?}");
+        assert_eq!(run.stderr.trim().lines().count(), 1, "one line: {run:?}");
+        assert!(run.stderr.contains(reason), "{reason}: {run:?}");
+    }
+    let run = system
+        .cli("consignment-cli", &["--token", "garbage", "list"], None)
+        .await;
+    assert!(
+        !run.success && run.stderr.contains("malformed token"),
+        "{run:?}"
+    );
+
     let (_, list) = system
         .rest("GET", "/api/v1/consignments", Some(&token), None)
         .await;
@@ -298,6 +351,14 @@ async fn bad_input_and_impossible_consignments_are_refused_and_nothing_is_stored
 async fn everything_survives_a_restart_and_events_sent_while_the_log_service_was_down_arrive() {
     let mut system = System::start().await;
     let token = sign_up_and_log_in(&system, "dura@example.com").await;
+    let vessels = system
+        .cli(
+            "vessel-cli",
+            &["create", &sample("vessel.json")],
+            Some(&token),
+        )
+        .await;
+    assert!(vessels.success, "{vessels:?}");
     let booked = system
         .cli(
             "consignment-cli",
@@ -306,7 +367,7 @@ async fn everything_survives_a_restart_and_events_sent_while_the_log_service_was
         )
         .await;
     assert!(booked.success, "{booked:?}");
-    events_via_cli(&system, &token, 2).await;
+    events_via_cli(&system, &token, 4).await;
 
     system.stop_service(names::LOG).await;
     let while_down = system
@@ -339,7 +400,19 @@ async fn everything_survives_a_restart_and_events_sent_while_the_log_service_was
         .await
         .json();
     assert_eq!(users["users"][0]["email"], "dura@example.com");
-    let events = events_via_cli(&system, &token, 3).await;
+    let vessels = system
+        .cli("vessel-cli", &["list", "--json"], Some(&token))
+        .await
+        .json();
+    assert!(
+        vessels["vessels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v["id"] == "vessel002"),
+        "the vessel created before the restart is still there: {vessels}"
+    );
+    let events = events_via_cli(&system, &token, 5).await;
     let id = while_down.json()["consignment"]["id"]
         .as_str()
         .unwrap()
@@ -350,6 +423,6 @@ async fn everything_survives_a_restart_and_events_sent_while_the_log_service_was
             .any(|e| e["message"].as_str().unwrap().contains(&id)),
         "{events:?}"
     );
-    assert_eq!(events.len(), 3, "no event recorded twice: {events:?}");
+    assert_eq!(events.len(), 5, "no event recorded twice: {events:?}");
     system.stop_all().await;
 }
