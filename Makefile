@@ -9,16 +9,17 @@ BIN     := target/release
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
 
-init: ## build the release binaries and create .shippy/ (config, token key pair); safe to repeat
+init: ## build the release binaries, create .shippy/ (config, token key pair), start PROFILE=compose's containers; safe to repeat
 	$(CARGO) build --release --workspace --bins
 	$(BIN)/shippy init $(if $(PROFILE),--profile $(PROFILE))
+	@scripts/infra.sh $(PROFILE)
 
 run: init ## start all five services on the embedded defaults (PROFILE=name for another profile); Ctrl-C stops them
 	$(BIN)/shippy run $(if $(PROFILE),--profile $(PROFILE))
 
 test: test-deps ## unit, contract, repository, system and browser tests, with the test servers
 	$(CARGO) build --workspace --bins
-	scripts/with-test-servers.sh $(CARGO) test --workspace
+	scripts/with-test-servers.sh $(CARGO) test --workspace --no-fail-fast
 
 test-deps: ## install what the tests need when missing (Chromium, chromedriver, schemathesis, SecantusDB)
 	@scripts/test-deps.sh

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Installs what the tests need beyond the Rust toolchain, when it is missing, and only then:
 # - Debian's Chromium and its WebDriver, for the browser test;
+# - the tansu Kafka-wire broker (crates.io, pinned), built once into the cache folder;
 # - in a virtualenv under the cache folder ($SHIPPY_CACHE, else ~/.cache/shippy: outside
 #   the repository), from PyPI and pinned: schemathesis for the API fuzzing test, SecantusDB
-#   (a MongoDB-wire server) for the MongoDB adapter tests, pymongo to read what they wrote.
+#   (a MongoDB-wire server) for the MongoDB adapter tests, pymongo and kafka-python to read
+#   what the adapters wrote with stock clients.
 set -euo pipefail
 
-PYTHON_TOOLS=(schemathesis==4.32.5 SecantusDB==0.7.0b3 pymongo==4.20.0)
+PYTHON_TOOLS=(schemathesis==4.32.5 SecantusDB==0.7.0b3 pymongo==4.20.0 kafka-python==3.0.12)
 cache="${SHIPPY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/shippy}"
 
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -33,4 +35,11 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "${PYTHON_TOOLS[*]}" ]; then
   python3 -m venv "$cache/venv"
   "$cache/venv/bin/pip" install -q "${PYTHON_TOOLS[@]}"
   echo "${PYTHON_TOOLS[*]}" >"$stamp"
+fi
+
+TANSU_VERSION=0.6.0
+if [ "$(cat "$cache/tansu/.version" 2>/dev/null)" != "$TANSU_VERSION" ] || [ ! -x "$cache/tansu/bin/tansu" ]; then
+  echo "test-deps: building the tansu $TANSU_VERSION Kafka-wire broker into $cache/tansu (about 10 minutes, once)"
+  cargo install "tansu@$TANSU_VERSION" --locked --features dynostore,libsql --root "$cache/tansu"
+  echo "$TANSU_VERSION" >"$cache/tansu/.version"
 fi

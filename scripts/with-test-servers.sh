@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs a command with the real wire-protocol servers the tests need, on free loopback ports,
 # and stops them afterwards, even on failure:
-# - a MongoDB-wire server (SecantusDB), as SHIPPY_TEST_MONGO_URI.
+# - a MongoDB-wire server (SecantusDB), as SHIPPY_TEST_MONGO_URI;
+# - a Kafka-wire broker (tansu, in memory), as SHIPPY_TEST_KAFKA_BROKERS.
 # scripts/test-deps.sh installs them.
 set -euo pipefail
 
@@ -37,5 +38,14 @@ mongo_port=$(free_port)
 pids+=($!)
 wait_port "$mongo_port" 60 || { cat "$work/mongo.log" >&2; exit 1; }
 export SHIPPY_TEST_MONGO_URI="mongodb://127.0.0.1:$mongo_port/?directConnection=true"
+
+kafka_port=$(free_port)
+"$cache/tansu/bin/tansu" broker \
+  --listener-url "tcp://127.0.0.1:$kafka_port" \
+  --advertised-listener-url "tcp://127.0.0.1:$kafka_port" \
+  --storage-engine memory://tansu/ >"$work/kafka.log" 2>&1 &
+pids+=($!)
+wait_port "$kafka_port" 60 || { cat "$work/kafka.log" >&2; exit 1; }
+export SHIPPY_TEST_KAFKA_BROKERS="127.0.0.1:$kafka_port"
 
 "$@"

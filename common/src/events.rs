@@ -1,12 +1,14 @@
 //! The log events every mutating RPC publishes and the log service records: plain JSON on
 //! the log topic, keyed by user so one user's events keep their order, with the event id,
-//! origin and user id also in the headers.
+//! origin and user id also in the headers. Services never publish them directly: each goes
+//! into the outbox with the write it describes, and the relay publishes it.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
-use shippy_plugins::broker::{Broker, BrokerError, Message};
+use shippy_plugins::broker::Message;
+use shippy_plugins::outbox::Outgoing;
+use shippy_plugins::outbox::Waker;
 
 /// One thing that happened.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -24,6 +26,18 @@ pub struct LogEvent {
 }
 
 impl LogEvent {
+    /// A new event with a fresh id, happening now.
+    pub fn new(origin: &str, method: &str, message: String, user_id: &str) -> Self {
+        Self {
+            id: uuid::Uuid::now_v7().to_string(),
+            origin: origin.to_owned(),
+            method: method.to_owned(),
+            message,
+            user_id: user_id.to_owned(),
+            time_unix_ms: shippy_plugins::now_unix_ms(),
+        }
+    }
+
     /// The broker message carrying this event.
     pub fn to_message(&self) -> Message {
         Message {
@@ -44,47 +58,36 @@ impl LogEvent {
     }
 }
 
-/// Publishes a service's events to the log topic. Built once at start.
-#[derive(Clone)]
-pub struct EventPublisher {
-    broker: Arc<dyn Broker>,
+/// Describes a service's events as outbox entries for the log topic, and wakes the outbox
+/// relay once the write that carries them has committed. Built once at start.
+#[derive(Clone, Debug)]
+pub struct Events {
     topic: String,
     origin: &'static str,
+    relay: Waker,
 }
 
-impl EventPublisher {
-    pub fn new(broker: Arc<dyn Broker>, topic: &str, origin: &'static str) -> Self {
+impl Events {
+    pub fn new(topic: &str, origin: &'static str, relay: Waker) -> Self {
         Self {
-            broker,
             topic: topic.to_owned(),
             origin,
+            relay,
         }
     }
 
-    /// Publishes that `user_id` did `method`; returns the event as published.
-    pub async fn publish(
-        &self,
-        method: &str,
-        message: String,
-        user_id: &str,
-    ) -> Result<LogEvent, BrokerError> {
-        let event = LogEvent {
-            id: uuid::Uuid::now_v7().to_string(),
-            origin: self.origin.to_owned(),
-            method: method.to_owned(),
-            message,
-            user_id: user_id.to_owned(),
-            time_unix_ms: shippy_plugins::now_unix_ms(),
-        };
-        self.broker.publish(&self.topic, event.to_message()).await?;
-        Ok(event)
+    /// The event that `user_id` did `method`, addressed to the log topic: hand it to the
+    /// repository with the write it describes.
+    pub fn outgoing(&self, method: &str, message: String, user_id: &str) -> Outgoing {
+        let event = LogEvent::new(self.origin, method, message, user_id);
+        Outgoing {
+            topic: self.topic.clone(),
+            message: event.to_message(),
+        }
     }
 
-    /// Like [`EventPublisher::publish`], for handlers whose write is already stored: a
-    /// broker failure is logged, not returned, so the caller still learns the write stood.
-    pub async fn publish_after_write(&self, method: &str, message: String, user_id: &str) {
-        if let Err(error) = self.publish(method, message, user_id).await {
-            tracing::error!(%error, method, "log event not published");
-        }
+    /// Tells the relay a write with an event has committed, so it publishes now.
+    pub fn written(&self) {
+        self.relay.wake();
     }
 }

@@ -16,12 +16,15 @@ pub struct Registration {
     heartbeat: tokio::task::JoinHandle<()>,
 }
 
-/// The address to advertise for a listener: a wildcard bind is reached on loopback.
-pub fn advertised(addr: SocketAddr) -> SocketAddr {
-    if addr.ip().is_unspecified() {
-        SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), addr.port())
+/// The address to advertise for a listener: `host` with the bound port when one is set, else
+/// the bound address, a wildcard bind being reached on loopback.
+pub fn advertised(addr: SocketAddr, host: &str) -> String {
+    if !host.is_empty() {
+        format!("{host}:{}", addr.port())
+    } else if addr.ip().is_unspecified() {
+        SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), addr.port()).to_string()
     } else {
-        addr
+        addr.to_string()
     }
 }
 
@@ -36,7 +39,7 @@ impl Registration {
         let instance = Instance {
             service: service.to_owned(),
             id: format!("{service}-{}", uuid::Uuid::new_v4().simple()),
-            address: advertised(address).to_string(),
+            address: advertised(address, &config.advertise_host),
             version: env!("CARGO_PKG_VERSION").to_owned(),
             metadata: [("pid".to_owned(), std::process::id().to_string())].into(),
         };
@@ -78,5 +81,19 @@ impl Registration {
             Ok(()) => tracing::info!(id = %self.instance.id, "deregistered"),
             Err(error) => tracing::warn!(%error, "deregister failed; the TTL will expire it"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::advertised;
+
+    #[test]
+    fn a_wildcard_bind_is_advertised_on_loopback_and_a_named_host_wins() {
+        let wildcard = "0.0.0.0:50051".parse().unwrap();
+        assert_eq!(advertised(wildcard, ""), "127.0.0.1:50051");
+        assert_eq!(advertised(wildcard, "user-service"), "user-service:50051");
+        let bound = "10.1.2.3:7000".parse().unwrap();
+        assert_eq!(advertised(bound, ""), "10.1.2.3:7000");
     }
 }

@@ -3,9 +3,11 @@
 //!
 //! - [`registry`]: where services announce themselves and find each other.
 //! - [`broker`]: durable topics with consumer groups and committed offsets.
-//! - [`store`]: the SQLite plumbing the services' repositories are built on.
+//! - [`store`]: the SQLite and MongoDB plumbing the services' repositories are built on.
+//! - [`outbox`]: events stored with their writes and relayed to the broker afterwards.
 
 pub mod broker;
+pub mod outbox;
 pub mod registry;
 pub mod store;
 

@@ -21,8 +21,8 @@ pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// Where cargo put the binaries of this build (`target/debug`).
-fn bin_dir() -> PathBuf {
+/// Where this build put its binaries.
+pub fn bin_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test binary path");
     exe.parent()
         .and_then(Path::parent)
@@ -194,6 +194,16 @@ impl System {
             "{service} exited with {status}\n{}",
             self.logs()
         );
+    }
+
+    /// Kills one service at once (SIGKILL), as a crash would.
+    pub async fn kill_service(&mut self, service: &'static str) {
+        self.running
+            .remove(service)
+            .expect("service is running")
+            .kill()
+            .await
+            .unwrap();
     }
 
     /// Stops everything, in reverse start order.

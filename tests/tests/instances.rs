@@ -1,8 +1,9 @@
 //! Several instances of one service: both are registered, and when one stops the other
-//! carries on without the client doing anything.
+//! carries on without the client doing anything. And the health probe containers use
+//! (`shippy health`) tells a serving instance from a stopped one.
 
 use shippy_common::names;
-use shippy_system_tests::{System, eventually, sample};
+use shippy_system_tests::{CliRun, System, eventually, sample};
 
 #[tokio::test]
 async fn a_second_vessel_instance_carries_on_when_the_first_stops() {
@@ -71,5 +72,37 @@ async fn a_second_vessel_instance_carries_on_when_the_first_stops() {
             .unwrap()
             .success()
     );
+    system.stop_all().await;
+}
+
+async fn probe(system: &System, target: &str) -> CliRun {
+    system.cli("shippy", &["health", target], None).await
+}
+
+#[tokio::test]
+async fn the_health_probe_passes_a_serving_service_and_fails_a_stopped_one() {
+    let mut system = System::start().await;
+    let vessel = system.instances(names::VESSEL).await.remove(0);
+    let ready = format!("{}/readyz", system.api_url().await);
+
+    let run = probe(&system, &vessel).await;
+    assert!(run.success, "{run:?}");
+    let run = probe(&system, &ready).await;
+    assert!(run.success, "{run:?}");
+
+    system.stop_service(names::VESSEL).await;
+    let run = probe(&system, &vessel).await;
+    assert!(!run.success, "a stopped service fails its probe");
+    assert!(
+        run.stderr.contains(&vessel),
+        "the reason names the target: {run:?}"
+    );
+    let refused = eventually(10, || async {
+        let run = probe(&system, &ready).await;
+        (!run.success).then_some(run)
+    })
+    .await
+    .expect("the gateway is not ready without vessels");
+    assert!(refused.stderr.contains("503"), "{refused:?}");
     system.stop_all().await;
 }

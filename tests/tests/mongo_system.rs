@@ -12,7 +12,8 @@ print(json.dumps({
     "consignments": list(db.consignments.find({}, {"stored_at_ns": 0})),
     "users": list(db.users.find({}, {"email": 1, "password_hash": 1})),
     "vessels": sorted(v["_id"] for v in db.vessels.find()),
-    "events": list(db.events.find({}, {"_id": 0, "origin": 1, "user_id": 1})),
+    "events": list(db.events.find({"method": {"$ne": "Seed"}}, {"_id": 0, "origin": 1, "user_id": 1})),
+    "outbox": sum(db[c].count_documents({}) for c in ("users_outbox", "vessels_outbox", "consignments_outbox")),
 }, default=str))
 "#;
 
@@ -110,4 +111,8 @@ async fn the_tutorial_runs_on_mongodb_and_stores_plain_documents() {
             .starts_with("$argon2id$")
     );
     assert_eq!(stored["events"].as_array().unwrap().len(), 4);
+    assert_eq!(
+        stored["outbox"], 0,
+        "every event left the outbox once published"
+    );
 }

@@ -1,6 +1,6 @@
 //! `shippy`: `init` prepares `.shippy/` (config and a fresh token key pair); `run` starts the
 //! five services, waits until each is registered, prints where to go next, and stops them
-//! all cleanly on Ctrl-C.
+//! all cleanly on Ctrl-C; `health` probes one service for container health checks.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -32,6 +32,8 @@ enum Command {
     Init,
     /// Start all five services and wait; Ctrl-C stops them
     Run,
+    /// Exit 0 when TARGET serves: `host:port` asks gRPC health, an `http://` URL wants a 2xx
+    Health { target: String },
 }
 
 const LOCAL_CONFIG: &str = "# Local overrides for this checkout, layered over config/default.toml.
@@ -156,11 +158,15 @@ async fn main() -> ExitCode {
         profile: cli.profile.clone(),
         overrides: vec![],
     };
+    if let Command::Health { target } = &cli.command {
+        return output::finish(shippy_cli::health::probe(target).await);
+    }
     let result = async {
         let config = Config::load(&sources)?;
         match cli.command {
             Command::Init => init(&config),
             Command::Run => run(config, cli.profile).await,
+            Command::Health { .. } => unreachable!("answered above"),
         }
     };
     output::finish(result.await)

@@ -35,8 +35,13 @@ pub struct Config {
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RegistryConfig {
-    /// `sqlite`: the embedded registry under `data_dir`.
-    pub kind: AdapterKind,
+    /// `sqlite`: the embedded registry under `data_dir`; `consul`: the agent below.
+    pub kind: RegistryKind,
+    /// The Consul agent's HTTP address, when `kind = "consul"`.
+    pub consul_address: String,
+    /// The host others reach this process at, when it is not the bound address (a
+    /// container's name, say); empty: the bound address, loopback for a wildcard bind.
+    pub advertise_host: String,
     /// How long an instance stays listed without a heartbeat.
     pub ttl_secs: u64,
     /// How often a running instance renews its TTL.
@@ -46,12 +51,23 @@ pub struct RegistryConfig {
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct BrokerConfig {
-    /// `sqlite`: the embedded topic log under `data_dir`.
-    pub kind: AdapterKind,
+    /// `sqlite`: the embedded topic log under `data_dir`; `kafka`: the brokers below.
+    pub kind: BrokerKind,
     /// The topic every log event goes to and the log service consumes.
     pub log_topic: String,
     /// The log service's consumer group.
     pub log_group: String,
+    /// Kafka bootstrap servers, `host:port[,host:port]`, when `kind = "kafka"`.
+    pub kafka_brokers: String,
+    /// Partitions of the topics shippy creates on Kafka (events keep their order per user).
+    pub kafka_partitions: i32,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum BrokerKind {
+    Sqlite,
+    Kafka,
 }
 
 /// Where the services keep their data.
@@ -73,11 +89,11 @@ pub enum StoreKind {
     Mongodb,
 }
 
-/// Which adapter backs a port.
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
-pub enum AdapterKind {
+pub enum RegistryKind {
     Sqlite,
+    Consul,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -231,8 +247,22 @@ impl Config {
                 "must be at least 1 and less than registry.ttl_secs",
             );
         }
+        if self.registry.kind == RegistryKind::Consul
+            && !self.registry.consul_address.starts_with("http")
+        {
+            return invalid(
+                "registry.consul_address",
+                "must be an http:// or https:// address",
+            );
+        }
         if self.broker.log_topic.trim().is_empty() {
             return invalid("broker.log_topic", "must not be empty");
+        }
+        if self.broker.kind == BrokerKind::Kafka && self.broker.kafka_brokers.trim().is_empty() {
+            return invalid("broker.kafka_brokers", "must name at least one host:port");
+        }
+        if self.broker.kafka_partitions < 1 {
+            return invalid("broker.kafka_partitions", "must be at least 1");
         }
         if self.broker.log_group.trim().is_empty() {
             return invalid("broker.log_group", "must not be empty");
@@ -299,8 +329,16 @@ impl Config {
 
 /// `SHIPPY_*` variables that are not config keys: read by the CLIs, the scripts and the
 /// tests (prefixes, lowercase, after `SHIPPY_`).
-const NOT_CONFIG: [&str; 8] =
-    ["profile", "config_dir", "token", "addr", "cache", "chromium", "chromedriver", "test_"];
+const NOT_CONFIG: [&str; 8] = [
+    "profile",
+    "config_dir",
+    "token",
+    "addr",
+    "cache",
+    "chromium",
+    "chromedriver",
+    "test_",
+];
 
 /// Whether `SHIPPY_<key>` is a config override rather than a tool's variable.
 fn is_config_var(key: &str) -> bool {

@@ -50,7 +50,14 @@ fn an_unknown_profile_is_refused_by_name() {
 
 #[test]
 fn shippy_variables_meant_for_tools_are_not_mistaken_for_config() {
-    for tool in ["TEST_MONGO_URI", "TOKEN", "CACHE", "CHROMEDRIVER", "PROFILE", "ADDR"] {
+    for tool in [
+        "TEST_MONGO_URI",
+        "TOKEN",
+        "CACHE",
+        "CHROMEDRIVER",
+        "PROFILE",
+        "ADDR",
+    ] {
         assert!(!is_config_var(tool), "{tool}");
     }
     for key in ["DATA_DIR", "AUTH__TOKEN_LIFETIME_SECS", "STORE__KIND"] {

@@ -1,14 +1,17 @@
 //! Publish/subscribe with durable topics: messages carry a key, headers and a payload;
 //! consumers join a group and commit offsets after handling, so delivery is at least once
-//! and a consumer that was down gets what it missed. [`SqliteBroker`] is the embedded default.
+//! and a consumer that was down gets what it missed. [`SqliteBroker`] is the embedded default;
+//! [`KafkaBroker`] the real one.
 
 pub mod contract;
+mod kafka;
 mod sqlite;
 
 use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 
+pub use kafka::KafkaBroker;
 pub use sqlite::SqliteBroker;
 
 /// One message on a topic.
@@ -24,6 +27,8 @@ pub struct Message {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Delivery {
     pub topic: String,
+    /// The partition it came from (always 0 on the embedded broker).
+    pub partition: i32,
     pub offset: i64,
     pub message: Message,
 }

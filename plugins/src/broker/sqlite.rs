@@ -129,6 +129,7 @@ impl SqliteSubscription {
         for (offset, message) in rows {
             self.buffer.push_back(Delivery {
                 topic: self.topic.clone(),
+                partition: 0,
                 offset,
                 message,
             });

@@ -1,6 +1,8 @@
 //! Service discovery: instances register with a TTL kept alive by heartbeats, clients read
-//! the healthy set and watch it change. [`SqliteRegistry`] is the embedded default.
+//! the healthy set and watch it change. [`SqliteRegistry`] is the embedded default;
+//! [`ConsulRegistry`] the real one.
 
+mod consul;
 pub mod contract;
 mod sqlite;
 
@@ -12,6 +14,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
+pub use consul::ConsulRegistry;
 pub use sqlite::SqliteRegistry;
 
 /// One running instance of a service.

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use shippy_common::auth::{Caller, caller};
 use shippy_common::error::to_status;
-use shippy_common::events::EventPublisher;
+use shippy_common::events::Events;
 use shippy_proto::consignment::{self as pb, shipping_service_server::ShippingService};
 use shippy_proto::tonic::{self, Request, Response, Status};
 use time::format_description::well_known::Rfc3339;
@@ -18,14 +18,14 @@ use crate::vessels::VesselFinder;
 pub struct ConsignmentHandler {
     repo: Arc<dyn ConsignmentRepository>,
     vessels: Arc<dyn VesselFinder>,
-    events: EventPublisher,
+    events: Events,
 }
 
 impl ConsignmentHandler {
     pub fn new(
         repo: Arc<dyn ConsignmentRepository>,
         vessels: Arc<dyn VesselFinder>,
-        events: EventPublisher,
+        events: Events,
     ) -> Self {
         Self {
             repo,
@@ -62,7 +62,6 @@ impl ConsignmentHandler {
                 .format(&Rfc3339)
                 .unwrap_or_default(),
         };
-        self.repo.create(&consignment).await?;
         let message = format!(
             "consignment {} ({} containers, {} kg) booked on vessel {}",
             consignment.id,
@@ -70,9 +69,11 @@ impl ConsignmentHandler {
             consignment.weight,
             consignment.vessel_id
         );
-        self.events
-            .publish_after_write("CreateConsignment", message, caller.user_id())
-            .await;
+        let event = self
+            .events
+            .outgoing("CreateConsignment", message, caller.user_id());
+        self.repo.create(&consignment, &event).await?;
+        self.events.written();
         Ok(consignment)
     }
 }

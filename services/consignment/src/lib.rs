@@ -14,7 +14,6 @@ use std::time::Duration;
 use shippy_common::auth::{RequireAuth, TokenVerifier};
 use shippy_common::client::Discovered;
 use shippy_common::config::StoreKind;
-use shippy_common::events::EventPublisher;
 use shippy_common::server::{GrpcService, serve_grpc};
 use shippy_common::{Config, names, wiring};
 use shippy_proto::consignment::shipping_service_server::ShippingServiceServer;
@@ -31,11 +30,6 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
     let registry = wiring::registry(&config)?;
-    let events = EventPublisher::new(
-        wiring::broker(&config)?,
-        &config.broker.log_topic,
-        names::CONSIGNMENT,
-    );
     let repo: Arc<dyn repo::ConsignmentRepository> = match config.store.kind {
         StoreKind::Sqlite => Arc::new(repo::SqliteConsignments::open(
             &config.data_file("consignments"),
@@ -44,6 +38,7 @@ pub async fn serve(
             Arc::new(repo::MongoConsignments::open(&wiring::mongo_database(&config).await?).await?)
         }
     };
+    let (_relay, events) = wiring::relay(&config, repo.outbox(), names::CONSIGNMENT)?;
     let timeout = Duration::from_secs(config.request_timeout_secs);
     let vessels = Arc::new(vessels::GrpcVessels::new(Discovered::new(
         Arc::clone(&registry),

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use shippy_common::events::EventPublisher;
+use shippy_common::events::LogEvent;
 use shippy_log::repo::{Filter, LogRepository, SqliteLogs};
 use shippy_plugins::broker::{Broker, SqliteBroker};
 
@@ -23,12 +23,18 @@ shippy_log::log_repo_contract!(async {
 async fn events_published_before_the_consumer_starts_are_recorded_once_after_a_restart() {
     let broker: Arc<dyn Broker> = Arc::new(SqliteBroker::open(&fresh("broker.db")).unwrap());
     let repo = Arc::new(SqliteLogs::open(&fresh("logs.db")).unwrap());
-    let publisher = EventPublisher::new(Arc::clone(&broker), "shippy.log", "shippy.vessel");
+    let publish = |message: String| {
+        let broker = Arc::clone(&broker);
+        async move {
+            let event = LogEvent::new("shippy.vessel", "Create", message, "alice");
+            broker
+                .publish("shippy.log", event.to_message())
+                .await
+                .unwrap();
+        }
+    };
     for i in 0..3 {
-        publisher
-            .publish("Create", format!("vessel {i}"), "alice")
-            .await
-            .unwrap();
+        publish(format!("vessel {i}")).await;
     }
     let all = Filter {
         user_id: "alice".into(),
@@ -48,10 +54,7 @@ async fn events_published_before_the_consumer_starts_are_recorded_once_after_a_r
     let first = consume(broker.subscribe("shippy.log", "g").await.unwrap());
     wait_for_count(repo.as_ref(), &all, 3).await;
     first.abort();
-    publisher
-        .publish("Create", "vessel 3".into(), "alice")
-        .await
-        .unwrap();
+    publish("vessel 3".into()).await;
     let second = consume(broker.subscribe("shippy.log", "g").await.unwrap());
     wait_for_count(repo.as_ref(), &all, 4).await;
     second.abort();

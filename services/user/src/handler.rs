@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use shippy_common::auth::{Subject, TokenIssuer, TokenVerifier};
 use shippy_common::error::to_status;
-use shippy_common::events::EventPublisher;
+use shippy_common::events::Events;
 use shippy_proto::tonic::{self, Request, Response, Status};
 use shippy_proto::user::{self as pb, user_service_server::UserService};
 
@@ -19,7 +19,7 @@ pub struct UserHandler {
     repo: Arc<dyn UserRepository>,
     issuer: Arc<TokenIssuer>,
     verifier: Arc<TokenVerifier>,
-    events: EventPublisher,
+    events: Events,
     throttle: Arc<LoginThrottle>,
 }
 
@@ -28,7 +28,7 @@ impl UserHandler {
         repo: Arc<dyn UserRepository>,
         issuer: TokenIssuer,
         verifier: Arc<TokenVerifier>,
-        events: EventPublisher,
+        events: Events,
         throttle: LoginThrottle,
     ) -> Self {
         Self {
@@ -51,18 +51,20 @@ impl UserHandler {
             },
             password_hash: password::hash(sign_up.password).await?,
         };
-        self.repo.create(&stored).await.map_err(|e| match e {
-            RepoError::DuplicateEmail => UserError::EmailTaken(stored.user.email.clone()),
-            other => other.into(),
-        })?;
         let u = &stored.user;
-        self.events
-            .publish_after_write(
-                "Create",
-                format!("user {} <{}> signed up", u.name, u.email),
-                &u.id,
-            )
-            .await;
+        let event = self.events.outgoing(
+            "Create",
+            format!("user {} <{}> signed up", u.name, u.email),
+            &u.id,
+        );
+        self.repo
+            .create(&stored, &event)
+            .await
+            .map_err(|e| match e {
+                RepoError::DuplicateEmail => UserError::EmailTaken(stored.user.email.clone()),
+                other => other.into(),
+            })?;
+        self.events.written();
         Ok(stored.user)
     }
 

@@ -13,7 +13,6 @@ use std::sync::Arc;
 
 use shippy_common::auth::{RequireAuth, TokenIssuer, TokenVerifier};
 use shippy_common::config::StoreKind;
-use shippy_common::events::EventPublisher;
 use shippy_common::server::{GrpcService, serve_grpc};
 use shippy_common::{Config, names, wiring};
 use shippy_proto::tonic::server::NamedService;
@@ -33,17 +32,13 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
     let registry = wiring::registry(&config)?;
-    let events = EventPublisher::new(
-        wiring::broker(&config)?,
-        &config.broker.log_topic,
-        names::USER,
-    );
     let repo: Arc<dyn repo::UserRepository> = match config.store.kind {
         StoreKind::Sqlite => Arc::new(repo::SqliteUsers::open(&config.data_file("users"))?),
         StoreKind::Mongodb => {
             Arc::new(repo::MongoUsers::open(&wiring::mongo_database(&config).await?).await?)
         }
     };
+    let (_relay, events) = wiring::relay(&config, repo.outbox(), names::USER)?;
     let issuer = TokenIssuer::load(&config.auth)?;
     let verifier = Arc::new(TokenVerifier::load(&config.auth)?);
     let a = &config.auth;

@@ -1,4 +1,5 @@
-//! The user repository contract against the SQLite adapter, and what survives a reopen.
+//! The user repository contract against the SQLite and MongoDB adapters, and what survives
+//! a reopen.
 
 use std::sync::Arc;
 
@@ -20,11 +21,19 @@ async fn users_survive_reopening_the_file() {
     let path = fresh();
     SqliteUsers::open(&path)
         .unwrap()
-        .create(&contract::stored("u1", "a@example.com"))
+        .create(
+            &contract::stored("u1", "a@example.com"),
+            &contract::signed_up("u1"),
+        )
         .await
         .unwrap();
     let again = SqliteUsers::open(&path).unwrap();
     assert!(again.get("u1").await.unwrap().is_some());
+    assert_eq!(
+        again.outbox().backlog().await.unwrap(),
+        1,
+        "an unsent event survives too"
+    );
 }
 
 /// The same contract against MongoDB (the MongoDB-wire test server `make test` starts).

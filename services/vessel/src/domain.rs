@@ -1,5 +1,6 @@
 //! Vessels, specifications, and the rules for both.
 
+use shippy_common::events::Events;
 use shippy_common::{ErrorKind, KindedError};
 
 use crate::repo::{RepoError, VesselRepository};
@@ -79,9 +80,12 @@ pub fn seed_vessel() -> Vessel {
 }
 
 /// Stores [`seed_vessel`] when the store is empty. Two instances racing both succeed.
-pub async fn seed(repo: &dyn VesselRepository) -> Result<(), RepoError> {
+pub async fn seed(repo: &dyn VesselRepository, events: &Events) -> Result<(), RepoError> {
     if repo.list().await?.is_empty() {
-        match repo.create(&seed_vessel()).await {
+        let v = seed_vessel();
+        let message = format!("vessel {} {:?} seeded", v.id, v.name);
+        // The system's own event: no user caused it.
+        match repo.create(&v, &events.outgoing("Seed", message, "")).await {
             Ok(()) => tracing::info!("seeded vessel001"),
             Err(RepoError::DuplicateId) => {}
             Err(e) => return Err(e),

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use shippy_common::auth::caller;
 use shippy_common::error::to_status;
-use shippy_common::events::EventPublisher;
+use shippy_common::events::Events;
 use shippy_proto::tonic::{self, Request, Response, Status};
 use shippy_proto::vessel::{self as pb, vessel_service_server::VesselService};
 
@@ -15,11 +15,11 @@ use crate::repo::{RepoError, VesselRepository};
 #[derive(Clone)]
 pub struct VesselHandler {
     repo: Arc<dyn VesselRepository>,
-    events: EventPublisher,
+    events: Events,
 }
 
 impl VesselHandler {
-    pub fn new(repo: Arc<dyn VesselRepository>, events: EventPublisher) -> Self {
+    pub fn new(repo: Arc<dyn VesselRepository>, events: Events) -> Self {
         Self { repo, events }
     }
 }
@@ -75,17 +75,19 @@ impl VesselService for VesselHandler {
         let user_id = caller(&request)?.user_id().to_owned();
         let mut vessel = from_proto(request.into_inner()).parse().map_err(status)?;
         vessel.owner_id.clone_from(&user_id);
-        self.repo.create(&vessel).await.map_err(|e| match e {
-            RepoError::DuplicateId => status(VesselError::DuplicateId(vessel.id.clone())),
-            other => status(other.into()),
-        })?;
         let message = format!(
             "vessel {} {:?} created (capacity {}, max weight {})",
             vessel.id, vessel.name, vessel.capacity, vessel.max_weight
         );
-        self.events
-            .publish_after_write("Create", message, &user_id)
-            .await;
+        let event = self.events.outgoing("Create", message, &user_id);
+        self.repo
+            .create(&vessel, &event)
+            .await
+            .map_err(|e| match e {
+                RepoError::DuplicateId => status(VesselError::DuplicateId(vessel.id.clone())),
+                other => status(other.into()),
+            })?;
+        self.events.written();
         Ok(Response::new(pb::Response {
             vessel: Some(to_proto(vessel)),
             vessels: vec![],

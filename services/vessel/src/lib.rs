@@ -11,7 +11,6 @@ use std::sync::Arc;
 
 use shippy_common::auth::{RequireAuth, TokenVerifier};
 use shippy_common::config::StoreKind;
-use shippy_common::events::EventPublisher;
 use shippy_common::server::{GrpcService, serve_grpc};
 use shippy_common::{Config, names, wiring};
 use shippy_proto::tonic::server::NamedService;
@@ -28,18 +27,14 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
     let registry = wiring::registry(&config)?;
-    let events = EventPublisher::new(
-        wiring::broker(&config)?,
-        &config.broker.log_topic,
-        names::VESSEL,
-    );
     let repo: Arc<dyn repo::VesselRepository> = match config.store.kind {
         StoreKind::Sqlite => Arc::new(repo::SqliteVessels::open(&config.data_file("vessels"))?),
         StoreKind::Mongodb => {
             Arc::new(repo::MongoVessels::open(&wiring::mongo_database(&config).await?).await?)
         }
     };
-    domain::seed(repo.as_ref()).await?;
+    let (_relay, events) = wiring::relay(&config, repo.outbox(), names::VESSEL)?;
+    domain::seed(repo.as_ref(), &events).await?;
     let verifier = Arc::new(TokenVerifier::load(&config.auth)?);
     let server = VesselServiceServer::new(VesselHandler::new(repo, events));
     let service = GrpcService {

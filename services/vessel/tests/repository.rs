@@ -2,6 +2,8 @@
 
 use std::sync::Arc;
 
+use shippy_common::events::Events;
+use shippy_plugins::outbox::Waker;
 use shippy_vessel::domain::{seed, seed_vessel};
 use shippy_vessel::repo::{SqliteVessels, VesselRepository};
 
@@ -20,9 +22,17 @@ shippy_vessel::vessel_repo_contract!(async {
 async fn an_empty_store_is_seeded_once_with_vessel001() {
     let path = fresh();
     let repo = SqliteVessels::open(&path).unwrap();
-    seed(&repo).await.unwrap();
-    seed(&SqliteVessels::open(&path).unwrap()).await.unwrap();
+    let events = Events::new("shippy.log", "shippy.vessel", Waker::default());
+    seed(&repo, &events).await.unwrap();
+    seed(&SqliteVessels::open(&path).unwrap(), &events)
+        .await
+        .unwrap();
     assert_eq!(repo.list().await.unwrap(), vec![seed_vessel()]);
+    assert_eq!(
+        repo.outbox().backlog().await.unwrap(),
+        1,
+        "one seeding, one event"
+    );
 }
 
 /// The same contract against MongoDB (the MongoDB-wire test server `make test` starts).

@@ -3,8 +3,16 @@
 
 use std::sync::Arc;
 
+use shippy_plugins::outbox::Outgoing;
+use shippy_plugins::outbox::contract::outgoing;
+
 use super::ConsignmentRepository;
 use crate::domain::{Consignment, Container};
+
+/// The event that goes with booking `id`.
+pub fn booked(id: &str) -> Outgoing {
+    outgoing("shippy.log", "alice", &format!("booked {id}"))
+}
 
 pub fn consignment(id: &str, owner: &str) -> Consignment {
     Consignment {
@@ -26,13 +34,24 @@ pub fn consignment(id: &str, owner: &str) -> Consignment {
 
 pub async fn a_stored_consignment_comes_back_whole(r: Arc<dyn ConsignmentRepository>) {
     let c = consignment("c1", "alice");
-    r.create(&c).await.unwrap();
+    r.create(&c, &booked("c1")).await.unwrap();
     assert_eq!(r.by_owner("alice").await.unwrap(), vec![c]);
+    let pending: Vec<Outgoing> = r
+        .outbox()
+        .pending(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.outgoing)
+        .collect();
+    assert_eq!(pending, vec![booked("c1")], "the event waits beside it");
 }
 
 pub async fn owners_see_only_their_own_newest_first(r: Arc<dyn ConsignmentRepository>) {
     for (id, owner) in [("a1", "alice"), ("b1", "bob"), ("a2", "alice")] {
-        r.create(&consignment(id, owner)).await.unwrap();
+        r.create(&consignment(id, owner), &booked(id))
+            .await
+            .unwrap();
     }
     let ids: Vec<_> = r
         .by_owner("alice")

@@ -5,7 +5,10 @@ pub mod contract;
 mod mongo;
 mod sqlite;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
+use shippy_plugins::outbox::{Outbox, Outgoing};
 
 pub use mongo::MongoConsignments;
 pub use sqlite::SqliteConsignments;
@@ -28,7 +31,10 @@ impl From<RepoError> for ConsignmentError {
 /// The consignment store.
 #[async_trait]
 pub trait ConsignmentRepository: Send + Sync + 'static {
-    async fn create(&self, consignment: &Consignment) -> Result<(), RepoError>;
+    /// Stores `consignment` and enqueues `event` in one transaction: both or neither.
+    async fn create(&self, consignment: &Consignment, event: &Outgoing) -> Result<(), RepoError>;
     /// The consignments `user_id` owns, newest first.
     async fn by_owner(&self, user_id: &str) -> Result<Vec<Consignment>, RepoError>;
+    /// The outbox `create` enqueues into, for the relay.
+    fn outbox(&self) -> Arc<dyn Outbox>;
 }

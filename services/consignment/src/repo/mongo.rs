@@ -1,10 +1,13 @@
 //! The consignment store on MongoDB: collection `consignments`, one plain document per
 //! consignment with its containers embedded, indexed by owner.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use mongodb::bson::doc;
 use mongodb::{Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
+use shippy_plugins::outbox::{MongoOutbox, Outbox, Outgoing};
 
 use super::{ConsignmentRepository, RepoError};
 use crate::domain::{Consignment, Container};
@@ -28,6 +31,7 @@ struct ConsignmentDoc {
 #[derive(Clone, Debug)]
 pub struct MongoConsignments {
     consignments: Collection<ConsignmentDoc>,
+    outbox: MongoOutbox,
 }
 
 fn unavailable(e: mongodb::error::Error) -> RepoError {
@@ -52,13 +56,19 @@ impl MongoConsignments {
             .create_index(by_owner)
             .await
             .map_err(unavailable)?;
-        Ok(Self { consignments })
+        let outbox = MongoOutbox::open(db, "consignments_outbox")
+            .await
+            .map_err(|e| RepoError::Unavailable(e.to_string()))?;
+        Ok(Self {
+            consignments,
+            outbox,
+        })
     }
 }
 
 #[async_trait]
 impl ConsignmentRepository for MongoConsignments {
-    async fn create(&self, c: &Consignment) -> Result<(), RepoError> {
+    async fn create(&self, c: &Consignment, event: &Outgoing) -> Result<(), RepoError> {
         let document = ConsignmentDoc {
             id: c.id.clone(),
             user_id: c.user_id.clone(),
@@ -70,8 +80,8 @@ impl ConsignmentRepository for MongoConsignments {
             containers: c.containers.clone(),
             stored_at_ns: now_ns(),
         };
-        self.consignments
-            .insert_one(document)
+        self.outbox
+            .insert_with(&self.consignments, document, event)
             .await
             .map_err(unavailable)?;
         Ok(())
@@ -99,5 +109,9 @@ impl ConsignmentRepository for MongoConsignments {
             });
         }
         Ok(out)
+    }
+
+    fn outbox(&self) -> Arc<dyn Outbox> {
+        Arc::new(self.outbox.clone())
     }
 }

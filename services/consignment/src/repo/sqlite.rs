@@ -1,9 +1,11 @@
 //! The embedded consignment store: one SQLite file; containers kept as a JSON array.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use rusqlite::{Row, params};
+use shippy_plugins::outbox::{self, Outbox, Outgoing, SqliteOutbox};
 use shippy_plugins::store::{SqliteDb, StoreError};
 
 use super::{ConsignmentRepository, RepoError};
@@ -32,7 +34,7 @@ pub struct SqliteConsignments {
 impl SqliteConsignments {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         Ok(Self {
-            db: SqliteDb::open(path, SCHEMA)?,
+            db: SqliteDb::open(path, &format!("{SCHEMA}{}", outbox::sqlite::SCHEMA))?,
         })
     }
 }
@@ -59,17 +61,20 @@ fn unavailable(e: StoreError) -> RepoError {
 
 #[async_trait]
 impl ConsignmentRepository for SqliteConsignments {
-    async fn create(&self, consignment: &Consignment) -> Result<(), RepoError> {
-        let c = consignment.clone();
+    async fn create(&self, consignment: &Consignment, event: &Outgoing) -> Result<(), RepoError> {
+        let (c, event) = (consignment.clone(), event.clone());
         let containers = serde_json::to_string(&c.containers)
             .map_err(|e| RepoError::Unavailable(e.to_string()))?;
         self.db
             .call(move |db| {
-                db.execute(
+                let tx = db.transaction()?;
+                tx.execute(
                     "INSERT INTO consignments (id, user_id, description, weight, vessel_id, status, created_at, containers)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
                     params![c.id, c.user_id, c.description, c.weight, c.vessel_id, c.status, c.created_at, containers],
-                )
+                )?;
+                outbox::sqlite::enqueue(&tx, &event)?;
+                tx.commit()
             })
             .await
             .map_err(unavailable)?;
@@ -89,5 +94,9 @@ impl ConsignmentRepository for SqliteConsignments {
             })
             .await
             .map_err(unavailable)
+    }
+
+    fn outbox(&self) -> Arc<dyn Outbox> {
+        Arc::new(SqliteOutbox::new(self.db.clone()))
     }
 }

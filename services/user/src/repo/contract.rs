@@ -2,8 +2,16 @@
 
 use std::sync::Arc;
 
+use shippy_plugins::outbox::Outgoing;
+use shippy_plugins::outbox::contract::outgoing;
+
 use super::{RepoError, UserRepository};
 use crate::domain::{StoredUser, User};
+
+/// The event that goes with signing up `id`.
+pub fn signed_up(id: &str) -> Outgoing {
+    outgoing("shippy.log", id, &format!("signed up {id}"))
+}
 
 /// A stored user with id `id` and email `email`.
 pub fn stored(id: &str, email: &str) -> StoredUser {
@@ -20,22 +28,39 @@ pub fn stored(id: &str, email: &str) -> StoredUser {
 
 pub async fn a_created_user_is_found_by_id_and_by_email(r: Arc<dyn UserRepository>) {
     let u = stored("u1", "a@example.com");
-    r.create(&u).await.unwrap();
+    r.create(&u, &signed_up("u1")).await.unwrap();
     assert_eq!(r.get("u1").await.unwrap(), Some(u.clone()));
     assert_eq!(r.by_email("a@example.com").await.unwrap(), Some(u));
     assert_eq!(r.get("nobody").await.unwrap(), None);
 }
 
 pub async fn a_second_user_with_the_same_email_is_refused(r: Arc<dyn UserRepository>) {
-    r.create(&stored("u1", "a@example.com")).await.unwrap();
-    let dup = r.create(&stored("u2", "a@example.com")).await;
+    r.create(&stored("u1", "a@example.com"), &signed_up("u1"))
+        .await
+        .unwrap();
+    let dup = r
+        .create(&stored("u2", "a@example.com"), &signed_up("u2"))
+        .await;
     assert!(matches!(dup, Err(RepoError::DuplicateEmail)), "{dup:?}");
     assert_eq!(r.get("u2").await.unwrap(), None);
+    let pending: Vec<Outgoing> = r
+        .outbox()
+        .pending(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.outgoing)
+        .collect();
+    assert_eq!(
+        pending,
+        vec![signed_up("u1")],
+        "the refused sign-up left no event"
+    );
 }
 
 pub async fn list_answers_every_user_oldest_first(r: Arc<dyn UserRepository>) {
     for (id, email) in [("b", "b@example.com"), ("a", "a@example.com")] {
-        r.create(&stored(id, email)).await.unwrap();
+        r.create(&stored(id, email), &signed_up(id)).await.unwrap();
     }
     let ids: Vec<_> = r
         .list()

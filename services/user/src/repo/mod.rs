@@ -1,11 +1,14 @@
-//! Where users are kept: the [`UserRepository`] port, its SQLite adapter, and the contract
-//! every adapter must pass.
+//! Where users are kept: the [`UserRepository`] port, its SQLite and MongoDB adapters, and
+//! the contract every adapter must pass.
 
 pub mod contract;
 mod mongo;
 mod sqlite;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
+use shippy_plugins::outbox::{Outbox, Outgoing};
 
 pub use mongo::MongoUsers;
 pub use sqlite::SqliteUsers;
@@ -34,9 +37,12 @@ impl From<RepoError> for crate::domain::UserError {
 /// The user store. Emails are unique, compared as stored (lowercase).
 #[async_trait]
 pub trait UserRepository: Send + Sync + 'static {
-    async fn create(&self, user: &StoredUser) -> Result<(), RepoError>;
+    /// Stores `user` and enqueues `event` in one transaction: both or neither.
+    async fn create(&self, user: &StoredUser, event: &Outgoing) -> Result<(), RepoError>;
     async fn get(&self, id: &str) -> Result<Option<StoredUser>, RepoError>;
     async fn by_email(&self, email: &str) -> Result<Option<StoredUser>, RepoError>;
     /// Every user, oldest first.
     async fn list(&self) -> Result<Vec<StoredUser>, RepoError>;
+    /// The outbox `create` enqueues into, for the relay.
+    fn outbox(&self) -> Arc<dyn Outbox>;
 }

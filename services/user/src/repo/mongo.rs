@@ -1,11 +1,14 @@
 //! The user store on MongoDB: collection `users`, one plain document per user, a unique
 //! index on `email`.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
 use mongodb::bson::doc;
 use mongodb::options::IndexOptions;
 use mongodb::{Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
+use shippy_plugins::outbox::{MongoOutbox, Outbox, Outgoing};
 use shippy_plugins::store::mongo::is_duplicate_key;
 
 use super::{RepoError, UserRepository};
@@ -26,6 +29,7 @@ struct UserDoc {
 #[derive(Clone, Debug)]
 pub struct MongoUsers {
     users: Collection<UserDoc>,
+    outbox: MongoOutbox,
 }
 
 fn unavailable(e: mongodb::error::Error) -> RepoError {
@@ -54,7 +58,10 @@ impl MongoUsers {
             .options(unique)
             .build();
         users.create_index(email).await.map_err(unavailable)?;
-        Ok(Self { users })
+        let outbox = MongoOutbox::open(db, "users_outbox")
+            .await
+            .map_err(|e| RepoError::Unavailable(e.to_string()))?;
+        Ok(Self { users, outbox })
     }
 
     async fn one(&self, filter: mongodb::bson::Document) -> Result<Option<StoredUser>, RepoError> {
@@ -69,7 +76,7 @@ impl MongoUsers {
 
 #[async_trait]
 impl UserRepository for MongoUsers {
-    async fn create(&self, user: &StoredUser) -> Result<(), RepoError> {
+    async fn create(&self, user: &StoredUser, event: &Outgoing) -> Result<(), RepoError> {
         let u = &user.user;
         let document = UserDoc {
             id: u.id.clone(),
@@ -79,7 +86,8 @@ impl UserRepository for MongoUsers {
             password_hash: user.password_hash.clone(),
             created_at_ms: shippy_plugins::now_unix_ms(),
         };
-        self.users.insert_one(document).await.map_err(|e| {
+        let inserted = self.outbox.insert_with(&self.users, document, event).await;
+        inserted.map_err(|e| {
             if is_duplicate_key(&e) {
                 RepoError::DuplicateEmail
             } else {
@@ -111,5 +119,9 @@ impl UserRepository for MongoUsers {
             ));
         }
         Ok(out)
+    }
+
+    fn outbox(&self) -> Arc<dyn Outbox> {
+        Arc::new(self.outbox.clone())
     }
 }

@@ -1,9 +1,11 @@
 //! The embedded user store: one SQLite file.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, Row, params};
+use shippy_plugins::outbox::{self, Outbox, Outgoing, SqliteOutbox};
 use shippy_plugins::store::{SqliteDb, StoreError};
 
 use super::{RepoError, UserRepository};
@@ -30,7 +32,7 @@ pub struct SqliteUsers {
 impl SqliteUsers {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         Ok(Self {
-            db: SqliteDb::open(path, SCHEMA)?,
+            db: SqliteDb::open(path, &format!("{SCHEMA}{}", outbox::sqlite::SCHEMA))?,
         })
     }
 
@@ -72,14 +74,17 @@ fn unavailable(e: StoreError) -> RepoError {
 
 #[async_trait]
 impl UserRepository for SqliteUsers {
-    async fn create(&self, user: &StoredUser) -> Result<(), RepoError> {
-        let u = user.clone();
+    async fn create(&self, user: &StoredUser, event: &Outgoing) -> Result<(), RepoError> {
+        let (u, event) = (user.clone(), event.clone());
         self.db
             .call(move |c| {
-                c.execute(
+                let tx = c.transaction()?;
+                tx.execute(
                     "INSERT INTO users (id, name, company, email, password_hash) VALUES (?1, ?2, ?3, ?4, ?5)",
                     params![u.user.id, u.user.name, u.user.company, u.user.email, u.password_hash],
-                )
+                )?;
+                outbox::sqlite::enqueue(&tx, &event)?;
+                tx.commit()
             })
             .await
             .map_err(|e| if e.is_unique_violation() { RepoError::DuplicateEmail } else { unavailable(e) })?;
@@ -104,5 +109,9 @@ impl UserRepository for SqliteUsers {
             })
             .await
             .map_err(unavailable)
+    }
+
+    fn outbox(&self) -> Arc<dyn Outbox> {
+        Arc::new(SqliteOutbox::new(self.db.clone()))
     }
 }

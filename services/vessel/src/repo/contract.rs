@@ -2,8 +2,16 @@
 
 use std::sync::Arc;
 
+use shippy_plugins::outbox::Outgoing;
+use shippy_plugins::outbox::contract::outgoing;
+
 use super::{RepoError, VesselRepository};
 use crate::domain::{Specification, Vessel};
+
+/// The event that goes with creating `id`.
+pub fn created(id: &str) -> Outgoing {
+    outgoing("shippy.log", "owner", &format!("created {id}"))
+}
 
 pub fn vessel(id: &str, capacity: i32, max_weight: i32, available: bool) -> Vessel {
     Vessel {
@@ -24,12 +32,18 @@ fn spec(capacity: i32, max_weight: i32) -> Specification {
 }
 
 pub async fn the_smallest_available_vessel_that_fits_is_found(r: Arc<dyn VesselRepository>) {
-    r.create(&vessel("big", 20_000, 199_000_000, true))
+    r.create(&vessel("big", 20_000, 199_000_000, true), &created("big"))
         .await
         .unwrap();
-    r.create(&vessel("mid", 500, 200_000, true)).await.unwrap();
-    r.create(&vessel("small", 50, 60_000, true)).await.unwrap();
-    r.create(&vessel("idle", 10, 1_000, false)).await.unwrap();
+    r.create(&vessel("mid", 500, 200_000, true), &created("mid"))
+        .await
+        .unwrap();
+    r.create(&vessel("small", 50, 60_000, true), &created("small"))
+        .await
+        .unwrap();
+    r.create(&vessel("idle", 10, 1_000, false), &created("idle"))
+        .await
+        .unwrap();
     let found = |c, w| {
         let r = Arc::clone(&r);
         async move { r.find_available(spec(c, w)).await.unwrap().map(|v| v.id) }
@@ -47,13 +61,34 @@ pub async fn the_smallest_available_vessel_that_fits_is_found(r: Arc<dyn VesselR
 
 pub async fn a_created_vessel_is_listed_with_every_field(r: Arc<dyn VesselRepository>) {
     let v = vessel("v1", 5, 500, true);
-    r.create(&v).await.unwrap();
+    r.create(&v, &created("v1")).await.unwrap();
     assert_eq!(r.list().await.unwrap(), vec![v]);
 }
 
+pub async fn a_create_enqueues_its_event_and_a_refused_one_enqueues_none(
+    r: Arc<dyn VesselRepository>,
+) {
+    let outbox = r.outbox();
+    r.create(&vessel("v1", 5, 500, true), &created("v1"))
+        .await
+        .unwrap();
+    let dup = outgoing("shippy.log", "owner", "duplicate");
+    assert!(r.create(&vessel("v1", 6, 600, true), &dup).await.is_err());
+    let pending: Vec<Outgoing> = outbox
+        .pending(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.outgoing)
+        .collect();
+    assert_eq!(pending, vec![created("v1")]);
+}
+
 pub async fn a_duplicate_id_is_refused(r: Arc<dyn VesselRepository>) {
-    r.create(&vessel("v1", 5, 500, true)).await.unwrap();
-    let dup = r.create(&vessel("v1", 6, 600, true)).await;
+    r.create(&vessel("v1", 5, 500, true), &created("v1"))
+        .await
+        .unwrap();
+    let dup = r.create(&vessel("v1", 6, 600, true), &created("v1")).await;
     assert!(matches!(dup, Err(RepoError::DuplicateId)), "{dup:?}");
     assert_eq!(r.list().await.unwrap()[0].capacity, 5);
 }
@@ -64,6 +99,7 @@ macro_rules! vessel_repo_contract {
         $crate::vessel_repo_contract!(@cases $make;
             the_smallest_available_vessel_that_fits_is_found,
             a_created_vessel_is_listed_with_every_field,
+            a_create_enqueues_its_event_and_a_refused_one_enqueues_none,
             a_duplicate_id_is_refused,
         );
     };

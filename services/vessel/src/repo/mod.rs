@@ -1,11 +1,14 @@
-//! Where vessels are kept: the [`VesselRepository`] port, its SQLite adapter, and the
-//! contract every adapter must pass.
+//! Where vessels are kept: the [`VesselRepository`] port, its SQLite and MongoDB adapters,
+//! and the contract every adapter must pass.
 
 pub mod contract;
 mod mongo;
 mod sqlite;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
+use shippy_plugins::outbox::{Outbox, Outgoing};
 
 pub use mongo::MongoVessels;
 pub use sqlite::SqliteVessels;
@@ -29,12 +32,15 @@ impl From<RepoError> for VesselError {
     }
 }
 
-/// The vessel store.
+/// The vessel store, with the outbox its events wait in.
 #[async_trait]
 pub trait VesselRepository: Send + Sync + 'static {
-    async fn create(&self, vessel: &Vessel) -> Result<(), RepoError>;
+    /// Stores `vessel` and enqueues `event` in one transaction: both or neither.
+    async fn create(&self, vessel: &Vessel, event: &Outgoing) -> Result<(), RepoError>;
     /// The smallest available vessel that fits `spec` (by capacity, then max weight, then id).
     async fn find_available(&self, spec: Specification) -> Result<Option<Vessel>, RepoError>;
     /// Every vessel, smallest first.
     async fn list(&self) -> Result<Vec<Vessel>, RepoError>;
+    /// The outbox `create` enqueues into, for the relay.
+    fn outbox(&self) -> Arc<dyn Outbox>;
 }

@@ -1,10 +1,13 @@
 //! The vessel store on MongoDB: collection `vessels`, one plain document per vessel,
-//! indexed for the spec lookup.
+//! indexed for the spec lookup; the outbox beside it.
+
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use mongodb::bson::doc;
 use mongodb::{Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
+use shippy_plugins::outbox::{MongoOutbox, Outbox, Outgoing};
 use shippy_plugins::store::mongo::is_duplicate_key;
 
 use super::{RepoError, VesselRepository};
@@ -38,6 +41,7 @@ impl From<VesselDoc> for Vessel {
 #[derive(Clone, Debug)]
 pub struct MongoVessels {
     vessels: Collection<VesselDoc>,
+    outbox: MongoOutbox,
 }
 
 fn unavailable(e: mongodb::error::Error) -> RepoError {
@@ -57,13 +61,16 @@ impl MongoVessels {
             .keys(doc! { "available": 1, "capacity": 1, "max_weight": 1 })
             .build();
         vessels.create_index(by_spec).await.map_err(unavailable)?;
-        Ok(Self { vessels })
+        let outbox = MongoOutbox::open(db, "vessels_outbox")
+            .await
+            .map_err(|e| RepoError::Unavailable(e.to_string()))?;
+        Ok(Self { vessels, outbox })
     }
 }
 
 #[async_trait]
 impl VesselRepository for MongoVessels {
-    async fn create(&self, v: &Vessel) -> Result<(), RepoError> {
+    async fn create(&self, v: &Vessel, event: &Outgoing) -> Result<(), RepoError> {
         let document = VesselDoc {
             id: v.id.clone(),
             capacity: v.capacity,
@@ -72,7 +79,11 @@ impl VesselRepository for MongoVessels {
             available: v.available,
             owner_id: v.owner_id.clone(),
         };
-        self.vessels.insert_one(document).await.map_err(|e| {
+        let inserted = self
+            .outbox
+            .insert_with(&self.vessels, document, event)
+            .await;
+        inserted.map_err(|e| {
             if is_duplicate_key(&e) {
                 RepoError::DuplicateId
             } else {
@@ -115,5 +126,9 @@ impl VesselRepository for MongoVessels {
             out.push(cursor.deserialize_current().map_err(unavailable)?.into());
         }
         Ok(out)
+    }
+
+    fn outbox(&self) -> Arc<dyn Outbox> {
+        Arc::new(self.outbox.clone())
     }
 }

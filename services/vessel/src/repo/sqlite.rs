@@ -1,9 +1,11 @@
-//! The embedded vessel store: one SQLite file, indexed for the spec lookup.
+//! The embedded vessel store: one SQLite file, indexed for the spec lookup, with its outbox.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use async_trait::async_trait;
 use rusqlite::{OptionalExtension, Row, params};
+use shippy_plugins::outbox::{self, Outbox, Outgoing, SqliteOutbox};
 use shippy_plugins::store::{SqliteDb, StoreError};
 
 use super::{RepoError, VesselRepository};
@@ -31,7 +33,7 @@ pub struct SqliteVessels {
 impl SqliteVessels {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
         Ok(Self {
-            db: SqliteDb::open(path, SCHEMA)?,
+            db: SqliteDb::open(path, &format!("{SCHEMA}{}", outbox::sqlite::SCHEMA))?,
         })
     }
 }
@@ -53,11 +55,12 @@ fn unavailable(e: StoreError) -> RepoError {
 
 #[async_trait]
 impl VesselRepository for SqliteVessels {
-    async fn create(&self, vessel: &Vessel) -> Result<(), RepoError> {
-        let v = vessel.clone();
+    async fn create(&self, vessel: &Vessel, event: &Outgoing) -> Result<(), RepoError> {
+        let (v, event) = (vessel.clone(), event.clone());
         self.db
             .call(move |c| {
-                c.execute(
+                let tx = c.transaction()?;
+                tx.execute(
                     "INSERT INTO vessels (id, capacity, max_weight, name, available, owner_id)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                     params![
@@ -68,7 +71,9 @@ impl VesselRepository for SqliteVessels {
                         v.available,
                         v.owner_id
                     ],
-                )
+                )?;
+                outbox::sqlite::enqueue(&tx, &event)?;
+                tx.commit()
             })
             .await
             .map_err(|e| {
@@ -108,5 +113,9 @@ impl VesselRepository for SqliteVessels {
             })
             .await
             .map_err(unavailable)
+    }
+
+    fn outbox(&self) -> Arc<dyn Outbox> {
+        Arc::new(SqliteOutbox::new(self.db.clone()))
     }
 }

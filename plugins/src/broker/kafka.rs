@@ -1,0 +1,202 @@
+//! The Kafka broker adapter (rdkafka): an idempotent producer that waits for every in-sync
+//! replica (acks=all), and consumer groups that commit an offset only when told the message
+//! was handled, so a crash redelivers rather than loses. Messages keep their key, headers
+//! and payload as they are, so any Kafka consumer reads them.
+
+use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, Headers, Message as _, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::util::Timeout;
+use rdkafka::{Offset, TopicPartitionList};
+
+use super::{Broker, BrokerError, Delivery, Message, Subscription};
+
+/// How long a publish may wait for the brokers' acknowledgement.
+const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+fn unavailable(e: impl std::fmt::Display) -> BrokerError {
+    BrokerError::Unavailable(e.to_string())
+}
+
+/// A [`Broker`] on Kafka.
+pub struct KafkaBroker {
+    brokers: String,
+    partitions: i32,
+    producer: FutureProducer,
+    admin: AdminClient<DefaultClientContext>,
+    /// Topics known to exist, so each is created (if missing) once per process.
+    known: Mutex<HashSet<String>>,
+}
+
+impl std::fmt::Debug for KafkaBroker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaBroker")
+            .field("brokers", &self.brokers)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KafkaBroker {
+    /// Clients for `brokers` (`host:port,...`); topics it creates get `partitions`.
+    pub fn connect(brokers: &str, partitions: i32) -> Result<Self, BrokerError> {
+        let producer = ClientConfig::new()
+            .set("bootstrap.servers", brokers)
+            .set("enable.idempotence", "true")
+            .set("acks", "all")
+            .set("message.timeout.ms", "30000")
+            .create()
+            .map_err(unavailable)?;
+        let admin = ClientConfig::new()
+            .set("bootstrap.servers", brokers)
+            .create()
+            .map_err(unavailable)?;
+        Ok(Self {
+            brokers: brokers.to_owned(),
+            partitions,
+            producer,
+            admin,
+            known: Mutex::new(HashSet::new()),
+        })
+    }
+
+    /// Creates `topic` unless it exists (compose creates the log topic; tests make their own).
+    async fn ensure_topic(&self, topic: &str) -> Result<(), BrokerError> {
+        if self
+            .known
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(topic)
+        {
+            return Ok(());
+        }
+        let new = NewTopic::new(topic, self.partitions, TopicReplication::Fixed(1));
+        let options = AdminOptions::new().operation_timeout(Some(Timeout::After(SEND_TIMEOUT)));
+        for result in self
+            .admin
+            .create_topics([&new], &options)
+            .await
+            .map_err(unavailable)?
+        {
+            match result {
+                Ok(_) | Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
+                Err((name, code)) => {
+                    return Err(unavailable(format!("create topic {name}: {code}")));
+                }
+            }
+        }
+        self.known
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(topic.to_owned());
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl Broker for KafkaBroker {
+    async fn publish(&self, topic: &str, message: Message) -> Result<(), BrokerError> {
+        self.ensure_topic(topic).await?;
+        let mut headers = OwnedHeaders::new();
+        for (key, value) in &message.headers {
+            headers = headers.insert(Header {
+                key,
+                value: Some(value.as_bytes()),
+            });
+        }
+        let record = FutureRecord::to(topic)
+            .key(&message.key)
+            .payload(&message.payload)
+            .headers(headers);
+        self.producer
+            .send(record, Timeout::After(SEND_TIMEOUT))
+            .await
+            .map_err(|(e, _)| unavailable(e))?;
+        Ok(())
+    }
+
+    async fn subscribe(
+        &self,
+        topic: &str,
+        group: &str,
+    ) -> Result<Box<dyn Subscription>, BrokerError> {
+        self.ensure_topic(topic).await?;
+        let consumer: StreamConsumer = ClientConfig::new()
+            .set("bootstrap.servers", &self.brokers)
+            .set("group.id", group)
+            .set("enable.auto.commit", "false")
+            .set("auto.offset.reset", "earliest")
+            // A consumer that died is noticed within seconds, so its partitions move on.
+            .set("session.timeout.ms", "6000")
+            .set("heartbeat.interval.ms", "1000")
+            .create()
+            .map_err(unavailable)?;
+        consumer.subscribe(&[topic]).map_err(unavailable)?;
+        Ok(Box::new(KafkaSubscription {
+            consumer: Arc::new(consumer),
+        }))
+    }
+}
+
+struct KafkaSubscription {
+    consumer: Arc<StreamConsumer>,
+}
+
+#[async_trait]
+impl Subscription for KafkaSubscription {
+    async fn next(&mut self) -> Result<Delivery, BrokerError> {
+        let m = self.consumer.recv().await.map_err(unavailable)?;
+        let headers = m
+            .headers()
+            .map(|h| {
+                h.iter()
+                    .map(|h| {
+                        (
+                            h.key.to_owned(),
+                            String::from_utf8_lossy(h.value.unwrap_or_default()).into_owned(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let message = Message {
+            key: m
+                .key()
+                .map(|k| String::from_utf8_lossy(k).into_owned())
+                .unwrap_or_default(),
+            headers,
+            payload: m.payload().unwrap_or_default().to_vec(),
+        };
+        Ok(Delivery {
+            topic: m.topic().to_owned(),
+            partition: m.partition(),
+            offset: m.offset(),
+            message,
+        })
+    }
+
+    async fn commit(&mut self, delivery: &Delivery) -> Result<(), BrokerError> {
+        let mut offsets = TopicPartitionList::new();
+        offsets
+            .add_partition_offset(
+                &delivery.topic,
+                delivery.partition,
+                Offset::Offset(delivery.offset + 1),
+            )
+            .map_err(unavailable)?;
+        let consumer = Arc::clone(&self.consumer);
+        // A synchronous commit waits for the broker; keep it off the async threads.
+        tokio::task::spawn_blocking(move || consumer.commit(&offsets, CommitMode::Sync))
+            .await
+            .map_err(unavailable)?
+            .map_err(|e: KafkaError| unavailable(e))
+    }
+}

@@ -1,0 +1,79 @@
+//! The outbox contract: what every [`Outbox`] adapter must do. An adapter's test file runs
+//! all of it with `outbox_contract!(async { make_outbox() })`; each case wants an empty one.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::{Outbox, Outgoing};
+use crate::broker::Message;
+
+/// An event for `topic` keyed `key` with `payload`.
+pub fn outgoing(topic: &str, key: &str, payload: &str) -> Outgoing {
+    Outgoing {
+        topic: topic.to_owned(),
+        message: Message {
+            key: key.to_owned(),
+            headers: BTreeMap::from([("event-id".to_owned(), format!("{key}-{payload}"))]),
+            payload: payload.as_bytes().to_vec(),
+        },
+    }
+}
+
+pub async fn enqueued_events_wait_in_order_and_intact(o: Arc<dyn Outbox>) {
+    let events: Vec<Outgoing> = (0..5)
+        .map(|i| outgoing(if i % 2 == 0 { "a" } else { "b" }, "k", &format!("m{i}")))
+        .collect();
+    for e in &events {
+        o.enqueue(e).await.unwrap();
+    }
+    let pending = o.pending(100).await.unwrap();
+    let got: Vec<Outgoing> = pending.into_iter().map(|p| p.outgoing).collect();
+    assert_eq!(got, events);
+    assert_eq!(o.backlog().await.unwrap(), 5);
+}
+
+pub async fn a_sent_event_leaves_and_the_rest_stay(o: Arc<dyn Outbox>) {
+    for i in 0..3 {
+        o.enqueue(&outgoing("t", "k", &format!("m{i}")))
+            .await
+            .unwrap();
+    }
+    let first = o.pending(1).await.unwrap();
+    assert_eq!(first.len(), 1, "the limit holds");
+    o.sent(&first[0].id).await.unwrap();
+    let rest: Vec<Vec<u8>> = o
+        .pending(100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.outgoing.message.payload)
+        .collect();
+    assert_eq!(rest, [b"m1".to_vec(), b"m2".to_vec()]);
+    assert_eq!(o.backlog().await.unwrap(), 2);
+}
+
+pub async fn an_empty_outbox_has_nothing_pending(o: Arc<dyn Outbox>) {
+    assert!(o.pending(10).await.unwrap().is_empty());
+    assert_eq!(o.backlog().await.unwrap(), 0);
+}
+
+/// Runs every case of the outbox contract against the outbox `$make` builds.
+#[macro_export]
+macro_rules! outbox_contract {
+    ($make:expr) => {
+        $crate::outbox_contract!(@cases $make;
+            enqueued_events_wait_in_order_and_intact,
+            a_sent_event_leaves_and_the_rest_stay,
+            an_empty_outbox_has_nothing_pending,
+        );
+    };
+    (@cases $make:expr; $($case:ident),+ $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $case() {
+                let outbox = $make.await;
+                $crate::outbox::contract::$case(outbox).await;
+            }
+        )+
+    };
+}

@@ -1,0 +1,142 @@
+//! The outbox as a collection beside a service's own: a write and its event are inserted in
+//! one multi-document transaction (MongoDB needs a replica set for that; compose runs one).
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use async_trait::async_trait;
+use mongodb::bson::{Binary, doc, oid::ObjectId, spec::BinarySubtype};
+use mongodb::{Collection, Database};
+use serde::{Deserialize, Serialize, de::DeserializeOwned};
+
+use super::{Outbox, OutboxError, Outgoing, Pending};
+use crate::broker::Message;
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Entry {
+    #[serde(rename = "_id")]
+    id: ObjectId,
+    /// Microseconds, made strictly increasing within a process: the order of the line.
+    seq: i64,
+    topic: String,
+    key: String,
+    headers: BTreeMap<String, String>,
+    payload: Binary,
+}
+
+/// The next `seq`: the clock in microseconds, but never less than one past the last.
+fn next_seq() -> i64 {
+    static LAST: AtomicI64 = AtomicI64::new(0);
+    let now = crate::now_unix_ms().saturating_mul(1000);
+    let mut last = LAST.load(Ordering::Relaxed);
+    loop {
+        let next = now.max(last + 1);
+        match LAST.compare_exchange_weak(last, next, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => return next,
+            Err(seen) => last = seen,
+        }
+    }
+}
+
+fn entry(o: &Outgoing) -> Entry {
+    Entry {
+        id: ObjectId::new(),
+        seq: next_seq(),
+        topic: o.topic.clone(),
+        key: o.message.key.clone(),
+        headers: o.message.headers.clone(),
+        payload: Binary {
+            subtype: BinarySubtype::Generic,
+            bytes: o.message.payload.clone(),
+        },
+    }
+}
+
+/// The `outbox` collection of a service's database.
+#[derive(Clone, Debug)]
+pub struct MongoOutbox {
+    entries: Collection<Entry>,
+}
+
+impl MongoOutbox {
+    /// The outbox collection `name` of `db` (one per owning service), with its index.
+    pub async fn open(db: &Database, name: &str) -> Result<Self, OutboxError> {
+        let entries = db.collection::<Entry>(name);
+        let by_seq = mongodb::IndexModel::builder()
+            .keys(doc! { "seq": 1 })
+            .build();
+        entries.create_index(by_seq).await?;
+        Ok(Self { entries })
+    }
+
+    /// Inserts `document` into `collection` and enqueues `outgoing`, in one transaction:
+    /// both or neither.
+    pub async fn insert_with<T>(
+        &self,
+        collection: &Collection<T>,
+        document: T,
+        outgoing: &Outgoing,
+    ) -> mongodb::error::Result<()>
+    where
+        T: Serialize + DeserializeOwned + Send + Sync,
+    {
+        let mut session = collection.client().start_session().await?;
+        session.start_transaction().await?;
+        collection
+            .insert_one(document)
+            .session(&mut session)
+            .await?;
+        self.entries
+            .insert_one(entry(outgoing))
+            .session(&mut session)
+            .await?;
+        session.commit_transaction().await
+    }
+}
+
+#[async_trait]
+impl Outbox for MongoOutbox {
+    async fn enqueue(&self, outgoing: &Outgoing) -> Result<(), OutboxError> {
+        self.entries.insert_one(entry(outgoing)).await?;
+        Ok(())
+    }
+
+    async fn pending(&self, limit: usize) -> Result<Vec<Pending>, OutboxError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut cursor = self
+            .entries
+            .find(doc! {})
+            .sort(doc! { "seq": 1, "_id": 1 })
+            .limit(limit)
+            .await?;
+        let mut entries = Vec::new();
+        while cursor.advance().await? {
+            entries.push(cursor.deserialize_current()?);
+        }
+        Ok(entries
+            .into_iter()
+            .map(|e| Pending {
+                id: e.id.to_hex(),
+                outgoing: Outgoing {
+                    topic: e.topic,
+                    message: Message {
+                        key: e.key,
+                        headers: e.headers,
+                        payload: e.payload.bytes,
+                    },
+                },
+            })
+            .collect())
+    }
+
+    async fn sent(&self, id: &str) -> Result<(), OutboxError> {
+        let id = ObjectId::parse_str(id)
+            .map_err(|_| OutboxError::Unavailable(format!("no outbox entry {id:?}")))?;
+        self.entries.delete_one(doc! { "_id": id }).await?;
+        Ok(())
+    }
+
+    async fn backlog(&self) -> Result<u64, OutboxError> {
+        Ok(self.entries.count_documents(doc! {}).await?)
+    }
+}

@@ -1,0 +1,116 @@
+//! The relay: publishes an outbox's pending events to the broker in order, removing each once
+//! the broker has it. A write wakes it at once; it also looks every `poll` for events others
+//! left (an earlier process, a broker that was down). When the broker refuses, it stops at
+//! that event (so order holds per outbox) and tries again after a growing pause.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+
+use super::Outbox;
+use crate::broker::Broker;
+
+/// How a relay paces itself.
+#[derive(Clone, Copy, Debug)]
+pub struct RelayConfig {
+    /// How often it looks for pending events when nothing wakes it.
+    pub poll: Duration,
+    /// The longest pause after the broker or the outbox failed.
+    pub max_backoff: Duration,
+    /// Events taken per look.
+    pub batch: usize,
+}
+
+impl Default for RelayConfig {
+    fn default() -> Self {
+        Self {
+            poll: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(2),
+            batch: 100,
+        }
+    }
+}
+
+/// A running relay; dropping it stops it.
+#[derive(Debug)]
+pub struct Relay {
+    wake: Arc<Notify>,
+    task: JoinHandle<()>,
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+impl Relay {
+    /// Starts relaying `outbox` to `broker`.
+    pub fn start(outbox: Arc<dyn Outbox>, broker: Arc<dyn Broker>, config: RelayConfig) -> Self {
+        let wake = Arc::new(Notify::new());
+        let task = tokio::spawn(run(outbox, broker, Arc::clone(&wake), config));
+        Self { wake, task }
+    }
+
+    /// A handle that wakes the relay: call it after each committed write.
+    pub fn waker(&self) -> Waker {
+        Waker(Arc::clone(&self.wake))
+    }
+}
+
+/// Wakes a [`Relay`] (cheap to clone; waking a stopped relay does nothing).
+#[derive(Clone, Debug, Default)]
+pub struct Waker(Arc<Notify>);
+
+impl Waker {
+    pub fn wake(&self) {
+        self.0.notify_one();
+    }
+}
+
+/// Publishes everything pending; whether it all went.
+async fn drain(outbox: &dyn Outbox, broker: &dyn Broker, batch: usize) -> bool {
+    loop {
+        let pending = match outbox.pending(batch).await {
+            Ok(p) => p,
+            Err(error) => {
+                tracing::warn!(%error, "outbox unreadable; will retry");
+                return false;
+            }
+        };
+        if pending.is_empty() {
+            return true;
+        }
+        for entry in pending {
+            let o = &entry.outgoing;
+            if let Err(error) = broker.publish(&o.topic, o.message.clone()).await {
+                tracing::warn!(%error, topic = %o.topic, "broker refused an event; it waits in the outbox");
+                return false;
+            }
+            if let Err(error) = outbox.sent(&entry.id).await {
+                // Published but still listed: it goes again later; consumers drop the copy.
+                tracing::warn!(%error, "outbox entry not removed; will retry");
+                return false;
+            }
+        }
+    }
+}
+
+async fn run(outbox: Arc<dyn Outbox>, broker: Arc<dyn Broker>, wake: Arc<Notify>, c: RelayConfig) {
+    let mut backoff = c.poll;
+    loop {
+        if drain(outbox.as_ref(), broker.as_ref(), c.batch).await {
+            backoff = c.poll;
+            tokio::select! {
+                () = wake.notified() => {}
+                () = tokio::time::sleep(c.poll) => {}
+            }
+        } else {
+            // Writes go on meanwhile; their events wait in line without hurrying the retry.
+            backoff = (backoff * 2).min(c.max_backoff);
+            tokio::time::sleep(backoff).await;
+        }
+    }
+}

@@ -1,0 +1,106 @@
+//! The outbox as a table in a service's own SQLite file, so a write and its event commit in
+//! one transaction.
+
+use std::collections::BTreeMap;
+
+use async_trait::async_trait;
+use rusqlite::{Transaction, params};
+
+use super::{Outbox, OutboxError, Outgoing, Pending};
+use crate::broker::Message;
+use crate::store::SqliteDb;
+
+/// Append this to a repository's schema.
+pub const SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS outbox (
+    seq     INTEGER PRIMARY KEY AUTOINCREMENT,
+    topic   TEXT NOT NULL,
+    key     TEXT NOT NULL,
+    headers TEXT NOT NULL,
+    payload BLOB NOT NULL
+);";
+
+/// Enqueues `outgoing` inside `tx`, the transaction of the write it describes.
+pub fn enqueue(tx: &Transaction<'_>, outgoing: &Outgoing) -> rusqlite::Result<()> {
+    let m = &outgoing.message;
+    let headers = serde_json::to_string(&m.headers).unwrap_or_else(|_| "{}".into());
+    tx.execute(
+        "INSERT INTO outbox (topic, key, headers, payload) VALUES (?1, ?2, ?3, ?4)",
+        params![outgoing.topic, m.key, headers, m.payload],
+    )?;
+    Ok(())
+}
+
+/// The outbox table of a repository's database.
+#[derive(Clone, Debug)]
+pub struct SqliteOutbox {
+    db: SqliteDb,
+}
+
+impl SqliteOutbox {
+    /// The outbox in `db`, whose schema includes [`SCHEMA`].
+    pub fn new(db: SqliteDb) -> Self {
+        Self { db }
+    }
+}
+
+#[async_trait]
+impl Outbox for SqliteOutbox {
+    async fn enqueue(&self, outgoing: &Outgoing) -> Result<(), OutboxError> {
+        let o = outgoing.clone();
+        self.db
+            .call(move |c| {
+                let tx = c.transaction()?;
+                enqueue(&tx, &o)?;
+                tx.commit()
+            })
+            .await?;
+        Ok(())
+    }
+
+    async fn pending(&self, limit: usize) -> Result<Vec<Pending>, OutboxError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        Ok(self
+            .db
+            .call(move |c| {
+                let mut stmt = c.prepare_cached(
+                    "SELECT seq, topic, key, headers, payload FROM outbox ORDER BY seq LIMIT ?1",
+                )?;
+                let rows = stmt.query_map([limit], |r| {
+                    let headers: String = r.get(3)?;
+                    Ok(Pending {
+                        id: r.get::<_, i64>(0)?.to_string(),
+                        outgoing: Outgoing {
+                            topic: r.get(1)?,
+                            message: Message {
+                                key: r.get(2)?,
+                                headers: serde_json::from_str::<BTreeMap<String, String>>(&headers)
+                                    .unwrap_or_default(),
+                                payload: r.get(4)?,
+                            },
+                        },
+                    })
+                })?;
+                rows.collect()
+            })
+            .await?)
+    }
+
+    async fn sent(&self, id: &str) -> Result<(), OutboxError> {
+        let seq: i64 = id
+            .parse()
+            .map_err(|_| OutboxError::Unavailable(format!("no outbox entry {id:?}")))?;
+        self.db
+            .call(move |c| c.execute("DELETE FROM outbox WHERE seq = ?1", [seq]))
+            .await?;
+        Ok(())
+    }
+
+    async fn backlog(&self) -> Result<u64, OutboxError> {
+        let n: i64 = self
+            .db
+            .call(|c| c.query_row("SELECT count(*) FROM outbox", [], |r| r.get(0)))
+            .await?;
+        Ok(u64::try_from(n).unwrap_or_default())
+    }
+}

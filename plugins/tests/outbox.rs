@@ -1,0 +1,132 @@
+//! The outbox contract against SQLite and MongoDB (the MongoDB-wire server `make test`
+//! starts), and the relay: events wait while the broker is down and all arrive, in order,
+//! once it is back.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use shippy_plugins::broker::{Broker, BrokerError, Message, SqliteBroker, Subscription};
+use shippy_plugins::outbox::contract::outgoing;
+use shippy_plugins::outbox::{MongoOutbox, Outbox, Relay, RelayConfig, SqliteOutbox};
+use shippy_plugins::store::SqliteDb;
+
+fn fresh_dir() -> std::path::PathBuf {
+    tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .unwrap()
+        .keep()
+}
+
+fn sqlite_outbox() -> Arc<dyn Outbox> {
+    let db = SqliteDb::open(
+        &fresh_dir().join("service.db"),
+        shippy_plugins::outbox::sqlite::SCHEMA,
+    )
+    .unwrap();
+    Arc::new(SqliteOutbox::new(db))
+}
+
+mod sqlite {
+    use super::*;
+    shippy_plugins::outbox_contract!(async { sqlite_outbox() });
+}
+
+mod mongo {
+    use super::*;
+    shippy_plugins::outbox_contract!(async {
+        let db = shippy_plugins::store::mongo::test_database("outbox").await;
+        Arc::new(MongoOutbox::open(&db, "outbox").await.unwrap()) as Arc<dyn Outbox>
+    });
+}
+
+/// A real (SQLite) broker that can be switched off, as a broker outage would.
+struct Switchable {
+    inner: SqliteBroker,
+    down: AtomicBool,
+}
+
+#[async_trait]
+impl Broker for Switchable {
+    async fn publish(&self, topic: &str, message: Message) -> Result<(), BrokerError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(BrokerError::Unavailable("switched off".into()));
+        }
+        self.inner.publish(topic, message).await
+    }
+
+    async fn subscribe(
+        &self,
+        topic: &str,
+        group: &str,
+    ) -> Result<Box<dyn Subscription>, BrokerError> {
+        self.inner.subscribe(topic, group).await
+    }
+}
+
+async fn next_payload(sub: &mut Box<dyn Subscription>) -> String {
+    let d = tokio::time::timeout(Duration::from_secs(10), sub.next())
+        .await
+        .expect("a message within 10 s")
+        .unwrap();
+    String::from_utf8(d.message.payload).unwrap()
+}
+
+const FAST: RelayConfig = RelayConfig {
+    poll: Duration::from_millis(50),
+    max_backoff: Duration::from_millis(200),
+    batch: 2,
+};
+
+#[tokio::test]
+async fn the_relay_holds_events_while_the_broker_is_down_and_delivers_all_in_order_after() {
+    let broker = Arc::new(Switchable {
+        inner: SqliteBroker::open(&fresh_dir().join("broker.db")).unwrap(),
+        down: AtomicBool::new(true),
+    });
+    let outbox = sqlite_outbox();
+    let relay = Relay::start(Arc::clone(&outbox), broker.clone(), FAST);
+    for i in 0..5 {
+        outbox
+            .enqueue(&outgoing("t", "k", &format!("m{i}")))
+            .await
+            .unwrap();
+        relay.waker().wake();
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(
+        outbox.backlog().await.unwrap(),
+        5,
+        "nothing is dropped while down"
+    );
+
+    broker.down.store(false, Ordering::SeqCst);
+    let mut sub = broker.subscribe("t", "g").await.unwrap();
+    let mut got = Vec::new();
+    for _ in 0..5 {
+        got.push(next_payload(&mut sub).await);
+    }
+    assert_eq!(got, ["m0", "m1", "m2", "m3", "m4"]);
+    for _ in 0..50 {
+        if outbox.backlog().await.unwrap() == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        outbox.backlog().await.unwrap(),
+        0,
+        "every sent event leaves"
+    );
+}
+
+#[tokio::test]
+async fn a_relay_started_later_sends_what_an_earlier_process_left() {
+    let broker: Arc<dyn Broker> =
+        Arc::new(SqliteBroker::open(&fresh_dir().join("broker.db")).unwrap());
+    let outbox = sqlite_outbox();
+    outbox.enqueue(&outgoing("t", "k", "left")).await.unwrap();
+    let _relay = Relay::start(Arc::clone(&outbox), Arc::clone(&broker), FAST);
+    let mut sub = broker.subscribe("t", "g").await.unwrap();
+    assert_eq!(next_payload(&mut sub).await, "left");
+}
