@@ -177,6 +177,16 @@ fn every_shippy_container_gets_a_valid_config_that_points_at_containers_that_exi
 }
 
 #[test]
+fn mongodb_runs_as_a_replica_set_so_the_outbox_transactions_work() {
+    let compose = compose();
+    let mongo = &services(&compose)["mongo"];
+    let command = strings(&mongo["command"]);
+    assert!(command.windows(2).any(|w| w[0] == "--replSet"), "{command:?}");
+    let health = strings(&mongo["healthcheck"]["test"]).join(" ");
+    assert!(health.contains("rs.initiate"), "{health}");
+}
+
+#[test]
 fn compose_creates_the_log_topic_the_services_use() {
     let compose = compose();
     let all = services(&compose);
