@@ -2,7 +2,8 @@
 # Runs a command with the real wire-protocol servers the tests need, on free loopback ports,
 # and stops them afterwards, even on failure:
 # - a MongoDB-wire server (SecantusDB), as SHIPPY_TEST_MONGO_URI;
-# - a Kafka-wire broker (tansu, in memory), as SHIPPY_TEST_KAFKA_BROKERS.
+# - a Kafka-wire broker (tansu, in memory), as SHIPPY_TEST_KAFKA_BROKERS (its process id as
+#   SHIPPY_TEST_KAFKA_PID).
 # scripts/test-deps.sh installs them.
 set -euo pipefail
 
@@ -47,5 +48,7 @@ kafka_port=$(free_port)
 pids+=($!)
 wait_port "$kafka_port" 60 || { cat "$work/kafka.log" >&2; exit 1; }
 export SHIPPY_TEST_KAFKA_BROKERS="127.0.0.1:$kafka_port"
+# The chaos tests pause the broker (SIGSTOP) to play an outage.
+export SHIPPY_TEST_KAFKA_PID="${pids[-1]}"
 
 "$@"

@@ -5,9 +5,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use shippy_common::client::Discovered;
+use shippy_common::client::{GrpcChannel, fixed};
 use shippy_common::config::{Config, Sources};
 use shippy_proto::tonic::metadata::MetadataValue;
-use shippy_proto::tonic::transport::{Channel, Endpoint};
+use shippy_proto::tonic::transport::Endpoint;
 use shippy_proto::tonic::{Request, Status};
 
 /// How to reach the service and who to call it as.
@@ -32,16 +33,18 @@ pub struct ConnArgs {
 
 impl ConnArgs {
     /// A channel to `service`: the fixed address, or a healthy instance from the registry.
-    pub async fn channel(&self, service: &'static str) -> anyhow::Result<Channel> {
+    pub async fn channel(&self, service: &'static str) -> anyhow::Result<GrpcChannel> {
         if let Some(addr) = &self.addr {
             let uri = if addr.contains("://") {
                 addr.clone()
             } else {
                 format!("http://{addr}")
             };
-            return Ok(Endpoint::from_shared(uri)?
-                .connect_timeout(Duration::from_secs(3))
-                .connect_lazy());
+            return Ok(fixed(
+                Endpoint::from_shared(uri)?
+                    .connect_timeout(Duration::from_secs(3))
+                    .connect_lazy(),
+            ));
         }
         let config = Config::load(&Sources {
             config_dir: self.config_dir.clone(),
@@ -50,7 +53,7 @@ impl ConnArgs {
         })?;
         let registry = shippy_common::wiring::registry(&config)?;
         let timeout = Duration::from_secs(config.request_timeout_secs);
-        let discovered = Discovered::new(registry, service, timeout);
+        let discovered = Discovered::new(registry, service, timeout, config.client.breaker());
         discovered
             .channel()
             .await

@@ -6,6 +6,7 @@
 pub mod auth;
 pub mod client;
 pub mod config;
+pub mod deadline;
 pub mod decode_errors;
 pub mod error;
 pub mod events;

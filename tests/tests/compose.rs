@@ -181,7 +181,10 @@ fn mongodb_runs_as_a_replica_set_so_the_outbox_transactions_work() {
     let compose = compose();
     let mongo = &services(&compose)["mongo"];
     let command = strings(&mongo["command"]);
-    assert!(command.windows(2).any(|w| w[0] == "--replSet"), "{command:?}");
+    assert!(
+        command.windows(2).any(|w| w[0] == "--replSet"),
+        "{command:?}"
+    );
     let health = strings(&mongo["healthcheck"]["test"]).join(" ");
     assert!(health.contains("rs.initiate"), "{health}");
 }

@@ -26,6 +26,7 @@ pub struct Config {
     pub services: ServicesConfig,
     pub api: ApiConfig,
     pub telemetry: TelemetryConfig,
+    pub client: ClientConfig,
     /// How long in-flight requests may take to finish after a stop signal.
     pub shutdown_grace_secs: u64,
     /// The deadline of every outgoing call between services.
@@ -132,6 +133,31 @@ pub struct ServicesConfig {
 pub struct ServiceConfig {
     /// Where the service listens; port 0 picks a free one (it registers what it got).
     pub listen: SocketAddr,
+}
+
+/// How clients treat the instances they balance across.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientConfig {
+    /// Transport failures in a row (refused, reset, timed out) that open an instance's
+    /// circuit breaker; a refused connection opens it at once.
+    pub breaker_failures: u32,
+    /// How long an open breaker keeps its instance out before one probe, in milliseconds.
+    pub breaker_open_ms: u64,
+    /// Extra attempts an idempotent read makes after UNAVAILABLE, on another instance.
+    pub read_retries: u32,
+    /// At most this share of reads may be retries (a retry budget), in percent.
+    pub retry_budget_percent: u32,
+}
+
+impl ClientConfig {
+    /// The breaker every instance gets.
+    pub fn breaker(&self) -> crate::client::BreakerConfig {
+        crate::client::BreakerConfig {
+            failures: self.breaker_failures,
+            open_for: std::time::Duration::from_millis(self.breaker_open_ms),
+        }
+    }
 }
 
 /// The REST gateway's own settings.
@@ -254,6 +280,15 @@ impl Config {
                 "registry.consul_address",
                 "must be an http:// or https:// address",
             );
+        }
+        if self.client.breaker_failures == 0 {
+            return invalid("client.breaker_failures", "must be at least 1");
+        }
+        if self.client.breaker_open_ms == 0 {
+            return invalid("client.breaker_open_ms", "must be at least 1");
+        }
+        if self.client.retry_budget_percent > 100 {
+            return invalid("client.retry_budget_percent", "must be at most 100");
         }
         if self.broker.log_topic.trim().is_empty() {
             return invalid("broker.log_topic", "must not be empty");

@@ -53,10 +53,13 @@ impl KafkaBroker {
             .set("enable.idempotence", "true")
             .set("acks", "all")
             .set("message.timeout.ms", "30000")
+            // A broker that stops answering is given up on (and retried) within seconds.
+            .set("socket.timeout.ms", "10000")
             .create()
             .map_err(unavailable)?;
         let admin = ClientConfig::new()
             .set("bootstrap.servers", brokers)
+            .set("socket.timeout.ms", "10000")
             .create()
             .map_err(unavailable)?;
         Ok(Self {
@@ -79,7 +82,9 @@ impl KafkaBroker {
             return Ok(());
         }
         let new = NewTopic::new(topic, self.partitions, TopicReplication::Fixed(1));
-        let options = AdminOptions::new().operation_timeout(Some(Timeout::After(SEND_TIMEOUT)));
+        let options = AdminOptions::new()
+            .operation_timeout(Some(Timeout::After(SEND_TIMEOUT)))
+            .request_timeout(Some(Timeout::After(SEND_TIMEOUT)));
         for result in self
             .admin
             .create_topics([&new], &options)
@@ -134,9 +139,11 @@ impl Broker for KafkaBroker {
             .set("group.id", group)
             .set("enable.auto.commit", "false")
             .set("auto.offset.reset", "earliest")
-            // A consumer that died is noticed within seconds, so its partitions move on.
-            .set("session.timeout.ms", "6000")
-            .set("heartbeat.interval.ms", "1000")
+            // A consumer that died is noticed within 30 s and its partitions move on; a broker
+            // that stalls for less than that keeps the group as it was.
+            .set("session.timeout.ms", "30000")
+            .set("heartbeat.interval.ms", "3000")
+            .set("socket.timeout.ms", "10000")
             .create()
             .map_err(unavailable)?;
         consumer.subscribe(&[topic]).map_err(unavailable)?;

@@ -89,6 +89,7 @@ async fn drain(outbox: &dyn Outbox, broker: &dyn Broker, batch: usize) -> bool {
                 tracing::warn!(%error, topic = %o.topic, "broker refused an event; it waits in the outbox");
                 return false;
             }
+            tracing::debug!(topic = %o.topic, id = %entry.id, "relayed an event");
             if let Err(error) = outbox.sent(&entry.id).await {
                 // Published but still listed: it goes again later; consumers drop the copy.
                 tracing::warn!(%error, "outbox entry not removed; will retry");

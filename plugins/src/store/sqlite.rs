@@ -34,9 +34,14 @@ impl StoreError {
 /// How long opening a database keeps retrying while other processes hold it locked.
 pub const OPEN_RETRY_FOR: Duration = Duration::from_secs(10);
 
+/// How long a statement waits for another process's write lock before it fails. Writes are
+/// tiny, so this is only reached when something holds the file; it is shorter than the
+/// callers' deadline, so a locked store answers UNAVAILABLE (503) rather than a timeout.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(2);
+
 fn open_once(path: &Path, schema: &str) -> rusqlite::Result<Connection> {
     let conn = Connection::open(path)?;
-    conn.busy_timeout(Duration::from_secs(10))?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;

@@ -59,7 +59,7 @@ pub async fn serve(
     let (stop, stopping) = Stopping::new();
     let state = AppState {
         stopping,
-        ..AppState::discover(Arc::clone(&registry), timeout)
+        ..AppState::discover(Arc::clone(&registry), timeout, config.client.breaker())
     };
     let address = listener.local_addr()?;
     let registration = Registration::start(registry, names::API, address, &config.registry).await?;

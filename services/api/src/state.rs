@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use axum::http::HeaderMap;
 use shippy_common::auth::AuthError;
-use shippy_common::client::Discovered;
+use shippy_common::client::{BreakerConfig, Discovered};
 use shippy_common::shutdown::Stopping;
 use shippy_common::{ErrorKind, names};
 use shippy_plugins::registry::Registry;
@@ -25,8 +25,12 @@ pub struct AppState {
 
 impl AppState {
     /// Starts following every service in `registry`.
-    pub fn discover(registry: Arc<dyn Registry>, timeout: Duration) -> Self {
-        let client = |name| Discovered::new(Arc::clone(&registry), name, timeout);
+    pub fn discover(
+        registry: Arc<dyn Registry>,
+        timeout: Duration,
+        breaker: BreakerConfig,
+    ) -> Self {
+        let client = |name| Discovered::new(Arc::clone(&registry), name, timeout, breaker);
         Self {
             users: client(names::USER),
             vessels: client(names::VESSEL),

@@ -21,7 +21,14 @@ fn app() -> axum::Router {
         cors_origins: vec![UI_ORIGIN.into()],
         max_body_bytes: 4096,
     };
-    let state = shippy_api::AppState::discover(registry, Duration::from_millis(300));
+    let state = shippy_api::AppState::discover(
+        registry,
+        Duration::from_millis(300),
+        shippy_common::client::BreakerConfig {
+            failures: 3,
+            open_for: Duration::from_secs(5),
+        },
+    );
     shippy_api::app(state, &config)
 }
 

@@ -1,8 +1,12 @@
 //! The gRPC edge of the consignment service.
 
 use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::time::Instant;
 
 use shippy_common::auth::{Caller, caller};
+use shippy_common::deadline;
 use shippy_common::error::to_status;
 use shippy_common::events::Events;
 use shippy_proto::consignment::{self as pb, shipping_service_server::ShippingService};
@@ -19,6 +23,8 @@ pub struct ConsignmentHandler {
     repo: Arc<dyn ConsignmentRepository>,
     vessels: Arc<dyn VesselFinder>,
     events: Events,
+    /// The longest a booking may take, whatever deadline its caller gave.
+    limit: Duration,
 }
 
 impl ConsignmentHandler {
@@ -26,11 +32,13 @@ impl ConsignmentHandler {
         repo: Arc<dyn ConsignmentRepository>,
         vessels: Arc<dyn VesselFinder>,
         events: Events,
+        limit: Duration,
     ) -> Self {
         Self {
             repo,
             vessels,
             events,
+            limit,
         }
     }
 
@@ -39,6 +47,7 @@ impl ConsignmentHandler {
         &self,
         caller: &Caller,
         input: pb::Consignment,
+        deadline: Instant,
     ) -> Result<Consignment, ConsignmentError> {
         let containers = input
             .containers
@@ -48,7 +57,7 @@ impl ConsignmentHandler {
         let new = NewConsignment::parse(&input.description, input.weight, containers)?;
         let vessel_id = self
             .vessels
-            .find(new.capacity_needed(), new.weight, &caller.token)
+            .find(new.capacity_needed(), new.weight, &caller.token, deadline)
             .await?;
         let consignment = Consignment {
             id: uuid::Uuid::now_v7().to_string(),
@@ -116,8 +125,9 @@ impl ShippingService for ConsignmentHandler {
         request: Request<pb::Consignment>,
     ) -> Result<Response<pb::Response>, Status> {
         let caller = caller(&request)?.clone();
+        let deadline = deadline::derive(request.metadata(), self.limit);
         let booked = self
-            .book(&caller, request.into_inner())
+            .book(&caller, request.into_inner(), deadline)
             .await
             .map_err(|e| to_status(&e))?;
         Ok(Response::new(pb::Response {

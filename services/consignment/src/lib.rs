@@ -40,13 +40,18 @@ pub async fn serve(
     };
     let (_relay, events) = wiring::relay(&config, repo.outbox(), names::CONSIGNMENT)?;
     let timeout = Duration::from_secs(config.request_timeout_secs);
-    let vessels = Arc::new(vessels::GrpcVessels::new(Discovered::new(
-        Arc::clone(&registry),
-        names::VESSEL,
-        timeout,
-    )));
+    let vessels = Arc::new(vessels::GrpcVessels::new(
+        Discovered::new(
+            Arc::clone(&registry),
+            names::VESSEL,
+            timeout,
+            config.client.breaker(),
+        ),
+        &config.client,
+    ));
     let verifier = Arc::new(TokenVerifier::load(&config.auth)?);
-    let server = ShippingServiceServer::new(ConsignmentHandler::new(repo, vessels, events));
+    let server =
+        ShippingServiceServer::new(ConsignmentHandler::new(repo, vessels, events, timeout));
     let service = GrpcService {
         name: names::CONSIGNMENT,
         grpc_name: ShippingServiceServer::<ConsignmentHandler>::NAME,

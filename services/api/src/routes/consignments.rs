@@ -5,8 +5,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
+use shippy_common::client::GrpcChannel;
 use shippy_proto::consignment::{self as pb, shipping_service_client::ShippingServiceClient};
-use shippy_proto::tonic::transport::Channel;
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, ErrorBody};
@@ -114,7 +114,7 @@ pub struct ConsignmentList {
     consignments: Vec<Consignment>,
 }
 
-async fn client(state: &AppState) -> Result<ShippingServiceClient<Channel>, ApiError> {
+async fn client(state: &AppState) -> Result<ShippingServiceClient<GrpcChannel>, ApiError> {
     Ok(ShippingServiceClient::new(
         state.consignments.channel().await?,
     ))

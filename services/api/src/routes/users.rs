@@ -8,8 +8,8 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use serde::{Deserialize, Serialize};
+use shippy_common::client::GrpcChannel;
 use shippy_proto::tonic::Request;
-use shippy_proto::tonic::transport::Channel;
 use shippy_proto::user::{self as pb, user_service_client::UserServiceClient};
 use utoipa::ToSchema;
 
@@ -122,7 +122,7 @@ impl From<pb::Token> for Token {
     }
 }
 
-async fn client(state: &AppState) -> Result<UserServiceClient<Channel>, ApiError> {
+async fn client(state: &AppState) -> Result<UserServiceClient<GrpcChannel>, ApiError> {
     Ok(UserServiceClient::new(state.users.channel().await?))
 }
 

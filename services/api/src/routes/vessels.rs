@@ -5,7 +5,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
-use shippy_proto::tonic::transport::Channel;
+use shippy_common::client::GrpcChannel;
 use shippy_proto::vessel::{self as pb, vessel_service_client::VesselServiceClient};
 use utoipa::{IntoParams, ToSchema};
 
@@ -89,7 +89,7 @@ pub struct Spec {
     max_weight: i32,
 }
 
-async fn client(state: &AppState) -> Result<VesselServiceClient<Channel>, ApiError> {
+async fn client(state: &AppState) -> Result<VesselServiceClient<GrpcChannel>, ApiError> {
     Ok(VesselServiceClient::new(state.vessels.channel().await?))
 }
 

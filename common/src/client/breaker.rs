@@ -1,0 +1,253 @@
+//! A circuit breaker for one instance, made for a balancer: after `failures` calls in a row
+//! fail at the transport (refused, reset, timed out) the instance stops reporting ready, so
+//! the balancer sends nothing to it; after `open_for` one call may go through as a probe,
+//! and its outcome closes or reopens the breaker. A refused connection opens it at once:
+//! nothing listens there. Answers that carry a gRPC error are not failures of the instance.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use tokio::time::{Instant, Sleep};
+use tower::Service;
+
+/// When a breaker opens and for how long.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BreakerConfig {
+    /// Transport failures in a row that open the breaker.
+    pub failures: u32,
+    /// How long an open breaker keeps the instance out before a probe.
+    pub open_for: Duration,
+}
+
+/// Whether calls may go to the instance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BreakerState {
+    Closed,
+    Open,
+    /// Open time is over; the next call is the probe.
+    HalfOpen,
+}
+
+#[derive(Debug)]
+struct Shared {
+    failures: u32,
+    open_until: Option<Instant>,
+}
+
+/// The breaker around one instance's service.
+#[derive(Debug)]
+pub struct Breaker<S> {
+    inner: S,
+    config: BreakerConfig,
+    label: Arc<str>,
+    shared: Arc<Mutex<Shared>>,
+    sleep: Option<Pin<Box<Sleep>>>,
+}
+
+impl<S> Breaker<S> {
+    /// Wraps `inner`; `label` names the instance in logs.
+    pub fn new(inner: S, config: BreakerConfig, label: &str) -> Self {
+        Self {
+            inner,
+            config,
+            label: label.into(),
+            shared: Arc::new(Mutex::new(Shared {
+                failures: 0,
+                open_until: None,
+            })),
+            sleep: None,
+        }
+    }
+
+    pub fn state(&self) -> BreakerState {
+        let shared = self.shared.lock().unwrap_or_else(|p| p.into_inner());
+        match shared.open_until {
+            None => BreakerState::Closed,
+            Some(until) if Instant::now() < until => BreakerState::Open,
+            Some(_) => BreakerState::HalfOpen,
+        }
+    }
+}
+
+/// Whether `error` says nothing listens at the address (no request reached the instance).
+fn is_refused(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(error);
+    while let Some(e) = source {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            return io.kind() == std::io::ErrorKind::ConnectionRefused;
+        }
+        source = e.source();
+    }
+    false
+}
+
+fn record(shared: &Mutex<Shared>, config: BreakerConfig, label: &str, failed: Option<bool>) {
+    let mut s = shared.lock().unwrap_or_else(|p| p.into_inner());
+    match failed {
+        None => {
+            if s.open_until.is_some() {
+                tracing::info!(
+                    instance = label,
+                    "circuit breaker closed: the probe succeeded"
+                );
+            }
+            s.failures = 0;
+            s.open_until = None;
+        }
+        Some(refused) => {
+            s.failures = if refused {
+                config.failures
+            } else {
+                s.failures.saturating_add(1)
+            };
+            if s.failures >= config.failures {
+                if s.open_until.is_none() {
+                    tracing::warn!(
+                        instance = label,
+                        failures = s.failures,
+                        "circuit breaker open: no calls to this instance for {:?}",
+                        config.open_for
+                    );
+                }
+                s.open_until = Some(Instant::now() + config.open_for);
+            }
+        }
+    }
+}
+
+impl<S, Req> Service<Req> for Breaker<S>
+where
+    S: Service<Req>,
+    S::Error: Into<tower::BoxError>,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = tower::BoxError;
+    type Future = Pin<Box<dyn Future<Output = Result<S::Response, tower::BoxError>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        let open_until = self
+            .shared
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .open_until;
+        if let Some(until) = open_until {
+            if Instant::now() < until {
+                let sleep = self
+                    .sleep
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(until)));
+                if sleep.deadline() != until {
+                    sleep.as_mut().reset(until);
+                }
+                if sleep.as_mut().poll(cx).is_pending() {
+                    return Poll::Pending;
+                }
+            }
+        }
+        self.sleep = None;
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, request: Req) -> Self::Future {
+        let call = self.inner.call(request);
+        let (shared, config, label) = (
+            Arc::clone(&self.shared),
+            self.config,
+            Arc::clone(&self.label),
+        );
+        Box::pin(async move {
+            let result = call.await.map_err(Into::into);
+            let failed = result.as_ref().err().map(|e| is_refused(e.as_ref()));
+            record(&shared, config, &label, failed);
+            result
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use tower::ServiceExt;
+    use tower::util::BoxService;
+
+    use super::*;
+
+    fn failing(fail: Arc<AtomicBool>) -> BoxService<(), (), tower::BoxError> {
+        BoxService::new(tower::service_fn(move |()| {
+            let fail = fail.load(Ordering::SeqCst);
+            async move {
+                if fail {
+                    Err::<(), tower::BoxError>("reset".into())
+                } else {
+                    Ok(())
+                }
+            }
+        }))
+    }
+
+    const CONFIG: BreakerConfig = BreakerConfig {
+        failures: 3,
+        open_for: Duration::from_secs(5),
+    };
+
+    #[tokio::test(start_paused = true)]
+    async fn opens_after_failures_in_a_row_then_a_probe_closes_it() {
+        let fail = Arc::new(AtomicBool::new(true));
+        let mut breaker = Breaker::new(failing(fail.clone()), CONFIG, "v1");
+        for _ in 0..2 {
+            assert!(breaker.ready().await.unwrap().call(()).await.is_err());
+        }
+        assert_eq!(breaker.state(), BreakerState::Closed, "two are not enough");
+        assert!(breaker.ready().await.unwrap().call(()).await.is_err());
+        assert_eq!(breaker.state(), BreakerState::Open);
+
+        // Not ready while open: a balancer would pick another instance.
+        let ready = tokio::time::timeout(Duration::from_secs(4), breaker.ready()).await;
+        assert!(ready.is_err(), "ready while open");
+        fail.store(false, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        assert_eq!(breaker.state(), BreakerState::HalfOpen);
+        assert!(breaker.ready().await.unwrap().call(()).await.is_ok());
+        assert_eq!(breaker.state(), BreakerState::Closed);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failed_probe_opens_it_again_and_a_success_resets_the_count() {
+        let fail = Arc::new(AtomicBool::new(true));
+        let mut breaker = Breaker::new(failing(fail.clone()), CONFIG, "v1");
+        for _ in 0..3 {
+            let _ = breaker.ready().await.unwrap().call(()).await;
+        }
+        tokio::time::sleep(Duration::from_secs(6)).await;
+        assert!(breaker.ready().await.unwrap().call(()).await.is_err());
+        assert_eq!(breaker.state(), BreakerState::Open, "the probe failed");
+
+        let mut fresh = Breaker::new(failing(fail.clone()), CONFIG, "v2");
+        for _ in 0..2 {
+            let _ = fresh.ready().await.unwrap().call(()).await;
+        }
+        fail.store(false, Ordering::SeqCst);
+        fresh.ready().await.unwrap().call(()).await.unwrap();
+        fail.store(true, Ordering::SeqCst);
+        for _ in 0..2 {
+            let _ = fresh.ready().await.unwrap().call(()).await;
+        }
+        assert_eq!(fresh.state(), BreakerState::Closed, "not three in a row");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_refused_connection_opens_it_at_once() {
+        let refused = BoxService::new(tower::service_fn(|()| async {
+            Err::<(), tower::BoxError>(Box::new(std::io::Error::from(
+                std::io::ErrorKind::ConnectionRefused,
+            )))
+        }));
+        let mut breaker = Breaker::new(refused, CONFIG, "gone");
+        assert!(breaker.ready().await.unwrap().call(()).await.is_err());
+        assert_eq!(breaker.state(), BreakerState::Open);
+    }
+}
