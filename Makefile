@@ -14,8 +14,8 @@ init: ## build the release binaries, create .shippy/ (config, token key pair), s
 	$(BIN)/shippy init $(if $(PROFILE),--profile $(PROFILE))
 	@scripts/infra.sh $(PROFILE)
 
-run: init ## start all five services on the embedded defaults (PROFILE=name for another profile); Ctrl-C stops them
-	$(BIN)/shippy run $(if $(PROFILE),--profile $(PROFILE))
+run: init ## start all five services (PROFILE=name for another profile, VESSELS=2 or SCALE="vessel=2 log=2" for more instances); Ctrl-C stops them
+	$(BIN)/shippy run $(if $(PROFILE),--profile $(PROFILE)) $(if $(VESSELS),--scale vessel=$(VESSELS)) $(foreach s,$(SCALE),--scale $(s))
 
 test: test-deps ## unit, contract, repository, system and browser tests, with the test servers
 	$(CARGO) build --workspace --bins

@@ -63,34 +63,7 @@ impl System {
     /// Like [`System::start`], with more environment for the services (later wins).
     pub async fn start_with(extra_env: &[(&str, &str)]) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let keys = dir.path().join("keys");
-        let (private, public) = (keys.join("jwt.pem"), keys.join("jwt.pub.pem"));
-        auth::write_key_pair(&auth::generate_key_pair().unwrap(), &private, &public).unwrap();
-        let envs = vec![
-            (
-                "SHIPPY_CONFIG_DIR".to_owned(),
-                repo_root().join("config").display().to_string(),
-            ),
-            (
-                "SHIPPY_DATA_DIR".to_owned(),
-                dir.path().join("data").display().to_string(),
-            ),
-            (
-                "SHIPPY_AUTH__PRIVATE_KEY".to_owned(),
-                private.display().to_string(),
-            ),
-            (
-                "SHIPPY_AUTH__PUBLIC_KEY".to_owned(),
-                public.display().to_string(),
-            ),
-            ("SHIPPY_SHUTDOWN_GRACE_SECS".to_owned(), "3".to_owned()),
-            (
-                "SHIPPY_API__UI_DIR".to_owned(),
-                repo_root().join("ui").display().to_string(),
-            ),
-            ("RUST_LOG".to_owned(), "info".to_owned()),
-        ];
-        let mut envs = envs;
+        let mut envs = environment(dir.path());
         envs.extend(
             extra_env
                 .iter()
@@ -119,7 +92,8 @@ impl System {
         system
     }
 
-    fn load_config(envs: &[(String, String)]) -> Config {
+    /// The config services started with `envs` load (the keys the tests use).
+    pub fn load_config(envs: &[(String, String)]) -> Config {
         let get = |k: &str| {
             envs.iter()
                 .find(|(key, _)| key == k)
@@ -347,4 +321,36 @@ where
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+}
+
+/// The environment for services run in `dir`: the repository's config, data under
+/// `dir/data`, a fresh key pair under `dir/keys`, the UI, a short grace period.
+pub fn environment(dir: &Path) -> Vec<(String, String)> {
+    let keys = dir.join("keys");
+    let (private, public) = (keys.join("jwt.pem"), keys.join("jwt.pub.pem"));
+    auth::write_key_pair(&auth::generate_key_pair().unwrap(), &private, &public).unwrap();
+    vec![
+        (
+            "SHIPPY_CONFIG_DIR".to_owned(),
+            repo_root().join("config").display().to_string(),
+        ),
+        (
+            "SHIPPY_DATA_DIR".to_owned(),
+            dir.join("data").display().to_string(),
+        ),
+        (
+            "SHIPPY_AUTH__PRIVATE_KEY".to_owned(),
+            private.display().to_string(),
+        ),
+        (
+            "SHIPPY_AUTH__PUBLIC_KEY".to_owned(),
+            public.display().to_string(),
+        ),
+        ("SHIPPY_SHUTDOWN_GRACE_SECS".to_owned(), "3".to_owned()),
+        (
+            "SHIPPY_API__UI_DIR".to_owned(),
+            repo_root().join("ui").display().to_string(),
+        ),
+        ("RUST_LOG".to_owned(), "info".to_owned()),
+    ]
 }

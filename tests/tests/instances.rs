@@ -106,3 +106,62 @@ async fn the_health_probe_passes_a_serving_service_and_fails_a_stopped_one() {
     assert!(refused.stderr.contains("503"), "{refused:?}");
     system.stop_all().await;
 }
+
+#[tokio::test]
+async fn shippy_run_scales_a_service_and_stops_everything_on_ctrl_c() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut envs = shippy_system_tests::environment(dir.path());
+    // Free ports, so this runs beside anything else on the machine.
+    for service in ["USER", "VESSEL", "CONSIGNMENT", "LOG", "API"] {
+        envs.push((
+            format!("SHIPPY_SERVICES__{service}__LISTEN"),
+            "127.0.0.1:0".to_owned(),
+        ));
+    }
+    let config = System::load_config(&envs);
+    let registry = shippy_common::wiring::registry(&config).unwrap();
+    let mut run = tokio::process::Command::new(shippy_system_tests::bin_dir().join("shippy"))
+        .args(["run", "--scale", "vessel=2"])
+        .current_dir(dir.path())
+        .envs(envs)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(run.stdout.take().unwrap()).lines();
+    let up = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if line.starts_with("shippy is up") {
+                return line;
+            }
+        }
+        panic!("shippy run ended before it was up");
+    })
+    .await
+    .expect("up within 60 s");
+    assert!(up.contains("(6 processes)"), "{up}");
+    assert_eq!(registry.healthy(names::VESSEL).await.unwrap().len(), 2);
+    for service in names::ALL {
+        assert!(
+            !registry.healthy(service).await.unwrap().is_empty(),
+            "{service}"
+        );
+    }
+
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(run.id().unwrap()).unwrap());
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    let status = tokio::time::timeout(std::time::Duration::from_secs(30), run.wait())
+        .await
+        .expect("stopped within 30 s")
+        .unwrap();
+    assert!(status.success(), "{status}");
+    for service in names::ALL {
+        assert!(
+            registry.healthy(service).await.unwrap().is_empty(),
+            "{service} deregistered on the way out"
+        );
+    }
+}

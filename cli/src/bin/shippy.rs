@@ -31,7 +31,12 @@ enum Command {
     /// Create .shippy/ with a config file and a token key pair (keeps what exists)
     Init,
     /// Start all five services and wait; Ctrl-C stops them
-    Run,
+    Run {
+        /// Run more than one instance of a service, e.g. `--scale vessel=2` (repeatable);
+        /// the extra instances listen on free ports and register them
+        #[arg(long, value_parser = parse_scale)]
+        scale: Vec<(String, usize)>,
+    },
     /// Exit 0 when TARGET serves: `host:port` asks gRPC health, an `http://` URL wants a 2xx
     Health { target: String },
 }
@@ -71,7 +76,30 @@ fn init(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn run(config: Config, profile: Option<String>) -> anyhow::Result<()> {
+/// `vessel=2` → (`shippy.vessel`, 2).
+fn parse_scale(text: &str) -> Result<(String, usize), String> {
+    let (name, n) = text
+        .split_once('=')
+        .ok_or_else(|| format!("{text:?}: expected SERVICE=COUNT, e.g. vessel=2"))?;
+    let service = format!("shippy.{}", name.trim_end_matches("-service"));
+    if !names::ALL.contains(&service.as_str()) {
+        return Err(format!(
+            "{name:?} is not a shippy service (user, vessel, consignment, log, api)"
+        ));
+    }
+    let n: usize = n
+        .parse()
+        .ok()
+        .filter(|n| (1..=8).contains(n))
+        .ok_or_else(|| format!("{n:?}: the count must be 1 to 8"))?;
+    Ok((service, n))
+}
+
+async fn run(
+    config: Config,
+    profile: Option<String>,
+    scale: &[(String, usize)],
+) -> anyhow::Result<()> {
     if !config.auth.private_key.exists() {
         anyhow::bail!(
             "no token keys at {}: run `make init` first",
@@ -93,9 +121,20 @@ async fn run(config: Config, profile: Option<String>) -> anyhow::Result<()> {
         logs: Logs::Prefixed,
     };
     let registry = shippy_common::wiring::registry(&config)?;
+    let mut extra = launch.clone();
+    extra
+        .args
+        .extend(["--listen".to_owned(), "127.0.0.1:0".to_owned()]);
     let mut running: Vec<Running> = Vec::new();
     for service in names::ALL {
         running.push(launch.spawn(service)?);
+        let count = scale
+            .iter()
+            .find(|(s, _)| s == service)
+            .map_or(1, |(_, n)| *n);
+        for _ in 1..count {
+            running.push(extra.spawn(service)?);
+        }
     }
     let started = tokio::time::Instant::now();
     let ready = wait_registered(registry.as_ref(), &mut running, Duration::from_secs(30)).await;
@@ -105,7 +144,7 @@ async fn run(config: Config, profile: Option<String>) -> anyhow::Result<()> {
     }
     let api = config.services.api.listen;
     println!(
-        "\nshippy is up: all five services registered in {:.2?}.\n\n  Web UI:   http://{api}/\n  REST API: http://{api}/api/v1  (docs: http://{api}/docs.html)\n\n\
+        "\nshippy is up: all five services ({} processes) registered in {:.2?}.\n\n  Web UI:   http://{api}/\n  REST API: http://{api}/api/v1  (docs: http://{api}/docs.html)\n\n\
          Next, in another terminal (from this folder):\n\
          \x20 user-cli create --name 'Ewan Valentine' --email ewan@example.com --company BBC --password Testing123\n\
          \x20 eval $(user-cli auth --email ewan@example.com --password Testing123 | grep ^export)\n\
@@ -114,6 +153,7 @@ async fn run(config: Config, profile: Option<String>) -> anyhow::Result<()> {
          \x20 consignment-cli list\n\
          \x20 log-cli list\n\
          (the CLIs are in target/release; `export PATH=$PWD/target/release:$PATH`)\n\nCtrl-C stops everything.",
+        running.len(),
         started.elapsed()
     );
     let exited = wait_any_exit(&mut running);
@@ -165,7 +205,7 @@ async fn main() -> ExitCode {
         let config = Config::load(&sources)?;
         match cli.command {
             Command::Init => init(&config),
-            Command::Run => run(config, cli.profile).await,
+            Command::Run { scale } => run(config, cli.profile, &scale).await,
             Command::Health { .. } => unreachable!("answered above"),
         }
     };
