@@ -11,6 +11,7 @@ pub mod decode_errors;
 pub mod error;
 pub mod events;
 pub mod launch;
+pub mod limit;
 pub mod names;
 pub mod registration;
 pub mod server;

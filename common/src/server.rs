@@ -12,12 +12,29 @@ use tokio_stream::wrappers::TcpListenerStream;
 use tonic::service::Routes;
 use tonic_health::ServingStatus;
 
-use crate::config::Config;
+use crate::auth::{RequireAuth, TokenVerifier};
+use crate::config::{Config, LimitsConfig};
 use crate::decode_errors::DecodeErrorsLayer;
+use crate::limit::{ClientLimits, RateLimited};
 use crate::registration::Registration;
 
 /// How long an instance keeps serving after deregistering: a little over two registry polls.
 pub const DEREGISTER_DELAY: Duration = Duration::from_millis(500);
+
+/// A generated tonic server as every shippy service serves it: behind the token guard
+/// (methods not in `public` need a valid token) and the per-client rate limits.
+pub fn guarded<S>(
+    server: S,
+    verifier: Arc<TokenVerifier>,
+    public: &'static [&'static str],
+    limits: &LimitsConfig,
+) -> RequireAuth<RateLimited<S>> {
+    RequireAuth::new(
+        RateLimited::new(server, ClientLimits::new(limits)),
+        verifier,
+        public,
+    )
+}
 
 /// One gRPC service ready to serve.
 pub struct GrpcService {

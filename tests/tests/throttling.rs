@@ -86,3 +86,70 @@ async fn guessing_passwords_locks_the_account_then_the_address_and_says_how_long
     assert!(refused.metadata().get("retry-after").is_some());
     system.stop_all().await;
 }
+
+/// Lists vessels over gRPC straight at vessel-service as the holder of `token`.
+async fn grpc_list(system: &System, token: &str) -> Result<(), tonic::Status> {
+    use shippy_proto::vessel::ListRequest;
+    use shippy_proto::vessel::vessel_service_client::VesselServiceClient;
+    let mut client = VesselServiceClient::connect(system.grpc_url(names::VESSEL).await)
+        .await
+        .unwrap();
+    let mut request = tonic::Request::new(ListRequest::default());
+    request
+        .metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    client.list(request).await.map(|_| ())
+}
+
+#[tokio::test]
+async fn a_client_over_its_rate_is_told_to_wait_and_other_clients_are_not() {
+    let mut system = System::start_with(&[
+        ("SHIPPY_LIMITS__REQUESTS_PER_SEC", "2"),
+        ("SHIPPY_LIMITS__BURST", "5"),
+    ])
+    .await;
+    let alice = system.rest_user("alice-rate@example.com").await;
+    let bob = system.rest_user("bob-rate@example.com").await;
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+
+    // gRPC: per user, whoever calls.
+    let mut refused = None;
+    for _ in 0..10 {
+        if let Err(status) = grpc_list(&system, &alice).await {
+            refused = Some(status);
+            break;
+        }
+    }
+    let refused = refused.expect("alice is limited within ten quick calls");
+    assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
+    assert_eq!(refused.metadata().get("retry-after").unwrap(), "1");
+    assert!(
+        refused.message().contains("2 requests a second"),
+        "{refused:?}"
+    );
+    grpc_list(&system, &bob)
+        .await
+        .expect("bob has his own budget");
+
+    // REST: per address, with Retry-After and the JSON error body.
+    let url = format!("{}/api/v1/vessels", system.api_url().await);
+    let http = reqwest::Client::new();
+    let mut limited = None;
+    for _ in 0..10 {
+        let response = http.get(&url).bearer_auth(&bob).send().await.unwrap();
+        if response.status() == 429 {
+            limited = Some(response);
+            break;
+        }
+    }
+    let limited = limited.expect("the gateway limits within ten quick calls");
+    assert_eq!(limited.headers()["retry-after"], "1");
+    let body: serde_json::Value = limited.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "resource_exhausted", "{body}");
+
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    grpc_list(&system, &alice)
+        .await
+        .expect("alice may call again after waiting");
+    system.stop_all().await;
+}

@@ -27,6 +27,7 @@ pub struct Config {
     pub api: ApiConfig,
     pub telemetry: TelemetryConfig,
     pub client: ClientConfig,
+    pub limits: LimitsConfig,
     /// How long in-flight requests may take to finish after a stop signal.
     pub shutdown_grace_secs: u64,
     /// The deadline of every outgoing call between services.
@@ -133,6 +134,16 @@ pub struct ServicesConfig {
 pub struct ServiceConfig {
     /// Where the service listens; port 0 picks a free one (it registers what it got).
     pub listen: SocketAddr,
+}
+
+/// Per-client rate limits on every service and on the gateway.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Requests a second each client may make to one process; 0 turns limits off.
+    pub requests_per_sec: u32,
+    /// How many requests a client may make at once after being quiet.
+    pub burst: u32,
 }
 
 /// How clients treat the instances they balance across.

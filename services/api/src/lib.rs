@@ -4,6 +4,7 @@
 
 mod error;
 mod json;
+mod limit;
 mod routes;
 mod state;
 
@@ -14,7 +15,8 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, header};
-use shippy_common::config::ApiConfig;
+use shippy_common::config::{ApiConfig, LimitsConfig};
+use shippy_common::limit::ClientLimits;
 use shippy_common::registration::Registration;
 use shippy_common::shutdown::Stopping;
 use shippy_common::{Config, names, wiring};
@@ -27,12 +29,18 @@ pub use error::ApiError;
 pub use state::AppState;
 
 /// The whole gateway over `state`: the REST API, health, and the UI's static files, with a
-/// request id on every response, CORS for the configured origins and a body size limit.
-pub fn app(state: AppState, config: &ApiConfig) -> Router {
+/// request id on every response, CORS for the configured origins, a body size limit, and
+/// the per-client rate limit on the API.
+pub fn app(state: AppState, config: &ApiConfig, limits: &LimitsConfig) -> Router {
     let ui = ServeDir::new(&config.ui_dir);
-    routes::router()
-        .with_state(state)
-        .fallback_service(ui)
+    let mut api = routes::router().with_state(state);
+    if let Some(limits) = ClientLimits::new(limits) {
+        api = api.layer(axum::middleware::from_fn_with_state(
+            limits,
+            limit::per_client,
+        ));
+    }
+    api.fallback_service(ui)
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(cors(&config.cors_origins))
         .layer(PropagateRequestIdLayer::x_request_id())
@@ -68,7 +76,8 @@ pub async fn serve(
     let server = tokio::spawn(
         axum::serve(
             listener,
-            app(state, &config.api).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            app(state, &config.api, &config.limits)
+                .into_make_service_with_connect_info::<std::net::SocketAddr>(),
         )
         .with_graceful_shutdown(async {
             let _ = stop_rx.await;

@@ -29,7 +29,11 @@ fn app() -> axum::Router {
             open_for: Duration::from_secs(5),
         },
     );
-    shippy_api::app(state, &config)
+    let limits = shippy_common::config::LimitsConfig {
+        requests_per_sec: 1000,
+        burst: 1000,
+    };
+    shippy_api::app(state, &config, &limits)
 }
 
 async fn call(request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, serde_json::Value) {
@@ -178,6 +182,10 @@ async fn the_openapi_document_lists_every_endpoint_with_its_schemas() {
             .iter()
             .find(|(code, _)| code.starts_with('2'));
         assert!(ok.is_some(), "{method} {path} has a success response");
+        assert!(
+            op["responses"]["429"]["headers"]["Retry-After"].is_object(),
+            "{method} {path} documents the rate limit"
+        );
     }
     for schema in [
         "NewConsignment",

@@ -11,10 +11,10 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use shippy_common::auth::{RequireAuth, TokenVerifier};
+use shippy_common::auth::TokenVerifier;
 use shippy_common::client::Discovered;
 use shippy_common::config::StoreKind;
-use shippy_common::server::{GrpcService, serve_grpc};
+use shippy_common::server::{GrpcService, guarded, serve_grpc};
 use shippy_common::{Config, names, wiring};
 use shippy_proto::consignment::shipping_service_server::ShippingServiceServer;
 use shippy_proto::tonic::server::NamedService;
@@ -55,7 +55,7 @@ pub async fn serve(
     let service = GrpcService {
         name: names::CONSIGNMENT,
         grpc_name: ShippingServiceServer::<ConsignmentHandler>::NAME,
-        routes: Routes::new(RequireAuth::new(server, verifier, &[])),
+        routes: Routes::new(guarded(server, verifier, &[], &config.limits)),
     };
     serve_grpc(service, listener, registry, &config, shutdown).await
 }

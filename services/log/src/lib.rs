@@ -9,9 +9,9 @@ pub mod repo;
 use std::future::Future;
 use std::sync::Arc;
 
-use shippy_common::auth::{RequireAuth, TokenVerifier};
+use shippy_common::auth::TokenVerifier;
 use shippy_common::config::StoreKind;
-use shippy_common::server::{GrpcService, serve_grpc};
+use shippy_common::server::{GrpcService, guarded, serve_grpc};
 use shippy_common::shutdown::{Stopping, then_stop};
 use shippy_common::{Config, names, wiring};
 use shippy_proto::log::log_service_server::LogServiceServer;
@@ -48,10 +48,11 @@ pub async fn serve(
     let service = GrpcService {
         name: names::LOG,
         grpc_name: LogServiceServer::<LogHandler>::NAME,
-        routes: Routes::new(RequireAuth::new(
+        routes: Routes::new(guarded(
             LogServiceServer::new(LogHandler::new(repo, live, stopping)),
             verifier,
             &[],
+            &config.limits,
         )),
     };
     // Live watches end when we stop, so draining does not wait on them.

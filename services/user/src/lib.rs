@@ -11,9 +11,9 @@ pub mod throttle;
 use std::future::Future;
 use std::sync::Arc;
 
-use shippy_common::auth::{RequireAuth, TokenIssuer, TokenVerifier};
+use shippy_common::auth::{TokenIssuer, TokenVerifier};
 use shippy_common::config::StoreKind;
-use shippy_common::server::{GrpcService, serve_grpc};
+use shippy_common::server::{GrpcService, guarded, serve_grpc};
 use shippy_common::{Config, names, wiring};
 use shippy_proto::tonic::server::NamedService;
 use shippy_proto::tonic::service::Routes;
@@ -52,7 +52,7 @@ pub async fn serve(
     let service = GrpcService {
         name: names::USER,
         grpc_name: UserServiceServer::<UserHandler>::NAME,
-        routes: Routes::new(RequireAuth::new(server, verifier, PUBLIC)),
+        routes: Routes::new(guarded(server, verifier, PUBLIC, &config.limits)),
     };
     serve_grpc(service, listener, registry, &config, shutdown).await
 }

@@ -9,9 +9,9 @@ pub mod repo;
 use std::future::Future;
 use std::sync::Arc;
 
-use shippy_common::auth::{RequireAuth, TokenVerifier};
+use shippy_common::auth::TokenVerifier;
 use shippy_common::config::StoreKind;
-use shippy_common::server::{GrpcService, serve_grpc};
+use shippy_common::server::{GrpcService, guarded, serve_grpc};
 use shippy_common::{Config, names, wiring};
 use shippy_proto::tonic::server::NamedService;
 use shippy_proto::tonic::service::Routes;
@@ -40,7 +40,7 @@ pub async fn serve(
     let service = GrpcService {
         name: names::VESSEL,
         grpc_name: VesselServiceServer::<VesselHandler>::NAME,
-        routes: Routes::new(RequireAuth::new(server, verifier, &[])),
+        routes: Routes::new(guarded(server, verifier, &[], &config.limits)),
     };
     serve_grpc(service, listener, registry, &config, shutdown).await
 }

@@ -1,6 +1,8 @@
 //! The OpenAPI 3 document, generated from the handlers' annotations and the DTOs' types.
 
+use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder, Type};
 use utoipa::{Modify, OpenApi};
 
 use super::{consignments, health, logs, users, vessels};
@@ -17,7 +19,7 @@ use crate::error::ErrorBody;
         health::healthz, health::readyz,
     ),
     components(schemas(ErrorBody)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &RateLimited),
 )]
 pub struct ApiDoc;
 
@@ -31,5 +33,48 @@ impl Modify for BearerAuth {
             .bearer_format("JWT")
             .build();
         components.add_security_scheme("bearer", SecurityScheme::Http(scheme));
+    }
+}
+
+/// Any API call may be refused by the per-client rate limit: 429 on every operation.
+struct RateLimited;
+
+impl Modify for RateLimited {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let retry_after = HeaderBuilder::new()
+            .schema(utoipa::openapi::ObjectBuilder::new().schema_type(Type::Integer))
+            .description(Some("Seconds to wait"))
+            .build();
+        let response = ResponseBuilder::new()
+            .description("Too many requests from this client; wait as `Retry-After` says")
+            .header("Retry-After", retry_after.clone())
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorBody")))
+                    .build(),
+            )
+            .build();
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.delete,
+            ];
+            for operation in operations.into_iter().flatten() {
+                let documented = operation
+                    .responses
+                    .responses
+                    .entry("429".to_owned())
+                    .or_insert_with(|| response.clone().into());
+                // An operation with a 429 of its own (log-in throttling) sends the header too.
+                if let RefOr::T(own) = documented {
+                    own.headers
+                        .entry("Retry-After".to_owned())
+                        .or_insert_with(|| retry_after.clone());
+                }
+            }
+        }
     }
 }

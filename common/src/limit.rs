@@ -1,0 +1,187 @@
+//! Per-client rate limits (GCRA, from the `governor` crate): each client may make
+//! `requests_per_sec` requests a second in bursts of up to `burst`, to each service and to
+//! the gateway. Past that the answer is RESOURCE_EXHAUSTED (REST 429) with `retry-after`
+//! saying when the next request will be let through. A client is the verified user where
+//! there is a token, else the peer address.
+
+use std::future::Future;
+use std::net::IpAddr;
+use std::num::NonZeroU32;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use tonic::Status;
+use tonic::server::NamedService;
+
+use crate::auth::Caller;
+use crate::config::LimitsConfig;
+
+/// The limits of one process, shared by every request.
+#[derive(Debug)]
+pub struct ClientLimits {
+    limiter: DefaultKeyedRateLimiter<String>,
+    per_sec: u32,
+}
+
+/// How often clients that have gone quiet are forgotten.
+const PRUNE_EVERY: Duration = Duration::from_secs(60);
+
+impl ClientLimits {
+    /// The limits `config` sets; `None` when they are off (`requests_per_sec = 0`).
+    pub fn new(config: &LimitsConfig) -> Option<Arc<Self>> {
+        let per_sec = NonZeroU32::new(config.requests_per_sec)?;
+        let burst = NonZeroU32::new(config.burst).unwrap_or(per_sec);
+        let limits = Arc::new(Self {
+            limiter: RateLimiter::keyed(Quota::per_second(per_sec).allow_burst(burst)),
+            per_sec: per_sec.get(),
+        });
+        let weak = Arc::downgrade(&limits);
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(PRUNE_EVERY);
+            loop {
+                every.tick().await;
+                let Some(limits) = weak.upgrade() else { return };
+                limits.limiter.retain_recent();
+                limits.limiter.shrink_to_fit();
+            }
+        });
+        Some(limits)
+    }
+
+    /// Lets a request of `client` through, or says how long it must wait.
+    pub fn check(&self, client: &str) -> Result<(), Duration> {
+        self.limiter
+            .check_key(&client.to_owned())
+            .map_err(|not_until| not_until.wait_time_from(DefaultClock::default().now()))
+    }
+
+    /// The refusal for a client that must wait `wait`, with `retry-after` in whole seconds.
+    pub fn refusal(&self, wait: Duration) -> Status {
+        let secs = retry_after_secs(wait);
+        let mut status = Status::resource_exhausted(format!(
+            "rate limit: at most {} requests a second per client; retry in {secs} s",
+            self.per_sec
+        ));
+        if let Ok(value) = secs.to_string().parse() {
+            status.metadata_mut().insert("retry-after", value);
+        }
+        status
+    }
+}
+
+/// `wait` rounded up to whole seconds, at least 1 (what `Retry-After` can say).
+pub fn retry_after_secs(wait: Duration) -> u64 {
+    wait.as_secs() + u64::from(wait.subsec_nanos() > 0).max(u64::from(wait.is_zero()))
+}
+
+/// The key of a client with no token: its address.
+pub fn address_key(ip: IpAddr) -> String {
+    format!("addr:{ip}")
+}
+
+/// Wraps a tonic service (inside [`crate::auth::RequireAuth`], so the caller is known) to
+/// hold every client to the limits.
+#[derive(Clone)]
+pub struct RateLimited<S> {
+    inner: S,
+    limits: Option<Arc<ClientLimits>>,
+}
+
+impl<S> RateLimited<S> {
+    pub fn new(inner: S, limits: Option<Arc<ClientLimits>>) -> Self {
+        Self { inner, limits }
+    }
+}
+
+impl<S: NamedService> NamedService for RateLimited<S> {
+    const NAME: &'static str = S::NAME;
+}
+
+fn client_key<B>(req: &http::Request<B>) -> String {
+    if let Some(caller) = req.extensions().get::<Caller>() {
+        return format!("user:{}", caller.user_id());
+    }
+    req.extensions()
+        .get::<tonic::transport::server::TcpConnectInfo>()
+        .and_then(tonic::transport::server::TcpConnectInfo::remote_addr)
+        .map_or_else(|| "addr:unknown".to_owned(), |a| address_key(a.ip()))
+}
+
+impl<S, B> tower::Service<http::Request<B>> for RateLimited<S>
+where
+    S: tower::Service<http::Request<B>, Response = http::Response<tonic::body::Body>>,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, req: http::Request<B>) -> Self::Future {
+        if let Some(limits) = &self.limits {
+            let key = client_key(&req);
+            if let Err(wait) = limits.check(&key) {
+                tracing::debug!(client = %key, ?wait, "rate limited");
+                let response = limits.refusal(wait).into_http();
+                return Box::pin(async move { Ok(response) });
+            }
+        }
+        Box::pin(self.inner.call(req))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(per_sec: u32, burst: u32) -> Arc<ClientLimits> {
+        ClientLimits::new(&LimitsConfig {
+            requests_per_sec: per_sec,
+            burst,
+        })
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_burst_passes_the_next_request_waits_and_clients_are_separate() {
+        let l = limits(1, 3);
+        for _ in 0..3 {
+            assert!(l.check("alice").is_ok());
+        }
+        let wait = l.check("alice").unwrap_err();
+        assert!(
+            wait > Duration::ZERO && wait <= Duration::from_secs(1),
+            "{wait:?}"
+        );
+        assert!(l.check("bob").is_ok(), "bob has his own budget");
+        let refusal = l.refusal(wait);
+        assert_eq!(refusal.code(), tonic::Code::ResourceExhausted);
+        assert_eq!(refusal.metadata().get("retry-after").unwrap(), "1");
+    }
+
+    #[tokio::test]
+    async fn zero_turns_the_limits_off() {
+        assert!(
+            ClientLimits::new(&LimitsConfig {
+                requests_per_sec: 0,
+                burst: 0
+            })
+            .is_none()
+        );
+    }
+
+    #[test]
+    fn retry_after_rounds_up_to_whole_seconds() {
+        assert_eq!(retry_after_secs(Duration::from_millis(1)), 1);
+        assert_eq!(retry_after_secs(Duration::ZERO), 1);
+        assert_eq!(retry_after_secs(Duration::from_secs(2)), 2);
+        assert_eq!(retry_after_secs(Duration::from_millis(2001)), 3);
+    }
+}
