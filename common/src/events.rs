@@ -80,9 +80,12 @@ impl Events {
     /// repository with the write it describes.
     pub fn outgoing(&self, method: &str, message: String, user_id: &str) -> Outgoing {
         let event = LogEvent::new(self.origin, method, message, user_id);
+        let mut message = event.to_message();
+        // The request's trace continues where the event is consumed.
+        crate::telemetry::inject_map(&mut message.headers);
         Outgoing {
             topic: self.topic.clone(),
-            message: event.to_message(),
+            message,
         }
     }
 

@@ -13,6 +13,7 @@ pub mod events;
 pub mod launch;
 pub mod limit;
 pub mod names;
+pub mod observe;
 pub mod registration;
 pub mod server;
 pub mod shutdown;

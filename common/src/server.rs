@@ -16,6 +16,7 @@ use crate::auth::{RequireAuth, TokenVerifier};
 use crate::config::{Config, LimitsConfig};
 use crate::decode_errors::DecodeErrorsLayer;
 use crate::limit::{ClientLimits, RateLimited};
+use crate::observe::GrpcRequestsLayer;
 use crate::registration::Registration;
 
 /// How long an instance keeps serving after deregistering: a little over two registry polls.
@@ -66,6 +67,7 @@ pub async fn serve_grpc(
     let routes = service.routes.add_service(health);
     let server = tokio::spawn(
         tonic::transport::Server::builder()
+            .layer(GrpcRequestsLayer)
             .layer(DecodeErrorsLayer)
             .add_routes(routes)
             .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {

@@ -1,24 +1,177 @@
-//! Telemetry set-up, once per process: `tracing` to stderr, text or JSON by config, the
-//! level from `RUST_LOG` or the config.
+//! Telemetry set-up, once per process: `tracing` to stderr (text or JSON by config, the
+//! level from `RUST_LOG` or the config), and, when `telemetry.otlp_endpoint` is set, every
+//! span exported to that OpenTelemetry collector (OTLP over HTTP; Jaeger in compose). Trace
+//! context crosses processes as W3C `traceparent`, in gRPC metadata and in broker headers.
 
+use std::collections::BTreeMap;
 use std::io::IsTerminal;
 
+use opentelemetry::propagation::{Extractor, Injector};
+use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
+use opentelemetry::{Context, global};
+use opentelemetry_otlp::{WithExportConfig, WithHttpConfig};
+use opentelemetry_sdk::Resource;
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::config::{LogFormat, TelemetryConfig};
 
-/// Installs the global subscriber. Calling it twice (tests) is harmless.
-pub fn init(config: &TelemetryConfig) {
+/// Keeps the span exporter running; dropping it sends what is still buffered.
+#[must_use = "spans are exported while this lives"]
+pub struct Telemetry {
+    provider: Option<SdkTracerProvider>,
+}
+
+impl Drop for Telemetry {
+    fn drop(&mut self) {
+        if let Some(provider) = self.provider.take()
+            && let Err(error) = provider.shutdown()
+        {
+            eprintln!("telemetry: spans not flushed: {error}");
+        }
+    }
+}
+
+fn exporter(endpoint: &str) -> Option<SdkTracerProvider> {
+    let url = format!("{}/v1/traces", endpoint.trim_end_matches('/'));
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .with_endpoint(url)
+        .with_headers(std::collections::HashMap::new())
+        .build();
+    match exporter {
+        Ok(exporter) => Some(exporter),
+        Err(error) => {
+            eprintln!("telemetry: no span export to {endpoint}: {error}");
+            None
+        }
+    }
+    .map(|exporter| {
+        SdkTracerProvider::builder()
+            .with_batch_exporter(exporter)
+            .with_resource(
+                Resource::builder()
+                    .with_service_name(SERVICE.get().copied().unwrap_or("shippy"))
+                    .build(),
+            )
+            .build()
+    })
+}
+
+static SERVICE: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
+
+/// Installs the global subscriber for `service`. Calling it twice (tests) is harmless.
+pub fn init(config: &TelemetryConfig, service: &'static str) -> Telemetry {
+    let _ = SERVICE.set(service);
+    global::set_text_map_propagator(TraceContextPropagator::new());
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(&config.level))
         .unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let provider = (!config.otlp_endpoint.is_empty())
+        .then(|| exporter(&config.otlp_endpoint))
+        .flatten();
+    let spans = provider
+        .as_ref()
+        .map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer(service)));
+    let ansi = std::io::stderr().is_terminal();
+    let fmt = tracing_subscriber::fmt::layer()
         .with_writer(std::io::stderr)
         .with_target(false)
-        .with_ansi(std::io::stderr().is_terminal());
+        .with_ansi(ansi);
+    let registry = tracing_subscriber::registry().with(filter).with(spans);
     let _ = match config.format {
-        LogFormat::Json => builder.json().try_init(),
-        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => registry.with(fmt.json()).try_init(),
+        LogFormat::Text => registry.with(fmt).try_init(),
     };
+    Telemetry { provider }
+}
+
+/// The current span's trace id (32 hex digits), or empty outside any exported trace.
+pub fn trace_id() -> String {
+    let context = tracing::Span::current().context();
+    let span = context.span();
+    let span_context = span.span_context();
+    if span_context.is_valid() {
+        span_context.trace_id().to_string()
+    } else {
+        String::new()
+    }
+}
+
+struct HeaderInjector<'a>(&'a mut http::HeaderMap);
+
+impl Injector for HeaderInjector<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(key.as_bytes()),
+            http::HeaderValue::from_str(&value),
+        ) {
+            self.0.insert(name, value);
+        }
+    }
+}
+
+struct HeaderExtractor<'a>(&'a http::HeaderMap);
+
+impl Extractor for HeaderExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(http::HeaderName::as_str).collect()
+    }
+}
+
+struct MapCarrier<'a>(&'a mut BTreeMap<String, String>);
+
+impl Injector for MapCarrier<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        self.0.insert(key.to_owned(), value);
+    }
+}
+
+struct MapReader<'a>(&'a BTreeMap<String, String>);
+
+impl Extractor for MapReader<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).map(String::as_str)
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(String::as_str).collect()
+    }
+}
+
+/// Puts the current span's context on outgoing HTTP/gRPC headers.
+pub fn inject_headers(headers: &mut http::HeaderMap) {
+    let context = tracing::Span::current().context();
+    global::get_text_map_propagator(|p| p.inject_context(&context, &mut HeaderInjector(headers)));
+}
+
+/// The context a caller sent in its headers.
+pub fn extract_headers(headers: &http::HeaderMap) -> Context {
+    global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(headers)))
+}
+
+/// Puts the current span's context into a broker message's headers.
+pub fn inject_map(headers: &mut BTreeMap<String, String>) {
+    let context = tracing::Span::current().context();
+    global::get_text_map_propagator(|p| p.inject_context(&context, &mut MapCarrier(headers)));
+}
+
+/// The context a broker message carries.
+pub fn extract_map(headers: &BTreeMap<String, String>) -> Context {
+    global::get_text_map_propagator(|p| p.extract(&MapReader(headers)))
+}
+
+/// Makes `span` a child of the context its caller sent (no-op when none was sent).
+pub fn set_parent(span: &tracing::Span, parent: Context) {
+    if parent.span().span_context().is_valid() {
+        let _ = span.set_parent(parent);
+    }
 }

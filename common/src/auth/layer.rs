@@ -97,6 +97,7 @@ where
             });
             match verified {
                 Ok(caller) => {
+                    tracing::Span::current().record("user.id", caller.user_id());
                     req.extensions_mut().insert(caller);
                 }
                 Err(error) => {

@@ -28,7 +28,7 @@ use tower::{BoxError, ServiceBuilder, ServiceExt};
 
 pub use breaker::{Breaker, BreakerConfig, BreakerState};
 
-use crate::deadline;
+use crate::{deadline, telemetry};
 
 /// What every gRPC client here sends through: any instance, balanced, or one fixed address.
 pub type GrpcChannel = BoxCloneSyncService<http::Request<Body>, http::Response<Body>, CallError>;
@@ -101,6 +101,8 @@ impl Discovered {
                     .headers_mut()
                     .entry(deadline::HEADER)
                     .or_insert_with(|| header.clone());
+                // The caller's trace continues in the instance that answers.
+                telemetry::inject_headers(request.headers_mut());
                 request
             })
             .timeout(timeout)

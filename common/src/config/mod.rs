@@ -189,6 +189,9 @@ pub struct TelemetryConfig {
     /// A `tracing` filter such as `info` or `shippy=debug,info`; `RUST_LOG` wins over it.
     pub level: String,
     pub format: LogFormat,
+    /// The OpenTelemetry collector spans go to (OTLP over HTTP, e.g. `http://127.0.0.1:4318`);
+    /// empty: spans are not exported.
+    pub otlp_endpoint: String,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]

@@ -5,6 +5,7 @@
 mod error;
 mod json;
 mod limit;
+mod observe;
 mod routes;
 mod state;
 
@@ -33,7 +34,9 @@ pub use state::AppState;
 /// the per-client rate limit on the API.
 pub fn app(state: AppState, config: &ApiConfig, limits: &LimitsConfig) -> Router {
     let ui = ServeDir::new(&config.ui_dir);
-    let mut api = routes::router().with_state(state);
+    let mut api = routes::router()
+        .route_layer(axum::middleware::from_fn(observe::per_request))
+        .with_state(state);
     if let Some(limits) = ClientLimits::new(limits) {
         api = api.layer(axum::middleware::from_fn_with_state(
             limits,

@@ -6,7 +6,7 @@ use shippy_common::{launch::ServiceArgs, names, shutdown, telemetry};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = ServiceArgs::parse().load(names::CONSIGNMENT)?;
-    telemetry::init(&config.telemetry);
+    let _telemetry = telemetry::init(&config.telemetry, names::CONSIGNMENT);
     let listener = shippy_common::launch::bind(&config, names::CONSIGNMENT).await?;
     shippy_consignment::serve(config, listener, shutdown::signal()).await
 }

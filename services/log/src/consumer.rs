@@ -6,8 +6,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use shippy_common::events::LogEvent;
+use shippy_common::telemetry;
 use shippy_plugins::broker::Subscription;
 use tokio::sync::broadcast;
+use tracing::Instrument;
 
 use crate::repo::LogRepository;
 
@@ -28,7 +30,20 @@ pub async fn run(
         };
         match LogEvent::from_message(&delivery.message) {
             Ok(event) => {
-                if store_until_done(repo.as_ref(), &event).await {
+                // Recording the event continues the trace of the request that caused it.
+                let span = tracing::info_span!(
+                    "record",
+                    otel.name = "shippy.log record",
+                    otel.kind = "consumer",
+                    event.id = %event.id,
+                    event.origin = %event.origin,
+                    user.id = %event.user_id,
+                );
+                telemetry::set_parent(&span, telemetry::extract_map(&delivery.message.headers));
+                if store_until_done(repo.as_ref(), &event)
+                    .instrument(span)
+                    .await
+                {
                     // Nobody watching is fine.
                     let _ = live.send(event);
                 }

@@ -6,7 +6,7 @@ use shippy_common::{launch::ServiceArgs, names, shutdown, telemetry};
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let config = ServiceArgs::parse().load(names::LOG)?;
-    telemetry::init(&config.telemetry);
+    let _telemetry = telemetry::init(&config.telemetry, names::LOG);
     let listener = shippy_common::launch::bind(&config, names::LOG).await?;
     shippy_log::serve(config, listener, shutdown::signal()).await
 }

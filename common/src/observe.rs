@@ -1,0 +1,95 @@
+//! One span and one log line per gRPC request. The span continues the caller's trace (W3C
+//! `traceparent` in the metadata), is named after the RPC, and carries the caller's user id
+//! (recorded by the token guard) and the gRPC status code, marked as an error when it is
+//! not OK; the log line gives method, status, duration and trace id.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use tokio::time::Instant;
+use tracing::Instrument;
+use tracing::field::Empty;
+
+use crate::telemetry;
+
+/// Adds [`GrpcRequests`] around a tonic server.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct GrpcRequestsLayer;
+
+impl<S> tower::Layer<S> for GrpcRequestsLayer {
+    type Service = GrpcRequests<S>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        GrpcRequests { inner }
+    }
+}
+
+/// See the module docs.
+#[derive(Clone, Debug)]
+pub struct GrpcRequests<S> {
+    inner: S,
+}
+
+/// The gRPC status of an answer: from its headers when the answer is only an error (a
+/// trailers-only response), else OK (a failing stream reports in trailers; not seen here).
+fn status_code<B>(response: &http::Response<B>) -> i32 {
+    response
+        .headers()
+        .get("grpc-status")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+impl<S, B, RB> tower::Service<http::Request<B>> for GrpcRequests<S>
+where
+    S: tower::Service<http::Request<B>, Response = http::Response<RB>>,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let method = request.uri().path().to_owned();
+        let health = method.starts_with("/grpc.health.");
+        let span = tracing::info_span!(
+            "grpc",
+            otel.name = %method.trim_start_matches('/'),
+            otel.kind = "server",
+            otel.status_code = Empty,
+            rpc.system = "grpc",
+            rpc.method = %method,
+            rpc.grpc.status_code = Empty,
+            user.id = Empty,
+        );
+        telemetry::set_parent(&span, telemetry::extract_headers(request.headers()));
+        let call = span.in_scope(|| self.inner.call(request));
+        let started = Instant::now();
+        Box::pin(
+            async move {
+                let result = call.await;
+                let code = result.as_ref().map_or(2, status_code);
+                let span = tracing::Span::current();
+                span.record("rpc.grpc.status_code", code);
+                if code != 0 {
+                    span.record("otel.status_code", "ERROR");
+                }
+                let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+                let trace_id = telemetry::trace_id();
+                if health {
+                    tracing::debug!(%method, code, duration_ms, %trace_id, "grpc request");
+                } else {
+                    tracing::info!(%method, code, duration_ms, %trace_id, "grpc request");
+                }
+                result
+            }
+            .instrument(span),
+        )
+    }
+}

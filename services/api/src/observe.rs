@@ -1,0 +1,56 @@
+//! One span and one log line per REST request. The span is named after the route, continues
+//! a caller's trace when it sent one (W3C `traceparent`), and parents every gRPC call the
+//! handler makes; the log line gives method, route, status, duration, trace id and request
+//! id. The trace id also goes back to the caller as `x-trace-id`, to look the request up in
+//! the tracing UI.
+
+use axum::extract::{MatchedPath, Request};
+use axum::http::HeaderValue;
+use axum::middleware::Next;
+use axum::response::Response;
+use shippy_common::telemetry;
+use tokio::time::Instant;
+use tracing::Instrument;
+use tracing::field::Empty;
+
+pub async fn per_request(request: Request, next: Next) -> Response {
+    let method = request.method().clone();
+    let route = request.extensions().get::<MatchedPath>().map_or_else(
+        || request.uri().path().to_owned(),
+        |p| p.as_str().to_owned(),
+    );
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let span = tracing::info_span!(
+        "http",
+        otel.name = %format!("{method} {route}"),
+        otel.kind = "server",
+        otel.status_code = Empty,
+        http.request.method = %method,
+        http.route = %route,
+        http.response.status_code = Empty,
+        request_id = %request_id,
+    );
+    telemetry::set_parent(&span, telemetry::extract_headers(request.headers()));
+    let started = Instant::now();
+    let mut response = next.run(request).instrument(span.clone()).await;
+    let status = response.status().as_u16();
+    span.record("http.response.status_code", status);
+    if status >= 500 {
+        span.record("otel.status_code", "ERROR");
+    }
+    let _inside = span.enter();
+    let trace_id = telemetry::trace_id();
+    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    tracing::info!(%method, %route, status, duration_ms, %trace_id, %request_id, "http request");
+    if let Ok(value) = HeaderValue::from_str(&trace_id)
+        && !trace_id.is_empty()
+    {
+        response.headers_mut().insert("x-trace-id", value);
+    }
+    response
+}

@@ -1,0 +1,192 @@
+//! One trace per request: a booking through REST leaves spans in the gateway,
+//! consignment-service, vessel-service and (through the broker's headers) the log service's
+//! consumer, all with one trace id and each parented by the span that caused it. The spans
+//! are exported over OTLP/HTTP to a collector this test runs.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::routing::post;
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
+use prost::Message;
+use serde_json::Value;
+use shippy_system_tests::{System, eventually, sample};
+
+/// One exported span, as the test needs it.
+#[derive(Clone, Debug)]
+struct Span {
+    service: String,
+    name: String,
+    trace_id: String,
+    span_id: String,
+    parent: String,
+    attributes: BTreeMap<String, String>,
+    error: bool,
+}
+
+type Spans = Arc<Mutex<Vec<Span>>>;
+
+fn text(value: Option<&opentelemetry_proto::tonic::common::v1::AnyValue>) -> String {
+    match value.and_then(|v| v.value.as_ref()) {
+        Some(Any::StringValue(s)) => s.clone(),
+        Some(Any::IntValue(i)) => i.to_string(),
+        Some(Any::BoolValue(b)) => b.to_string(),
+        Some(Any::DoubleValue(d)) => d.to_string(),
+        _ => String::new(),
+    }
+}
+
+async fn collect(State(spans): State<Spans>, body: Bytes) -> Vec<u8> {
+    let request = ExportTraceServiceRequest::decode(body).expect("an OTLP trace export");
+    let mut out = spans.lock().unwrap();
+    for resource_spans in request.resource_spans {
+        let service = resource_spans
+            .resource
+            .iter()
+            .flat_map(|r| &r.attributes)
+            .find(|a| a.key == "service.name")
+            .map(|a| text(a.value.as_ref()))
+            .unwrap_or_default();
+        for scope in resource_spans.scope_spans {
+            for s in scope.spans {
+                out.push(Span {
+                    service: service.clone(),
+                    name: s.name.clone(),
+                    trace_id: hex(&s.trace_id),
+                    span_id: hex(&s.span_id),
+                    parent: hex(&s.parent_span_id),
+                    attributes: s
+                        .attributes
+                        .iter()
+                        .map(|a| (a.key.clone(), text(a.value.as_ref())))
+                        .collect(),
+                    // STATUS_CODE_ERROR
+                    error: s.status.as_ref().is_some_and(|st| st.code == 2),
+                });
+            }
+        }
+    }
+    ExportTraceServiceResponse::default().encode_to_vec()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// An OTLP/HTTP collector on a free port: its base URL and what it received.
+async fn collector() -> (String, Spans) {
+    let spans = Spans::default();
+    let app = axum::Router::new()
+        .route("/v1/traces", post(collect))
+        .with_state(spans.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, spans)
+}
+
+fn one<'a>(spans: &'a [Span], service: &str, name: &str) -> &'a Span {
+    let found: Vec<&Span> = spans
+        .iter()
+        .filter(|s| s.service == service && s.name.contains(name))
+        .collect();
+    assert_eq!(found.len(), 1, "one {name} span in {service}: {spans:#?}");
+    found[0]
+}
+
+#[tokio::test]
+async fn a_booking_is_one_trace_across_gateway_services_and_broker() {
+    let (url, spans) = collector().await;
+    let mut system = System::start_with(&[
+        ("SHIPPY_TELEMETRY__OTLP_ENDPOINT", &url),
+        ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+    ])
+    .await;
+    let token = system.rest_user("traced@example.com").await;
+    let consignment: Value =
+        serde_json::from_str(&std::fs::read_to_string(sample("consignment.json")).unwrap())
+            .unwrap();
+    let response = reqwest::Client::new()
+        .post(format!("{}/api/v1/consignments", system.api_url().await))
+        .bearer_auth(&token)
+        .json(&consignment)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 201);
+    let trace = response.headers()["x-trace-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let body: Value = response.json().await.unwrap();
+    let user_id = body["consignment"]["user_id"].as_str().unwrap().to_owned();
+
+    let traced = eventually(20, || async {
+        let all: Vec<Span> = spans
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|s| s.trace_id == trace)
+            .cloned()
+            .collect();
+        let services: std::collections::BTreeSet<&str> =
+            all.iter().map(|s| s.service.as_str()).collect();
+        (services.len() == 4).then_some(all)
+    })
+    .await
+    .unwrap_or_else(|| panic!("spans of trace {trace}: {:#?}", spans.lock().unwrap()));
+
+    let gateway = one(&traced, "shippy.api", "POST /api/v1/consignments");
+    let booking = one(&traced, "shippy.consignment", "CreateConsignment");
+    let lookup = one(&traced, "shippy.vessel", "FindAvailable");
+    let record = one(&traced, "shippy.log", "record");
+    assert_eq!(gateway.parent, "", "the gateway's span is the root");
+    assert_eq!(
+        booking.parent, gateway.span_id,
+        "the gateway called consignment"
+    );
+    assert_eq!(lookup.parent, booking.span_id, "consignment called vessel");
+    assert_eq!(
+        record.parent, booking.span_id,
+        "the booking's event was recorded"
+    );
+    assert_eq!(booking.attributes["user.id"], user_id);
+    assert_eq!(
+        lookup.attributes["user.id"], user_id,
+        "the caller's token went along"
+    );
+    assert_eq!(booking.attributes["rpc.grpc.status_code"], "0");
+    assert_eq!(gateway.attributes["http.response.status_code"], "201");
+    assert!(!booking.error && !gateway.error);
+
+    // A failure is marked on the span that failed, with its code.
+    let heavy = serde_json::json!({"description": "lead", "weight": 2_000_000_000,
+        "containers": [{"customer_id": "c", "origin": "x"}]});
+    let refused = reqwest::Client::new()
+        .post(format!("{}/api/v1/consignments", system.api_url().await))
+        .bearer_auth(&token)
+        .json(&heavy)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 422);
+    let trace = refused.headers()["x-trace-id"].to_str().unwrap().to_owned();
+    let failed = eventually(20, || async {
+        spans
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|s| s.trace_id == trace && s.name.contains("FindAvailable"))
+            .cloned()
+    })
+    .await
+    .expect("the failed lookup's span");
+    assert!(failed.error, "{failed:?}");
+    assert_eq!(failed.attributes["rpc.grpc.status_code"], "5", "NOT_FOUND");
+    system.stop_all().await;
+}
