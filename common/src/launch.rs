@@ -19,6 +19,9 @@ pub struct ServiceArgs {
     /// Address to listen on, overriding `services.<name>.listen` (port 0 picks a free port)
     #[arg(long)]
     pub listen: Option<String>,
+    /// Address of the admin port with /metrics, overriding `services.<name>.metrics_listen`
+    #[arg(long)]
+    pub metrics_listen: Option<String>,
 }
 
 impl ServiceArgs {
@@ -27,6 +30,15 @@ impl ServiceArgs {
         let mut overrides = Vec::new();
         if let Some(listen) = &self.listen {
             overrides.push((listen_key(service), listen.clone()));
+        }
+        if let Some(listen) = &self.metrics_listen {
+            overrides.push((
+                format!(
+                    "{}.metrics_listen",
+                    listen_key(service).trim_end_matches(".listen")
+                ),
+                listen.clone(),
+            ));
         }
         let sources = Sources {
             config_dir: self.config_dir.clone(),

@@ -3,6 +3,7 @@
 //! [`server`] bootstrap with registration and graceful [`shutdown`], discovery-backed
 //! [`client`]s, and the [`events`] every mutating RPC publishes.
 
+pub mod admin;
 pub mod auth;
 pub mod client;
 pub mod config;

@@ -1,7 +1,9 @@
 //! One span and one log line per gRPC request. The span continues the caller's trace (W3C
 //! `traceparent` in the metadata), is named after the RPC, and carries the caller's user id
 //! (recorded by the token guard) and the gRPC status code, marked as an error when it is
-//! not OK; the log line gives method, status, duration and trace id.
+//! not OK; the log line gives method, status, duration, trace id and request id (which the
+//! calls it makes onward carry along). The metrics count
+//! requests by method and code, time them, and gauge those in flight.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -12,6 +14,25 @@ use tracing::Instrument;
 use tracing::field::Empty;
 
 use crate::telemetry;
+
+tokio::task_local! {
+    /// The id of the request being served (the gateway's `x-request-id`), for the calls it
+    /// makes onward and for log lines.
+    static REQUEST_ID: String;
+}
+
+/// The header the request id travels in.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+/// The id of the request this task serves, if one came in.
+pub fn request_id() -> Option<String> {
+    REQUEST_ID.try_with(Clone::clone).ok()
+}
+
+/// Runs `work` as serving request `id`: calls it makes onward carry the id.
+pub async fn with_request_id<F: Future>(id: String, work: F) -> F::Output {
+    REQUEST_ID.scope(id, work).await
+}
 
 /// Adds [`GrpcRequests`] around a tonic server.
 #[derive(Clone, Copy, Debug, Default)]
@@ -57,6 +78,12 @@ where
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
         let method = request.uri().path().to_owned();
+        let request_id = request
+            .headers()
+            .get(REQUEST_ID_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
         let health = method.starts_with("/grpc.health.");
         let span = tracing::info_span!(
             "grpc",
@@ -71,21 +98,29 @@ where
         telemetry::set_parent(&span, telemetry::extract_headers(request.headers()));
         let call = span.in_scope(|| self.inner.call(request));
         let started = Instant::now();
+        metrics::gauge!("shippy_requests_in_flight").increment(1.0);
+        let id = request_id.clone();
         Box::pin(
             async move {
-                let result = call.await;
+                let result = with_request_id(id, call).await;
                 let code = result.as_ref().map_or(2, status_code);
                 let span = tracing::Span::current();
                 span.record("rpc.grpc.status_code", code);
                 if code != 0 {
                     span.record("otel.status_code", "ERROR");
                 }
-                let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+                let elapsed = started.elapsed().as_secs_f64();
+                metrics::gauge!("shippy_requests_in_flight").decrement(1.0);
+                metrics::counter!("shippy_requests_total", "method" => method.clone(), "code" => code.to_string())
+                    .increment(1);
+                metrics::histogram!("shippy_request_duration_seconds", "method" => method.clone())
+                    .record(elapsed);
+                let duration_ms = elapsed * 1000.0;
                 let trace_id = telemetry::trace_id();
                 if health {
-                    tracing::debug!(%method, code, duration_ms, %trace_id, "grpc request");
+                    tracing::debug!(%method, code, duration_ms, %trace_id, %request_id, "grpc request");
                 } else {
-                    tracing::info!(%method, code, duration_ms, %trace_id, "grpc request");
+                    tracing::info!(%method, code, duration_ms, %trace_id, %request_id, "grpc request");
                 }
                 result
             }

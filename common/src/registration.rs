@@ -29,11 +29,13 @@ pub fn advertised(addr: SocketAddr, host: &str) -> String {
 }
 
 impl Registration {
-    /// Registers `service` at `address` and starts heartbeating.
+    /// Registers `service` at `address`, with its admin port `metrics`, and starts
+    /// heartbeating.
     pub async fn start(
         registry: Arc<dyn Registry>,
         service: &str,
         address: SocketAddr,
+        metrics: SocketAddr,
         config: &RegistryConfig,
     ) -> anyhow::Result<Self> {
         let instance = Instance {
@@ -41,7 +43,14 @@ impl Registration {
             id: format!("{service}-{}", uuid::Uuid::new_v4().simple()),
             address: advertised(address, &config.advertise_host),
             version: env!("CARGO_PKG_VERSION").to_owned(),
-            metadata: [("pid".to_owned(), std::process::id().to_string())].into(),
+            metadata: [
+                ("pid".to_owned(), std::process::id().to_string()),
+                (
+                    "metrics".to_owned(),
+                    advertised(metrics, &config.advertise_host),
+                ),
+            ]
+            .into(),
         };
         let ttl = Duration::from_secs(config.ttl_secs);
         registry.register(&instance, ttl).await?;

@@ -75,8 +75,13 @@ pub async fn serve_grpc(
             }),
     );
     tracing::info!(service = service.name, %address, "serving gRPC");
+    let metrics_listen = config
+        .service(service.name)
+        .map(|s| s.metrics_listen)
+        .ok_or_else(|| anyhow::anyhow!("no settings for {}", service.name))?;
+    let metrics = crate::admin::serve(metrics_listen).await?;
     let registration =
-        Registration::start(registry, service.name, address, &config.registry).await?;
+        Registration::start(registry, service.name, address, metrics, &config.registry).await?;
 
     shutdown.await;
     reporter

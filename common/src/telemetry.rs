@@ -2,6 +2,7 @@
 //! level from `RUST_LOG` or the config), and, when `telemetry.otlp_endpoint` is set, every
 //! span exported to that OpenTelemetry collector (OTLP over HTTP; Jaeger in compose). Trace
 //! context crosses processes as W3C `traceparent`, in gRPC metadata and in broker headers.
+//! The metrics recorder is installed here too, first thing (see [`crate::admin`]).
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
@@ -9,7 +10,7 @@ use std::io::IsTerminal;
 use opentelemetry::propagation::{Extractor, Injector};
 use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
 use opentelemetry::{Context, global};
-use opentelemetry_otlp::{WithExportConfig, WithHttpConfig};
+use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
@@ -36,43 +37,33 @@ impl Drop for Telemetry {
     }
 }
 
-fn exporter(endpoint: &str) -> Option<SdkTracerProvider> {
+/// A tracer provider that batches spans to the collector at `endpoint`, or none (said on
+/// stderr) when the exporter cannot be built.
+fn exporter(endpoint: &str, service: &'static str) -> Option<SdkTracerProvider> {
     let url = format!("{}/v1/traces", endpoint.trim_end_matches('/'));
     let exporter = opentelemetry_otlp::SpanExporter::builder()
         .with_http()
         .with_endpoint(url)
-        .with_headers(std::collections::HashMap::new())
-        .build();
-    match exporter {
-        Ok(exporter) => Some(exporter),
-        Err(error) => {
-            eprintln!("telemetry: no span export to {endpoint}: {error}");
-            None
-        }
-    }
-    .map(|exporter| {
+        .build()
+        .inspect_err(|error| eprintln!("telemetry: no span export to {endpoint}: {error}"))
+        .ok()?;
+    Some(
         SdkTracerProvider::builder()
             .with_batch_exporter(exporter)
-            .with_resource(
-                Resource::builder()
-                    .with_service_name(SERVICE.get().copied().unwrap_or("shippy"))
-                    .build(),
-            )
-            .build()
-    })
+            .with_resource(Resource::builder().with_service_name(service).build())
+            .build(),
+    )
 }
-
-static SERVICE: std::sync::OnceLock<&'static str> = std::sync::OnceLock::new();
 
 /// Installs the global subscriber for `service`. Calling it twice (tests) is harmless.
 pub fn init(config: &TelemetryConfig, service: &'static str) -> Telemetry {
-    let _ = SERVICE.set(service);
+    crate::admin::install();
     global::set_text_map_propagator(TraceContextPropagator::new());
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(&config.level))
         .unwrap_or_else(|_| EnvFilter::new("info"));
     let provider = (!config.otlp_endpoint.is_empty())
-        .then(|| exporter(&config.otlp_endpoint))
+        .then(|| exporter(&config.otlp_endpoint, service))
         .flatten();
     let spans = provider
         .as_ref()

@@ -74,7 +74,9 @@ impl System {
             bin_dir: bin_dir(),
             cwd: dir.path().to_path_buf(),
             envs,
-            args: vec!["--listen".into(), "127.0.0.1:0".into()],
+            args: ["--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"]
+                .map(String::from)
+                .to_vec(),
             logs: Logs::Files(dir.path().join("logs")),
         };
         let registry = shippy_common::wiring::registry(&config).unwrap();

@@ -101,6 +101,7 @@ fn container_ports(name: &str, service: &Value) -> BTreeSet<u16> {
     match name {
         "mongo" => [27017].into(),
         "consul" => [8500].into(),
+        "jaeger" => [4317, 4318, 16686].into(),
         // Clients may use any listener but the controllers' own.
         "kafka" => env_of(service)["KAFKA_LISTENERS"]
             .split(',')
@@ -148,10 +149,12 @@ fn every_shippy_container_gets_a_valid_config_that_points_at_containers_that_exi
         let (consul, consul_port) = host_port(&config.registry.consul_address);
         let (kafka, kafka_port) = host_port(&config.broker.kafka_brokers);
         let (mongo, mongo_port) = host_port(&config.store.mongodb_uri);
+        let (jaeger, jaeger_port) = host_port(&config.telemetry.otlp_endpoint);
         for (host, port) in [
             (consul, consul_port),
             (kafka, kafka_port),
             (mongo, mongo_port),
+            (jaeger, jaeger_port),
         ] {
             let target = all
                 .get(&host)
@@ -229,6 +232,7 @@ fn the_compose_profile_on_the_host_reaches_the_published_ports() {
         config.registry.consul_address.as_str(),
         config.broker.kafka_brokers.as_str(),
         config.store.mongodb_uri.as_str(),
+        config.telemetry.otlp_endpoint.as_str(),
     ] {
         let (host, port) = host_port(address);
         assert_eq!(host, "127.0.0.1");

@@ -115,10 +115,12 @@ async fn shippy_run_scales_a_service_and_stops_everything_on_ctrl_c() {
     let mut envs = shippy_system_tests::environment(dir.path());
     // Free ports, so this runs beside anything else on the machine.
     for service in ["USER", "VESSEL", "CONSIGNMENT", "LOG", "API"] {
-        envs.push((
-            format!("SHIPPY_SERVICES__{service}__LISTEN"),
-            "127.0.0.1:0".to_owned(),
-        ));
+        for key in ["LISTEN", "METRICS_LISTEN"] {
+            envs.push((
+                format!("SHIPPY_SERVICES__{service}__{key}"),
+                "127.0.0.1:0".to_owned(),
+            ));
+        }
     }
     let config = System::load_config(&envs);
     let registry = shippy_common::wiring::registry(&config).unwrap();

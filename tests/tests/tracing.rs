@@ -123,6 +123,10 @@ async fn a_booking_is_one_trace_across_gateway_services_and_broker() {
         .to_str()
         .unwrap()
         .to_owned();
+    let request_id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     let body: Value = response.json().await.unwrap();
     let user_id = body["consignment"]["user_id"].as_str().unwrap().to_owned();
 
@@ -163,6 +167,20 @@ async fn a_booking_is_one_trace_across_gateway_services_and_broker() {
     assert_eq!(booking.attributes["rpc.grpc.status_code"], "0");
     assert_eq!(gateway.attributes["http.response.status_code"], "201");
     assert!(!booking.error && !gateway.error);
+
+    // Each process logs one line for its part, with the trace id and the request id.
+    let logs = system.logs();
+    let lines: Vec<&str> = logs
+        .lines()
+        .filter(|l| l.contains(&request_id) && l.contains(&trace))
+        .collect();
+    for part in ["http request", "CreateConsignment", "FindAvailable"] {
+        assert_eq!(
+            lines.iter().filter(|l| l.contains(part)).count(),
+            1,
+            "one {part} line with both ids: {lines:#?}"
+        );
+    }
 
     // A failure is marked on the span that failed, with its code.
     let heavy = serde_json::json!({"description": "lead", "weight": 2_000_000_000,

@@ -42,17 +42,24 @@ struct Shared {
 pub struct Breaker<S> {
     inner: S,
     config: BreakerConfig,
+    /// The gauge `shippy_breaker_open` of this instance: 1 while open.
+    gauge: metrics::Gauge,
     label: Arc<str>,
     shared: Arc<Mutex<Shared>>,
     sleep: Option<Pin<Box<Sleep>>>,
 }
 
 impl<S> Breaker<S> {
-    /// Wraps `inner`; `label` names the instance in logs.
-    pub fn new(inner: S, config: BreakerConfig, label: &str) -> Self {
+    /// Wraps `inner`, an instance of `service` known as `label` in logs and metrics.
+    pub fn new(inner: S, config: BreakerConfig, service: &'static str, label: &str) -> Self {
+        let gauge = metrics::gauge!(
+            "shippy_breaker_open", "service" => service, "instance" => label.to_owned()
+        );
+        gauge.set(0.0);
         Self {
             inner,
             config,
+            gauge,
             label: label.into(),
             shared: Arc::new(Mutex::new(Shared {
                 failures: 0,
@@ -84,7 +91,12 @@ fn is_refused(error: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
-fn record(shared: &Mutex<Shared>, config: BreakerConfig, label: &str, failed: Option<bool>) {
+fn record(
+    shared: &Mutex<Shared>,
+    config: BreakerConfig,
+    (label, gauge): (&str, &metrics::Gauge),
+    failed: Option<bool>,
+) {
     let mut s = shared.lock().unwrap_or_else(|p| p.into_inner());
     match failed {
         None => {
@@ -93,6 +105,7 @@ fn record(shared: &Mutex<Shared>, config: BreakerConfig, label: &str, failed: Op
                     instance = label,
                     "circuit breaker closed: the probe succeeded"
                 );
+                gauge.set(0.0);
             }
             s.failures = 0;
             s.open_until = None;
@@ -105,6 +118,7 @@ fn record(shared: &Mutex<Shared>, config: BreakerConfig, label: &str, failed: Op
             };
             if s.failures >= config.failures {
                 if s.open_until.is_none() {
+                    gauge.set(1.0);
                     tracing::warn!(
                         instance = label,
                         failures = s.failures,
@@ -134,17 +148,17 @@ where
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .open_until;
-        if let Some(until) = open_until {
-            if Instant::now() < until {
-                let sleep = self
-                    .sleep
-                    .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(until)));
-                if sleep.deadline() != until {
-                    sleep.as_mut().reset(until);
-                }
-                if sleep.as_mut().poll(cx).is_pending() {
-                    return Poll::Pending;
-                }
+        if let Some(until) = open_until
+            && Instant::now() < until
+        {
+            let sleep = self
+                .sleep
+                .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(until)));
+            if sleep.deadline() != until {
+                sleep.as_mut().reset(until);
+            }
+            if sleep.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
             }
         }
         self.sleep = None;
@@ -153,15 +167,16 @@ where
 
     fn call(&mut self, request: Req) -> Self::Future {
         let call = self.inner.call(request);
-        let (shared, config, label) = (
+        let (shared, config, label, gauge) = (
             Arc::clone(&self.shared),
             self.config,
             Arc::clone(&self.label),
+            self.gauge.clone(),
         );
         Box::pin(async move {
             let result = call.await.map_err(Into::into);
             let failed = result.as_ref().err().map(|e| is_refused(e.as_ref()));
-            record(&shared, config, &label, failed);
+            record(&shared, config, (&label, &gauge), failed);
             result
         })
     }
@@ -197,7 +212,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn opens_after_failures_in_a_row_then_a_probe_closes_it() {
         let fail = Arc::new(AtomicBool::new(true));
-        let mut breaker = Breaker::new(failing(fail.clone()), CONFIG, "v1");
+        let mut breaker = Breaker::new(failing(fail.clone()), CONFIG, "test", "v1");
         for _ in 0..2 {
             assert!(breaker.ready().await.unwrap().call(()).await.is_err());
         }
@@ -218,7 +233,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_failed_probe_opens_it_again_and_a_success_resets_the_count() {
         let fail = Arc::new(AtomicBool::new(true));
-        let mut breaker = Breaker::new(failing(fail.clone()), CONFIG, "v1");
+        let mut breaker = Breaker::new(failing(fail.clone()), CONFIG, "test", "v1");
         for _ in 0..3 {
             let _ = breaker.ready().await.unwrap().call(()).await;
         }
@@ -226,7 +241,7 @@ mod tests {
         assert!(breaker.ready().await.unwrap().call(()).await.is_err());
         assert_eq!(breaker.state(), BreakerState::Open, "the probe failed");
 
-        let mut fresh = Breaker::new(failing(fail.clone()), CONFIG, "v2");
+        let mut fresh = Breaker::new(failing(fail.clone()), CONFIG, "test", "v2");
         for _ in 0..2 {
             let _ = fresh.ready().await.unwrap().call(()).await;
         }
@@ -246,7 +261,7 @@ mod tests {
                 std::io::ErrorKind::ConnectionRefused,
             )))
         }));
-        let mut breaker = Breaker::new(refused, CONFIG, "gone");
+        let mut breaker = Breaker::new(refused, CONFIG, "test", "gone");
         assert!(breaker.ready().await.unwrap().call(()).await.is_err());
         assert_eq!(breaker.state(), BreakerState::Open);
     }

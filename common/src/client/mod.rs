@@ -28,7 +28,7 @@ use tower::{BoxError, ServiceBuilder, ServiceExt};
 
 pub use breaker::{Breaker, BreakerConfig, BreakerState};
 
-use crate::{deadline, telemetry};
+use crate::{deadline, observe, telemetry};
 
 /// What every gRPC client here sends through: any instance, balanced, or one fixed address.
 pub type GrpcChannel = BoxCloneSyncService<http::Request<Body>, http::Response<Body>, CallError>;
@@ -86,7 +86,13 @@ impl Discovered {
     ) -> Self {
         let (changes, rx) = mpsc::channel(64);
         let instances = registry::watch(registry, service);
-        tokio::spawn(follow(instances.clone(), changes, timeout, breaker));
+        tokio::spawn(follow(
+            service,
+            instances.clone(),
+            changes,
+            timeout,
+            breaker,
+        ));
         let discover = PendingRequestsDiscover::new::<http::Request<Body>>(
             ReceiverStream::new(rx).map(Ok::<_, Infallible>),
             CompleteOnResponse::default(),
@@ -101,8 +107,15 @@ impl Discovered {
                     .headers_mut()
                     .entry(deadline::HEADER)
                     .or_insert_with(|| header.clone());
-                // The caller's trace continues in the instance that answers.
+                // The caller's trace and request id continue in the instance that answers.
                 telemetry::inject_headers(request.headers_mut());
+                if let Some(id) = observe::request_id()
+                    && let Ok(value) = http::HeaderValue::try_from(id)
+                {
+                    request
+                        .headers_mut()
+                        .insert(observe::REQUEST_ID_HEADER, value);
+                }
                 request
             })
             .timeout(timeout)
@@ -162,6 +175,7 @@ type Endpoints = mpsc::Sender<Change<String, Breaker<Channel>>>;
 
 /// Turns registry changes into balancer changes, until the balancer is gone.
 async fn follow(
+    service: &'static str,
     mut rx: watch::Receiver<Vec<Instance>>,
     changes: Endpoints,
     timeout: Duration,
@@ -182,7 +196,7 @@ async fn follow(
         for (id, address) in now.iter().filter(|(id, a)| known.get(*id) != Some(a)) {
             match endpoint(address, timeout) {
                 Ok(ep) => {
-                    let instance = Breaker::new(ep.connect_lazy(), breaker, address);
+                    let instance = Breaker::new(ep.connect_lazy(), breaker, service, address);
                     if changes
                         .send(Change::Insert(id.clone(), instance))
                         .await
@@ -194,6 +208,8 @@ async fn follow(
                 Err(error) => tracing::warn!(%error, %address, "bad instance address"),
             }
         }
+        #[allow(clippy::cast_precision_loss)]
+        metrics::gauge!("shippy_registry_instances", "service" => service).set(now.len() as f64);
         known = now;
         if rx.changed().await.is_err() {
             return;

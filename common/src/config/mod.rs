@@ -134,6 +134,8 @@ pub struct ServicesConfig {
 pub struct ServiceConfig {
     /// Where the service listens; port 0 picks a free one (it registers what it got).
     pub listen: SocketAddr,
+    /// Its admin port, serving Prometheus metrics at `/metrics`; port 0 picks a free one.
+    pub metrics_listen: SocketAddr,
 }
 
 /// Per-client rate limits on every service and on the gateway.
@@ -364,13 +366,18 @@ impl Config {
 
     /// The listen setting of the service registered as `name` (see [`crate::names`]).
     pub fn listen_of(&self, name: &str) -> Option<SocketAddr> {
+        self.service(name).map(|s| s.listen)
+    }
+
+    /// The settings of the service registered as `name` (see [`crate::names`]).
+    pub fn service(&self, name: &str) -> Option<&ServiceConfig> {
         let s = &self.services;
         match name {
-            crate::names::USER => Some(s.user.listen),
-            crate::names::VESSEL => Some(s.vessel.listen),
-            crate::names::CONSIGNMENT => Some(s.consignment.listen),
-            crate::names::LOG => Some(s.log.listen),
-            crate::names::API => Some(s.api.listen),
+            crate::names::USER => Some(&s.user),
+            crate::names::VESSEL => Some(&s.vessel),
+            crate::names::CONSIGNMENT => Some(&s.consignment),
+            crate::names::LOG => Some(&s.log),
+            crate::names::API => Some(&s.api),
             _ => None,
         }
     }

@@ -86,10 +86,14 @@ async fn drain(outbox: &dyn Outbox, broker: &dyn Broker, batch: usize) -> bool {
         for entry in pending {
             let o = &entry.outgoing;
             if let Err(error) = broker.publish(&o.topic, o.message.clone()).await {
+                metrics::counter!("shippy_event_publish_failures_total", "topic" => o.topic.clone())
+                    .increment(1);
                 tracing::warn!(%error, topic = %o.topic, "broker refused an event; it waits in the outbox");
                 return false;
             }
             tracing::debug!(topic = %o.topic, id = %entry.id, "relayed an event");
+            metrics::counter!("shippy_events_published_total", "topic" => o.topic.clone())
+                .increment(1);
             if let Err(error) = outbox.sent(&entry.id).await {
                 // Published but still listed: it goes again later; consumers drop the copy.
                 tracing::warn!(%error, "outbox entry not removed; will retry");
@@ -102,7 +106,12 @@ async fn drain(outbox: &dyn Outbox, broker: &dyn Broker, batch: usize) -> bool {
 async fn run(outbox: Arc<dyn Outbox>, broker: Arc<dyn Broker>, wake: Arc<Notify>, c: RelayConfig) {
     let mut backoff = c.poll;
     loop {
-        if drain(outbox.as_ref(), broker.as_ref(), c.batch).await {
+        let drained = drain(outbox.as_ref(), broker.as_ref(), c.batch).await;
+        if let Ok(waiting) = outbox.backlog().await {
+            #[allow(clippy::cast_precision_loss)]
+            metrics::gauge!("shippy_outbox_backlog").set(waiting as f64);
+        }
+        if drained {
             backoff = c.poll;
             tokio::select! {
                 () = wake.notified() => {}

@@ -73,7 +73,9 @@ pub async fn serve(
         ..AppState::discover(Arc::clone(&registry), timeout, config.client.breaker())
     };
     let address = listener.local_addr()?;
-    let registration = Registration::start(registry, names::API, address, &config.registry).await?;
+    let metrics = shippy_common::admin::serve(config.services.api.metrics_listen).await?;
+    let registration =
+        Registration::start(registry, names::API, address, metrics, &config.registry).await?;
     tracing::info!(%address, "serving REST on http://{address}");
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(

@@ -2,12 +2,14 @@
 //! a caller's trace when it sent one (W3C `traceparent`), and parents every gRPC call the
 //! handler makes; the log line gives method, route, status, duration, trace id and request
 //! id. The trace id also goes back to the caller as `x-trace-id`, to look the request up in
-//! the tracing UI.
+//! the tracing UI. The metrics count requests by route and status, time them, and gauge
+//! those in flight.
 
 use axum::extract::{MatchedPath, Request};
 use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
+use shippy_common::observe::with_request_id;
 use shippy_common::telemetry;
 use tokio::time::Instant;
 use tracing::Instrument;
@@ -37,15 +39,24 @@ pub async fn per_request(request: Request, next: Next) -> Response {
     );
     telemetry::set_parent(&span, telemetry::extract_headers(request.headers()));
     let started = Instant::now();
-    let mut response = next.run(request).instrument(span.clone()).await;
+    metrics::gauge!("shippy_requests_in_flight").increment(1.0);
+    let mut response = with_request_id(request_id.clone(), next.run(request))
+        .instrument(span.clone())
+        .await;
     let status = response.status().as_u16();
+    let elapsed = started.elapsed().as_secs_f64();
+    let name = format!("{method} {route}");
+    metrics::gauge!("shippy_requests_in_flight").decrement(1.0);
+    metrics::counter!("shippy_requests_total", "method" => name.clone(), "code" => status.to_string())
+        .increment(1);
+    metrics::histogram!("shippy_request_duration_seconds", "method" => name).record(elapsed);
     span.record("http.response.status_code", status);
     if status >= 500 {
         span.record("otel.status_code", "ERROR");
     }
     let _inside = span.enter();
     let trace_id = telemetry::trace_id();
-    let duration_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let duration_ms = elapsed * 1000.0;
     tracing::info!(%method, %route, status, duration_ms, %trace_id, %request_id, "http request");
     if let Ok(value) = HeaderValue::from_str(&trace_id)
         && !trace_id.is_empty()

@@ -40,6 +40,12 @@ pub async fn run(
                     user.id = %event.user_id,
                 );
                 telemetry::set_parent(&span, telemetry::extract_map(&delivery.message.headers));
+                metrics::counter!("shippy_events_consumed_total", "topic" => delivery.topic.clone())
+                    .increment(1);
+                #[allow(clippy::cast_precision_loss)]
+                let lag =
+                    (shippy_plugins::now_unix_ms() - event.time_unix_ms).max(0) as f64 / 1000.0;
+                metrics::gauge!("shippy_consumer_lag_seconds").set(lag);
                 if store_until_done(repo.as_ref(), &event)
                     .instrument(span)
                     .await

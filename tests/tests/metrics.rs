@@ -1,0 +1,196 @@
+//! Every service serves Prometheus text at `/metrics` on its admin port (registered with the
+//! instance): valid exposition format, with the request, breaker, broker, outbox, consumer
+//! and registry metrics, and numbers that moved with the traffic.
+
+use std::collections::BTreeMap;
+
+use serde_json::Value;
+use shippy_common::names;
+use shippy_system_tests::{System, eventually, sample};
+
+/// One sample: name, labels, value.
+type Sample = (String, BTreeMap<String, String>, f64);
+
+/// Parses the text exposition format strictly enough to catch a broken line: `# HELP` and
+/// `# TYPE` comments, and `name{label="value",...} number` samples.
+fn parse(text: &str) -> Vec<Sample> {
+    let mut samples = Vec::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        if let Some(comment) = line.strip_prefix("# ") {
+            let kind = comment.split_whitespace().next().unwrap_or_default();
+            assert!(kind == "HELP" || kind == "TYPE", "bad comment: {line}");
+            if kind == "TYPE" {
+                let t = comment.split_whitespace().nth(2).unwrap_or_default();
+                assert!(
+                    ["counter", "gauge", "histogram", "summary", "untyped"].contains(&t),
+                    "bad type: {line}"
+                );
+            }
+            continue;
+        }
+        let (series, value) = line.rsplit_once(' ').unwrap_or_else(|| panic!("{line}"));
+        let value: f64 = match value {
+            "+Inf" => f64::INFINITY,
+            "-Inf" => f64::NEG_INFINITY,
+            v => v.parse().unwrap_or_else(|_| panic!("bad value: {line}")),
+        };
+        let (name, labels) = match series.split_once('{') {
+            Some((name, rest)) => {
+                let body = rest.strip_suffix('}').unwrap_or_else(|| panic!("{line}"));
+                let labels = body
+                    .split("\",")
+                    .filter(|p| !p.is_empty())
+                    .map(|pair| {
+                        let (k, v) = pair.split_once("=\"").unwrap_or_else(|| panic!("{line}"));
+                        (k.to_owned(), v.trim_end_matches('"').to_owned())
+                    })
+                    .collect();
+                (name, labels)
+            }
+            None => (series, BTreeMap::new()),
+        };
+        assert!(
+            !name.is_empty()
+                && name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':'),
+            "bad name: {line}"
+        );
+        samples.push((name.to_owned(), labels, value));
+    }
+    samples
+}
+
+async fn scrape(system: &System, service: &str) -> Vec<Sample> {
+    let registry = shippy_common::wiring::registry(&system.config).unwrap();
+    let instance = registry.healthy(service).await.unwrap().remove(0);
+    let address = &instance.metadata["metrics"];
+    let response = reqwest::get(format!("http://{address}/metrics"))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200, "{service}");
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/plain"),
+        "{service}"
+    );
+    parse(&response.text().await.unwrap())
+}
+
+fn sum(samples: &[Sample], name: &str, label: Option<(&str, &str)>) -> f64 {
+    samples
+        .iter()
+        .filter(|(n, l, _)| {
+            n == name && label.is_none_or(|(k, v)| l.get(k).is_some_and(|x| x.contains(v)))
+        })
+        .map(|(_, _, v)| v)
+        .sum()
+}
+
+fn has(samples: &[Sample], name: &str) -> bool {
+    samples.iter().any(|(n, _, _)| n == name)
+}
+
+#[tokio::test]
+async fn every_service_serves_its_metrics_in_prometheus_text() {
+    let mut system = System::start().await;
+    let token = system.rest_user("metrics@example.com").await;
+    let consignment: Value =
+        serde_json::from_str(&std::fs::read_to_string(sample("consignment.json")).unwrap())
+            .unwrap();
+    for _ in 0..3 {
+        let (status, _) = system
+            .rest(
+                "POST",
+                "/api/v1/consignments",
+                Some(&token),
+                Some(consignment.clone()),
+            )
+            .await;
+        assert_eq!(status, 201);
+    }
+    // Wait until the log service has consumed the sign-up and the three bookings.
+    let consumed = eventually(10, || async {
+        let log = scrape(&system, names::LOG).await;
+        (sum(&log, "shippy_events_consumed_total", None) >= 4.0).then_some(log)
+    })
+    .await
+    .expect("the log service counts what it consumed");
+    assert!(has(&consumed, "shippy_consumer_lag_seconds"));
+    let (status, _) = system.rest("GET", "/api/v1/logs", Some(&token), None).await;
+    assert_eq!(status, 200);
+
+    for service in names::ALL {
+        let samples = scrape(&system, service).await;
+        for name in [
+            "shippy_requests_total",
+            "shippy_request_duration_seconds_bucket",
+            "shippy_request_duration_seconds_count",
+            "shippy_requests_in_flight",
+        ] {
+            assert!(has(&samples, name), "{service} lacks {name}");
+        }
+    }
+
+    let api = scrape(&system, names::API).await;
+    assert_eq!(
+        sum(
+            &api,
+            "shippy_requests_total",
+            Some(("method", "POST /api/v1/consignments"))
+        ),
+        3.0
+    );
+    assert!(
+        sum(
+            &api,
+            "shippy_registry_instances",
+            Some(("service", "shippy.consignment"))
+        ) >= 1.0
+    );
+    assert!(has(&api, "shippy_breaker_open"));
+
+    let consignment = scrape(&system, names::CONSIGNMENT).await;
+    assert_eq!(
+        sum(
+            &consignment,
+            "shippy_requests_total",
+            Some(("method", "CreateConsignment"))
+        ),
+        3.0
+    );
+    assert_eq!(
+        sum(&consignment, "shippy_events_published_total", None),
+        3.0
+    );
+    assert_eq!(sum(&consignment, "shippy_outbox_backlog", None), 0.0);
+    assert_eq!(
+        sum(
+            &consignment,
+            "shippy_breaker_open",
+            Some(("service", "shippy.vessel"))
+        ),
+        0.0,
+        "the vessel instance's breaker is closed"
+    );
+    assert!(
+        sum(
+            &consignment,
+            "shippy_registry_instances",
+            Some(("service", "shippy.vessel"))
+        ) >= 1.0
+    );
+
+    let vessel = scrape(&system, names::VESSEL).await;
+    assert_eq!(
+        sum(
+            &vessel,
+            "shippy_requests_total",
+            Some(("method", "FindAvailable"))
+        ),
+        3.0
+    );
+    system.stop_all().await;
+}
