@@ -4,7 +4,7 @@ PROFILE ?=
 BIN     := target/release
 
 .DEFAULT_GOAL := help
-.PHONY: help init run test test-deps fmt lint
+.PHONY: help init run test test-deps bench fmt lint
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -23,6 +23,10 @@ test: test-deps ## unit, contract, repository, system and browser tests, with th
 
 test-deps: ## install what the tests need when missing (Chromium, chromedriver, schemathesis, SecantusDB)
 	@scripts/test-deps.sh
+
+bench: ## measure throughput, latency, CPU and memory of each layer (release build; table + target/bench/results.json)
+	$(CARGO) build --release --workspace --bins
+	$(BIN)/shippy-bench $(BENCH_ARGS)
 
 fmt: ## format the code
 	$(CARGO) fmt --all

@@ -8,8 +8,8 @@ use std::time::Duration;
 
 use shippy_plugins::registry::Registry;
 use tokio::net::TcpListener;
-use tokio_stream::wrappers::TcpListenerStream;
 use tonic::service::Routes;
+use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 
 use crate::auth::{RequireAuth, TokenVerifier};
@@ -70,9 +70,13 @@ pub async fn serve_grpc(
             .layer(GrpcRequestsLayer)
             .layer(DecodeErrorsLayer)
             .add_routes(routes)
-            .serve_with_incoming_shutdown(TcpListenerStream::new(listener), async {
-                let _ = stop_rx.await;
-            }),
+            // Small answers go out at once rather than waiting on Nagle's algorithm.
+            .serve_with_incoming_shutdown(
+                TcpIncoming::from(listener).with_nodelay(Some(true)),
+                async {
+                    let _ = stop_rx.await;
+                },
+            ),
     );
     tracing::info!(service = service.name, %address, "serving gRPC");
     let metrics_listen = config

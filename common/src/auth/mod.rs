@@ -7,7 +7,9 @@
 mod keys;
 mod layer;
 
+use std::collections::HashMap;
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use jsonwebtoken::errors::ErrorKind as JwtErrorKind;
@@ -136,11 +138,19 @@ impl TokenIssuer {
 }
 
 /// Checks tokens. Built once at start from the public key; cheap to clone.
+///
+/// A signature check costs tens of microseconds and a client sends the same token again and
+/// again, so tokens that verified are remembered (bounded, in memory only) and a repeat only
+/// has its time window checked again: the bytes that verified once verify again.
 #[derive(Clone)]
 pub struct TokenVerifier {
     key: DecodingKey,
     validation: Validation,
+    verified: Arc<Mutex<HashMap<String, Claims>>>,
 }
+
+/// How many verified tokens a process remembers before it starts over.
+const VERIFIED_MAX: usize = 4096;
 
 impl std::fmt::Debug for TokenVerifier {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -160,7 +170,15 @@ impl TokenVerifier {
         validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
         validation.validate_nbf = true;
         validation.leeway = 5;
-        Ok(Self { key, validation })
+        Ok(Self {
+            key,
+            validation,
+            verified: Arc::default(),
+        })
+    }
+
+    fn remembered(&self) -> std::sync::MutexGuard<'_, HashMap<String, Claims>> {
+        self.verified.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Loads the public key named by the config.
@@ -174,8 +192,24 @@ impl TokenVerifier {
         if token.is_empty() {
             return Err(AuthError::Missing);
         }
+        let leeway = i64::try_from(self.validation.leeway).unwrap_or(0);
+        let remembered = self.remembered().get(token).cloned();
+        if let Some(claims) = remembered {
+            let now = now_secs();
+            if claims.nbf - leeway <= now && now < claims.exp + leeway {
+                return Ok(claims);
+            }
+            self.remembered().remove(token);
+        }
         match jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation) {
-            Ok(data) => Ok(data.claims),
+            Ok(data) => {
+                let mut remembered = self.remembered();
+                if remembered.len() >= VERIFIED_MAX {
+                    remembered.clear();
+                }
+                remembered.insert(token.to_owned(), data.claims.clone());
+                Ok(data.claims)
+            }
             Err(e) => Err(match e.kind() {
                 JwtErrorKind::ExpiredSignature => AuthError::Expired,
                 JwtErrorKind::ImmatureSignature => AuthError::NotYetValid,

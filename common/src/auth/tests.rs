@@ -133,3 +133,39 @@ fn keys_are_written_owner_only() {
         .is_ok()
     );
 }
+
+#[test]
+fn a_remembered_token_is_still_refused_once_its_time_is_up() {
+    let cfg = config();
+    let keys = generate_key_pair().unwrap();
+    let verifier = TokenVerifier::from_pem(keys.public_pem.as_bytes(), &cfg).unwrap();
+    let now = now_secs();
+    // Expired three seconds ago: still inside the 5 s leeway for about two more seconds.
+    let claims = Claims {
+        sub: "u-1".into(),
+        email: "alice@example.com".into(),
+        name: "Alice".into(),
+        iss: cfg.issuer.clone(),
+        aud: cfg.audience.clone(),
+        iat: now - 60,
+        nbf: now - 60,
+        exp: now - 3,
+    };
+    let key = EncodingKey::from_ed_pem(keys.private_pem.as_bytes()).unwrap();
+    let token = jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), &claims, &key).unwrap();
+    assert_eq!(verifier.verify(&token).unwrap().sub, "u-1");
+    assert_eq!(verifier.verify(&token).unwrap().sub, "u-1", "from memory");
+    let at = token.rfind('.').unwrap() + 1;
+    let swap = if token[at..].starts_with('A') {
+        "B"
+    } else {
+        "A"
+    };
+    let tampered = format!("{}{swap}{}", &token[..at], &token[at + 1..]);
+    assert!(
+        verifier.verify(&tampered).is_err(),
+        "other bytes are checked afresh"
+    );
+    std::thread::sleep(std::time::Duration::from_millis(3100));
+    assert_eq!(verifier.verify(&token), Err(AuthError::Expired));
+}

@@ -19,6 +19,16 @@ pub fn outgoing(topic: &str, key: &str, payload: &str) -> Outgoing {
     }
 }
 
+/// Every event `o` holds, in order (for contracts of repositories that enqueue).
+pub async fn waiting(o: &dyn Outbox) -> Vec<Outgoing> {
+    o.pending(1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.outgoing)
+        .collect()
+}
+
 pub async fn enqueued_events_wait_in_order_and_intact(o: Arc<dyn Outbox>) {
     let events: Vec<Outgoing> = (0..5)
         .map(|i| outgoing(if i % 2 == 0 { "a" } else { "b" }, "k", &format!("m{i}")))

@@ -16,6 +16,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::serve::ListenerExt;
 use shippy_common::config::{ApiConfig, LimitsConfig};
 use shippy_common::limit::ClientLimits;
 use shippy_common::registration::Registration;
@@ -80,7 +81,10 @@ pub async fn serve(
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let server = tokio::spawn(
         axum::serve(
-            listener,
+            // Small answers go out at once rather than waiting on Nagle's algorithm.
+            listener.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            }),
             app(state, &config.api, &config.limits)
                 .into_make_service_with_connect_info::<std::net::SocketAddr>(),
         )

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use shippy_plugins::outbox::Outgoing;
-use shippy_plugins::outbox::contract::outgoing;
+use shippy_plugins::outbox::contract::{outgoing, waiting};
 
 use super::ConsignmentRepository;
 use crate::domain::{Consignment, Container};
@@ -36,14 +36,7 @@ pub async fn a_stored_consignment_comes_back_whole(r: Arc<dyn ConsignmentReposit
     let c = consignment("c1", "alice");
     r.create(&c, &booked("c1")).await.unwrap();
     assert_eq!(r.by_owner("alice").await.unwrap(), vec![c]);
-    let pending: Vec<Outgoing> = r
-        .outbox()
-        .pending(10)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|p| p.outgoing)
-        .collect();
+    let pending = waiting(r.outbox().as_ref()).await;
     assert_eq!(pending, vec![booked("c1")], "the event waits beside it");
 }
 

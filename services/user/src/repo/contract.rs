@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use shippy_plugins::outbox::Outgoing;
-use shippy_plugins::outbox::contract::outgoing;
+use shippy_plugins::outbox::contract::{outgoing, waiting};
 
 use super::{RepoError, UserRepository};
 use crate::domain::{StoredUser, User};
@@ -43,14 +43,7 @@ pub async fn a_second_user_with_the_same_email_is_refused(r: Arc<dyn UserReposit
         .await;
     assert!(matches!(dup, Err(RepoError::DuplicateEmail)), "{dup:?}");
     assert_eq!(r.get("u2").await.unwrap(), None);
-    let pending: Vec<Outgoing> = r
-        .outbox()
-        .pending(10)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|p| p.outgoing)
-        .collect();
+    let pending = waiting(r.outbox().as_ref()).await;
     assert_eq!(
         pending,
         vec![signed_up("u1")],

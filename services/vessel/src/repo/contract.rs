@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use shippy_plugins::outbox::Outgoing;
-use shippy_plugins::outbox::contract::outgoing;
+use shippy_plugins::outbox::contract::{outgoing, waiting};
 
 use super::{RepoError, VesselRepository};
 use crate::domain::{Specification, Vessel};
@@ -74,13 +74,7 @@ pub async fn a_create_enqueues_its_event_and_a_refused_one_enqueues_none(
         .unwrap();
     let dup = outgoing("shippy.log", "owner", "duplicate");
     assert!(r.create(&vessel("v1", 6, 600, true), &dup).await.is_err());
-    let pending: Vec<Outgoing> = outbox
-        .pending(10)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|p| p.outgoing)
-        .collect();
+    let pending = waiting(outbox.as_ref()).await;
     assert_eq!(pending, vec![created("v1")]);
 }
 

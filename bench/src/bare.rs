@@ -1,0 +1,72 @@
+//! The bare limits: a hello handler on axum, and `VesselService.FindAvailable` on tonic
+//! answering a fixed vessel (the same messages as the real hop) with no auth, discovery,
+//! store or telemetry, with the same socket settings (`TCP_NODELAY`). Each runs as its own
+//! process and prints its address on stdout.
+
+use axum::Router;
+use axum::routing::get;
+use axum::serve::ListenerExt;
+use shippy_proto::tonic::transport::server::TcpIncoming;
+use shippy_proto::tonic::{self, Request, Response, Status};
+use shippy_proto::vessel::vessel_service_server::{VesselService, VesselServiceServer};
+use shippy_proto::vessel::{self as pb};
+use tokio::net::TcpListener;
+
+async fn listen() -> anyhow::Result<TcpListener> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    println!("{}", listener.local_addr()?);
+    Ok(listener)
+}
+
+pub async fn serve_axum() -> anyhow::Result<()> {
+    let app = Router::new().route("/", get(|| async { "hello" }));
+    let listener = listen().await?.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
+    axum::serve(listener, app).await?;
+    Ok(())
+}
+
+struct Fixed;
+
+fn vessel() -> pb::Vessel {
+    pb::Vessel {
+        id: "vessel001".into(),
+        capacity: 500,
+        max_weight: 200_000,
+        name: "Kane's Salty Secret".into(),
+        available: true,
+        owner_id: String::new(),
+    }
+}
+
+#[tonic::async_trait]
+impl VesselService for Fixed {
+    async fn create(&self, _: Request<pb::Vessel>) -> Result<Response<pb::Response>, Status> {
+        Err(Status::unimplemented("bare"))
+    }
+
+    async fn find_available(
+        &self,
+        _: Request<pb::Specification>,
+    ) -> Result<Response<pb::Response>, Status> {
+        Ok(Response::new(pb::Response {
+            vessel: Some(vessel()),
+            vessels: vec![],
+            created: false,
+        }))
+    }
+
+    async fn list(&self, _: Request<pb::ListRequest>) -> Result<Response<pb::Response>, Status> {
+        Err(Status::unimplemented("bare"))
+    }
+}
+
+pub async fn serve_tonic() -> anyhow::Result<()> {
+    let incoming = TcpIncoming::from(listen().await?).with_nodelay(Some(true));
+    tonic::transport::Server::builder()
+        .add_service(VesselServiceServer::new(Fixed))
+        .serve_with_incoming(incoming)
+        .await?;
+    Ok(())
+}

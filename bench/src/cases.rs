@@ -1,0 +1,282 @@
+//! The cases: what one request is in each, and which processes pay for it.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use serde::Serialize;
+use shippy_common::client::{BreakerConfig, Discovered};
+use shippy_common::names;
+use shippy_proto::tonic::Request;
+use shippy_proto::tonic::transport::Channel;
+use shippy_proto::user::Token;
+use shippy_proto::user::user_service_client::UserServiceClient;
+use shippy_proto::vessel::Specification;
+use shippy_proto::vessel::vessel_service_client::VesselServiceClient;
+use tokio::io::AsyncBufReadExt;
+
+use crate::load::{closed_loop, fixed_rate};
+use crate::procs::{cpu_seconds, peak_rss_mib};
+use crate::system::Running;
+
+type Send_ = Pin<Box<dyn Future<Output = bool> + Send>>;
+type Request_ = Arc<dyn Fn() -> Send_ + Send + Sync>;
+
+/// One case: a name, what a request does, and the processes it runs in.
+pub struct Case {
+    pub name: &'static str,
+    request: Request_,
+    processes: Vec<(String, u32)>,
+}
+
+/// What one case measured.
+#[derive(Clone, Debug, Serialize)]
+pub struct CaseResult {
+    pub name: String,
+    /// Requests a second at saturation (closed loop).
+    pub rps: f64,
+    pub errors: u64,
+    /// Latency quantiles in microseconds at 50 % and 80 % of saturation: p50, p99, p99.9.
+    pub at_50: [u64; 3],
+    pub at_80: [u64; 3],
+    /// CPU microseconds per request at saturation, per process.
+    pub cpu_us_per_request: BTreeMap<String, f64>,
+    /// Peak resident memory after the case, per process, in MiB.
+    pub peak_rss_mib: BTreeMap<String, f64>,
+}
+
+fn quantiles(run: &crate::load::Run) -> [u64; 3] {
+    [0.5, 0.99, 0.999].map(|q| run.quantile_us(q))
+}
+
+impl Case {
+    pub async fn measure(&self, concurrency: usize, duration: Duration) -> CaseResult {
+        let request = Arc::clone(&self.request);
+        let call = move || request();
+        // Warm up connections and caches.
+        let _ = closed_loop(concurrency, Duration::from_millis(500), call.clone()).await;
+        let before: Vec<f64> = self
+            .processes
+            .iter()
+            .map(|(_, p)| cpu_seconds(*p))
+            .collect();
+        let saturated = closed_loop(concurrency, duration, call.clone()).await;
+        let after: Vec<f64> = self
+            .processes
+            .iter()
+            .map(|(_, p)| cpu_seconds(*p))
+            .collect();
+        let requests = saturated.ok.max(1) as f64;
+        let cpu_us_per_request = self
+            .processes
+            .iter()
+            .zip(before.iter().zip(&after))
+            .map(|((name, _), (b, a))| (name.clone(), (a - b) * 1e6 / requests))
+            .collect();
+        let rps = saturated.rps();
+        let cap = concurrency * 8;
+        let half = fixed_rate(rps * 0.5, duration, cap, call.clone()).await;
+        let most = fixed_rate(rps * 0.8, duration, cap, call).await;
+        CaseResult {
+            name: self.name.to_owned(),
+            rps,
+            errors: saturated.errors + half.errors + most.errors,
+            at_50: quantiles(&half),
+            at_80: quantiles(&most),
+            cpu_us_per_request,
+            peak_rss_mib: self
+                .processes
+                .iter()
+                .map(|(name, p)| (name.clone(), peak_rss_mib(*p)))
+                .collect(),
+        }
+    }
+}
+
+/// The bare servers, each a child process of the bench.
+pub struct Bare {
+    axum: (tokio::process::Child, String),
+    tonic: (tokio::process::Child, String),
+}
+
+async fn spawn_bare(command: &str) -> anyhow::Result<(tokio::process::Child, String)> {
+    let mut child = tokio::process::Command::new(std::env::current_exe()?)
+        .arg(command)
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()?;
+    let stdout = child.stdout.take().context("stdout")?;
+    let address = tokio::io::BufReader::new(stdout)
+        .lines()
+        .next_line()
+        .await?
+        .context("no address")?;
+    Ok((child, address))
+}
+
+impl Bare {
+    pub async fn start() -> anyhow::Result<Self> {
+        Ok(Self {
+            axum: spawn_bare("serve-axum").await?,
+            tonic: spawn_bare("serve-tonic").await?,
+        })
+    }
+}
+
+fn boxed<F, Fut>(f: F) -> Request_
+where
+    F: Fn() -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = bool> + Send + 'static,
+{
+    Arc::new(move || Box::pin(f()) as Send_)
+}
+
+const SPEC: Specification = Specification {
+    capacity: 3,
+    max_weight: 55_000,
+};
+
+fn authed<T>(message: T, token: &str) -> Request<T> {
+    let mut request = Request::new(message);
+    if let Ok(value) = format!("Bearer {token}").parse() {
+        request.metadata_mut().insert("authorization", value);
+    }
+    request
+}
+
+fn pid_of(system: &Running, service: &str) -> (String, u32) {
+    system
+        .pids()
+        .into_iter()
+        .find(|(s, _)| s == service)
+        .unwrap_or_default()
+}
+
+/// Every case, in the order they run (listing before creating, which grows the list).
+pub async fn all(system: &Running, bare: &Bare) -> anyhow::Result<Vec<Case>> {
+    let http = reqwest::Client::new();
+    let timeout = Duration::from_secs(system.config.request_timeout_secs);
+    let breaker: BreakerConfig = system.config.client.breaker();
+    let discovered =
+        |service| Discovered::new(Arc::clone(&system.registry), service, timeout, breaker);
+    let token = system.token.clone();
+
+    let axum_url = format!("http://{}/", bare.axum.1);
+    let bare_axum = {
+        let (http, url) = (http.clone(), axum_url);
+        boxed(move || {
+            let request = http.get(&url).send();
+            async move { request.await.is_ok_and(|r| r.status().is_success()) }
+        })
+    };
+
+    let channel = Channel::from_shared(format!("http://{}", bare.tonic.1))?
+        .connect()
+        .await?;
+    let bare_tonic = {
+        let client = VesselServiceClient::new(channel);
+        boxed(move || {
+            let mut client = client.clone();
+            async move { client.find_available(SPEC).await.is_ok() }
+        })
+    };
+
+    let vessels = VesselServiceClient::new(discovered(names::VESSEL).channel().await?);
+    let hop = {
+        let (client, token) = (vessels.clone(), token.clone());
+        boxed(move || {
+            let (mut client, request) = (client.clone(), authed(SPEC, &token));
+            async move { client.find_available(request).await.is_ok() }
+        })
+    };
+    let users = UserServiceClient::new(discovered(names::USER).channel().await?);
+    let hop_remote_auth = {
+        let (users, vessels, token) = (users.clone(), vessels.clone(), token.clone());
+        boxed(move || {
+            let (mut users, mut vessels, token) = (users.clone(), vessels.clone(), token.clone());
+            async move {
+                let check = Token {
+                    token: token.clone(),
+                    ..Token::default()
+                };
+                users.validate_token(check).await.is_ok()
+                    && vessels.find_available(authed(SPEC, &token)).await.is_ok()
+            }
+        })
+    };
+
+    let consignment: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples/consignment.json"),
+    )?)?;
+    let consignments = format!("{}/api/v1/consignments", system.api);
+    for _ in 0..5 {
+        http.post(&consignments)
+            .bearer_auth(&token)
+            .json(&consignment)
+            .send()
+            .await?
+            .error_for_status()?;
+    }
+    let rest_list = {
+        let (http, url, token) = (http.clone(), consignments.clone(), token.clone());
+        boxed(move || {
+            let request = http.get(&url).bearer_auth(&token).send();
+            async move { request.await.is_ok_and(|r| r.status().is_success()) }
+        })
+    };
+    let rest_create = {
+        let (http, url, token) = (http.clone(), consignments.clone(), token.clone());
+        boxed(move || {
+            let request = http
+                .post(&url)
+                .bearer_auth(&token)
+                .json(&consignment)
+                .send();
+            async move { request.await.is_ok_and(|r| r.status().as_u16() == 201) }
+        })
+    };
+
+    let (api, user, vessel, cons, log) = (
+        pid_of(system, names::API),
+        pid_of(system, names::USER),
+        pid_of(system, names::VESSEL),
+        pid_of(system, names::CONSIGNMENT),
+        pid_of(system, names::LOG),
+    );
+    let pid = |child: &tokio::process::Child| child.id().unwrap_or_default();
+    Ok(vec![
+        Case {
+            name: "bare-axum",
+            request: bare_axum,
+            processes: vec![("bare-axum".into(), pid(&bare.axum.0))],
+        },
+        Case {
+            name: "bare-tonic",
+            request: bare_tonic,
+            processes: vec![("bare-tonic".into(), pid(&bare.tonic.0))],
+        },
+        Case {
+            name: "hop",
+            request: hop,
+            processes: vec![vessel.clone()],
+        },
+        Case {
+            name: "hop-remote-auth",
+            request: hop_remote_auth,
+            processes: vec![user, vessel.clone()],
+        },
+        Case {
+            name: "rest-list",
+            request: rest_list,
+            processes: vec![api.clone(), cons.clone()],
+        },
+        Case {
+            name: "rest-create",
+            request: rest_create,
+            processes: vec![api, cons, vessel, log],
+        },
+    ])
+}

@@ -1,0 +1,151 @@
+//! The table, the ratios against the targets, and the JSON file.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::CaseResult;
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub machine: String,
+    pub cases: Vec<CaseResult>,
+    /// Spawn of all five services until every one is registered, in milliseconds.
+    pub cold_start_ms: f64,
+    pub idle_rss_mib: BTreeMap<String, f64>,
+    pub ratios: BTreeMap<String, f64>,
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    // Not available_parallelism: the bench is pinned to one core by now.
+    let cores = std::fs::read_to_string("/proc/cpuinfo").map_or(0, |c| {
+        c.lines().filter(|l| l.starts_with("processor")).count()
+    });
+    format!("{cpu}, {cores} cores; servers pinned to CPU 1, load generator to CPU 0")
+}
+
+impl Report {
+    pub fn new(
+        cases: Vec<CaseResult>,
+        startup: Duration,
+        idle_rss_mib: BTreeMap<String, f64>,
+    ) -> Self {
+        let find = |name: &str| cases.iter().find(|c| c.name == name);
+        let mut ratios = BTreeMap::new();
+        if let (Some(hop), Some(bare)) = (find("hop"), find("bare-tonic")) {
+            ratios.insert("hop/bare-tonic throughput".into(), hop.rps / bare.rps);
+            ratios.insert(
+                "hop/bare-tonic p50 at 50%".into(),
+                hop.at_50[0] as f64 / bare.at_50[0].max(1) as f64,
+            );
+        }
+        if let (Some(create), Some(bare)) = (find("rest-create"), find("bare-axum")) {
+            ratios.insert(
+                "rest-create/bare-axum throughput".into(),
+                create.rps / bare.rps,
+            );
+        }
+        if let (Some(hop), Some(remote)) = (find("hop"), find("hop-remote-auth")) {
+            ratios.insert(
+                "hop/hop-remote-auth throughput".into(),
+                hop.rps / remote.rps,
+            );
+        }
+        Self {
+            machine: machine(),
+            cases,
+            cold_start_ms: startup.as_secs_f64() * 1000.0,
+            idle_rss_mib,
+            ratios,
+        }
+    }
+
+    pub fn print(&self) {
+        println!("shippy bench on {}", self.machine);
+        println!();
+        println!(
+            "| case | req/s | p50 / p99 / p99.9 µs at 50% | p50 / p99 / p99.9 µs at 80% | CPU µs per request | peak RSS MiB |"
+        );
+        println!("|---|---:|---:|---:|---|---|");
+        for c in &self.cases {
+            let cpu: Vec<String> = c
+                .cpu_us_per_request
+                .iter()
+                .map(|(p, us)| format!("{} {us:.0}", short(p)))
+                .collect();
+            let rss: Vec<String> = c
+                .peak_rss_mib
+                .iter()
+                .map(|(p, m)| format!("{} {m:.1}", short(p)))
+                .collect();
+            let [a, b, d] = c.at_50;
+            let [e, f, g] = c.at_80;
+            println!(
+                "| {} | {:.0}{} | {a} / {b} / {d} | {e} / {f} / {g} | {} | {} |",
+                c.name,
+                c.rps,
+                if c.errors > 0 {
+                    format!(" ({} errors)", c.errors)
+                } else {
+                    String::new()
+                },
+                cpu.join(", "),
+                rss.join(", "),
+            );
+        }
+        println!();
+        println!(
+            "cold start (spawn → all five registered): {:.0} ms (target ≤ 1000)",
+            self.cold_start_ms
+        );
+        let idle: Vec<String> = self
+            .idle_rss_mib
+            .iter()
+            .map(|(s, m)| format!("{} {m:.1}", short(s)))
+            .collect();
+        println!("idle RSS MiB (target ≤ 15 each): {}", idle.join(", "));
+        let targets = [
+            ("hop/bare-tonic throughput", 0.8, true),
+            ("hop/bare-tonic p50 at 50%", 1.25, false),
+            ("rest-create/bare-axum throughput", 0.15, true),
+            ("hop/hop-remote-auth throughput", 1.0, true),
+        ];
+        for (name, target, at_least) in targets {
+            if let Some(ratio) = self.ratios.get(name) {
+                let met = if at_least {
+                    *ratio >= target
+                } else {
+                    *ratio <= target
+                };
+                let goal = if at_least { "≥" } else { "≤" };
+                println!(
+                    "{name}: {ratio:.2} (target {goal} {target}: {})",
+                    if met { "met" } else { "missed" }
+                );
+            }
+        }
+    }
+
+    pub fn write(&self, path: &Path) -> anyhow::Result<()> {
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir)?;
+        }
+        std::fs::write(path, serde_json::to_vec_pretty(self)?)?;
+        Ok(())
+    }
+}
+
+fn short(process: &str) -> &str {
+    process.trim_start_matches("shippy.")
+}
