@@ -3,6 +3,7 @@
 //! and helpers to drive them through the CLIs and REST.
 
 pub mod browser;
+pub mod otlp;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

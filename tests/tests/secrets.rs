@@ -1,8 +1,9 @@
-//! No password, password hash or token in any log line or span of a whole tutorial run at
-//! debug level, nor in any response but the log-in answer that hands the token out.
+//! No password, password hash, token or signing key in any log line or exported span of a
+//! whole tutorial run at debug level, nor in any response but the log-in answer that hands
+//! the token out.
 
 use serde_json::{Value, json};
-use shippy_system_tests::{System, sample};
+use shippy_system_tests::{System, otlp, sample};
 
 const PASSWORD: &str = "Correct-Horse-Battery-9";
 const WRONG: &str = "Wrong-Horse-Battery-0";
@@ -10,7 +11,13 @@ const WRONG: &str = "Wrong-Horse-Battery-0";
 #[tokio::test]
 async fn a_full_run_logs_no_password_hash_or_token() {
     let verbose = "debug,h2=info,hyper=info,hyper_util=info,tower=info,tonic=info";
-    let mut system = System::start_with(&[("RUST_LOG", verbose)]).await;
+    let (collector, spans) = otlp::collector().await;
+    let mut system = System::start_with(&[
+        ("RUST_LOG", verbose),
+        ("SHIPPY_TELEMETRY__OTLP_ENDPOINT", &collector),
+        ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+    ])
+    .await;
     let mut responses = Vec::new();
 
     let user = json!({"name": "Sam Secret", "email": "sam@example.com", "password": PASSWORD});
@@ -85,17 +92,35 @@ async fn a_full_run_logs_no_password_hash_or_token() {
 
     let logs = system.logs();
     assert!(logs.contains("DEBUG"), "the run logged at debug level");
+    // Every span the run exported (flushed as the services stopped), names and attributes.
+    let spans = format!("{:?}", spans.lock().unwrap());
+    assert!(
+        spans.contains("CreateConsignment"),
+        "the run exported its spans"
+    );
+    let private_key = std::fs::read_to_string(&system.config.auth.private_key).unwrap();
+    let key_body = private_key
+        .lines()
+        .find(|l| !l.starts_with("-----"))
+        .unwrap()
+        .to_owned();
     let secrets = [
         PASSWORD,
         WRONG,
         "$argon2",
         token.as_str(),
         signature.as_str(),
+        key_body.as_str(),
     ];
     for secret in secrets {
         assert!(
             !logs.contains(secret),
             "a log line holds a secret ({})",
+            &secret[..8.min(secret.len())]
+        );
+        assert!(
+            !spans.contains(secret),
+            "a span holds a secret ({})",
             &secret[..8.min(secret.len())]
         );
         for response in &responses {

@@ -3,92 +3,9 @@
 //! consumer, all with one trace id and each parented by the span that caused it. The spans
 //! are exported over OTLP/HTTP to a collector this test runs.
 
-use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
-
-use axum::body::Bytes;
-use axum::extract::State;
-use axum::routing::post;
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
-use opentelemetry_proto::tonic::common::v1::any_value::Value as Any;
-use prost::Message;
 use serde_json::Value;
+use shippy_system_tests::otlp::{Span, collector};
 use shippy_system_tests::{System, eventually, sample};
-
-/// One exported span, as the test needs it.
-#[derive(Clone, Debug)]
-struct Span {
-    service: String,
-    name: String,
-    trace_id: String,
-    span_id: String,
-    parent: String,
-    attributes: BTreeMap<String, String>,
-    error: bool,
-}
-
-type Spans = Arc<Mutex<Vec<Span>>>;
-
-fn text(value: Option<&opentelemetry_proto::tonic::common::v1::AnyValue>) -> String {
-    match value.and_then(|v| v.value.as_ref()) {
-        Some(Any::StringValue(s)) => s.clone(),
-        Some(Any::IntValue(i)) => i.to_string(),
-        Some(Any::BoolValue(b)) => b.to_string(),
-        Some(Any::DoubleValue(d)) => d.to_string(),
-        _ => String::new(),
-    }
-}
-
-async fn collect(State(spans): State<Spans>, body: Bytes) -> Vec<u8> {
-    let request = ExportTraceServiceRequest::decode(body).expect("an OTLP trace export");
-    let mut out = spans.lock().unwrap();
-    for resource_spans in request.resource_spans {
-        let service = resource_spans
-            .resource
-            .iter()
-            .flat_map(|r| &r.attributes)
-            .find(|a| a.key == "service.name")
-            .map(|a| text(a.value.as_ref()))
-            .unwrap_or_default();
-        for scope in resource_spans.scope_spans {
-            for s in scope.spans {
-                out.push(Span {
-                    service: service.clone(),
-                    name: s.name.clone(),
-                    trace_id: hex(&s.trace_id),
-                    span_id: hex(&s.span_id),
-                    parent: hex(&s.parent_span_id),
-                    attributes: s
-                        .attributes
-                        .iter()
-                        .map(|a| (a.key.clone(), text(a.value.as_ref())))
-                        .collect(),
-                    // STATUS_CODE_ERROR
-                    error: s.status.as_ref().is_some_and(|st| st.code == 2),
-                });
-            }
-        }
-    }
-    ExportTraceServiceResponse::default().encode_to_vec()
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// An OTLP/HTTP collector on a free port: its base URL and what it received.
-async fn collector() -> (String, Spans) {
-    let spans = Spans::default();
-    let app = axum::Router::new()
-        .route("/v1/traces", post(collect))
-        .with_state(spans.clone());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-    (url, spans)
-}
 
 fn one<'a>(spans: &'a [Span], service: &str, name: &str) -> &'a Span {
     let found: Vec<&Span> = spans
