@@ -59,13 +59,11 @@ impl Running {
                     v.clone(),
                 )
             })
-            .chain([
-                (
-                    "SHIPPY_CONFIG_DIR".to_owned(),
-                    path(&repo_root().join("config")),
-                ),
-                ("RUST_LOG".to_owned(), "warn".to_owned()),
-            ])
+            // Logging as shipped: `info`, a line per request (into files here).
+            .chain([(
+                "SHIPPY_CONFIG_DIR".to_owned(),
+                path(&repo_root().join("config")),
+            )])
             .collect();
         let config = Config::load(&Sources {
             config_dir: Some(repo_root().join("config")),
