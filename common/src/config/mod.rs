@@ -297,6 +297,13 @@ impl Config {
                 "must be an http:// or https:// address",
             );
         }
+        let otlp = &self.telemetry.otlp_endpoint;
+        if !otlp.is_empty() && !otlp.starts_with("http://") && !otlp.starts_with("https://") {
+            return invalid(
+                "telemetry.otlp_endpoint",
+                "must be empty or an http:// or https:// address",
+            );
+        }
         if self.client.breaker_failures == 0 {
             return invalid("client.breaker_failures", "must be at least 1");
         }

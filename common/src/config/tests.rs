@@ -38,6 +38,13 @@ fn a_bad_value_is_reported_with_its_key() {
     assert!(err.to_string().contains("registry.heartbeat_secs"), "{err}");
     let err = Config::load(&sources(&[("services.user.listen", "nowhere")])).unwrap_err();
     assert!(err.to_string().contains("listen"), "{err}");
+    let err = Config::load(&sources(&[("telemetry.otlp_endpoint", "jaeger:4318")])).unwrap_err();
+    assert!(err.to_string().contains("telemetry.otlp_endpoint"), "{err}");
+    let ok = Config::load(&sources(&[(
+        "telemetry.otlp_endpoint",
+        "http://jaeger:4318",
+    )]));
+    assert!(ok.is_ok(), "{ok:?}");
 }
 
 #[test]
