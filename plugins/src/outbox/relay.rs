@@ -107,7 +107,13 @@ async fn run(outbox: Arc<dyn Outbox>, broker: Arc<dyn Broker>, wake: Arc<Notify>
     let mut backoff = c.poll;
     loop {
         let drained = drain(outbox.as_ref(), broker.as_ref(), c.batch).await;
-        if let Ok(waiting) = outbox.backlog().await {
+        // A drain that went through emptied the outbox; only a stuck one needs counting.
+        let waiting = if drained {
+            Some(0)
+        } else {
+            outbox.backlog().await.ok()
+        };
+        if let Some(waiting) = waiting {
             #[allow(clippy::cast_precision_loss)]
             metrics::gauge!("shippy_outbox_backlog").set(waiting as f64);
         }

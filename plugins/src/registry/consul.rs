@@ -97,6 +97,15 @@ impl ConsulRegistry {
         })
     }
 
+    /// The last `X-Consul-Index` seen for `service`.
+    fn index_of(&self, service: &str) -> Option<u64> {
+        self.indexes
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(service)
+            .copied()
+    }
+
     async fn query(
         &self,
         service: &str,
@@ -201,18 +210,21 @@ impl Registry for ConsulRegistry {
         known: &[Instance],
         max_wait: Duration,
     ) -> Result<Vec<Instance>, RegistryError> {
-        let index = self
-            .indexes
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .get(service)
-            .copied();
-        let Some(index) = index else {
-            let now = self.query(service, None).await?;
-            if now != known {
-                return Ok(now);
+        let index = match self.index_of(service) {
+            Some(index) => index,
+            None => {
+                // First look: it also learns the index to block on.
+                let now = self.query(service, None).await?;
+                if now != known {
+                    return Ok(now);
+                }
+                let Some(index) = self.index_of(service) else {
+                    // An agent that sends no X-Consul-Index cannot block: look again later.
+                    tokio::time::sleep(max_wait.min(Duration::from_secs(1))).await;
+                    return self.query(service, None).await;
+                };
+                index
             }
-            return self.changes(service, known, max_wait).await;
         };
         self.query(
             service,
