@@ -37,6 +37,8 @@ fn vessel() -> pb::Vessel {
         name: "Kane's Salty Secret".into(),
         available: true,
         owner_id: String::new(),
+        remaining_capacity: 500,
+        remaining_weight: 200_000,
     }
 }
 
@@ -58,6 +60,20 @@ impl VesselService for Fixed {
     }
 
     async fn list(&self, _: Request<pb::ListRequest>) -> Result<Response<pb::Response>, Status> {
+        Err(Status::unimplemented("bare"))
+    }
+
+    async fn reserve(
+        &self,
+        _: Request<pb::ReserveRequest>,
+    ) -> Result<Response<pb::Reservation>, Status> {
+        Err(Status::unimplemented("bare"))
+    }
+
+    async fn release(
+        &self,
+        _: Request<pb::ReleaseRequest>,
+    ) -> Result<Response<pb::Reservation>, Status> {
         Err(Status::unimplemented("bare"))
     }
 }

@@ -34,11 +34,19 @@ impl Running {
         let keys = dir.path().join("keys");
         let (private, public) = (keys.join("jwt.pem"), keys.join("jwt.pub.pem"));
         auth::write_key_pair(&auth::generate_key_pair()?, &private, &public)?;
+        let (service_private, service_public) = (keys.join("svc.pem"), keys.join("svc.pub.pem"));
+        auth::write_key_pair(
+            &auth::generate_key_pair()?,
+            &service_private,
+            &service_public,
+        )?;
         let path = |p: &std::path::Path| p.display().to_string();
         let mut overrides = vec![
             ("data_dir", path(&dir.path().join("data"))),
             ("auth.private_key", path(&private)),
             ("auth.public_key", path(&public)),
+            ("auth.service_private_key", path(&service_private)),
+            ("auth.service_public_key", path(&service_public)),
             // The bench is one client sending as fast as it can: no per-client limit.
             ("limits.requests_per_sec", "0".to_owned()),
             ("api.ui_dir", path(&repo_root().join("ui"))),

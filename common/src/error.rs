@@ -13,6 +13,9 @@ pub enum ErrorKind {
     PermissionDenied,
     NotFound,
     AlreadyExists,
+    /// The request clashes with what was asked before (an idempotency key reused for
+    /// another body, a reservation already released).
+    Conflict,
     FailedPrecondition,
     ResourceExhausted,
     /// A request or message over the size limit.
@@ -25,12 +28,13 @@ pub enum ErrorKind {
 /// kind, gRPC code, HTTP status, the code string REST clients see. Where two kinds share
 /// a gRPC code, the first row is what that code means on the way back.
 #[rustfmt::skip]
-const TABLE: [(ErrorKind, Code, StatusCode, &str); 11] = [
+const TABLE: [(ErrorKind, Code, StatusCode, &str); 12] = [
     (ErrorKind::InvalidArgument,    Code::InvalidArgument,    StatusCode::BAD_REQUEST,           "invalid_argument"),
     (ErrorKind::Unauthenticated,    Code::Unauthenticated,    StatusCode::UNAUTHORIZED,          "unauthenticated"),
     (ErrorKind::PermissionDenied,   Code::PermissionDenied,   StatusCode::FORBIDDEN,             "permission_denied"),
     (ErrorKind::NotFound,           Code::NotFound,           StatusCode::NOT_FOUND,             "not_found"),
     (ErrorKind::AlreadyExists,      Code::AlreadyExists,      StatusCode::CONFLICT,              "already_exists"),
+    (ErrorKind::Conflict,           Code::Aborted,            StatusCode::CONFLICT,              "conflict"),
     (ErrorKind::FailedPrecondition, Code::FailedPrecondition, StatusCode::UNPROCESSABLE_ENTITY,  "failed_precondition"),
     (ErrorKind::ResourceExhausted,  Code::ResourceExhausted,  StatusCode::TOO_MANY_REQUESTS,     "resource_exhausted"),
     (ErrorKind::TooLarge,           Code::ResourceExhausted,  StatusCode::PAYLOAD_TOO_LARGE,     "payload_too_large"),
@@ -61,11 +65,12 @@ impl ErrorKind {
     }
 
     /// The kind of a gRPC code; codes shippy never sends on purpose count as internal,
-    /// except the transport's own (cancelled, unknown from a dropped connection).
+    /// except the transport's own (cancelled, and unknown from a connection that broke
+    /// mid-call), which a caller may retry: unavailable.
     pub fn from_grpc(code: Code) -> Self {
         match code {
             Code::OutOfRange => ErrorKind::InvalidArgument,
-            Code::Cancelled | Code::Aborted => ErrorKind::Unavailable,
+            Code::Cancelled | Code::Unknown => ErrorKind::Unavailable,
             other => TABLE
                 .iter()
                 .find(|row| row.1 == other)
@@ -126,6 +131,12 @@ mod tests {
             StatusCode::SERVICE_UNAVAILABLE
         );
         assert_eq!(ErrorKind::from_grpc(Code::DataLoss), ErrorKind::Internal);
+        assert_eq!(ErrorKind::Conflict.http_status(), StatusCode::CONFLICT);
+        assert_eq!(
+            ErrorKind::from_grpc(Code::Unknown),
+            ErrorKind::Unavailable,
+            "a connection that broke mid-call is retryable"
+        );
     }
 
     #[derive(Debug, thiserror::Error)]

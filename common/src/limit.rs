@@ -2,7 +2,9 @@
 //! `requests_per_sec` requests a second in bursts of up to `burst`, to each service and to
 //! the gateway. Past that the answer is RESOURCE_EXHAUSTED (REST 429) with `retry-after`
 //! saying when the next request will be let through. A client is the verified user where
-//! there is a token, else the peer address.
+//! there is a token, else the peer address. Shippy's own services calling on their own
+//! behalf (the booking saga) are not held to them: the user requests that cause those calls
+//! already were, where they came in.
 
 use std::future::Future;
 use std::net::IpAddr;
@@ -101,14 +103,16 @@ impl<S: NamedService> NamedService for RateLimited<S> {
     const NAME: &'static str = S::NAME;
 }
 
-fn client_key<B>(req: &http::Request<B>) -> String {
+/// The client a request counts against; `None` for a service's own call.
+fn client_key<B>(req: &http::Request<B>) -> Option<String> {
     if let Some(caller) = req.extensions().get::<Caller>() {
-        return format!("user:{}", caller.user_id());
+        return (!caller.is_service()).then(|| format!("user:{}", caller.user_id()));
     }
     req.extensions()
         .get::<tonic::transport::server::TcpConnectInfo>()
         .and_then(tonic::transport::server::TcpConnectInfo::remote_addr)
         .map_or_else(|| "addr:unknown".to_owned(), |a| address_key(a.ip()))
+        .into()
 }
 
 impl<S, B> tower::Service<http::Request<B>> for RateLimited<S>
@@ -125,8 +129,7 @@ where
     }
 
     fn call(&mut self, req: http::Request<B>) -> Self::Future {
-        if let Some(limits) = &self.limits {
-            let key = client_key(&req);
+        if let (Some(limits), Some(key)) = (&self.limits, client_key(&req)) {
             if let Err(wait) = limits.check(&key) {
                 tracing::debug!(client = %key, ?wait, "rate limited");
                 let response = limits.refusal(wait).into_http();

@@ -5,6 +5,9 @@
 pub mod browser;
 pub mod otlp;
 
+use std::future::Future;
+use std::pin::Pin;
+use std::task::Poll;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -110,6 +113,14 @@ impl System {
                 get("SHIPPY_AUTH__PRIVATE_KEY"),
             ),
             ("auth.public_key".to_owned(), get("SHIPPY_AUTH__PUBLIC_KEY")),
+            (
+                "auth.service_private_key".to_owned(),
+                get("SHIPPY_AUTH__SERVICE_PRIVATE_KEY"),
+            ),
+            (
+                "auth.service_public_key".to_owned(),
+                get("SHIPPY_AUTH__SERVICE_PUBLIC_KEY"),
+            ),
         ];
         Config::load(&Sources {
             config_dir: Some(repo_root().join("config")),
@@ -117,6 +128,11 @@ impl System {
             overrides,
         })
         .unwrap()
+    }
+
+    /// Sets `key` in the environment of services started from now on (later wins).
+    pub fn set_env(&mut self, key: &str, value: &str) {
+        self.launch.envs.push((key.to_owned(), value.to_owned()));
     }
 
     /// Starts one service and waits until it has registered.
@@ -171,6 +187,11 @@ impl System {
             "{service} exited with {status}\n{}",
             self.logs()
         );
+    }
+
+    /// The process id of the running instance of `service`.
+    pub fn pid(&self, service: &str) -> Option<u32> {
+        self.running.get(service).map(Running::pid)
     }
 
     /// Kills one service at once (SIGKILL), as a crash would.
@@ -258,6 +279,19 @@ impl System {
         body["token"].as_str().unwrap().to_owned()
     }
 
+    /// Creates the tutorial's vessels (`samples/vessel.json`) through REST, as `token`: room
+    /// for thousands of the sample's bookings on "Ever Given" (vessel001, seeded, takes three).
+    pub async fn tutorial_vessels(&self, token: &str) {
+        let vessels: Vec<Value> =
+            serde_json::from_str(&std::fs::read_to_string(sample("vessel.json")).unwrap()).unwrap();
+        for vessel in vessels {
+            let (status, body) = self
+                .rest("POST", "/api/v1/vessels", Some(token), Some(vessel))
+                .await;
+            assert!(status == 201 || status == 409, "{status} {body}");
+        }
+    }
+
     /// A REST call: method, path, optional bearer token, optional JSON body.
     pub async fn rest(
         &self,
@@ -266,8 +300,23 @@ impl System {
         token: Option<&str>,
         body: Option<Value>,
     ) -> (u16, Value) {
+        self.rest_with(method, path, token, body, &[]).await
+    }
+
+    /// Like [`System::rest`], with more request headers.
+    pub async fn rest_with(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> (u16, Value) {
         let url = format!("{}{path}", self.api_url().await);
         let mut request = self.http.request(method.parse().unwrap(), url);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
@@ -286,6 +335,30 @@ impl System {
             serde_json::from_str(&text).unwrap_or(Value::String(text)),
         )
     }
+}
+
+/// Runs `futures` at once, on this task, and answers their outputs in order.
+pub async fn join_all<F: Future>(futures: impl IntoIterator<Item = F>) -> Vec<F::Output> {
+    let mut futures: Vec<Option<Pin<Box<F>>>> =
+        futures.into_iter().map(|f| Some(Box::pin(f))).collect();
+    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (slot, out) in futures.iter_mut().zip(outputs.iter_mut()) {
+            if let Some(f) = slot {
+                match f.as_mut().poll(cx) {
+                    Poll::Ready(v) => {
+                        *out = Some(v);
+                        *slot = None;
+                    }
+                    Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending { Poll::Pending } else { Poll::Ready(()) }
+    })
+    .await;
+    outputs.into_iter().flatten().collect()
 }
 
 /// A program `scripts/test-deps.sh` installed in the test virtualenv, e.g. `schemathesis`.
@@ -332,6 +405,13 @@ pub fn environment(dir: &Path) -> Vec<(String, String)> {
     let keys = dir.join("keys");
     let (private, public) = (keys.join("jwt.pem"), keys.join("jwt.pub.pem"));
     auth::write_key_pair(&auth::generate_key_pair().unwrap(), &private, &public).unwrap();
+    let (service_private, service_public) = (keys.join("svc.pem"), keys.join("svc.pub.pem"));
+    auth::write_key_pair(
+        &auth::generate_key_pair().unwrap(),
+        &service_private,
+        &service_public,
+    )
+    .unwrap();
     vec![
         (
             "SHIPPY_CONFIG_DIR".to_owned(),
@@ -348,6 +428,14 @@ pub fn environment(dir: &Path) -> Vec<(String, String)> {
         (
             "SHIPPY_AUTH__PUBLIC_KEY".to_owned(),
             public.display().to_string(),
+        ),
+        (
+            "SHIPPY_AUTH__SERVICE_PRIVATE_KEY".to_owned(),
+            service_private.display().to_string(),
+        ),
+        (
+            "SHIPPY_AUTH__SERVICE_PUBLIC_KEY".to_owned(),
+            service_public.display().to_string(),
         ),
         ("SHIPPY_SHUTDOWN_GRACE_SECS".to_owned(), "3".to_owned()),
         (

@@ -64,7 +64,7 @@ async fn booking_events(system: &System, token: &str) -> usize {
     body["events"].as_array().map_or(0, |events| {
         events
             .iter()
-            .filter(|e| e["method"] == "CreateConsignment")
+            .filter(|e| e["method"] == "ConsignmentBooked")
             .count()
     })
 }
@@ -106,6 +106,7 @@ async fn book_steadily(system: &System, token: &str, during: Duration) -> Vec<St
 async fn the_embedded_broker_locked_for_10_s_delays_events_and_loses_none() {
     let mut system = System::start().await;
     let token = system.rest_user("broker-down@example.com").await;
+    system.tutorial_vessels(&token).await;
     let broker = system.config.data_file("broker");
     let outage = lock_sqlite(&broker, Duration::from_secs(10));
     let booked = book_steadily(&system, &token, Duration::from_secs(10)).await;
@@ -137,6 +138,7 @@ async fn kafka_paused_for_10_s_delays_events_and_loses_none() {
     ])
     .await;
     let token = system.rest_user("kafka-down@example.com").await;
+    system.tutorial_vessels(&token).await;
     // Steady state first: one booking relayed and recorded, so every client is connected.
     let (status, _) = book(&system, &token).await;
     assert_eq!(status, 201);
@@ -170,6 +172,7 @@ async fn book_at(http: &reqwest::Client, api: &str, token: &str) -> Option<Strin
 async fn a_consignment_service_killed_under_load_loses_and_doubles_nothing_it_confirmed() {
     let mut system = System::start().await;
     let token = system.rest_user("crash@example.com").await;
+    system.tutorial_vessels(&token).await;
     let api = system.api_url().await;
     let created = Arc::new(Mutex::new(Vec::<String>::new()));
 
@@ -217,6 +220,7 @@ async fn a_consignment_service_killed_under_load_loses_and_doubles_nothing_it_co
 async fn a_locked_store_answers_503_writes_nothing_and_recovers_by_itself() {
     let mut system = System::start().await;
     let token = system.rest_user("store-down@example.com").await;
+    system.tutorial_vessels(&token).await;
     let (status, first) = book(&system, &token).await;
     assert_eq!(status, 201);
 
@@ -255,6 +259,7 @@ async fn a_locked_store_answers_503_writes_nothing_and_recovers_by_itself() {
 async fn a_vessel_instance_killed_under_load_fails_no_later_request_and_leaves_the_balancer() {
     let mut system = System::start().await;
     let token = system.rest_user("two-vessels@example.com").await;
+    system.tutorial_vessels(&token).await;
     let second = system.start_extra(names::VESSEL).await;
     assert_eq!(system.instances(names::VESSEL).await.len(), 2);
     let api = system.api_url().await;

@@ -39,6 +39,7 @@ async fn a_second_vessel_instance_carries_on_when_the_first_stops() {
         )
         .await;
     let token = auth.json()["token"].as_str().unwrap().to_owned();
+    system.tutorial_vessels(&token).await;
 
     let second = system.start_extra(names::VESSEL).await;
     assert_eq!(system.instances(names::VESSEL).await.len(), 2);

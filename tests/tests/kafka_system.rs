@@ -49,6 +49,7 @@ async fn a_log_service_crash_on_kafka_loses_no_event_and_records_none_twice() {
     ])
     .await;
     let token = system.rest_user("kafka@example.com").await;
+    system.tutorial_vessels(&token).await;
     let consignment: Value =
         serde_json::from_str(&std::fs::read_to_string(sample("consignment.json")).unwrap())
             .unwrap();
@@ -71,18 +72,20 @@ async fn a_log_service_crash_on_kafka_loses_no_event_and_records_none_twice() {
             .await;
         logs["events"].as_array().map_or(0, Vec::len)
     };
-    let all = eventually(60, || async { (count().await >= 11).then_some(()) }).await;
+    // The sign-up, the tutorial's two new vessels, and three steps for each of ten
+    // bookings: pending, reserved, booked.
+    let all = eventually(60, || async { (count().await >= 33).then_some(()) }).await;
     assert!(
         all.is_some(),
-        "only {} of 11 events recorded\n{}",
+        "only {} of 33 events recorded\n{}",
         count().await,
         system.logs()
     );
     tokio::time::sleep(std::time::Duration::from_secs(2)).await;
     assert_eq!(
         count().await,
-        11,
-        "the sign-up and ten bookings, each recorded once"
+        33,
+        "the sign-up, two vessels and ten bookings' steps, each recorded once"
     );
     system.stop_all().await;
 
@@ -100,12 +103,14 @@ async fn a_log_service_crash_on_kafka_loses_no_event_and_records_none_twice() {
         .into_iter()
         .filter(|r| r["event"]["method"] != "Seed")
         .collect();
-    assert_eq!(records.len(), 11, "{records:?}");
-    let booked = records
-        .iter()
-        .filter(|r| r["event"]["method"] == "CreateConsignment")
-        .count();
-    assert_eq!(booked, 10);
+    assert_eq!(records.len(), 33, "{records:?}");
+    for step in ["ConsignmentPending", "CapacityReserved", "ConsignmentBooked"] {
+        let n = records
+            .iter()
+            .filter(|r| r["event"]["method"] == step)
+            .count();
+        assert_eq!(n, 10, "{step}");
+    }
     let first = &records[0];
     assert_eq!(first["headers"]["content-type"], "application/json");
     assert_eq!(first["headers"]["event-id"], first["event"]["id"]);

@@ -139,16 +139,24 @@ async fn the_tutorial_works_through_the_clis_and_logs_every_step_with_the_user_i
         .as_str()
         .unwrap()
         .to_owned();
-    let events = events_via_cli(&system, &token, 4).await;
+    // The sign-up, two vessels, and the booking's steps: pending and booked from the
+    // consignment service, the reservation from the vessel service.
+    let events = events_via_cli(&system, &token, 6).await;
     assert_eq!(
         origins(&events),
         [
             names::CONSIGNMENT,
+            names::CONSIGNMENT,
             names::USER,
+            names::VESSEL,
             names::VESSEL,
             names::VESSEL
         ]
     );
+    let methods: Vec<&str> = events.iter().map(|e| e["method"].as_str().unwrap()).collect();
+    for step in ["ConsignmentPending", "CapacityReserved", "ConsignmentBooked"] {
+        assert!(methods.contains(&step), "{step} in {methods:?}");
+    }
     assert!(
         events.iter().all(|e| e["user_id"] == user_id.as_str()),
         "{events:?}"
@@ -236,7 +244,8 @@ async fn the_tutorial_works_through_rest() {
 }
 
 #[tokio::test]
-async fn bad_input_and_impossible_consignments_are_refused_and_nothing_is_stored() {
+async fn bad_input_is_refused_unstored_and_impossible_consignments_end_rejected_holding_nothing()
+{
     let mut system = System::start().await;
     let token = sign_up_and_log_in(&system, "bad@example.com").await;
     let too_heavy = json!({"description": "lead", "weight": 2_000_000_000, "containers": [{"customer_id": "c", "origin": "x"}]});
@@ -318,10 +327,17 @@ async fn bad_input_and_impossible_consignments_are_refused_and_nothing_is_stored
         "{run:?}"
     );
 
+    // Bad input stored nothing; the two impossible bookings (REST and CLI) are kept as
+    // rejected, with the reason, on no vessel.
     let (_, list) = system
         .rest("GET", "/api/v1/consignments", Some(&token), None)
         .await;
-    assert_eq!(list["consignments"], json!([]));
+    let list = list["consignments"].as_array().unwrap();
+    assert_eq!(list.len(), 2, "{list:?}");
+    for c in list {
+        assert_eq!((&c["status"], &c["vessel_id"]), (&json!("rejected"), &json!("")), "{c}");
+        assert!(c["reason"].as_str().unwrap().contains("no available vessel"), "{c}");
+    }
 
     let (status, body) = system
         .rest(
@@ -367,7 +383,8 @@ async fn everything_survives_a_restart_and_events_sent_while_the_log_service_was
         )
         .await;
     assert!(booked.success, "{booked:?}");
-    events_via_cli(&system, &token, 4).await;
+    // The sign-up, two vessels, and the booking's three steps.
+    events_via_cli(&system, &token, 6).await;
 
     system.stop_service(names::LOG).await;
     let while_down = system
@@ -412,7 +429,7 @@ async fn everything_survives_a_restart_and_events_sent_while_the_log_service_was
             .any(|v| v["id"] == "vessel002"),
         "the vessel created before the restart is still there: {vessels}"
     );
-    let events = events_via_cli(&system, &token, 5).await;
+    let events = events_via_cli(&system, &token, 9).await;
     let id = while_down.json()["consignment"]["id"]
         .as_str()
         .unwrap()
@@ -423,6 +440,6 @@ async fn everything_survives_a_restart_and_events_sent_while_the_log_service_was
             .any(|e| e["message"].as_str().unwrap().contains(&id)),
         "{events:?}"
     );
-    assert_eq!(events.len(), 5, "no event recorded twice: {events:?}");
+    assert_eq!(events.len(), 9, "no event recorded twice: {events:?}");
     system.stop_all().await;
 }

@@ -59,19 +59,24 @@ fn init(config: &Config) -> anyhow::Result<()> {
         println!("wrote {}", local.display());
     }
     std::fs::create_dir_all(&config.data_dir)?;
-    let (private, public) = (&config.auth.private_key, &config.auth.public_key);
-    if private.exists() && public.exists() {
-        println!(
-            "token keys present in {}",
-            private.parent().unwrap_or(Path::new(".")).display()
-        );
-    } else {
-        auth::write_key_pair(&auth::generate_key_pair()?, private, public)?;
-        println!(
-            "generated a fresh Ed25519 token key pair: {} (owner-only), {}",
-            private.display(),
-            public.display()
-        );
+    let auth = &config.auth;
+    for (what, private, public) in [
+        ("token", &auth.private_key, &auth.public_key),
+        ("service", &auth.service_private_key, &auth.service_public_key),
+    ] {
+        if private.exists() && public.exists() {
+            println!(
+                "{what} keys present in {}",
+                private.parent().unwrap_or(Path::new(".")).display()
+            );
+        } else {
+            auth::write_key_pair(&auth::generate_key_pair()?, private, public)?;
+            println!(
+                "generated a fresh Ed25519 {what} key pair: {} (owner-only), {}",
+                private.display(),
+                public.display()
+            );
+        }
     }
     Ok(())
 }
@@ -100,11 +105,10 @@ async fn run(
     profile: Option<String>,
     scale: &[(String, usize)],
 ) -> anyhow::Result<()> {
-    if !config.auth.private_key.exists() {
-        anyhow::bail!(
-            "no token keys at {}: run `make init` first",
-            config.auth.private_key.display()
-        );
+    for key in [&config.auth.private_key, &config.auth.service_private_key] {
+        if !key.exists() {
+            anyhow::bail!("no key at {}: run `make init` first", key.display());
+        }
     }
     let bin_dir = std::env::current_exe()?
         .parent()

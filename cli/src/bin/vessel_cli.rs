@@ -105,6 +105,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     name: v.name,
                     available: v.available,
                     owner_id: v.owner_id,
+                    ..Default::default()
                 };
                 let name = message.name.clone();
                 match client.create(cli.conn.authed(message)?).await {

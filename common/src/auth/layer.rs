@@ -14,15 +14,30 @@ use super::{AuthError, Claims, TokenVerifier};
 use crate::error::to_status;
 
 /// Who is calling: the verified claims and the token itself, to forward downstream.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Caller {
     pub claims: Claims,
     pub token: String,
 }
 
+impl std::fmt::Debug for Caller {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Caller")
+            .field("claims", &self.claims)
+            .field("token", &"<redacted>")
+            .finish()
+    }
+}
+
 impl Caller {
     pub fn user_id(&self) -> &str {
         &self.claims.sub
+    }
+
+    /// Whether a shippy service is calling on its own behalf: the verifier accepts the
+    /// services' issuer only under the service key, so no user's token can claim this.
+    pub fn is_service(&self) -> bool {
+        self.claims.iss == super::SERVICE_ISSUER
     }
 }
 

@@ -6,6 +6,7 @@
 
 mod keys;
 mod layer;
+mod service;
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -18,6 +19,7 @@ use serde::{Deserialize, Serialize};
 
 pub use keys::{KeyPair, generate_key_pair, write_key_pair};
 pub use layer::{Caller, RequireAuth, bearer_from_metadata, caller, forward_token};
+pub use service::{SERVICE_ISSUER, ServiceTokens};
 
 use crate::config::AuthConfig;
 
@@ -146,6 +148,8 @@ impl TokenIssuer {
 pub struct TokenVerifier {
     key: DecodingKey,
     validation: Validation,
+    /// Services' own calls: another key, and the issuer [`SERVICE_ISSUER`].
+    service: Option<(DecodingKey, Validation)>,
     verified: Arc<Mutex<HashMap<String, Claims>>>,
 }
 
@@ -164,26 +168,38 @@ impl TokenVerifier {
             path: config.public_key.display().to_string(),
             reason: e.to_string(),
         })?;
-        let mut validation = Validation::new(Algorithm::EdDSA);
-        validation.set_issuer(&[&config.issuer]);
-        validation.set_audience(&[&config.audience]);
-        validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
-        validation.validate_nbf = true;
-        validation.leeway = 5;
+        if config.issuer == SERVICE_ISSUER {
+            return Err(AuthError::Key {
+                path: config.public_key.display().to_string(),
+                reason: format!("auth.issuer must not be {SERVICE_ISSUER:?}, the services' own"),
+            });
+        }
         Ok(Self {
             key,
-            validation,
+            validation: validation(&config.issuer, &config.audience),
+            service: None,
             verified: Arc::default(),
         })
+    }
+
+    /// Also accepts services' own calls, signed with the service key `pem`.
+    pub fn with_service_key(mut self, pem: &[u8], config: &AuthConfig) -> Result<Self, AuthError> {
+        let key = DecodingKey::from_ed_pem(pem).map_err(|e| AuthError::Key {
+            path: config.service_public_key.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        self.service = Some((key, validation(SERVICE_ISSUER, &config.audience)));
+        Ok(self)
     }
 
     fn remembered(&self) -> std::sync::MutexGuard<'_, HashMap<String, Claims>> {
         self.verified.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Loads the public key named by the config.
+    /// Loads the public keys named by the config: users' tokens and services' own.
     pub fn load(config: &AuthConfig) -> Result<Self, AuthError> {
-        Self::from_pem(&read_key(&config.public_key)?, config)
+        Self::from_pem(&read_key(&config.public_key)?, config)?
+            .with_service_key(&read_key(&config.service_public_key)?, config)
     }
 
     /// The claims of a valid token, or which check it failed.
@@ -201,7 +217,19 @@ impl TokenVerifier {
             }
             self.remembered().remove(token);
         }
-        match jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation) {
+        let mut decoded = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation);
+        if let (Err(e), Some((key, validation))) = (&decoded, &self.service) {
+            // Not a user's token: perhaps a service's own, under its own key and issuer.
+            if matches!(
+                e.kind(),
+                JwtErrorKind::InvalidSignature | JwtErrorKind::InvalidIssuer
+            ) {
+                if let Ok(data) = jsonwebtoken::decode::<Claims>(token, key, validation) {
+                    decoded = Ok(data);
+                }
+            }
+        }
+        match decoded {
             Ok(data) => {
                 let mut remembered = self.remembered();
                 if remembered.len() >= VERIFIED_MAX {
@@ -221,6 +249,17 @@ impl TokenVerifier {
             }),
         }
     }
+}
+
+/// What every shippy verifier checks: EdDSA, issuer, audience, the time window.
+fn validation(issuer: &str, audience: &str) -> Validation {
+    let mut validation = Validation::new(Algorithm::EdDSA);
+    validation.set_issuer(&[issuer]);
+    validation.set_audience(&[audience]);
+    validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+    validation.validate_nbf = true;
+    validation.leeway = 5;
+    validation
 }
 
 #[cfg(test)]

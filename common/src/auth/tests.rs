@@ -9,6 +9,8 @@ fn config() -> AuthConfig {
         token_lifetime_secs: 3600,
         private_key: "unused".into(),
         public_key: "unused".into(),
+        service_private_key: "unused".into(),
+        service_public_key: "unused".into(),
         login_failures_per_account: 5,
         login_failures_per_address: 20,
         login_window_secs: 300,
@@ -168,4 +170,40 @@ fn a_remembered_token_is_still_refused_once_its_time_is_up() {
     );
     std::thread::sleep(std::time::Duration::from_millis(3100));
     assert_eq!(verifier.verify(&token), Err(AuthError::Expired));
+}
+
+#[test]
+fn a_service_token_verifies_as_a_service_and_no_user_token_can_pass_for_one() {
+    let cfg = config();
+    let users = generate_key_pair().unwrap();
+    let services = generate_key_pair().unwrap();
+    let verifier = TokenVerifier::from_pem(users.public_pem.as_bytes(), &cfg)
+        .unwrap()
+        .with_service_key(services.public_pem.as_bytes(), &cfg)
+        .unwrap();
+    let minted = ServiceTokens::from_pem(services.private_pem.as_bytes(), "shippy.consignment", &cfg)
+        .unwrap();
+    let token = minted.token().unwrap();
+    assert_eq!(minted.token().unwrap(), token, "the current token is reused");
+    let claims = verifier.verify(&token).unwrap();
+    assert_eq!(claims.iss, SERVICE_ISSUER);
+    assert_eq!(claims.sub, "service:shippy.consignment");
+
+    // A user's token is never a service's, and the user key cannot sign one.
+    let issuer = TokenIssuer::from_pem(users.private_pem.as_bytes(), &cfg).unwrap();
+    let (user_token, _) = issuer.issue(&ALICE).unwrap();
+    assert_ne!(verifier.verify(&user_token).unwrap().iss, SERVICE_ISSUER);
+    let forged = ServiceTokens::from_pem(users.private_pem.as_bytes(), "shippy.consignment", &cfg)
+        .unwrap()
+        .token()
+        .unwrap();
+    assert_eq!(
+        verifier.verify(&forged),
+        Err(AuthError::WrongIssuer),
+        "the user key cannot sign a service's token"
+    );
+
+    // Without the service key, a service token is refused.
+    let users_only = TokenVerifier::from_pem(users.public_pem.as_bytes(), &cfg).unwrap();
+    assert!(users_only.verify(&token).is_err());
 }

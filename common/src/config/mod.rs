@@ -28,6 +28,7 @@ pub struct Config {
     pub telemetry: TelemetryConfig,
     pub client: ClientConfig,
     pub limits: LimitsConfig,
+    pub saga: SagaConfig,
     /// How long in-flight requests may take to finish after a stop signal.
     pub shutdown_grace_secs: u64,
     /// The deadline of every outgoing call between services.
@@ -111,12 +112,33 @@ pub struct AuthConfig {
     pub private_key: PathBuf,
     /// The matching public key (SPKI PEM) every service verifies with.
     pub public_key: PathBuf,
+    /// The Ed25519 private key services sign their own calls with (the booking saga's
+    /// `Reserve` and `Release`, which must go on without a user's token after a restart);
+    /// only the consignment service reads it.
+    pub service_private_key: PathBuf,
+    /// The matching public key every service accepts service calls with.
+    pub service_public_key: PathBuf,
     /// Failed log-ins one account may have per window before log-in is refused.
     pub login_failures_per_account: u32,
     /// Failed log-ins one address may have per window, across accounts.
     pub login_failures_per_address: u32,
     /// The log-in throttling window.
     pub login_window_secs: u64,
+}
+
+/// The booking saga the consignment service runs.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SagaConfig {
+    /// How often each consignment-service instance looks for bookings left unfinished.
+    pub sweep_secs: u64,
+    /// How long a booking must have stood still before a sweep drives it on.
+    pub stale_secs: u64,
+    /// How many vessels one booking tries when races take the room of the one it found.
+    pub vessel_tries: u32,
+    /// Test hook: `after-reserve` or `after-release` stops every saga there for good, so a
+    /// test can kill the process at that point. Empty in production.
+    pub pause_at: String,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize)]

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use async_trait::async_trait;
 use mongodb::bson::{Binary, doc, oid::ObjectId, spec::BinarySubtype};
-use mongodb::{Collection, Database};
+use mongodb::{ClientSession, Collection, Database};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 use super::{Outbox, OutboxError, Outgoing, Pending};
@@ -91,6 +91,22 @@ impl MongoOutbox {
             .session(&mut session)
             .await?;
         session.commit_transaction().await
+    }
+}
+
+impl MongoOutbox {
+    /// Enqueues `outgoing` inside `session`'s transaction, the one of the write it
+    /// describes.
+    pub async fn enqueue_in(
+        &self,
+        session: &mut ClientSession,
+        outgoing: &Outgoing,
+    ) -> mongodb::error::Result<()> {
+        self.entries
+            .insert_one(entry(outgoing))
+            .session(session)
+            .await?;
+        Ok(())
     }
 }
 

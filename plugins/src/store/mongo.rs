@@ -23,6 +23,16 @@ pub fn is_duplicate_key(error: &mongodb::error::Error) -> bool {
     }
 }
 
+/// True when a transaction failed for a passing reason (a write conflict with another
+/// transaction, a commit whose outcome is unknown): run it again.
+pub fn is_transient(error: &mongodb::error::Error) -> bool {
+    error.contains_label(mongodb::error::TRANSIENT_TRANSACTION_ERROR)
+        || error.contains_label(mongodb::error::UNKNOWN_TRANSACTION_COMMIT_RESULT)
+}
+
+/// How many times a transaction that failed for a passing reason is run again.
+pub const TRANSACTION_TRIES: u32 = 20;
+
 /// The MongoDB URI of the test server `make test` starts (`SHIPPY_TEST_MONGO_URI`).
 pub fn test_uri() -> String {
     std::env::var("SHIPPY_TEST_MONGO_URI").unwrap_or_else(|_| {

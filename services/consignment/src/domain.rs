@@ -18,17 +18,269 @@ pub struct Container {
     pub user_id: String,
 }
 
+/// Where a booking stands. A booking is a saga: each state is stored before the next step
+/// starts, so whoever picks it up (the request that began it, a retry with the same key, or
+/// any instance after a crash) knows what to do next.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    /// Stored; room is being reserved on a vessel.
+    Pending,
+    /// Room is held on `vessel_id`.
+    Booked,
+    /// No vessel could take it; anything reserved is being given back.
+    Rejecting,
+    /// No vessel could take it, and nothing is held.
+    Rejected,
+    /// Its owner cancelled it; its room is being given back.
+    Cancelling,
+    /// Cancelled, and nothing is held.
+    Cancelled,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Pending => "pending",
+            Status::Booked => "booked",
+            Status::Rejecting => "rejecting",
+            Status::Rejected => "rejected",
+            Status::Cancelling => "cancelling",
+            Status::Cancelled => "cancelled",
+        }
+    }
+
+    /// The status a store wrote with [`Status::as_str`].
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            Status::Pending,
+            Status::Booked,
+            Status::Rejecting,
+            Status::Rejected,
+            Status::Cancelling,
+            Status::Cancelled,
+        ]
+        .into_iter()
+        .find(|status| status.as_str() == s)
+    }
+
+    /// The saga's next step from here.
+    pub fn next(self) -> Next {
+        match self {
+            Status::Pending => Next::Reserve,
+            Status::Rejecting | Status::Cancelling => Next::Release,
+            Status::Booked | Status::Rejected | Status::Cancelled => Next::Done,
+        }
+    }
+}
+
+/// What the saga does next with a booking.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Next {
+    /// Find a vessel and hold room on it.
+    Reserve,
+    /// Give back whatever room it holds.
+    Release,
+    /// Nothing: it has ended, consistently.
+    Done,
+}
+
+/// One stored step of a booking.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Step {
+    pub name: String,
+    /// RFC 3339.
+    pub at: String,
+    pub detail: String,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Consignment {
     pub id: String,
     pub description: String,
     pub weight: i32,
     pub containers: Vec<Container>,
+    /// The vessel that carries it, once booked.
     pub vessel_id: String,
     /// The owner: the caller who booked it.
     pub user_id: String,
-    pub status: String,
+    pub status: Status,
     pub created_at: String,
+    /// Why it was rejected, when it was.
+    pub reason: String,
+    /// Its steps so far, oldest first.
+    pub steps: Vec<Step>,
+    /// The key its owner booked it under: the same key books once.
+    pub idempotency_key: String,
+    /// Unix milliseconds of the last step, for finding bookings left unfinished.
+    pub updated_ms: i64,
+}
+
+/// A moment, as the saga's steps record it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Now {
+    pub rfc3339: String,
+    pub unix_ms: i64,
+}
+
+impl Consignment {
+    /// A new booking, stored before anything else happens.
+    pub fn pending(
+        id: String,
+        new: NewConsignment,
+        user_id: &str,
+        key: IdempotencyKey,
+        now: &Now,
+    ) -> Self {
+        let detail = format!(
+            "{} containers and {} kg to book",
+            new.containers.len(),
+            new.weight
+        );
+        Self {
+            id,
+            description: new.description,
+            weight: new.weight,
+            containers: new.containers,
+            vessel_id: String::new(),
+            user_id: user_id.to_owned(),
+            status: Status::Pending,
+            created_at: now.rfc3339.clone(),
+            reason: String::new(),
+            steps: vec![step("pending", now, detail)],
+            idempotency_key: key.0,
+            updated_ms: now.unix_ms,
+        }
+    }
+
+    /// Whether `new` is what this booking was made from (a retry with the same key).
+    pub fn made_from(&self, new: &NewConsignment) -> bool {
+        self.description == new.description
+            && self.weight == new.weight
+            && self.containers == new.containers
+    }
+
+    /// How many containers the vessel must have room for.
+    pub fn capacity_needed(&self) -> i32 {
+        i32::try_from(self.containers.len()).unwrap_or(i32::MAX)
+    }
+
+    fn then(&self, status: Status, steps: impl IntoIterator<Item = Step>, now: &Now) -> Self {
+        let mut next = self.clone();
+        next.status = status;
+        next.steps.extend(steps);
+        next.updated_ms = now.unix_ms;
+        next
+    }
+
+    /// Pending → booked: room is held on `vessel_id` (stored there first).
+    pub fn booked(&self, vessel_id: &str, now: &Now) -> Result<Self, ConsignmentError> {
+        self.expect(Status::Pending, "book")?;
+        let reserved = step(
+            "reserved",
+            now,
+            format!(
+                "{} containers and {} kg held on vessel {vessel_id}",
+                self.containers.len(),
+                self.weight
+            ),
+        );
+        let booked = step("booked", now, format!("booked on vessel {vessel_id}"));
+        let mut next = self.then(Status::Booked, [reserved, booked], now);
+        next.vessel_id = vessel_id.to_owned();
+        Ok(next)
+    }
+
+    /// Pending → rejecting: no vessel can take it.
+    pub fn rejecting(&self, reason: &str, now: &Now) -> Result<Self, ConsignmentError> {
+        self.expect(Status::Pending, "reject")?;
+        let mut next = self.then(Status::Rejecting, [step("rejecting", now, reason.into())], now);
+        next.reason = reason.to_owned();
+        Ok(next)
+    }
+
+    /// Pending or booked → cancelling. `None` when there is nothing to start: it is already
+    /// ending or has ended (cancelling twice is not an error).
+    pub fn cancelling(&self, now: &Now) -> Option<Self> {
+        match self.status {
+            Status::Pending | Status::Booked => Some(self.then(
+                Status::Cancelling,
+                [step("cancelling", now, "cancelled by its owner".into())],
+                now,
+            )),
+            _ => None,
+        }
+    }
+
+    /// Rejecting → rejected, cancelling → cancelled: nothing is held any more. `released`
+    /// says what room was given back, if any.
+    pub fn released(&self, released: Option<&str>, now: &Now) -> Result<Self, ConsignmentError> {
+        let end = match self.status {
+            Status::Rejecting => Status::Rejected,
+            Status::Cancelling => Status::Cancelled,
+            _ => return Err(self.wrong_state("finish")),
+        };
+        let given_back = step(
+            "released",
+            now,
+            released.map_or_else(
+                || "no room was held".to_owned(),
+                |vessel| format!("room given back on vessel {vessel}"),
+            ),
+        );
+        let detail = match end {
+            Status::Rejected => self.reason.clone(),
+            _ => "cancelled; nothing is held".to_owned(),
+        };
+        let mut next = self.then(end, [given_back, step(end.as_str(), now, detail)], now);
+        if end == Status::Cancelled {
+            next.vessel_id.clear();
+        }
+        Ok(next)
+    }
+
+    fn expect(&self, status: Status, what: &str) -> Result<(), ConsignmentError> {
+        if self.status == status {
+            Ok(())
+        } else {
+            Err(self.wrong_state(what))
+        }
+    }
+
+    fn wrong_state(&self, what: &str) -> ConsignmentError {
+        ConsignmentError::WrongState {
+            id: self.id.clone(),
+            status: self.status.as_str(),
+            what: what.to_owned(),
+        }
+    }
+}
+
+fn step(name: &str, now: &Now, detail: String) -> Step {
+    Step {
+        name: name.to_owned(),
+        at: now.rfc3339.clone(),
+        detail,
+    }
+}
+
+/// The key a client sends so a retried booking books once: 1 to 128 visible ASCII
+/// characters. Without one, every request is its own booking.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    pub fn parse(key: Option<&str>) -> Result<Self, ConsignmentError> {
+        let Some(key) = key else {
+            return Ok(Self(format!("auto-{}", uuid::Uuid::new_v4().simple())));
+        };
+        if key.is_empty() || key.len() > 128 || !key.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(ConsignmentError::invalid(
+                "idempotency-key",
+                "must be 1 to 128 visible ASCII characters",
+            ));
+        }
+        Ok(Self(format!("key-{key}")))
+    }
 }
 
 /// A consignment to book, validated.
@@ -104,6 +356,21 @@ impl NewConsignment {
 pub enum ConsignmentError {
     #[error("{field}: {reason}")]
     Invalid { field: &'static str, reason: String },
+    #[error("no consignment {0} of yours")]
+    NotFound(String),
+    #[error("idempotency-key: already used for another consignment ({0}); send a new key for a new booking")]
+    KeyReused(String),
+    #[error("consignment {0} was cancelled")]
+    Cancelled(String),
+    #[error("consignment {id} is {status}: cannot {what} it")]
+    WrongState {
+        id: String,
+        status: &'static str,
+        what: String,
+    },
+    /// The booking is stored but not finished; a retry with the same key finishes it.
+    #[error("consignment {id} is still pending ({cause}); retry with the same idempotency key")]
+    Unfinished { id: String, cause: String },
     /// No vessel can carry it; the vessel service's words.
     #[error("{0}")]
     NoVessel(String),
@@ -127,6 +394,12 @@ impl KindedError for ConsignmentError {
     fn kind(&self) -> ErrorKind {
         match self {
             ConsignmentError::Invalid { .. } => ErrorKind::InvalidArgument,
+            ConsignmentError::NotFound(_) => ErrorKind::NotFound,
+            ConsignmentError::KeyReused(_) | ConsignmentError::Cancelled(_) => {
+                ErrorKind::Conflict
+            }
+            ConsignmentError::WrongState { .. } => ErrorKind::FailedPrecondition,
+            ConsignmentError::Unfinished { .. } => ErrorKind::Unavailable,
             ConsignmentError::NoVessel(_) => ErrorKind::FailedPrecondition,
             ConsignmentError::Vessels { kind, .. } => *kind,
             ConsignmentError::Store(_) => ErrorKind::Unavailable,
@@ -176,6 +449,84 @@ mod tests {
         );
         let ok = NewConsignment::parse("d", 55_000, vec![container(); 3]).unwrap();
         assert_eq!(ok.capacity_needed(), 3);
+    }
+
+    fn at(ms: i64) -> Now {
+        Now {
+            rfc3339: format!("t{ms}"),
+            unix_ms: ms,
+        }
+    }
+
+    fn pending() -> Consignment {
+        let new = NewConsignment::parse("d", 55_000, vec![container(); 3]).unwrap();
+        let key = IdempotencyKey::parse(Some("k1")).unwrap();
+        Consignment::pending("c1".into(), new, "alice", key, &at(1))
+    }
+
+    fn names(c: &Consignment) -> Vec<&str> {
+        c.steps.iter().map(|s| s.name.as_str()).collect()
+    }
+
+    #[test]
+    fn a_booking_goes_pending_reserved_booked_and_ends() {
+        let c = pending();
+        assert_eq!((c.status, c.status.next()), (Status::Pending, Next::Reserve));
+        let booked = c.booked("v1", &at(2)).unwrap();
+        assert_eq!(booked.status, Status::Booked);
+        assert_eq!(booked.vessel_id, "v1");
+        assert_eq!(names(&booked), ["pending", "reserved", "booked"]);
+        assert_eq!(booked.status.next(), Next::Done);
+        assert_eq!(booked.updated_ms, 2);
+        assert!(booked.booked("v2", &at(3)).is_err(), "booked once");
+    }
+
+    #[test]
+    fn a_rejection_gives_back_whatever_was_held_before_it_ends() {
+        let rejecting = pending().rejecting("no room", &at(2)).unwrap();
+        assert_eq!(rejecting.status.next(), Next::Release);
+        assert_eq!(rejecting.reason, "no room");
+        let rejected = rejecting.released(None, &at(3)).unwrap();
+        assert_eq!(rejected.status, Status::Rejected);
+        assert_eq!(names(&rejected), ["pending", "rejecting", "released", "rejected"]);
+        assert!(rejected.cancelling(&at(4)).is_none(), "a rejected booking has nothing to cancel");
+    }
+
+    #[test]
+    fn a_cancel_releases_then_ends_and_cancelling_again_starts_nothing() {
+        let booked = pending().booked("v1", &at(2)).unwrap();
+        let cancelling = booked.cancelling(&at(3)).unwrap();
+        assert_eq!(cancelling.status.next(), Next::Release);
+        assert!(cancelling.cancelling(&at(4)).is_none());
+        let cancelled = cancelling.released(Some("v1"), &at(5)).unwrap();
+        assert_eq!(cancelled.status, Status::Cancelled);
+        assert!(cancelled.vessel_id.is_empty(), "a cancelled booking holds no vessel");
+        assert!(cancelled.cancelling(&at(6)).is_none());
+        assert!(pending().cancelling(&at(2)).is_some(), "a pending booking can be cancelled");
+        assert!(booked.released(None, &at(3)).is_err(), "only an ending booking is released");
+    }
+
+    #[test]
+    fn statuses_round_trip_and_a_retry_is_recognised_by_its_body() {
+        for s in ["pending", "booked", "rejecting", "rejected", "cancelling", "cancelled"] {
+            assert_eq!(Status::parse(s).unwrap().as_str(), s);
+        }
+        assert_eq!(Status::parse("lost"), None);
+        let c = pending();
+        let same = NewConsignment::parse("d", 55_000, vec![container(); 3]).unwrap();
+        let other = NewConsignment::parse("d", 55_001, vec![container(); 3]).unwrap();
+        assert!(c.made_from(&same) && !c.made_from(&other));
+    }
+
+    #[test]
+    fn idempotency_keys_are_checked_and_a_missing_one_is_unique() {
+        let bad = |k: &str| matches!(
+            IdempotencyKey::parse(Some(k)),
+            Err(ConsignmentError::Invalid { field: "idempotency-key", .. })
+        );
+        assert!(bad("") && bad("has space") && bad(&"k".repeat(129)) && bad("é"));
+        assert_ne!(IdempotencyKey::parse(None).unwrap(), IdempotencyKey::parse(None).unwrap());
+        assert_eq!(IdempotencyKey::parse(Some("a")).unwrap(), IdempotencyKey::parse(Some("a")).unwrap());
     }
 }
 

@@ -1,121 +1,108 @@
-//! The gRPC edge of the consignment service.
+//! The gRPC edge of the consignment service: proto in, the booking saga, proto out.
 
-use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::time::Instant;
-
-use shippy_common::auth::{Caller, caller};
+use shippy_common::auth::caller;
 use shippy_common::deadline;
 use shippy_common::error::to_status;
-use shippy_common::events::Events;
 use shippy_proto::consignment::{self as pb, shipping_service_server::ShippingService};
 use shippy_proto::tonic::{self, Request, Response, Status};
-use time::format_description::well_known::Rfc3339;
 
-use crate::domain::{Consignment, ConsignmentError, Container, NewConsignment};
-use crate::repo::ConsignmentRepository;
-use crate::vessels::VesselFinder;
+use crate::domain::{Consignment, ConsignmentError, Container, IdempotencyKey, NewConsignment, Step};
+use crate::saga::Saga;
+
+/// The metadata key a client sends so a retried booking books once.
+pub const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
 /// Serves `shippy.consignment.ShippingService`.
 #[derive(Clone)]
 pub struct ConsignmentHandler {
-    repo: Arc<dyn ConsignmentRepository>,
-    vessels: Arc<dyn VesselFinder>,
-    events: Events,
+    saga: Saga,
     /// The longest a booking may take, whatever deadline its caller gave.
     limit: Duration,
 }
 
 impl ConsignmentHandler {
-    pub fn new(
-        repo: Arc<dyn ConsignmentRepository>,
-        vessels: Arc<dyn VesselFinder>,
-        events: Events,
-        limit: Duration,
-    ) -> Self {
-        Self {
-            repo,
-            vessels,
-            events,
-            limit,
+    pub fn new(saga: Saga, limit: Duration) -> Self {
+        Self { saga, limit }
+    }
+}
+
+impl From<pb::Container> for Container {
+    fn from(c: pb::Container) -> Self {
+        Container {
+            id: c.id,
+            customer_id: c.customer_id,
+            origin: c.origin,
+            user_id: c.user_id,
         }
     }
+}
 
-    /// Validates, finds a vessel, stores, publishes: nothing is stored unless a vessel fits.
-    async fn book(
-        &self,
-        caller: &Caller,
-        input: pb::Consignment,
-        deadline: Instant,
-    ) -> Result<Consignment, ConsignmentError> {
-        let containers = input
-            .containers
-            .into_iter()
-            .map(container_from_proto)
-            .collect();
-        let new = NewConsignment::parse(&input.description, input.weight, containers)?;
-        let vessel_id = self
-            .vessels
-            .find(new.capacity_needed(), new.weight, &caller.token, deadline)
-            .await?;
-        let consignment = Consignment {
-            id: uuid::Uuid::now_v7().to_string(),
-            description: new.description,
-            weight: new.weight,
-            containers: new.containers,
-            vessel_id,
-            user_id: caller.user_id().to_owned(),
-            status: "booked".into(),
-            created_at: time::OffsetDateTime::now_utc()
-                .format(&Rfc3339)
-                .unwrap_or_default(),
-        };
-        let message = format!(
-            "consignment {} ({} containers, {} kg) booked on vessel {}",
-            consignment.id,
-            consignment.containers.len(),
-            consignment.weight,
-            consignment.vessel_id
-        );
-        let event = self
-            .events
-            .outgoing("CreateConsignment", message, caller.user_id());
-        self.repo.create(&consignment, &event).await?;
-        self.events.written();
-        Ok(consignment)
+impl From<Container> for pb::Container {
+    fn from(c: Container) -> Self {
+        pb::Container {
+            id: c.id,
+            customer_id: c.customer_id,
+            origin: c.origin,
+            user_id: c.user_id,
+        }
     }
 }
 
-fn container_from_proto(c: pb::Container) -> Container {
-    Container {
-        id: c.id,
-        customer_id: c.customer_id,
-        origin: c.origin,
-        user_id: c.user_id,
+impl TryFrom<pb::Consignment> for NewConsignment {
+    type Error = ConsignmentError;
+
+    fn try_from(c: pb::Consignment) -> Result<Self, ConsignmentError> {
+        let containers = c.containers.into_iter().map(Container::from).collect();
+        NewConsignment::parse(&c.description, c.weight, containers)
     }
 }
 
-fn to_proto(c: Consignment) -> pb::Consignment {
-    pb::Consignment {
-        id: c.id,
-        description: c.description,
-        weight: c.weight,
-        containers: c
-            .containers
-            .into_iter()
-            .map(|c| pb::Container {
-                id: c.id,
-                customer_id: c.customer_id,
-                origin: c.origin,
-                user_id: c.user_id,
-            })
-            .collect(),
-        vessel_id: c.vessel_id,
-        user_id: c.user_id,
-        status: c.status,
-        created_at: c.created_at,
+impl From<Step> for pb::Step {
+    fn from(s: Step) -> Self {
+        pb::Step {
+            name: s.name,
+            at: s.at,
+            detail: s.detail,
+        }
     }
+}
+
+impl From<Consignment> for pb::Consignment {
+    fn from(c: Consignment) -> Self {
+        pb::Consignment {
+            id: c.id,
+            description: c.description,
+            weight: c.weight,
+            containers: c.containers.into_iter().map(Into::into).collect(),
+            vessel_id: c.vessel_id,
+            user_id: c.user_id,
+            status: c.status.as_str().to_owned(),
+            created_at: c.created_at,
+            reason: c.reason,
+            steps: c.steps.into_iter().map(Into::into).collect(),
+        }
+    }
+}
+
+fn one(c: Consignment, created: bool) -> Response<pb::Response> {
+    Response::new(pb::Response {
+        created,
+        consignment: Some(c.into()),
+        consignments: vec![],
+    })
+}
+
+/// The idempotency key a request carries, if any.
+fn idempotency_key<T>(request: &Request<T>) -> Result<IdempotencyKey, ConsignmentError> {
+    let key = match request.metadata().get(IDEMPOTENCY_KEY) {
+        Some(value) => Some(value.to_str().map_err(|_| {
+            ConsignmentError::invalid(IDEMPOTENCY_KEY, "must be visible ASCII characters")
+        })?),
+        None => None,
+    };
+    IdempotencyKey::parse(key)
 }
 
 #[tonic::async_trait]
@@ -124,17 +111,16 @@ impl ShippingService for ConsignmentHandler {
         &self,
         request: Request<pb::Consignment>,
     ) -> Result<Response<pb::Response>, Status> {
-        let caller = caller(&request)?.clone();
+        let user_id = caller(&request)?.user_id().to_owned();
         let deadline = deadline::derive(request.metadata(), self.limit);
+        let key = idempotency_key(&request).map_err(|e| to_status(&e))?;
+        let new = NewConsignment::try_from(request.into_inner()).map_err(|e| to_status(&e))?;
         let booked = self
-            .book(&caller, request.into_inner(), deadline)
+            .saga
+            .book(&user_id, key, new, deadline)
             .await
             .map_err(|e| to_status(&e))?;
-        Ok(Response::new(pb::Response {
-            created: true,
-            consignment: Some(to_proto(booked)),
-            consignments: vec![],
-        }))
+        Ok(one(booked, true))
     }
 
     async fn get_consignments(
@@ -143,14 +129,41 @@ impl ShippingService for ConsignmentHandler {
     ) -> Result<Response<pb::Response>, Status> {
         let user_id = caller(&request)?.user_id().to_owned();
         let list = self
-            .repo
-            .by_owner(&user_id)
+            .saga
+            .list(&user_id)
             .await
-            .map_err(|e| to_status(&ConsignmentError::from(e)))?;
+            .map_err(|e| to_status(&e))?;
         Ok(Response::new(pb::Response {
             created: false,
             consignment: None,
-            consignments: list.into_iter().map(to_proto).collect(),
+            consignments: list.into_iter().map(Into::into).collect(),
         }))
+    }
+
+    async fn get_consignment(
+        &self,
+        request: Request<pb::ConsignmentRef>,
+    ) -> Result<Response<pb::Response>, Status> {
+        let user_id = caller(&request)?.user_id().to_owned();
+        let found = self
+            .saga
+            .get(&user_id, &request.into_inner().id)
+            .await
+            .map_err(|e| to_status(&e))?;
+        Ok(one(found, false))
+    }
+
+    async fn cancel_consignment(
+        &self,
+        request: Request<pb::ConsignmentRef>,
+    ) -> Result<Response<pb::Response>, Status> {
+        let user_id = caller(&request)?.user_id().to_owned();
+        let deadline = deadline::derive(request.metadata(), self.limit);
+        let cancelled = self
+            .saga
+            .cancel(&user_id, &request.into_inner().id, deadline)
+            .await
+            .map_err(|e| to_status(&e))?;
+        Ok(one(cancelled, false))
     }
 }

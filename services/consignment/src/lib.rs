@@ -1,17 +1,19 @@
-//! The consignment service: validates a consignment, asks the vessel service (found through
-//! the registry) for a vessel that can carry it, stores it under the caller's id, and lists
-//! the caller's consignments. Every method needs a token.
+//! The consignment service: books consignments onto vessels with a saga it orchestrates and
+//! stores at every step (pending, room reserved on the vessel service, booked; or rejected,
+//! or cancelled), resumes bookings a crash left unfinished, and lists the caller's
+//! consignments. Every method needs a token.
 
 pub mod domain;
 mod handler;
 pub mod repo;
+pub mod saga;
 pub mod vessels;
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use shippy_common::auth::TokenVerifier;
+use shippy_common::auth::{ServiceTokens, TokenVerifier};
 use shippy_common::client::Discovered;
 use shippy_common::config::StoreKind;
 use shippy_common::server::{GrpcService, guarded, serve_grpc};
@@ -21,7 +23,7 @@ use shippy_proto::tonic::server::NamedService;
 use shippy_proto::tonic::service::Routes;
 use tokio::net::TcpListener;
 
-pub use handler::ConsignmentHandler;
+pub use handler::{ConsignmentHandler, IDEMPOTENCY_KEY};
 
 /// Serves the consignment service on `listener` until `shutdown` completes.
 pub async fn serve(
@@ -40,6 +42,7 @@ pub async fn serve(
     };
     let (_relay, events) = wiring::relay(&config, repo.outbox(), names::CONSIGNMENT)?;
     let timeout = Duration::from_secs(config.request_timeout_secs);
+    let tokens = Arc::new(ServiceTokens::load(names::CONSIGNMENT, &config.auth)?);
     let vessels = Arc::new(vessels::GrpcVessels::new(
         Discovered::new(
             Arc::clone(&registry),
@@ -47,15 +50,43 @@ pub async fn serve(
             timeout,
             config.client.breaker(),
         ),
+        tokens,
         &config.client,
     ));
     let verifier = Arc::new(TokenVerifier::load(&config.auth)?);
-    let server =
-        ShippingServiceServer::new(ConsignmentHandler::new(repo, vessels, events, timeout));
+    let saga = saga::Saga::new(repo, vessels, events, config.saga.clone());
+    let _sweeper = Sweeper(tokio::spawn(sweep(
+        saga.clone(),
+        Duration::from_secs(config.saga.sweep_secs.max(1)),
+        timeout,
+    )));
+    let server = ShippingServiceServer::new(ConsignmentHandler::new(saga, timeout));
     let service = GrpcService {
         name: names::CONSIGNMENT,
         grpc_name: ShippingServiceServer::<ConsignmentHandler>::NAME,
         routes: Routes::new(guarded(server, verifier, &[], &config.limits)),
     };
     serve_grpc(service, listener, registry, &config, shutdown).await
+}
+
+/// Stops the sweep when the service stops.
+struct Sweeper(tokio::task::JoinHandle<()>);
+
+impl Drop for Sweeper {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Every `every`, drives on the bookings a crash or an outage left unfinished, on whichever
+/// instance looks first (the saga's conditional writes make a second driver harmless).
+async fn sweep(saga: saga::Saga, every: Duration, limit: Duration) {
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(error) = saga.sweep(limit).await {
+            tracing::warn!(%error, "cannot look for unfinished bookings");
+        }
+    }
 }

@@ -1,35 +1,59 @@
-//! The consignment service's view of the vessel service: "find me a vessel for this", made
-//! with the caller's own token over a discovered, balanced channel, within the caller's
-//! deadline, retried on another instance when one is unavailable.
+//! The consignment service's view of the vessel service: "find me a vessel for this", "hold
+//! this room", "give it back", made as the consignment service itself (the saga goes on
+//! after a restart, when no user's token is at hand) over a discovered, balanced channel,
+//! within the caller's deadline; lookups are retried on another instance when one is
+//! unavailable.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use shippy_common::ErrorKind;
-use shippy_common::auth::forward_token;
+use shippy_common::auth::{ServiceTokens, forward_token};
 use shippy_common::client::Discovered;
 use shippy_common::config::ClientConfig;
-use shippy_proto::tonic::{Code, Request};
-use shippy_proto::vessel::Specification;
+use shippy_proto::tonic::{Code, Request, Status};
+use shippy_proto::vessel::{ReleaseRequest, ReserveRequest, Specification};
 use shippy_proto::vessel::vessel_service_client::VesselServiceClient;
 use tokio::time::Instant;
 use tower::retry::budget::{Budget, TpsBudget};
 
 use crate::domain::ConsignmentError;
 
-/// Finds a vessel for a consignment.
+/// What asking the vessel service to hold room came to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Hold {
+    /// Room is held for the consignment on this vessel (maybe by an earlier ask).
+    Held { vessel_id: String },
+    /// The vessel lacks the room now (a race took it): try another.
+    NoRoom(String),
+    /// The consignment's reservation was released: it will never hold room.
+    Released,
+}
+
+/// The vessel service, as the booking saga uses it.
 #[async_trait]
-pub trait VesselFinder: Send + Sync + 'static {
-    /// The id of an available vessel with room for `capacity` containers and `max_weight`,
-    /// asked as the caller (`token`) and answered before `deadline`.
+pub trait Vessels: Send + Sync + 'static {
+    /// The id of the smallest available vessel with room left for `capacity` containers
+    /// and `max_weight`, answered before `deadline`; [`ConsignmentError::NoVessel`] if none.
     async fn find(
         &self,
         capacity: i32,
         max_weight: i32,
-        token: &str,
         deadline: Instant,
     ) -> Result<String, ConsignmentError>;
+    /// Holds room for `consignment_id` on `vessel_id` (asking again holds nothing more).
+    async fn reserve(
+        &self,
+        request: ReserveRequest,
+        deadline: Instant,
+    ) -> Result<Hold, ConsignmentError>;
+    /// Gives back what `consignment_id` holds; answers the vessel it was held on, if any.
+    async fn release(
+        &self,
+        request: ReleaseRequest,
+        deadline: Instant,
+    ) -> Result<Option<String>, ConsignmentError>;
 }
 
 /// The vessel service over gRPC. The lookup is a read, so an UNAVAILABLE answer (an
@@ -38,6 +62,7 @@ pub trait VesselFinder: Send + Sync + 'static {
 #[derive(Clone)]
 pub struct GrpcVessels {
     vessels: Discovered,
+    tokens: Arc<ServiceTokens>,
     retries: u32,
     budget: Arc<TpsBudget>,
 }
@@ -52,36 +77,47 @@ impl std::fmt::Debug for GrpcVessels {
 }
 
 impl GrpcVessels {
-    pub fn new(vessels: Discovered, client: &ClientConfig) -> Self {
+    pub fn new(vessels: Discovered, tokens: Arc<ServiceTokens>, client: &ClientConfig) -> Self {
         // Retries may add `retry_budget_percent` to the reads of the last ten seconds, and at
         // least a few a second however quiet it is.
         #[allow(clippy::cast_precision_loss)]
         let percent = client.retry_budget_percent as f32 / 100.0;
         Self {
             vessels,
+            tokens,
             retries: client.read_retries,
             budget: Arc::new(TpsBudget::new(Duration::from_secs(10), 5, percent)),
         }
     }
 
-    async fn attempt(
+    /// A client on a live instance, and `message` as a request signed as this service.
+    async fn prepare<T>(
         &self,
-        spec: Specification,
-        token: &str,
+        message: T,
         deadline: Instant,
-    ) -> Result<String, ConsignmentError> {
+    ) -> Result<(VesselServiceClient<shippy_common::client::GrpcChannel>, Request<T>), ConsignmentError> {
         let channel = self
             .vessels
             .channel()
             .await
             .map_err(|s| unavailable(s.message().to_owned()))?;
-        let mut request = Request::new(spec);
+        let mut request = Request::new(message);
         request.set_timeout(deadline.saturating_duration_since(Instant::now()));
-        forward_token(&mut request, token).map_err(|s| unavailable(s.message().to_owned()))?;
-        match VesselServiceClient::new(channel)
-            .find_available(request)
-            .await
-        {
+        let token = self
+            .tokens
+            .token()
+            .map_err(|e| unavailable(format!("cannot sign the service's call: {e}")))?;
+        forward_token(&mut request, &token).map_err(|s| unavailable(s.message().to_owned()))?;
+        Ok((VesselServiceClient::new(channel), request))
+    }
+
+    async fn attempt(
+        &self,
+        spec: Specification,
+        deadline: Instant,
+    ) -> Result<String, ConsignmentError> {
+        let (mut client, request) = self.prepare(spec, deadline).await?;
+        match client.find_available(request).await {
             Ok(response) => response
                 .into_inner()
                 .vessel
@@ -91,11 +127,16 @@ impl GrpcVessels {
             Err(status) if status.code() == Code::NotFound => {
                 Err(ConsignmentError::NoVessel(status.message().to_owned()))
             }
-            Err(status) => Err(ConsignmentError::Vessels {
-                kind: ErrorKind::from_grpc(status.code()),
-                message: status.message().to_owned(),
-            }),
+            Err(status) => Err(refused(&status)),
         }
+    }
+}
+
+/// The vessel service's refusal, as the consignment service's error.
+fn refused(status: &Status) -> ConsignmentError {
+    ConsignmentError::Vessels {
+        kind: ErrorKind::from_grpc(status.code()),
+        message: status.message().to_owned(),
     }
 }
 
@@ -107,12 +148,11 @@ fn unavailable(message: String) -> ConsignmentError {
 }
 
 #[async_trait]
-impl VesselFinder for GrpcVessels {
+impl Vessels for GrpcVessels {
     async fn find(
         &self,
         capacity: i32,
         max_weight: i32,
-        token: &str,
         deadline: Instant,
     ) -> Result<String, ConsignmentError> {
         let spec = Specification {
@@ -122,7 +162,7 @@ impl VesselFinder for GrpcVessels {
         self.budget.deposit();
         let mut left = self.retries;
         loop {
-            let result = self.attempt(spec, token, deadline).await;
+            let result = self.attempt(spec, deadline).await;
             let retryable = matches!(
                 &result,
                 Err(ConsignmentError::Vessels {
@@ -138,5 +178,34 @@ impl VesselFinder for GrpcVessels {
                 tracing::debug!(error = %e, "vessel lookup unavailable; retrying on another instance");
             }
         }
+    }
+
+    async fn reserve(
+        &self,
+        request: ReserveRequest,
+        deadline: Instant,
+    ) -> Result<Hold, ConsignmentError> {
+        let (mut client, request) = self.prepare(request, deadline).await?;
+        match client.reserve(request).await {
+            Ok(r) => Ok(Hold::Held {
+                vessel_id: r.into_inner().vessel_id,
+            }),
+            Err(s) if matches!(s.code(), Code::FailedPrecondition | Code::NotFound) => {
+                Ok(Hold::NoRoom(s.message().to_owned()))
+            }
+            Err(s) if s.code() == Code::Aborted => Ok(Hold::Released),
+            Err(s) => Err(refused(&s)),
+        }
+    }
+
+    async fn release(
+        &self,
+        request: ReleaseRequest,
+        deadline: Instant,
+    ) -> Result<Option<String>, ConsignmentError> {
+        let (mut client, request) = self.prepare(request, deadline).await?;
+        let released = client.release(request).await.map_err(|s| refused(&s))?;
+        let vessel = released.into_inner().vessel_id;
+        Ok(Some(vessel).filter(|v| !v.is_empty()))
     }
 }

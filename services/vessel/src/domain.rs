@@ -1,4 +1,5 @@
-//! Vessels, specifications, and the rules for both.
+//! Vessels, specifications, reservations, and the rules for all three: a vessel's room is a
+//! resource that bookings reserve and cancels give back.
 
 use shippy_common::events::Events;
 use shippy_common::{ErrorKind, KindedError};
@@ -13,6 +14,10 @@ pub struct Vessel {
     pub name: String,
     pub available: bool,
     pub owner_id: String,
+    /// Containers not yet reserved: `capacity` less what bookings hold.
+    pub remaining_capacity: i32,
+    /// Weight not yet reserved: `max_weight` less what bookings hold.
+    pub remaining_weight: i32,
 }
 
 /// What a consignment needs: room for this many containers and this much weight.
@@ -36,15 +41,39 @@ impl Specification {
         })
     }
 
-    /// Whether `vessel` can carry this: available, and capacity and max weight both at least
-    /// the spec's (the reference system had this inverted).
+    /// Whether `vessel` can carry this now: available, and the room it has left at least
+    /// the spec's in both dimensions (the reference system had this inverted, and never
+    /// counted what bookings had already taken).
     pub fn fits(&self, vessel: &Vessel) -> bool {
-        vessel.available && vessel.capacity >= self.capacity && vessel.max_weight >= self.max_weight
+        vessel.has_room(self.capacity, self.max_weight)
     }
 }
 
 impl Vessel {
-    /// Validates a vessel to create; an empty id gets a fresh one.
+    /// Whether this vessel is available with room left for `capacity` containers and
+    /// `weight` more. Stores apply the same rule as one conditional write.
+    pub fn has_room(&self, capacity: i32, weight: i32) -> bool {
+        self.available && self.remaining_capacity >= capacity && self.remaining_weight >= weight
+    }
+
+    /// Takes room for `hold`, or says why not; nothing changes on refusal.
+    pub fn reserve(&mut self, hold: &Hold) -> Result<(), VesselError> {
+        if !self.has_room(hold.capacity, hold.weight) {
+            return Err(VesselError::no_room(self, hold));
+        }
+        self.remaining_capacity -= hold.capacity;
+        self.remaining_weight -= hold.weight;
+        Ok(())
+    }
+
+    /// Gives back the room `held` took (never past the vessel's size).
+    pub fn release(&mut self, held: &Reservation) {
+        self.remaining_capacity = (self.remaining_capacity + held.capacity).min(self.capacity);
+        self.remaining_weight = (self.remaining_weight + held.weight).min(self.max_weight);
+    }
+
+    /// Validates a vessel to create; an empty id gets a fresh one. A new vessel has all its
+    /// room left, whatever the request said.
     pub fn parse(mut self) -> Result<Self, VesselError> {
         self.name = self.name.trim().to_owned();
         self.id = self.id.trim().to_owned();
@@ -63,8 +92,121 @@ impl Vessel {
         if self.max_weight <= 0 {
             return Err(VesselError::invalid("max_weight", "must be greater than 0"));
         }
+        self.remaining_capacity = self.capacity;
+        self.remaining_weight = self.max_weight;
         Ok(self)
     }
+}
+
+/// Room to hold on one vessel for one consignment: a `Reserve` request, validated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Hold {
+    pub consignment_id: String,
+    pub vessel_id: String,
+    pub capacity: i32,
+    pub weight: i32,
+    /// The consignment's owner, for the activity log.
+    pub user_id: String,
+}
+
+impl Hold {
+    pub fn parse(
+        consignment_id: &str,
+        vessel_id: &str,
+        capacity: i32,
+        weight: i32,
+        user_id: &str,
+    ) -> Result<Self, VesselError> {
+        let consignment_id = parse_id("consignment_id", consignment_id)?;
+        let vessel_id = parse_id("vessel_id", vessel_id)?;
+        if capacity <= 0 {
+            return Err(VesselError::invalid("capacity", "must be greater than 0"));
+        }
+        if weight <= 0 {
+            return Err(VesselError::invalid("weight", "must be greater than 0"));
+        }
+        Ok(Self {
+            consignment_id,
+            vessel_id,
+            capacity,
+            weight,
+            user_id: user_id.to_owned(),
+        })
+    }
+
+    /// The reservation this hold becomes once the store has made it.
+    pub fn held(&self) -> Reservation {
+        Reservation {
+            consignment_id: self.consignment_id.clone(),
+            vessel_id: self.vessel_id.clone(),
+            capacity: self.capacity,
+            weight: self.weight,
+            held: true,
+        }
+    }
+}
+
+/// A consignment id or vessel id: present, and at most 64 bytes.
+pub fn parse_id(field: &'static str, id: &str) -> Result<String, VesselError> {
+    let id = id.trim();
+    if id.is_empty() {
+        return Err(VesselError::invalid(field, "must not be empty"));
+    }
+    if id.len() > 64 {
+        return Err(VesselError::invalid(field, "must be at most 64 bytes"));
+    }
+    Ok(id.to_owned())
+}
+
+/// The room one consignment holds, or held, on a vessel. One per consignment, ever: a
+/// second `Reserve` answers it, and once released it is never held again (a release that
+/// arrives first leaves a released reservation with no vessel, so a late `Reserve` finds it).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reservation {
+    pub consignment_id: String,
+    /// Empty when nothing was ever reserved.
+    pub vessel_id: String,
+    pub capacity: i32,
+    pub weight: i32,
+    /// Whether the room is held now.
+    pub held: bool,
+}
+
+impl Reservation {
+    /// What a release leaves for a consignment that never held anything.
+    pub fn released_unheld(consignment_id: &str) -> Self {
+        Self {
+            consignment_id: consignment_id.to_owned(),
+            vessel_id: String::new(),
+            capacity: 0,
+            weight: 0,
+            held: false,
+        }
+    }
+}
+
+/// What asking to hold room came to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reserved {
+    /// Room was taken now.
+    Made(Reservation),
+    /// The consignment already holds room (maybe on another vessel): nothing more taken.
+    AlreadyHeld(Reservation),
+    /// The consignment's reservation was released before: nothing taken.
+    WasReleased(Reservation),
+    /// The vessel lacks the room; how it stood when refused.
+    NoRoom(Vessel),
+    /// No vessel has that id.
+    NoVessel,
+}
+
+/// What asking to give room back came to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Released {
+    /// The reservation as it is now (never held).
+    pub reservation: Reservation,
+    /// Whether this call gave room back (false for a repeat or for nothing held).
+    pub changed: bool,
 }
 
 /// The tutorial's first vessel, present in every new store.
@@ -76,6 +218,8 @@ pub fn seed_vessel() -> Vessel {
         name: "Kane's Salty Secret".into(),
         available: true,
         owner_id: String::new(),
+        remaining_capacity: 500,
+        remaining_weight: 200_000,
     }
 }
 
@@ -100,13 +244,40 @@ pub enum VesselError {
     Invalid { field: &'static str, reason: String },
     #[error("a vessel with id {0} already exists")]
     DuplicateId(String),
-    #[error("no available vessel has capacity >= {} and max weight >= {}", .0.capacity, .0.max_weight)]
+    #[error("no available vessel has room for {} containers and {} kg", .0.capacity, .0.max_weight)]
     NoneAvailable(Specification),
+    #[error("no vessel has id {0}")]
+    UnknownVessel(String),
+    #[error(
+        "vessel {vessel_id} has room for {remaining_capacity} more containers and {remaining_weight} kg; \
+         {capacity} containers and {weight} kg were asked"
+    )]
+    NoRoom {
+        vessel_id: String,
+        remaining_capacity: i32,
+        remaining_weight: i32,
+        capacity: i32,
+        weight: i32,
+    },
+    #[error("the reservation for consignment {0} was released; it cannot be held again")]
+    ReservationReleased(String),
+    #[error("{0} is for shippy's own services, not for users")]
+    ServicesOnly(&'static str),
     #[error("store: {0}")]
     Store(String),
 }
 
 impl VesselError {
+    pub fn no_room(vessel: &Vessel, hold: &Hold) -> Self {
+        VesselError::NoRoom {
+            vessel_id: vessel.id.clone(),
+            remaining_capacity: vessel.remaining_capacity,
+            remaining_weight: vessel.remaining_weight,
+            capacity: hold.capacity,
+            weight: hold.weight,
+        }
+    }
+
     pub fn invalid(field: &'static str, reason: &str) -> Self {
         VesselError::Invalid {
             field,
@@ -120,7 +291,10 @@ impl KindedError for VesselError {
         match self {
             VesselError::Invalid { .. } => ErrorKind::InvalidArgument,
             VesselError::DuplicateId(_) => ErrorKind::AlreadyExists,
-            VesselError::NoneAvailable(_) => ErrorKind::NotFound,
+            VesselError::NoneAvailable(_) | VesselError::UnknownVessel(_) => ErrorKind::NotFound,
+            VesselError::NoRoom { .. } => ErrorKind::FailedPrecondition,
+            VesselError::ReservationReleased(_) => ErrorKind::Conflict,
+            VesselError::ServicesOnly(_) => ErrorKind::PermissionDenied,
             VesselError::Store(_) => ErrorKind::Unavailable,
         }
     }
@@ -139,8 +313,76 @@ mod tests {
         assert!(!Specification::parse(1, 200_001).unwrap().fits(&v));
         assert!(!Specification::parse(1, 1).unwrap().fits(&Vessel {
             available: false,
-            ..v
+            ..v.clone()
         }));
+        let half_full = Vessel {
+            remaining_capacity: 250,
+            remaining_weight: 100_000,
+            ..v
+        };
+        assert!(Specification::parse(250, 100_000).unwrap().fits(&half_full));
+        assert!(
+            !Specification::parse(251, 1).unwrap().fits(&half_full),
+            "what bookings hold is not offered again"
+        );
+    }
+
+    fn hold(id: &str, capacity: i32, weight: i32) -> Hold {
+        Hold::parse(id, "vessel001", capacity, weight, "alice").unwrap()
+    }
+
+    #[test]
+    fn reserving_takes_room_until_none_is_left_and_releasing_gives_it_back() {
+        let mut v = Vessel {
+            capacity: 5,
+            max_weight: 10_000,
+            remaining_capacity: 5,
+            remaining_weight: 10_000,
+            ..seed_vessel()
+        };
+        for i in 0..5 {
+            v.reserve(&hold(&format!("c{i}"), 1, 2_000)).unwrap();
+        }
+        assert_eq!((v.remaining_capacity, v.remaining_weight), (0, 0));
+        let refused = v.reserve(&hold("c5", 1, 1)).unwrap_err();
+        assert!(matches!(refused, VesselError::NoRoom { remaining_capacity: 0, .. }), "{refused}");
+        assert_eq!(refused.kind(), ErrorKind::FailedPrecondition);
+        v.release(&hold("c0", 1, 2_000).held());
+        assert_eq!((v.remaining_capacity, v.remaining_weight), (1, 2_000));
+        v.reserve(&hold("c5", 1, 2_000)).unwrap();
+    }
+
+    #[test]
+    fn weight_alone_can_fill_a_vessel() {
+        let mut v = Vessel {
+            capacity: 5,
+            max_weight: 10_000,
+            remaining_capacity: 5,
+            remaining_weight: 10_000,
+            ..seed_vessel()
+        };
+        v.reserve(&hold("heavy", 1, 10_000)).unwrap();
+        assert!(v.reserve(&hold("light", 1, 1)).is_err());
+        assert_eq!(v.remaining_capacity, 4, "a refusal changes nothing");
+    }
+
+    #[test]
+    fn a_release_never_gives_back_more_than_the_vessel_has() {
+        let mut v = seed_vessel();
+        v.release(&hold("c", 3, 3_000).held());
+        assert_eq!((v.remaining_capacity, v.remaining_weight), (500, 200_000));
+    }
+
+    #[test]
+    fn a_hold_names_its_bad_field() {
+        let field = |r: Result<Hold, VesselError>| match r {
+            Err(VesselError::Invalid { field, .. }) => field,
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(field(Hold::parse(" ", "v", 1, 1, "")), "consignment_id");
+        assert_eq!(field(Hold::parse("c", "", 1, 1, "")), "vessel_id");
+        assert_eq!(field(Hold::parse("c", "v", 0, 1, "")), "capacity");
+        assert_eq!(field(Hold::parse("c", "v", 1, -1, "")), "weight");
     }
 
     #[test]
@@ -198,9 +440,12 @@ mod properties {
             max_weight in any::<i32>(),
             available in any::<bool>(),
         ) {
-            let vessel = Vessel { id, capacity, max_weight, name, available, owner_id: String::new() };
+            let vessel = Vessel { id, capacity, max_weight, name, available, owner_id: String::new(), remaining_capacity: -1, remaining_weight: -1 };
             match vessel.parse() {
-                Ok(v) => prop_assert!(v.capacity > 0 && v.max_weight > 0 && !v.name.is_empty() && !v.id.is_empty()),
+                Ok(v) => {
+                    prop_assert!(v.capacity > 0 && v.max_weight > 0 && !v.name.is_empty() && !v.id.is_empty());
+                    prop_assert_eq!((v.remaining_capacity, v.remaining_weight), (v.capacity, v.max_weight));
+                }
                 Err(VesselError::Invalid { field, .. }) => {
                     prop_assert!(["id", "name", "capacity", "max_weight"].contains(&field));
                 }
@@ -214,14 +459,38 @@ mod properties {
             match Specification::parse(c, w) {
                 Ok(spec) => {
                     prop_assert!(c >= 0 && w >= 0);
-                    let v = Vessel { capacity: c, max_weight: w, ..seed_vessel() };
+                    let v = Vessel { capacity: c, max_weight: w, remaining_capacity: c, remaining_weight: w, ..seed_vessel() };
                     prop_assert!(spec.fits(&v));
-                    let smaller = Vessel { capacity: c.saturating_sub(1), ..v.clone() };
+                    let smaller = Vessel { remaining_capacity: c.saturating_sub(1), ..v.clone() };
                     let fits_smaller = spec.fits(&smaller);
                     prop_assert!(!fits_smaller || c == 0);
                 }
                 Err(VesselError::Invalid { field, .. }) => prop_assert!(c < 0 && field == "capacity" || w < 0 && field == "max_weight"),
                 Err(other) => prop_assert!(false, "unexpected {other}"),
+            }
+        }
+
+        /// Whatever holds are asked in whatever order, a vessel never has less than nothing
+        /// left, and what it has left is its size less what is held.
+        #[test]
+        fn no_sequence_of_holds_and_releases_overbooks(
+            capacity in 1..50i32,
+            max_weight in 1..100_000i32,
+            ops in prop::collection::vec((any::<bool>(), 1..10i32, 1..30_000i32), 0..60),
+        ) {
+            let mut v = Vessel { capacity, max_weight, remaining_capacity: capacity, remaining_weight: max_weight, ..seed_vessel() };
+            let mut held: Vec<Reservation> = Vec::new();
+            for (i, (reserve, c, w)) in ops.into_iter().enumerate() {
+                if reserve || held.is_empty() {
+                    let h = Hold::parse(&format!("c{i}"), "vessel001", c, w, "").unwrap();
+                    if v.reserve(&h).is_ok() { held.push(h.held()); }
+                } else {
+                    let r = held.remove(0);
+                    v.release(&r);
+                }
+                prop_assert!(v.remaining_capacity >= 0 && v.remaining_weight >= 0);
+                prop_assert_eq!(v.remaining_capacity, capacity - held.iter().map(|r| r.capacity).sum::<i32>());
+                prop_assert_eq!(v.remaining_weight, max_weight - held.iter().map(|r| r.weight).sum::<i32>());
             }
         }
     }

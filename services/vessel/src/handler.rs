@@ -1,14 +1,14 @@
-//! The gRPC edge of the vessel service.
+//! The gRPC edge of the vessel service: proto in, domain rules, repository, proto out.
 
 use std::sync::Arc;
 
-use shippy_common::auth::caller;
+use shippy_common::auth::{Caller, caller};
 use shippy_common::error::to_status;
 use shippy_common::events::Events;
 use shippy_proto::tonic::{self, Request, Response, Status};
 use shippy_proto::vessel::{self as pb, vessel_service_server::VesselService};
 
-use crate::domain::{Specification, Vessel, VesselError};
+use crate::domain::{Hold, Released, Reservation, Reserved, Specification, Vessel, VesselError};
 use crate::repo::{RepoError, VesselRepository};
 
 /// Serves `shippy.vessel.VesselService`.
@@ -24,30 +24,77 @@ impl VesselHandler {
     }
 }
 
-fn from_proto(v: pb::Vessel) -> Vessel {
-    Vessel {
-        id: v.id,
-        capacity: v.capacity,
-        max_weight: v.max_weight,
-        name: v.name,
-        available: v.available,
-        owner_id: v.owner_id,
+impl From<pb::Vessel> for Vessel {
+    fn from(v: pb::Vessel) -> Self {
+        Vessel {
+            id: v.id,
+            capacity: v.capacity,
+            max_weight: v.max_weight,
+            name: v.name,
+            available: v.available,
+            owner_id: v.owner_id,
+            remaining_capacity: v.remaining_capacity,
+            remaining_weight: v.remaining_weight,
+        }
     }
 }
 
-fn to_proto(v: Vessel) -> pb::Vessel {
-    pb::Vessel {
-        id: v.id,
-        capacity: v.capacity,
-        max_weight: v.max_weight,
-        name: v.name,
-        available: v.available,
-        owner_id: v.owner_id,
+impl From<Vessel> for pb::Vessel {
+    fn from(v: Vessel) -> Self {
+        pb::Vessel {
+            id: v.id,
+            capacity: v.capacity,
+            max_weight: v.max_weight,
+            name: v.name,
+            available: v.available,
+            owner_id: v.owner_id,
+            remaining_capacity: v.remaining_capacity,
+            remaining_weight: v.remaining_weight,
+        }
+    }
+}
+
+impl TryFrom<pb::ReserveRequest> for Hold {
+    type Error = VesselError;
+
+    fn try_from(r: pb::ReserveRequest) -> Result<Self, VesselError> {
+        Hold::parse(
+            &r.consignment_id,
+            &r.vessel_id,
+            r.capacity,
+            r.weight,
+            &r.user_id,
+        )
+    }
+}
+
+fn reservation(r: Reservation, changed: bool) -> pb::Reservation {
+    pb::Reservation {
+        consignment_id: r.consignment_id,
+        vessel_id: r.vessel_id,
+        capacity: r.capacity,
+        weight: r.weight,
+        held: r.held,
+        changed,
     }
 }
 
 fn status(e: VesselError) -> Status {
     to_status(&e)
+}
+
+fn store(e: RepoError) -> Status {
+    status(e.into())
+}
+
+/// Reserve and Release move room that bookings hold: only shippy's services may.
+fn service_only<T>(request: &Request<T>, method: &'static str) -> Result<(), Status> {
+    let caller: &Caller = caller(request)?;
+    if caller.is_service() {
+        Ok(())
+    } else {
+        Err(status(VesselError::ServicesOnly(method)))
+    }
 }
 
 #[tonic::async_trait]
@@ -58,14 +105,10 @@ impl VesselService for VesselHandler {
     ) -> Result<Response<pb::Response>, Status> {
         let s = request.into_inner();
         let spec = Specification::parse(s.capacity, s.max_weight).map_err(status)?;
-        let found = self
-            .repo
-            .find_available(spec)
-            .await
-            .map_err(|e| status(e.into()))?;
+        let found = self.repo.find_available(spec).await.map_err(store)?;
         let vessel = found.ok_or_else(|| status(VesselError::NoneAvailable(spec)))?;
         Ok(Response::new(pb::Response {
-            vessel: Some(to_proto(vessel)),
+            vessel: Some(vessel.into()),
             vessels: vec![],
             created: false,
         }))
@@ -73,7 +116,7 @@ impl VesselService for VesselHandler {
 
     async fn create(&self, request: Request<pb::Vessel>) -> Result<Response<pb::Response>, Status> {
         let user_id = caller(&request)?.user_id().to_owned();
-        let mut vessel = from_proto(request.into_inner()).parse().map_err(status)?;
+        let mut vessel = Vessel::from(request.into_inner()).parse().map_err(status)?;
         vessel.owner_id.clone_from(&user_id);
         let message = format!(
             "vessel {} {:?} created (capacity {}, max weight {})",
@@ -85,22 +128,80 @@ impl VesselService for VesselHandler {
             .await
             .map_err(|e| match e {
                 RepoError::DuplicateId => status(VesselError::DuplicateId(vessel.id.clone())),
-                other => status(other.into()),
+                other => store(other),
             })?;
         self.events.written();
         Ok(Response::new(pb::Response {
-            vessel: Some(to_proto(vessel)),
+            vessel: Some(vessel.into()),
             vessels: vec![],
             created: true,
         }))
     }
 
     async fn list(&self, _: Request<pb::ListRequest>) -> Result<Response<pb::Response>, Status> {
-        let vessels = self.repo.list().await.map_err(|e| status(e.into()))?;
+        let vessels = self.repo.list().await.map_err(store)?;
         Ok(Response::new(pb::Response {
             vessel: None,
-            vessels: vessels.into_iter().map(to_proto).collect(),
+            vessels: vessels.into_iter().map(Into::into).collect(),
             created: false,
         }))
+    }
+
+    async fn reserve(
+        &self,
+        request: Request<pb::ReserveRequest>,
+    ) -> Result<Response<pb::Reservation>, Status> {
+        service_only(&request, "Reserve")?;
+        let hold = Hold::try_from(request.into_inner()).map_err(status)?;
+        let message = format!(
+            "{} containers and {} kg reserved on vessel {} for consignment {}",
+            hold.capacity, hold.weight, hold.vessel_id, hold.consignment_id
+        );
+        let event = self
+            .events
+            .outgoing("CapacityReserved", message, &hold.user_id);
+        match self.repo.reserve(&hold, &event).await.map_err(store)? {
+            Reserved::Made(r) => {
+                self.events.written();
+                Ok(Response::new(reservation(r, true)))
+            }
+            Reserved::AlreadyHeld(r) => Ok(Response::new(reservation(r, false))),
+            Reserved::WasReleased(r) => Err(status(VesselError::ReservationReleased(
+                r.consignment_id,
+            ))),
+            Reserved::NoRoom(vessel) => Err(status(VesselError::no_room(&vessel, &hold))),
+            Reserved::NoVessel => Err(status(VesselError::UnknownVessel(hold.vessel_id))),
+        }
+    }
+
+    async fn release(
+        &self,
+        request: Request<pb::ReleaseRequest>,
+    ) -> Result<Response<pb::Reservation>, Status> {
+        service_only(&request, "Release")?;
+        let r = request.into_inner();
+        let consignment_id = crate::domain::parse_id("consignment_id", &r.consignment_id)
+            .map_err(status)?;
+        let events = self.events.clone();
+        let user_id = r.user_id;
+        let event = Box::new(move |held: &Reservation| {
+            let message = format!(
+                "{} containers and {} kg released on vessel {} by consignment {}",
+                held.capacity, held.weight, held.vessel_id, held.consignment_id
+            );
+            events.outgoing("CapacityReleased", message, &user_id)
+        });
+        let Released {
+            reservation: r,
+            changed,
+        } = self
+            .repo
+            .release(&consignment_id, event)
+            .await
+            .map_err(store)?;
+        if changed {
+            self.events.written();
+        }
+        Ok(Response::new(reservation(r, changed)))
     }
 }

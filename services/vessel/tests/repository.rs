@@ -35,6 +35,26 @@ async fn an_empty_store_is_seeded_once_with_vessel001() {
     );
 }
 
+#[tokio::test]
+async fn a_store_from_before_reservations_opens_with_every_vessel_empty() {
+    let path = fresh();
+    let old = rusqlite::Connection::open(&path).unwrap();
+    old.execute_batch(
+        "CREATE TABLE vessels (id TEXT PRIMARY KEY, capacity INTEGER NOT NULL,
+             max_weight INTEGER NOT NULL, name TEXT NOT NULL, available INTEGER NOT NULL,
+             owner_id TEXT NOT NULL);
+         CREATE INDEX vessels_by_spec ON vessels (available, capacity, max_weight);
+         INSERT INTO vessels VALUES ('old', 7, 7000, 'Old Faithful', 1, 'u1');",
+    )
+    .unwrap();
+    drop(old);
+    let repo = SqliteVessels::open(&path).unwrap();
+    let v = repo.list().await.unwrap().remove(0);
+    assert_eq!((v.id.as_str(), v.remaining_capacity, v.remaining_weight), ("old", 7, 7000));
+    drop(repo);
+    SqliteVessels::open(&path).expect("opening again migrates nothing twice");
+}
+
 /// The same contract against MongoDB (the MongoDB-wire test server `make test` starts).
 mod mongo {
     use std::sync::Arc;

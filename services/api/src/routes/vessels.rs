@@ -113,7 +113,7 @@ pub async fn create(
         max_weight: v.max_weight,
         name: v.name,
         available: v.available,
-        owner_id: String::new(),
+        ..Default::default()
     };
     let created = client(&state)
         .await?

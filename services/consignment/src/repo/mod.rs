@@ -13,26 +13,45 @@ use shippy_plugins::outbox::{Outbox, Outgoing};
 pub use mongo::MongoConsignments;
 pub use sqlite::SqliteConsignments;
 
-use crate::domain::{Consignment, ConsignmentError};
+use crate::domain::{Consignment, ConsignmentError, Status};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RepoError {
+    /// The owner already booked a consignment under this idempotency key.
+    #[error("idempotency key already used")]
+    DuplicateKey,
     #[error("store unavailable: {0}")]
     Unavailable(String),
 }
 
 impl From<RepoError> for ConsignmentError {
     fn from(e: RepoError) -> Self {
-        let RepoError::Unavailable(m) = e;
-        ConsignmentError::Store(m)
+        ConsignmentError::Store(e.to_string())
     }
 }
 
-/// The consignment store.
+/// The consignment store: bookings and the steps of their sagas.
 #[async_trait]
 pub trait ConsignmentRepository: Send + Sync + 'static {
     /// Stores `consignment` and enqueues `event` in one transaction: both or neither.
+    /// [`RepoError::DuplicateKey`] when its owner already used its idempotency key.
     async fn create(&self, consignment: &Consignment, event: &Outgoing) -> Result<(), RepoError>;
+    /// The consignment `id`.
+    async fn get(&self, id: &str) -> Result<Option<Consignment>, RepoError>;
+    /// The consignment `user_id` booked under idempotency key `key`.
+    async fn by_key(&self, user_id: &str, key: &str) -> Result<Option<Consignment>, RepoError>;
+    /// Moves a booking to its next step: stores `next` (same id) and enqueues `event`, in
+    /// one transaction, only if the stored booking is still `from`. False when it was not
+    /// (someone else moved it first), and nothing is written.
+    async fn advance(
+        &self,
+        from: Status,
+        next: &Consignment,
+        event: Option<&Outgoing>,
+    ) -> Result<bool, RepoError>;
+    /// Up to `limit` unfinished bookings (pending, rejecting, cancelling) whose last step
+    /// is older than `before_ms`, oldest first.
+    async fn unfinished(&self, before_ms: i64, limit: usize) -> Result<Vec<Consignment>, RepoError>;
     /// The consignments `user_id` owns, newest first.
     async fn by_owner(&self, user_id: &str) -> Result<Vec<Consignment>, RepoError>;
     /// The outbox `create` enqueues into, for the relay.

@@ -1,15 +1,16 @@
-//! The embedded consignment store: one SQLite file; containers kept as a JSON array.
+//! The embedded consignment store: one SQLite file; containers and saga steps kept as JSON
+//! arrays; one booking per owner and idempotency key.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use rusqlite::{Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
 use shippy_plugins::outbox::{self, Outbox, Outgoing, SqliteOutbox};
 use shippy_plugins::store::{SqliteDb, StoreError};
 
 use super::{ConsignmentRepository, RepoError};
-use crate::domain::Consignment;
+use crate::domain::{Consignment, Status};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS consignments (
@@ -21,9 +22,18 @@ CREATE TABLE IF NOT EXISTS consignments (
     vessel_id   TEXT NOT NULL,
     status      TEXT NOT NULL,
     created_at  TEXT NOT NULL,
-    containers  TEXT NOT NULL
+    containers  TEXT NOT NULL,
+    reason      TEXT NOT NULL DEFAULT '',
+    steps       TEXT NOT NULL DEFAULT '[]',
+    idempotency_key TEXT NOT NULL,
+    updated_ms  INTEGER NOT NULL DEFAULT 0
 );
-CREATE INDEX IF NOT EXISTS consignments_by_owner ON consignments (user_id, seq);";
+CREATE INDEX IF NOT EXISTS consignments_by_owner ON consignments (user_id, seq);
+CREATE UNIQUE INDEX IF NOT EXISTS consignments_by_key ON consignments (user_id, idempotency_key);
+CREATE INDEX IF NOT EXISTS consignments_unfinished ON consignments (status, updated_ms);";
+
+const COLUMNS: &str = "id, user_id, description, weight, vessel_id, status, created_at, \
+                       containers, reason, steps, idempotency_key, updated_ms";
 
 /// A [`ConsignmentRepository`] on a SQLite file.
 #[derive(Clone, Debug)]
@@ -33,25 +43,63 @@ pub struct SqliteConsignments {
 
 impl SqliteConsignments {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        migrate(path)?;
         Ok(Self {
             db: SqliteDb::open(path, &format!("{SCHEMA}{}", outbox::sqlite::SCHEMA))?,
         })
     }
 }
 
+/// Gives a consignments table from before the booking saga its new columns: old bookings
+/// keep their status, and their id as their idempotency key. Runs under the write lock, once.
+pub fn migrate(path: &Path) -> rusqlite::Result<()> {
+    if !path.exists() {
+        return Ok(());
+    }
+    let mut conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(2))?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let columns: Vec<String> = tx
+        .prepare("SELECT name FROM pragma_table_info('consignments')")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    if !columns.is_empty() && !columns.iter().any(|c| c == "idempotency_key") {
+        tx.execute_batch(
+            "ALTER TABLE consignments ADD COLUMN reason TEXT NOT NULL DEFAULT '';
+             ALTER TABLE consignments ADD COLUMN steps TEXT NOT NULL DEFAULT '[]';
+             ALTER TABLE consignments ADD COLUMN idempotency_key TEXT NOT NULL DEFAULT '';
+             ALTER TABLE consignments ADD COLUMN updated_ms INTEGER NOT NULL DEFAULT 0;
+             UPDATE consignments SET idempotency_key = 'old-' || id;",
+        )?;
+        tracing::info!("consignment store migrated for the booking saga");
+    }
+    tx.commit()
+}
+
+fn json_column<T: serde::de::DeserializeOwned>(r: &Row<'_>, i: usize) -> rusqlite::Result<T> {
+    let text: String = r.get(i)?;
+    serde_json::from_str(&text).map_err(|e| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, Box::new(e))
+    })
+}
+
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Consignment> {
-    let containers: String = r.get(7)?;
+    let status: String = r.get(5)?;
     Ok(Consignment {
         id: r.get(0)?,
         user_id: r.get(1)?,
         description: r.get(2)?,
         weight: r.get(3)?,
         vessel_id: r.get(4)?,
-        status: r.get(5)?,
-        created_at: r.get(6)?,
-        containers: serde_json::from_str(&containers).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(7, rusqlite::types::Type::Text, Box::new(e))
+        status: Status::parse(&status).ok_or_else(|| {
+            rusqlite::Error::InvalidColumnType(5, status.clone(), rusqlite::types::Type::Text)
         })?,
+        created_at: r.get(6)?,
+        containers: json_column(r, 7)?,
+        reason: r.get(8)?,
+        steps: json_column(r, 9)?,
+        idempotency_key: r.get(10)?,
+        updated_ms: r.get(11)?,
     })
 }
 
@@ -59,36 +107,119 @@ fn unavailable(e: StoreError) -> RepoError {
     RepoError::Unavailable(e.to_string())
 }
 
+fn to_json<T: serde::Serialize>(value: &T) -> Result<String, RepoError> {
+    serde_json::to_string(value).map_err(|e| RepoError::Unavailable(e.to_string()))
+}
+
+impl SqliteConsignments {
+    async fn one(&self, filter: &'static str, args: Vec<String>) -> Result<Option<Consignment>, RepoError> {
+        self.db
+            .call(move |db| {
+                let sql = format!("SELECT {COLUMNS} FROM consignments WHERE {filter}");
+                db.prepare_cached(&sql)?
+                    .query_row(rusqlite::params_from_iter(args), from_row)
+                    .optional()
+            })
+            .await
+            .map_err(unavailable)
+    }
+}
+
 #[async_trait]
 impl ConsignmentRepository for SqliteConsignments {
     async fn create(&self, consignment: &Consignment, event: &Outgoing) -> Result<(), RepoError> {
         let (c, event) = (consignment.clone(), event.clone());
-        let containers = serde_json::to_string(&c.containers)
-            .map_err(|e| RepoError::Unavailable(e.to_string()))?;
+        let containers = to_json(&c.containers)?;
+        let steps = to_json(&c.steps)?;
         self.db
             .call(move |db| {
                 let tx = db.transaction()?;
                 tx.execute(
-                    "INSERT INTO consignments (id, user_id, description, weight, vessel_id, status, created_at, containers)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                    params![c.id, c.user_id, c.description, c.weight, c.vessel_id, c.status, c.created_at, containers],
+                    &format!("INSERT INTO consignments ({COLUMNS})
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"),
+                    params![c.id, c.user_id, c.description, c.weight, c.vessel_id, c.status.as_str(),
+                            c.created_at, containers, c.reason, steps, c.idempotency_key, c.updated_ms],
                 )?;
                 outbox::sqlite::enqueue(&tx, &event)?;
                 tx.commit()
             })
             .await
-            .map_err(unavailable)?;
-        Ok(())
+            .map_err(|e| {
+                if e.is_unique_violation() {
+                    RepoError::DuplicateKey
+                } else {
+                    unavailable(e)
+                }
+            })
+    }
+
+    async fn get(&self, id: &str) -> Result<Option<Consignment>, RepoError> {
+        self.one("id = ?1", vec![id.to_owned()]).await
+    }
+
+    async fn by_key(&self, user_id: &str, key: &str) -> Result<Option<Consignment>, RepoError> {
+        self.one(
+            "user_id = ?1 AND idempotency_key = ?2",
+            vec![user_id.to_owned(), key.to_owned()],
+        )
+        .await
+    }
+
+    async fn advance(
+        &self,
+        from: Status,
+        next: &Consignment,
+        event: Option<&Outgoing>,
+    ) -> Result<bool, RepoError> {
+        let (c, event) = (next.clone(), event.cloned());
+        let steps = to_json(&c.steps)?;
+        self.db
+            .call(move |db| {
+                let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                // The guard: only the booking as it was read moves on.
+                let moved = tx.execute(
+                    "UPDATE consignments SET status = ?3, vessel_id = ?4, reason = ?5, steps = ?6,
+                                             updated_ms = ?7
+                     WHERE id = ?1 AND status = ?2",
+                    params![c.id, from.as_str(), c.status.as_str(), c.vessel_id, c.reason, steps, c.updated_ms],
+                )?;
+                if moved == 0 {
+                    return Ok(false);
+                }
+                if let Some(event) = &event {
+                    outbox::sqlite::enqueue(&tx, event)?;
+                }
+                tx.commit()?;
+                Ok(true)
+            })
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn unfinished(&self, before_ms: i64, limit: usize) -> Result<Vec<Consignment>, RepoError> {
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.db
+            .call(move |db| {
+                let sql = format!(
+                    "SELECT {COLUMNS} FROM consignments
+                     WHERE status IN ('pending', 'rejecting', 'cancelling') AND updated_ms < ?1
+                     ORDER BY updated_ms LIMIT ?2"
+                );
+                let mut stmt = db.prepare_cached(&sql)?;
+                let rows = stmt.query_map(params![before_ms, limit], from_row)?;
+                rows.collect()
+            })
+            .await
+            .map_err(unavailable)
     }
 
     async fn by_owner(&self, user_id: &str) -> Result<Vec<Consignment>, RepoError> {
         let user_id = user_id.to_owned();
         self.db
             .call(move |db| {
-                let mut stmt = db.prepare_cached(
-                    "SELECT id, user_id, description, weight, vessel_id, status, created_at, containers
-                     FROM consignments WHERE user_id = ?1 ORDER BY seq DESC",
-                )?;
+                let sql =
+                    format!("SELECT {COLUMNS} FROM consignments WHERE user_id = ?1 ORDER BY seq DESC");
+                let mut stmt = db.prepare_cached(&sql)?;
                 let rows = stmt.query_map([user_id], from_row)?;
                 rows.collect()
             })

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use shippy_plugins::outbox::Outgoing;
 use shippy_plugins::outbox::contract::{outgoing, waiting};
 
-use super::{RepoError, VesselRepository};
-use crate::domain::{Specification, Vessel};
+use super::{ReleaseEvent, RepoError, VesselRepository};
+use crate::domain::{Hold, Reservation, Reserved, Specification, Vessel};
 
 /// The event that goes with creating `id`.
 pub fn created(id: &str) -> Outgoing {
@@ -21,7 +21,32 @@ pub fn vessel(id: &str, capacity: i32, max_weight: i32, available: bool) -> Vess
         name: format!("ship {id}"),
         available,
         owner_id: "owner".into(),
+        remaining_capacity: capacity,
+        remaining_weight: max_weight,
     }
+}
+
+fn hold(consignment: &str, vessel: &str, capacity: i32, weight: i32) -> Hold {
+    Hold::parse(consignment, vessel, capacity, weight, "alice").unwrap()
+}
+
+fn reserved_event(consignment: &str) -> Outgoing {
+    outgoing("shippy.log", "alice", &format!("reserved for {consignment}"))
+}
+
+fn released_event() -> ReleaseEvent {
+    Box::new(|r: &Reservation| {
+        outgoing(
+            "shippy.log",
+            "alice",
+            &format!("released for {}", r.consignment_id),
+        )
+    })
+}
+
+async fn room(r: &Arc<dyn VesselRepository>, id: &str) -> (i32, i32) {
+    let v = r.list().await.unwrap().into_iter().find(|v| v.id == id).unwrap();
+    (v.remaining_capacity, v.remaining_weight)
 }
 
 fn spec(capacity: i32, max_weight: i32) -> Specification {
@@ -87,6 +112,138 @@ pub async fn a_duplicate_id_is_refused(r: Arc<dyn VesselRepository>) {
     assert_eq!(r.list().await.unwrap()[0].capacity, 5);
 }
 
+pub async fn a_reservation_takes_room_and_full_vessels_are_not_offered(
+    r: Arc<dyn VesselRepository>,
+) {
+    r.create(&vessel("small", 2, 10_000, true), &created("small"))
+        .await
+        .unwrap();
+    r.create(&vessel("big", 100, 100_000, true), &created("big"))
+        .await
+        .unwrap();
+    let made = r.reserve(&hold("c1", "small", 2, 4_000), &reserved_event("c1")).await;
+    assert_eq!(made.unwrap(), Reserved::Made(hold("c1", "small", 2, 4_000).held()));
+    assert_eq!(room(&r, "small").await, (0, 6_000));
+    let next = r.find_available(spec(1, 1)).await.unwrap().unwrap();
+    assert_eq!(next.id, "big", "a vessel with no room left is not offered");
+    assert_eq!(r.reservation("c1").await.unwrap(), Some(hold("c1", "small", 2, 4_000).held()));
+}
+
+pub async fn reserving_twice_for_one_consignment_holds_once(r: Arc<dyn VesselRepository>) {
+    r.create(&vessel("a", 10, 10_000, true), &created("a"))
+        .await
+        .unwrap();
+    r.create(&vessel("b", 10, 10_000, true), &created("b"))
+        .await
+        .unwrap();
+    let outbox = r.outbox();
+    let before = waiting(outbox.as_ref()).await.len();
+    r.reserve(&hold("c1", "a", 3, 3_000), &reserved_event("c1"))
+        .await
+        .unwrap();
+    let again = r
+        .reserve(&hold("c1", "b", 3, 3_000), &reserved_event("c1"))
+        .await
+        .unwrap();
+    assert_eq!(
+        again,
+        Reserved::AlreadyHeld(hold("c1", "a", 3, 3_000).held()),
+        "a repeat answers the reservation held, wherever it is"
+    );
+    assert_eq!(room(&r, "a").await, (7, 7_000));
+    assert_eq!(room(&r, "b").await, (10, 10_000));
+    assert_eq!(waiting(outbox.as_ref()).await.len(), before + 1, "one event");
+}
+
+pub async fn a_refused_reservation_changes_nothing(r: Arc<dyn VesselRepository>) {
+    r.create(&vessel("a", 2, 1_000, true), &created("a"))
+        .await
+        .unwrap();
+    r.create(&vessel("idle", 20, 20_000, false), &created("idle"))
+        .await
+        .unwrap();
+    let outbox = r.outbox();
+    let before = waiting(outbox.as_ref()).await.len();
+    let too_many = r.reserve(&hold("c1", "a", 3, 1), &reserved_event("c1")).await;
+    assert!(matches!(&too_many, Ok(Reserved::NoRoom(v)) if v.remaining_capacity == 2), "{too_many:?}");
+    let too_heavy = r.reserve(&hold("c2", "a", 1, 1_001), &reserved_event("c2")).await;
+    assert!(matches!(too_heavy, Ok(Reserved::NoRoom(_))), "{too_heavy:?}");
+    let idle = r.reserve(&hold("c3", "idle", 1, 1), &reserved_event("c3")).await;
+    assert!(matches!(idle, Ok(Reserved::NoRoom(_))), "an unavailable vessel takes nothing");
+    let nowhere = r.reserve(&hold("c4", "nowhere", 1, 1), &reserved_event("c4")).await;
+    assert_eq!(nowhere.unwrap(), Reserved::NoVessel);
+    assert_eq!(room(&r, "a").await, (2, 1_000));
+    assert_eq!(r.reservation("c1").await.unwrap(), None);
+    assert_eq!(waiting(outbox.as_ref()).await.len(), before, "no event for a refusal");
+    // A refusal is not remembered: the same consignment may try again, or elsewhere.
+    r.reserve(&hold("c1", "a", 2, 1), &reserved_event("c1"))
+        .await
+        .unwrap();
+}
+
+pub async fn a_release_gives_room_back_once(r: Arc<dyn VesselRepository>) {
+    r.create(&vessel("a", 5, 5_000, true), &created("a"))
+        .await
+        .unwrap();
+    r.reserve(&hold("c1", "a", 2, 2_000), &reserved_event("c1"))
+        .await
+        .unwrap();
+    let outbox = r.outbox();
+    let before = waiting(outbox.as_ref()).await.len();
+    let first = r.release("c1", released_event()).await.unwrap();
+    assert!(first.changed && !first.reservation.held, "{first:?}");
+    assert_eq!(first.reservation.vessel_id, "a");
+    let second = r.release("c1", released_event()).await.unwrap();
+    assert!(!second.changed, "releasing again changes nothing");
+    assert_eq!(room(&r, "a").await, (5, 5_000), "given back exactly once");
+    assert_eq!(waiting(outbox.as_ref()).await.len(), before + 1, "one event");
+    let again = r.reserve(&hold("c1", "a", 2, 2_000), &reserved_event("c1")).await;
+    assert!(matches!(again, Ok(Reserved::WasReleased(_))), "{again:?}");
+    assert_eq!(room(&r, "a").await, (5, 5_000));
+}
+
+pub async fn a_release_that_comes_first_makes_the_late_reservation_impossible(
+    r: Arc<dyn VesselRepository>,
+) {
+    r.create(&vessel("a", 5, 5_000, true), &created("a"))
+        .await
+        .unwrap();
+    let early = r.release("c1", released_event()).await.unwrap();
+    assert!(!early.changed && early.reservation.vessel_id.is_empty(), "{early:?}");
+    let late = r.reserve(&hold("c1", "a", 1, 1), &reserved_event("c1")).await;
+    assert!(matches!(late, Ok(Reserved::WasReleased(_))), "{late:?}");
+    assert_eq!(room(&r, "a").await, (5, 5_000));
+}
+
+/// Many callers at once for the last room: exactly as many as fit get it.
+pub async fn concurrent_reservations_never_take_more_than_the_vessel_has(
+    r: Arc<dyn VesselRepository>,
+) {
+    const ROOM: i32 = 6;
+    r.create(&vessel("a", ROOM, 60_000, true), &created("a"))
+        .await
+        .unwrap();
+    let tasks: Vec<_> = (0..ROOM * 4)
+        .map(|i| {
+            let r = Arc::clone(&r);
+            tokio::spawn(async move {
+                let id = format!("c{i}");
+                r.reserve(&hold(&id, "a", 1, 1_000), &reserved_event(&id)).await
+            })
+        })
+        .collect();
+    let mut made = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(Reserved::Made(_)) => made += 1,
+            Ok(Reserved::NoRoom(_)) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(made, ROOM);
+    assert_eq!(room(&r, "a").await, (0, 60_000 - ROOM * 1_000));
+}
+
 #[macro_export]
 macro_rules! vessel_repo_contract {
     ($make:expr) => {
@@ -95,11 +252,17 @@ macro_rules! vessel_repo_contract {
             a_created_vessel_is_listed_with_every_field,
             a_create_enqueues_its_event_and_a_refused_one_enqueues_none,
             a_duplicate_id_is_refused,
+            a_reservation_takes_room_and_full_vessels_are_not_offered,
+            reserving_twice_for_one_consignment_holds_once,
+            a_refused_reservation_changes_nothing,
+            a_release_gives_room_back_once,
+            a_release_that_comes_first_makes_the_late_reservation_impossible,
+            concurrent_reservations_never_take_more_than_the_vessel_has,
         );
     };
     (@cases $make:expr; $($case:ident),+ $(,)?) => {
         $(
-            #[tokio::test]
+            #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn $case() {
                 $crate::repo::contract::$case($make.await).await;
             }

@@ -13,7 +13,11 @@ use shippy_plugins::outbox::{Outbox, Outgoing};
 pub use mongo::MongoVessels;
 pub use sqlite::SqliteVessels;
 
-use crate::domain::{Specification, Vessel, VesselError};
+use crate::domain::{Hold, Released, Reservation, Reserved, Specification, Vessel, VesselError};
+
+/// The event that goes with giving back a reservation, made once the store knows what was
+/// held.
+pub type ReleaseEvent = Box<dyn Fn(&Reservation) -> Outgoing + Send + Sync + 'static>;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RepoError {
@@ -37,8 +41,25 @@ impl From<RepoError> for VesselError {
 pub trait VesselRepository: Send + Sync + 'static {
     /// Stores `vessel` and enqueues `event` in one transaction: both or neither.
     async fn create(&self, vessel: &Vessel, event: &Outgoing) -> Result<(), RepoError>;
-    /// The smallest available vessel that fits `spec` (by capacity, then max weight, then id).
+    /// The smallest available vessel with room left for `spec` (by capacity, then max
+    /// weight, then id).
     async fn find_available(&self, spec: Specification) -> Result<Option<Vessel>, RepoError>;
+    /// Holds room on `hold.vessel_id` for `hold.consignment_id` and enqueues `event`, in one
+    /// transaction whose guard is one conditional write ("take this much if at least this
+    /// much is left"), never a read-then-write: no interleaving of callers on any number of
+    /// instances takes more than the vessel has. A consignment holds room once: asking again
+    /// answers what it holds (or that it was released) and enqueues nothing.
+    async fn reserve(&self, hold: &Hold, event: &Outgoing) -> Result<Reserved, RepoError>;
+    /// Gives back what `consignment_id` holds and enqueues `event`'s event, in one
+    /// transaction. Idempotent; with nothing held, it leaves a released reservation behind so
+    /// a later `reserve` for the consignment holds nothing.
+    async fn release(
+        &self,
+        consignment_id: &str,
+        event: ReleaseEvent,
+    ) -> Result<Released, RepoError>;
+    /// The reservation of `consignment_id`, if any was ever asked or released.
+    async fn reservation(&self, consignment_id: &str) -> Result<Option<Reservation>, RepoError>;
     /// Every vessel, smallest first.
     async fn list(&self) -> Result<Vec<Vessel>, RepoError>;
     /// The outbox `create` enqueues into, for the relay.

@@ -1,17 +1,18 @@
-//! The vessel store on MongoDB: collection `vessels`, one plain document per vessel,
-//! indexed for the spec lookup; the outbox beside it.
+//! The vessel store on MongoDB: collection `vessels`, one plain document per vessel with the
+//! room it has left, indexed for the spec lookup; `reservations`, one document per
+//! consignment; the outbox beside them.
 
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use mongodb::bson::doc;
-use mongodb::{Collection, Database, IndexModel};
+use mongodb::{ClientSession, Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
 use shippy_plugins::outbox::{MongoOutbox, Outbox, Outgoing};
-use shippy_plugins::store::mongo::is_duplicate_key;
+use shippy_plugins::store::mongo::{TRANSACTION_TRIES, is_duplicate_key, is_transient};
 
-use super::{RepoError, VesselRepository};
-use crate::domain::{Specification, Vessel};
+use super::{ReleaseEvent, RepoError, VesselRepository};
+use crate::domain::{Hold, Released, Reservation, Reserved, Specification, Vessel};
 
 #[derive(Debug, Serialize, Deserialize)]
 struct VesselDoc {
@@ -22,6 +23,11 @@ struct VesselDoc {
     name: String,
     available: bool,
     owner_id: String,
+    /// Absent only in documents from before reservations, until `open` fills it in.
+    #[serde(default)]
+    remaining_capacity: Option<i32>,
+    #[serde(default)]
+    remaining_weight: Option<i32>,
 }
 
 impl From<VesselDoc> for Vessel {
@@ -33,6 +39,43 @@ impl From<VesselDoc> for Vessel {
             name: d.name,
             available: d.available,
             owner_id: d.owner_id,
+            remaining_capacity: d.remaining_capacity.unwrap_or(d.capacity),
+            remaining_weight: d.remaining_weight.unwrap_or(d.max_weight),
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct ReservationDoc {
+    /// The consignment id: one reservation per consignment, ever.
+    #[serde(rename = "_id")]
+    consignment_id: String,
+    vessel_id: String,
+    capacity: i32,
+    weight: i32,
+    held: bool,
+}
+
+impl From<ReservationDoc> for Reservation {
+    fn from(d: ReservationDoc) -> Self {
+        Reservation {
+            consignment_id: d.consignment_id,
+            vessel_id: d.vessel_id,
+            capacity: d.capacity,
+            weight: d.weight,
+            held: d.held,
+        }
+    }
+}
+
+impl From<&Reservation> for ReservationDoc {
+    fn from(r: &Reservation) -> Self {
+        ReservationDoc {
+            consignment_id: r.consignment_id.clone(),
+            vessel_id: r.vessel_id.clone(),
+            capacity: r.capacity,
+            weight: r.weight,
+            held: r.held,
         }
     }
 }
@@ -41,6 +84,7 @@ impl From<VesselDoc> for Vessel {
 #[derive(Clone, Debug)]
 pub struct MongoVessels {
     vessels: Collection<VesselDoc>,
+    reservations: Collection<ReservationDoc>,
     outbox: MongoOutbox,
 }
 
@@ -57,14 +101,164 @@ impl MongoVessels {
     /// The `vessels` collection of `db`, with its index created.
     pub async fn open(db: &Database) -> Result<Self, RepoError> {
         let vessels = db.collection::<VesselDoc>("vessels");
-        let by_spec = IndexModel::builder()
-            .keys(doc! { "available": 1, "capacity": 1, "max_weight": 1 })
+        let by_room = IndexModel::builder()
+            .keys(doc! { "available": 1, "remaining_capacity": 1, "remaining_weight": 1 })
             .build();
-        vessels.create_index(by_spec).await.map_err(unavailable)?;
+        vessels.create_index(by_room).await.map_err(unavailable)?;
         let outbox = MongoOutbox::open(db, "vessels_outbox")
             .await
             .map_err(|e| RepoError::Unavailable(e.to_string()))?;
-        Ok(Self { vessels, outbox })
+        let repo = Self {
+            vessels,
+            reservations: db.collection("reservations"),
+            outbox,
+        };
+        repo.migrate().await?;
+        Ok(repo)
+    }
+
+    /// Gives vessels stored before reservations their remaining room: all of it.
+    async fn migrate(&self) -> Result<(), RepoError> {
+        let mut old = self
+            .vessels
+            .find(doc! { "remaining_capacity": { "$exists": false } })
+            .await
+            .map_err(unavailable)?;
+        let mut ids = Vec::new();
+        while old.advance().await.map_err(unavailable)? {
+            let d = old.deserialize_current().map_err(unavailable)?;
+            ids.push((d.id, d.capacity, d.max_weight));
+        }
+        for (id, capacity, max_weight) in ids {
+            let unset = doc! { "_id": &id, "remaining_capacity": { "$exists": false } };
+            let set = doc! { "$set": { "remaining_capacity": capacity, "remaining_weight": max_weight } };
+            self.vessels
+                .update_one(unset, set)
+                .await
+                .map_err(unavailable)?;
+        }
+        Ok(())
+    }
+
+    async fn reservation_in(
+        &self,
+        session: &mut ClientSession,
+        consignment_id: &str,
+    ) -> mongodb::error::Result<Option<Reservation>> {
+        let found = self
+            .reservations
+            .find_one(doc! { "_id": consignment_id })
+            .session(session)
+            .await?;
+        Ok(found.map(Reservation::from))
+    }
+
+    async fn reserve_once(&self, hold: &Hold, event: &Outgoing) -> mongodb::error::Result<Reserved> {
+        let mut session = self.vessels.client().start_session().await?;
+        session.start_transaction().await?;
+        if let Some(r) = self.reservation_in(&mut session, &hold.consignment_id).await? {
+            session.abort_transaction().await?;
+            return Ok(if r.held {
+                Reserved::AlreadyHeld(r)
+            } else {
+                Reserved::WasReleased(r)
+            });
+        }
+        // The guard: one conditional write takes the room only if it is there.
+        let room = doc! {
+            "_id": &hold.vessel_id,
+            "available": true,
+            "remaining_capacity": { "$gte": hold.capacity },
+            "remaining_weight": { "$gte": hold.weight },
+        };
+        let take = doc! { "$inc": { "remaining_capacity": -hold.capacity, "remaining_weight": -hold.weight } };
+        let taken = self
+            .vessels
+            .update_one(room, take)
+            .session(&mut session)
+            .await?;
+        if taken.matched_count == 0 {
+            let vessel = self
+                .vessels
+                .find_one(doc! { "_id": &hold.vessel_id })
+                .session(&mut session)
+                .await?;
+            session.abort_transaction().await?;
+            return Ok(vessel.map_or(Reserved::NoVessel, |d| Reserved::NoRoom(d.into())));
+        }
+        let made = hold.held();
+        self.reservations
+            .insert_one(ReservationDoc::from(&made))
+            .session(&mut session)
+            .await?;
+        self.outbox.enqueue_in(&mut session, event).await?;
+        session.commit_transaction().await?;
+        Ok(Reserved::Made(made))
+    }
+
+    /// Gives back what `consignment_id` holds; `event` is made only when room goes back.
+    async fn release_once(
+        &self,
+        consignment_id: &str,
+        event: &ReleaseEvent,
+    ) -> mongodb::error::Result<Released> {
+        let mut session = self.vessels.client().start_session().await?;
+        session.start_transaction().await?;
+        let released = match self.reservation_in(&mut session, consignment_id).await? {
+            None => {
+                let tombstone = Reservation::released_unheld(consignment_id);
+                self.reservations
+                    .insert_one(ReservationDoc::from(&tombstone))
+                    .session(&mut session)
+                    .await?;
+                Released {
+                    reservation: tombstone,
+                    changed: false,
+                }
+            }
+            Some(r) if !r.held => Released {
+                reservation: r,
+                changed: false,
+            },
+            Some(r) => {
+                let give = doc! { "$inc": { "remaining_capacity": r.capacity, "remaining_weight": r.weight } };
+                self.vessels
+                    .update_one(doc! { "_id": &r.vessel_id }, give)
+                    .session(&mut session)
+                    .await?;
+                let unhold = doc! { "$set": { "held": false } };
+                self.reservations
+                    .update_one(doc! { "_id": consignment_id, "held": true }, unhold)
+                    .session(&mut session)
+                    .await?;
+                self.outbox.enqueue_in(&mut session, &event(&r)).await?;
+                Released {
+                    reservation: Reservation { held: false, ..r },
+                    changed: true,
+                }
+            }
+        };
+        session.commit_transaction().await?;
+        Ok(released)
+    }
+}
+
+/// Runs a transaction again while it fails for a passing reason (a write conflict with a
+/// concurrent one, a duplicate insert a concurrent one won), a bounded number of times.
+async fn retrying<T, F, Fut>(mut once: F) -> Result<T, RepoError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = mongodb::error::Result<T>>,
+{
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match once().await {
+            Err(e) if (is_transient(&e) || is_duplicate_key(&e)) && tries < TRANSACTION_TRIES => {
+                tokio::time::sleep(std::time::Duration::from_millis(u64::from(tries) * 5)).await;
+            }
+            other => return other.map_err(unavailable),
+        }
     }
 }
 
@@ -78,6 +272,8 @@ impl VesselRepository for MongoVessels {
             name: v.name.clone(),
             available: v.available,
             owner_id: v.owner_id.clone(),
+            remaining_capacity: Some(v.remaining_capacity),
+            remaining_weight: Some(v.remaining_weight),
         };
         let inserted = self
             .outbox
@@ -96,8 +292,8 @@ impl VesselRepository for MongoVessels {
     async fn find_available(&self, spec: Specification) -> Result<Option<Vessel>, RepoError> {
         let filter = doc! {
             "available": true,
-            "capacity": { "$gte": spec.capacity },
-            "max_weight": { "$gte": spec.max_weight },
+            "remaining_capacity": { "$gte": spec.capacity },
+            "remaining_weight": { "$gte": spec.max_weight },
         };
         let mut cursor = self
             .vessels
@@ -126,6 +322,27 @@ impl VesselRepository for MongoVessels {
             out.push(cursor.deserialize_current().map_err(unavailable)?.into());
         }
         Ok(out)
+    }
+
+    async fn reserve(&self, hold: &Hold, event: &Outgoing) -> Result<Reserved, RepoError> {
+        retrying(|| self.reserve_once(hold, event)).await
+    }
+
+    async fn release(
+        &self,
+        consignment_id: &str,
+        event: ReleaseEvent,
+    ) -> Result<Released, RepoError> {
+        retrying(|| self.release_once(consignment_id, &event)).await
+    }
+
+    async fn reservation(&self, consignment_id: &str) -> Result<Option<Reservation>, RepoError> {
+        let found = self
+            .reservations
+            .find_one(doc! { "_id": consignment_id })
+            .await
+            .map_err(unavailable)?;
+        Ok(found.map(Reservation::from))
     }
 
     fn outbox(&self) -> Arc<dyn Outbox> {

@@ -1,15 +1,16 @@
-//! The embedded vessel store: one SQLite file, indexed for the spec lookup, with its outbox.
+//! The embedded vessel store: one SQLite file, indexed for the spec lookup, with the
+//! reservations bookings hold and its outbox.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use rusqlite::{OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
 use shippy_plugins::outbox::{self, Outbox, Outgoing, SqliteOutbox};
 use shippy_plugins::store::{SqliteDb, StoreError};
 
-use super::{RepoError, VesselRepository};
-use crate::domain::{Specification, Vessel};
+use super::{ReleaseEvent, RepoError, VesselRepository};
+use crate::domain::{Hold, Released, Reservation, Reserved, Specification, Vessel};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS vessels (
@@ -18,10 +19,22 @@ CREATE TABLE IF NOT EXISTS vessels (
     max_weight INTEGER NOT NULL,
     name       TEXT NOT NULL,
     available  INTEGER NOT NULL,
-    owner_id   TEXT NOT NULL
+    owner_id   TEXT NOT NULL,
+    remaining_capacity INTEGER NOT NULL,
+    remaining_weight   INTEGER NOT NULL,
+    CHECK (remaining_capacity BETWEEN 0 AND capacity AND remaining_weight BETWEEN 0 AND max_weight)
 );
-CREATE INDEX IF NOT EXISTS vessels_by_spec ON vessels (available, capacity, max_weight);";
+CREATE INDEX IF NOT EXISTS vessels_by_room ON vessels (available, remaining_capacity, remaining_weight);
+CREATE TABLE IF NOT EXISTS reservations (
+    consignment_id TEXT PRIMARY KEY,
+    vessel_id      TEXT NOT NULL,
+    capacity       INTEGER NOT NULL,
+    weight         INTEGER NOT NULL,
+    held           INTEGER NOT NULL
+);";
 
+const COLUMNS: &str =
+    "id, capacity, max_weight, name, available, owner_id, remaining_capacity, remaining_weight";
 const ORDER: &str = "ORDER BY capacity, max_weight, id";
 
 /// A [`VesselRepository`] on a SQLite file.
@@ -32,10 +45,35 @@ pub struct SqliteVessels {
 
 impl SqliteVessels {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        Ok(Self {
-            db: SqliteDb::open(path, &format!("{SCHEMA}{}", outbox::sqlite::SCHEMA))?,
-        })
+        migrate(path).map_err(|e| StoreError::from(e))?;
+        let db = SqliteDb::open(path, &format!("{SCHEMA}{}", outbox::sqlite::SCHEMA))?;
+        Ok(Self { db })
     }
+}
+
+/// Gives a vessels table from before reservations its remaining room (all of it: bookings
+/// made then held nothing). Runs before the schema, under the write lock, once.
+pub fn migrate(path: &Path) -> rusqlite::Result<()> {
+    if !path.exists() {
+        return Ok(());
+    }
+    let mut conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(2))?;
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let columns: Vec<String> = tx
+        .prepare("SELECT name FROM pragma_table_info('vessels')")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    if !columns.is_empty() && !columns.iter().any(|c| c == "remaining_capacity") {
+        tx.execute_batch(
+            "ALTER TABLE vessels ADD COLUMN remaining_capacity INTEGER NOT NULL DEFAULT 0;
+             ALTER TABLE vessels ADD COLUMN remaining_weight INTEGER NOT NULL DEFAULT 0;
+             UPDATE vessels SET remaining_capacity = capacity, remaining_weight = max_weight;
+             DROP INDEX IF EXISTS vessels_by_spec;",
+        )?;
+        tracing::info!("vessel store migrated: every vessel's room is now counted");
+    }
+    tx.commit()
 }
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Vessel> {
@@ -46,7 +84,38 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Vessel> {
         name: r.get(3)?,
         available: r.get(4)?,
         owner_id: r.get(5)?,
+        remaining_capacity: r.get(6)?,
+        remaining_weight: r.get(7)?,
     })
+}
+
+fn reservation_from_row(r: &Row<'_>) -> rusqlite::Result<Reservation> {
+    Ok(Reservation {
+        consignment_id: r.get(0)?,
+        vessel_id: r.get(1)?,
+        capacity: r.get(2)?,
+        weight: r.get(3)?,
+        held: r.get(4)?,
+    })
+}
+
+fn reservation_in(tx: &Transaction<'_>, consignment_id: &str) -> rusqlite::Result<Option<Reservation>> {
+    tx.query_row(
+        "SELECT consignment_id, vessel_id, capacity, weight, held FROM reservations
+         WHERE consignment_id = ?1",
+        [consignment_id],
+        reservation_from_row,
+    )
+    .optional()
+}
+
+fn insert_reservation(tx: &Transaction<'_>, r: &Reservation) -> rusqlite::Result<()> {
+    tx.execute(
+        "INSERT INTO reservations (consignment_id, vessel_id, capacity, weight, held)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![r.consignment_id, r.vessel_id, r.capacity, r.weight, r.held],
+    )?;
+    Ok(())
 }
 
 fn unavailable(e: StoreError) -> RepoError {
@@ -61,15 +130,16 @@ impl VesselRepository for SqliteVessels {
             .call(move |c| {
                 let tx = c.transaction()?;
                 tx.execute(
-                    "INSERT INTO vessels (id, capacity, max_weight, name, available, owner_id)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                    &format!("INSERT INTO vessels ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
                     params![
                         v.id,
                         v.capacity,
                         v.max_weight,
                         v.name,
                         v.available,
-                        v.owner_id
+                        v.owner_id,
+                        v.remaining_capacity,
+                        v.remaining_weight
                     ],
                 )?;
                 outbox::sqlite::enqueue(&tx, &event)?;
@@ -91,8 +161,8 @@ impl VesselRepository for SqliteVessels {
             .call(move |c| {
                 c.query_row(
                     &format!(
-                        "SELECT id, capacity, max_weight, name, available, owner_id FROM vessels
-                         WHERE available = 1 AND capacity >= ?1 AND max_weight >= ?2 {ORDER} LIMIT 1"
+                        "SELECT {COLUMNS} FROM vessels WHERE available = 1
+                         AND remaining_capacity >= ?1 AND remaining_weight >= ?2 {ORDER} LIMIT 1"
                     ),
                     params![spec.capacity, spec.max_weight],
                     from_row,
@@ -106,10 +176,100 @@ impl VesselRepository for SqliteVessels {
     async fn list(&self) -> Result<Vec<Vessel>, RepoError> {
         self.db
             .call(|c| {
-                let sql = format!("SELECT id, capacity, max_weight, name, available, owner_id FROM vessels {ORDER}");
+                let sql = format!("SELECT {COLUMNS} FROM vessels {ORDER}");
                 let mut stmt = c.prepare_cached(&sql)?;
                 let rows = stmt.query_map([], from_row)?;
                 rows.collect()
+            })
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn reserve(&self, hold: &Hold, event: &Outgoing) -> Result<Reserved, RepoError> {
+        let (hold, event) = (hold.clone(), event.clone());
+        self.db
+            .call(move |c| {
+                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                if let Some(r) = reservation_in(&tx, &hold.consignment_id)? {
+                    return Ok(if r.held {
+                        Reserved::AlreadyHeld(r)
+                    } else {
+                        Reserved::WasReleased(r)
+                    });
+                }
+                // The guard: one conditional write takes the room only if it is there.
+                let taken = tx.execute(
+                    "UPDATE vessels SET remaining_capacity = remaining_capacity - ?2,
+                                        remaining_weight = remaining_weight - ?3
+                     WHERE id = ?1 AND available = 1
+                       AND remaining_capacity >= ?2 AND remaining_weight >= ?3",
+                    params![hold.vessel_id, hold.capacity, hold.weight],
+                )?;
+                if taken == 0 {
+                    let vessel = tx
+                        .query_row(
+                            &format!("SELECT {COLUMNS} FROM vessels WHERE id = ?1"),
+                            [&hold.vessel_id],
+                            from_row,
+                        )
+                        .optional()?;
+                    return Ok(vessel.map_or(Reserved::NoVessel, Reserved::NoRoom));
+                }
+                let made = hold.held();
+                insert_reservation(&tx, &made)?;
+                outbox::sqlite::enqueue(&tx, &event)?;
+                tx.commit()?;
+                Ok(Reserved::Made(made))
+            })
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn release(
+        &self,
+        consignment_id: &str,
+        event: ReleaseEvent,
+    ) -> Result<Released, RepoError> {
+        let id = consignment_id.to_owned();
+        self.db
+            .call(move |c| {
+                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+                let released = match reservation_in(&tx, &id)? {
+                    None => {
+                        let tombstone = Reservation::released_unheld(&id);
+                        insert_reservation(&tx, &tombstone)?;
+                        Released { reservation: tombstone, changed: false }
+                    }
+                    Some(r) if !r.held => Released { reservation: r, changed: false },
+                    Some(r) => {
+                        tx.execute(
+                            "UPDATE vessels SET
+                               remaining_capacity = min(capacity, remaining_capacity + ?2),
+                               remaining_weight = min(max_weight, remaining_weight + ?3)
+                             WHERE id = ?1",
+                            params![r.vessel_id, r.capacity, r.weight],
+                        )?;
+                        tx.execute(
+                            "UPDATE reservations SET held = 0 WHERE consignment_id = ?1",
+                            [&id],
+                        )?;
+                        outbox::sqlite::enqueue(&tx, &event(&r))?;
+                        Released { reservation: Reservation { held: false, ..r }, changed: true }
+                    }
+                };
+                tx.commit()?;
+                Ok(released)
+            })
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn reservation(&self, consignment_id: &str) -> Result<Option<Reservation>, RepoError> {
+        let id = consignment_id.to_owned();
+        self.db
+            .call(move |c| {
+                let tx = c.transaction()?;
+                reservation_in(&tx, &id)
             })
             .await
             .map_err(unavailable)

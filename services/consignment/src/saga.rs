@@ -1,0 +1,298 @@
+//! The booking saga, orchestrated here and stored at every step. A booking is written as
+//! `pending` before anything else happens; then room is reserved on a vessel (stored by the
+//! vessel service, keyed by consignment id, so asking twice holds once); then the booking is
+//! written as `booked`. Each write is conditional on the step it read, so any number of
+//! drivers (the request, a retry with the same idempotency key, a sweep on any instance
+//! after a crash) can push the same booking on and it still ends one way: booked with
+//! exactly one reservation, or rejected or cancelled with none.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use shippy_common::ErrorKind;
+use shippy_common::config::SagaConfig;
+use shippy_common::events::Events;
+use shippy_plugins::outbox::Outgoing;
+use shippy_proto::vessel::{ReleaseRequest, ReserveRequest};
+use time::format_description::well_known::Rfc3339;
+use tokio::time::Instant;
+
+use crate::domain::{
+    Consignment, ConsignmentError, IdempotencyKey, NewConsignment, Next, Now, Status,
+};
+use crate::repo::{ConsignmentRepository, RepoError};
+use crate::vessels::{Hold, Vessels};
+
+/// Drives bookings through their steps.
+#[derive(Clone)]
+pub struct Saga {
+    repo: Arc<dyn ConsignmentRepository>,
+    vessels: Arc<dyn Vessels>,
+    events: Events,
+    config: SagaConfig,
+}
+
+/// The clock, as the steps record it.
+pub fn now() -> Now {
+    let at = time::OffsetDateTime::now_utc();
+    Now {
+        rfc3339: at.format(&Rfc3339).unwrap_or_default(),
+        unix_ms: i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX),
+    }
+}
+
+impl Saga {
+    pub fn new(
+        repo: Arc<dyn ConsignmentRepository>,
+        vessels: Arc<dyn Vessels>,
+        events: Events,
+        config: SagaConfig,
+    ) -> Self {
+        Self {
+            repo,
+            vessels,
+            events,
+            config,
+        }
+    }
+
+    /// Books `new` for `user_id`: stores it pending (or finds the booking made earlier under
+    /// the same key, refusing a different body) and drives it to its end.
+    pub async fn book(
+        &self,
+        user_id: &str,
+        key: IdempotencyKey,
+        new: NewConsignment,
+        deadline: Instant,
+    ) -> Result<Consignment, ConsignmentError> {
+        let id = uuid::Uuid::now_v7().to_string();
+        let pending = Consignment::pending(id, new.clone(), user_id, key, &now());
+        let message = format!(
+            "consignment {} ({} containers, {} kg) stored as pending; reserving room",
+            pending.id,
+            pending.containers.len(),
+            pending.weight
+        );
+        let event = self
+            .events
+            .outgoing("ConsignmentPending", message, user_id);
+        let booking = match self.repo.create(&pending, &event).await {
+            Ok(()) => {
+                self.events.written();
+                pending
+            }
+            Err(RepoError::DuplicateKey) => {
+                let earlier = self
+                    .repo
+                    .by_key(user_id, &pending.idempotency_key)
+                    .await?
+                    .ok_or_else(|| ConsignmentError::Store("a booking vanished".into()))?;
+                if !earlier.made_from(&new) {
+                    return Err(ConsignmentError::KeyReused(earlier.id));
+                }
+                earlier
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let id = booking.id.clone();
+        let ended = self
+            .drive(booking, deadline)
+            .await
+            .map_err(|e| unfinished(&id, e))?;
+        match ended.status {
+            Status::Booked => Ok(ended),
+            Status::Rejecting | Status::Rejected => Err(ConsignmentError::NoVessel(ended.reason)),
+            Status::Cancelling | Status::Cancelled => Err(ConsignmentError::Cancelled(ended.id)),
+            Status::Pending => Err(ConsignmentError::Unfinished {
+                id: ended.id,
+                cause: "not finished".into(),
+            }),
+        }
+    }
+
+    /// `user_id`'s consignments, newest first.
+    pub async fn list(&self, user_id: &str) -> Result<Vec<Consignment>, ConsignmentError> {
+        Ok(self.repo.by_owner(user_id).await?)
+    }
+
+    /// `user_id`'s consignment `id`; another's is not found.
+    pub async fn get(&self, user_id: &str, id: &str) -> Result<Consignment, ConsignmentError> {
+        self.repo
+            .get(id)
+            .await?
+            .filter(|c| c.user_id == user_id)
+            .ok_or_else(|| ConsignmentError::NotFound(id.to_owned()))
+    }
+
+    /// Cancels `user_id`'s consignment `id` and gives its room back. Cancelling again, or
+    /// cancelling a rejected booking, answers it as it is.
+    pub async fn cancel(
+        &self,
+        user_id: &str,
+        id: &str,
+        deadline: Instant,
+    ) -> Result<Consignment, ConsignmentError> {
+        let mut booking = self.get(user_id, id).await?;
+        while let Some(cancelling) = booking.cancelling(&now()) {
+            if self.repo.advance(booking.status, &cancelling, None).await? {
+                booking = cancelling;
+            } else {
+                booking = self.reload(&booking.id).await?;
+            }
+        }
+        self.drive(booking, deadline)
+            .await
+            .map_err(|e| unfinished(id, e))
+    }
+
+    /// Pushes `booking` through its remaining steps, storing each before the next starts,
+    /// until it has ended or a step cannot be taken now (the vessel service or the store is
+    /// unavailable: the booking stays where it was, for a retry or the sweep).
+    pub async fn drive(
+        &self,
+        mut booking: Consignment,
+        deadline: Instant,
+    ) -> Result<Consignment, ConsignmentError> {
+        loop {
+            let (next, event) = match booking.status.next() {
+                Next::Done => return Ok(booking),
+                Next::Reserve => match self.hold(&booking, deadline).await? {
+                    Ok(vessel_id) => {
+                        let booked = booking.booked(&vessel_id, &now())?;
+                        let message = format!(
+                            "consignment {} booked on vessel {vessel_id}",
+                            booking.id
+                        );
+                        let event = self.event("ConsignmentBooked", message, &booking);
+                        (booked, Some(event))
+                    }
+                    Err(reason) => (booking.rejecting(&reason, &now())?, None),
+                },
+                Next::Release => {
+                    let request = ReleaseRequest {
+                        consignment_id: booking.id.clone(),
+                        user_id: booking.user_id.clone(),
+                    };
+                    let vessel = self.vessels.release(request, deadline).await?;
+                    self.pause("after-release").await;
+                    let ended = booking.released(vessel.as_deref(), &now())?;
+                    let event = if ended.status == Status::Rejected {
+                        let message =
+                            format!("consignment {} rejected: {}", booking.id, booking.reason);
+                        self.event("ConsignmentRejected", message, &booking)
+                    } else {
+                        let message = format!("consignment {} cancelled", booking.id);
+                        self.event("ConsignmentCancelled", message, &booking)
+                    };
+                    (ended, Some(event))
+                }
+            };
+            if self.repo.advance(booking.status, &next, event.as_ref()).await? {
+                if event.is_some() {
+                    self.events.written();
+                }
+                booking = next;
+            } else {
+                // Another driver moved it first: carry on from where it is now.
+                booking = self.reload(&booking.id).await?;
+            }
+        }
+    }
+
+    /// Holds room for `booking` on the smallest vessel that has it. A race can take the
+    /// room between the lookup and the hold; then the next-smallest is tried, a bounded
+    /// number of times. `Err(reason)` when no vessel can take it.
+    async fn hold(
+        &self,
+        booking: &Consignment,
+        deadline: Instant,
+    ) -> Result<Result<String, String>, ConsignmentError> {
+        let (capacity, weight) = (booking.capacity_needed(), booking.weight);
+        let mut last = String::new();
+        for _ in 0..self.config.vessel_tries.max(1) {
+            let vessel_id = match self.vessels.find(capacity, weight, deadline).await {
+                Ok(id) => id,
+                Err(ConsignmentError::NoVessel(reason)) => return Ok(Err(reason)),
+                Err(e) => return Err(e),
+            };
+            let request = ReserveRequest {
+                consignment_id: booking.id.clone(),
+                vessel_id,
+                capacity,
+                weight,
+                user_id: booking.user_id.clone(),
+            };
+            match self.vessels.reserve(request, deadline).await? {
+                Hold::Held { vessel_id } => {
+                    self.pause("after-reserve").await;
+                    return Ok(Ok(vessel_id));
+                }
+                Hold::NoRoom(why) => last = why,
+                Hold::Released => return Ok(Err("its reservation was released".into())),
+            }
+        }
+        Ok(Err(format!(
+            "every vessel that could take it filled up while it was being booked ({last})"
+        )))
+    }
+
+    /// Finds bookings left unfinished for a while (a crash, an outage) and drives each on.
+    /// Answers how many it finished.
+    pub async fn sweep(&self, limit: Duration) -> Result<usize, ConsignmentError> {
+        let stale_ms = i64::try_from(self.config.stale_secs.saturating_mul(1000)).unwrap_or(0);
+        let before = now().unix_ms - stale_ms;
+        let mut finished = 0;
+        for booking in self.repo.unfinished(before, 100).await? {
+            let (id, from) = (booking.id.clone(), booking.status);
+            match self.drive(booking, Instant::now() + limit).await {
+                Ok(ended) => {
+                    finished += 1;
+                    tracing::info!(consignment = %id, from = from.as_str(), to = ended.status.as_str(), "resumed an unfinished booking");
+                }
+                Err(error) => {
+                    tracing::warn!(consignment = %id, %error, "an unfinished booking cannot go on yet");
+                }
+            }
+        }
+        Ok(finished)
+    }
+
+    async fn reload(&self, id: &str) -> Result<Consignment, ConsignmentError> {
+        self.repo
+            .get(id)
+            .await?
+            .ok_or_else(|| ConsignmentError::Store(format!("consignment {id} vanished")))
+    }
+
+    fn event(&self, method: &str, message: String, booking: &Consignment) -> Outgoing {
+        self.events.outgoing(method, message, &booking.user_id)
+    }
+
+    /// The test hook `saga.pause_at`: stops this booking's saga at `point` for good, so a
+    /// test can kill the process exactly there.
+    async fn pause(&self, point: &str) {
+        if self.config.pause_at == point {
+            tracing::warn!(point, "saga paused by the test hook saga.pause_at");
+            tokio::time::sleep(Duration::from_secs(24 * 3600)).await;
+        }
+    }
+}
+
+/// A step that could not be taken now: the booking is stored and a retry finishes it.
+fn unfinished(id: &str, e: ConsignmentError) -> ConsignmentError {
+    match &e {
+        ConsignmentError::Vessels { kind, message }
+            if matches!(kind, ErrorKind::Unavailable | ErrorKind::DeadlineExceeded) =>
+        {
+            ConsignmentError::Unfinished {
+                id: id.to_owned(),
+                cause: format!("vessel service: {message}"),
+            }
+        }
+        ConsignmentError::Store(cause) => ConsignmentError::Unfinished {
+            id: id.to_owned(),
+            cause: format!("store: {cause}"),
+        },
+        _ => e,
+    }
+}
