@@ -29,8 +29,8 @@ class ApiError extends Error {
 }
 
 /** Calls the API; answers the JSON body or throws an ApiError with the API's own words. */
-async function api(method, path, body) {
-  const headers = { accept: "application/json" };
+async function api(method, path, body, extraHeaders = {}) {
+  const headers = { accept: "application/json", ...extraHeaders };
   if (body !== undefined) headers["content-type"] = "application/json";
   if (session.token) headers.authorization = `Bearer ${session.token}`;
   let response;
@@ -54,7 +54,7 @@ async function api(method, path, body) {
 // ---- routing -------------------------------------------------------------------------------
 
 const PUBLIC = new Set(["login", "signup"]);
-const pages = { login, signup, vessels, consignments, activity };
+const pages = { login, signup, vessels, consignments, consignment, activity };
 let leaving = () => {};
 let pendingNotice = null;
 
@@ -66,7 +66,9 @@ function go(page, notice) {
 function render() {
   leaving();
   leaving = () => {};
-  let page = location.hash.replace(/^#\//, "") || "consignments";
+  const [first, ...rest] = location.hash.replace(/^#\//, "").split("/");
+  let page = first || "consignments";
+  const arg = decodeURIComponent(rest.join("/"));
   if (!pages[page]) page = "consignments";
   if (!PUBLIC.has(page) && !session.token) {
     return go("login", "Please log in to see that page.");
@@ -75,14 +77,15 @@ function render() {
   const view = $("#view");
   view.replaceChildren($(`#page-${page}`).content.cloneNode(true));
   view.dataset.page = page;
-  document.querySelectorAll("#nav a").forEach((a) => a.classList.toggle("active", a.dataset.page === page));
+  const section = page === "consignment" ? "consignments" : page;
+  document.querySelectorAll("#nav a").forEach((a) => a.classList.toggle("active", a.dataset.page === section));
   $("#nav").hidden = !session.token;
   $("#logout").hidden = !session.token;
   $("#who").textContent = session.email;
   document.title = `shippy · ${page}`;
   const notice = pendingNotice;
   pendingNotice = null;
-  pages[page](view, notice);
+  pages[page](view, notice, arg);
 }
 
 window.addEventListener("hashchange", render);
@@ -127,6 +130,7 @@ function markField(form, message) {
 /** A number from a form field; NaN stays NaN so the API names the field. */
 const num = (value) => (String(value).trim() === "" ? NaN : Number(value));
 
+/** A table; a cell is text, or a node (a link, a bar) placed as it is. */
 function table(headers, rows) {
   const t = document.createElement("table");
   const head = t.createTHead().insertRow();
@@ -134,9 +138,40 @@ function table(headers, rows) {
   const body = t.createTBody();
   rows.forEach((cells) => {
     const tr = body.insertRow();
-    cells.forEach((c) => { tr.insertCell().textContent = c; });
+    cells.forEach((c) => {
+      const cell = tr.insertCell();
+      if (c instanceof Node) cell.appendChild(c); else cell.textContent = c;
+    });
   });
   return t;
+}
+
+const count = (n) => Number(n).toLocaleString();
+
+/** How full a vessel is in one dimension: a bar and "used / size". */
+function fill(size, remaining, unit = "") {
+  const used = size - remaining;
+  const wrap = document.createElement("div");
+  wrap.className = "fill";
+  const bar = document.createElement("div");
+  bar.className = remaining <= 0 ? "bar full" : "bar";
+  bar.setAttribute("role", "img");
+  const share = size > 0 ? Math.min(100, (100 * used) / size) : 0;
+  bar.setAttribute("aria-label", `${Math.round(share)}% taken`);
+  const level = document.createElement("span");
+  level.style.width = `${share}%`;
+  bar.appendChild(level);
+  const text = document.createElement("span");
+  text.textContent = `${count(used)} / ${count(size)}${unit}`;
+  wrap.append(bar, text);
+  return wrap;
+}
+
+function link(href, text) {
+  const a = document.createElement("a");
+  a.href = href;
+  a.textContent = text;
+  return a;
 }
 
 function placeholder(text, cls = "muted") {
@@ -184,8 +219,9 @@ async function vessels(view) {
     try {
       const { vessels } = await api("GET", "/vessels");
       list.replaceChildren(vessels.length
-        ? table(["Id", "Name", "Capacity", "Max weight (kg)", "Available"],
-          vessels.map((v) => [v.id, v.name, v.capacity, v.max_weight, v.available ? "yes" : "no"]))
+        ? table(["Id", "Name", "Containers booked", "Weight booked", "Available"],
+          vessels.map((v) => [v.id, v.name, fill(v.capacity, v.remaining_capacity),
+            fill(v.max_weight, v.remaining_weight, " kg"), v.available ? "yes" : "no"]))
         : placeholder("No vessels yet. Add one above."));
     } catch (e) {
       list.replaceChildren(placeholder(e.message, "error"));
@@ -205,13 +241,14 @@ async function vessels(view) {
     result.hidden = true;
     const q = new URLSearchParams({ capacity: data.get("capacity"), max_weight: data.get("max_weight") });
     const { vessel } = await api("GET", `/vessels/available?${q}`);
-    result.textContent = `${vessel.name} (${vessel.id}) can carry it: capacity ${vessel.capacity}, max weight ${vessel.max_weight} kg.`;
+    result.textContent = `${vessel.name} (${vessel.id}) can carry it: room left for ${count(vessel.remaining_capacity)} containers and ${count(vessel.remaining_weight)} kg.`;
     result.hidden = false;
   });
   await load();
 }
 
 async function consignments(view) {
+  let attempt = null;
   const list = $("#consignment-list", view);
   const containers = $("#containers", view);
   const addRow = () => {
@@ -226,7 +263,8 @@ async function consignments(view) {
       const { consignments } = await api("GET", "/consignments");
       list.replaceChildren(consignments.length
         ? table(["Description", "Weight (kg)", "Containers", "Vessel", "Status", "Booked"],
-          consignments.map((c) => [c.description, c.weight, c.containers.length, c.vessel_id, c.status,
+          consignments.map((c) => [link(`#/consignment/${encodeURIComponent(c.id)}`, c.description),
+            count(c.weight), c.containers.length, c.vessel_id || "—", c.status,
             new Date(c.created_at).toLocaleString()]))
         : placeholder("No consignments yet. Book one above."));
     } catch (e) {
@@ -241,13 +279,84 @@ async function consignments(view) {
     })).filter((c) => c.customer_id || c.origin || c.user_id);
     const consignment = { description: data.get("description"), weight: num(data.get("weight")), containers: rows };
     if (Number.isNaN(consignment.weight)) throw new ApiError(400, "invalid_argument", "weight: enter a number");
-    await api("POST", "/consignments", consignment);
+    // One key per attempt: pressing Book again after a 503 or a lost answer retries the same
+    // booking, and the API books it once. A new attempt (after an answer) gets a new key.
+    attempt = attempt || crypto.randomUUID();
+    try {
+      await api("POST", "/consignments", consignment, { "idempotency-key": attempt });
+    } catch (e) {
+      if (e.status === 503 || e.status === 0) {
+        throw new ApiError(e.status, e.code, "shippy could not finish this booking just now. Press Book again: it will not be booked twice.");
+      }
+      attempt = null;
+      if (e.status === 422) await load();
+      throw e;
+    }
+    attempt = null;
     $("#consignment-form", view).reset();
     containers.replaceChildren();
     addRow();
     await load();
   });
   await load();
+}
+
+async function consignment(view, notice, id) {
+  const error = $(".error", view);
+  const cancel = $("#detail-cancel", view);
+  const show = (c, vessels) => {
+    const vessel = vessels.find((v) => v.id === c.vessel_id);
+    $("#detail-title", view).textContent = c.description;
+    const status = $("#detail-status", view);
+    status.textContent = c.status;
+    status.className = `badge ${c.status}`;
+    $("#detail-vessel", view).textContent = vessel ? `${vessel.name} (${vessel.id})` : c.vessel_id || "none";
+    $("#detail-weight", view).textContent = `${count(c.weight)} kg`;
+    $("#detail-containers", view).textContent = count(c.containers.length);
+    $("#detail-reason", view).textContent = c.reason;
+    $("#detail-reason", view).hidden = $("#detail-reason-label", view).hidden = !c.reason;
+    cancel.hidden = !["pending", "booked"].includes(c.status);
+    $("#detail-steps", view).replaceChildren(...c.steps.map((s) => {
+      const li = document.createElement("li");
+      const name = document.createElement("strong");
+      name.textContent = s.name;
+      const time = document.createElement("time");
+      time.dateTime = s.at;
+      time.textContent = new Date(s.at).toLocaleString();
+      const detail = document.createElement("p");
+      detail.textContent = s.detail;
+      li.append(name, time, detail);
+      return li;
+    }));
+  };
+  const load = async () => {
+    const [{ consignment: c }, { vessels }] = await Promise.all([
+      api("GET", `/consignments/${encodeURIComponent(id)}`),
+      api("GET", "/vessels").catch(() => ({ vessels: [] })),
+    ]);
+    show(c, vessels);
+    return vessels;
+  };
+  let vessels = [];
+  try {
+    vessels = await load();
+  } catch (e) {
+    $("#detail-title", view).textContent = e.status === 404 ? "No such consignment of yours" : "Consignment";
+    Object.assign(error, { textContent: e.message, hidden: false });
+    return;
+  }
+  cancel.addEventListener("click", async () => {
+    error.hidden = true;
+    cancel.disabled = true;
+    try {
+      const { consignment: c } = await api("POST", `/consignments/${encodeURIComponent(id)}/cancel`);
+      show(c, vessels);
+    } catch (e) {
+      Object.assign(error, { textContent: e.message, hidden: false });
+    } finally {
+      cancel.disabled = false;
+    }
+  });
 }
 
 async function activity(view) {

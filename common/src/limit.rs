@@ -129,12 +129,12 @@ where
     }
 
     fn call(&mut self, req: http::Request<B>) -> Self::Future {
-        if let (Some(limits), Some(key)) = (&self.limits, client_key(&req)) {
-            if let Err(wait) = limits.check(&key) {
-                tracing::debug!(client = %key, ?wait, "rate limited");
-                let response = limits.refusal(wait).into_http();
-                return Box::pin(async move { Ok(response) });
-            }
+        if let (Some(limits), Some(key)) = (&self.limits, client_key(&req))
+            && let Err(wait) = limits.check(&key)
+        {
+            tracing::debug!(client = %key, ?wait, "rate limited");
+            let response = limits.refusal(wait).into_http();
+            return Box::pin(async move { Ok(response) });
         }
         Box::pin(self.inner.call(req))
     }

@@ -14,6 +14,8 @@ use shippy_proto::log::ListRequest;
 use shippy_proto::log::log_service_client::LogServiceClient;
 use shippy_proto::user::Token;
 use shippy_proto::user::user_service_client::UserServiceClient;
+use shippy_proto::vessel::vessel_service_client::VesselServiceClient;
+use shippy_proto::vessel::{ReleaseRequest, ReserveRequest};
 use shippy_system_tests::{System, sample};
 use tonic::{Code, Request};
 
@@ -277,5 +279,86 @@ async fn forged_broken_and_borrowed_tokens_are_refused_and_nothing_leaks() {
     assert!(!refused.message().contains(&alice_id));
     let (_, bobs) = system.rest("GET", "/api/v1/logs", Some(&bob), None).await;
     assert!(!bobs.to_string().contains(&alice_consignment), "{bobs}");
+    system.stop_all().await;
+}
+
+/// `message` with `token` as its bearer.
+fn authed<T>(message: T, token: &str) -> Request<T> {
+    let mut request = Request::new(message);
+    request
+        .metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    request
+}
+
+/// The vessel service's room is moved only by shippy's own services: a user who calls
+/// `Reserve` or `Release` directly, with their own token or with one that claims the
+/// services' issuer under the user key, is refused and nothing moves.
+#[tokio::test]
+async fn users_cannot_reserve_or_release_vessel_room_themselves() {
+    let mut system = System::start().await;
+    let alice = system.rest_user("alice@example.com").await;
+    let (status, booked) = system
+        .rest(
+            "POST",
+            "/api/v1/consignments",
+            Some(&alice),
+            Some(
+                serde_json::from_str(&std::fs::read_to_string(sample("consignment.json")).unwrap())
+                    .unwrap(),
+            ),
+        )
+        .await;
+    assert_eq!(status, 201, "{booked}");
+    let consignment = booked["consignment"]["id"].as_str().unwrap().to_owned();
+    let own = std::fs::read(&system.config.auth.private_key).unwrap();
+    let posing = ed25519(
+        &own,
+        &claims(
+            "service:shippy.consignment",
+            json!({"iss": "shippy.services"}),
+        ),
+    );
+    let mut vessels = VesselServiceClient::connect(system.grpc_url(names::VESSEL).await)
+        .await
+        .unwrap();
+    for (token, code) in [
+        (&alice, Code::PermissionDenied),
+        (&posing, Code::Unauthenticated),
+    ] {
+        let hold = ReserveRequest {
+            consignment_id: "mine".into(),
+            vessel_id: "vessel001".into(),
+            capacity: 500,
+            weight: 1,
+            user_id: String::new(),
+        };
+        let refused = vessels.reserve(authed(hold, token)).await.unwrap_err();
+        assert_eq!(refused.code(), code, "{refused:?}");
+        let release = ReleaseRequest {
+            consignment_id: consignment.clone(),
+            user_id: String::new(),
+        };
+        let refused = vessels.release(authed(release, token)).await.unwrap_err();
+        assert_eq!(refused.code(), code, "{refused:?}");
+    }
+    let (_, list) = system
+        .rest("GET", "/api/v1/vessels", Some(&alice), None)
+        .await;
+    let vessel001 = &list["vessels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["id"] == "vessel001")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (
+            &vessel001["remaining_capacity"],
+            &vessel001["remaining_weight"]
+        ),
+        (&json!(497), &json!(145_000)),
+        "alice's booking still holds its room, and nothing else does"
+    );
     system.stop_all().await;
 }

@@ -19,7 +19,8 @@ fn one_container(weight: i64) -> Value {
 }
 
 async fn create_vessel(system: &System, token: &str, id: &str, capacity: i64, weight: i64) {
-    let vessel = json!({"id": id, "name": format!("The {id}"), "capacity": capacity, "max_weight": weight});
+    let vessel =
+        json!({"id": id, "name": format!("The {id}"), "capacity": capacity, "max_weight": weight});
     let (status, body) = system
         .rest("POST", "/api/v1/vessels", Some(token), Some(vessel))
         .await;
@@ -28,7 +29,9 @@ async fn create_vessel(system: &System, token: &str, id: &str, capacity: i64, we
 
 /// The room vessel `id` has left: (containers, kg).
 async fn room(system: &System, token: &str, id: &str) -> (i64, i64) {
-    let (status, body) = system.rest("GET", "/api/v1/vessels", Some(token), None).await;
+    let (status, body) = system
+        .rest("GET", "/api/v1/vessels", Some(token), None)
+        .await;
     assert_eq!(status, 200, "{body}");
     let vessel = body["vessels"]
         .as_array()
@@ -46,16 +49,28 @@ async fn room(system: &System, token: &str, id: &str) -> (i64, i64) {
 async fn book(system: &System, token: &str, key: Option<&str>, body: Value) -> (u16, Value) {
     let headers: Vec<(&str, &str)> = key.map(|k| ("idempotency-key", k)).into_iter().collect();
     system
-        .rest_with("POST", "/api/v1/consignments", Some(token), Some(body), &headers)
+        .rest_with(
+            "POST",
+            "/api/v1/consignments",
+            Some(token),
+            Some(body),
+            &headers,
+        )
         .await
 }
 
 async fn consignments(system: &System, token: &str) -> Vec<Value> {
+    consignments_now(system, token)
+        .await
+        .expect("the consignments are listed")
+}
+
+/// The caller's consignments, or `None` while the gateway cannot reach a live instance.
+async fn consignments_now(system: &System, token: &str) -> Option<Vec<Value>> {
     let (status, body) = system
         .rest("GET", "/api/v1/consignments", Some(token), None)
         .await;
-    assert_eq!(status, 200, "{body}");
-    body["consignments"].as_array().unwrap().clone()
+    (status == 200).then(|| body["consignments"].as_array().unwrap().clone())
 }
 
 #[tokio::test]
@@ -76,7 +91,12 @@ async fn no_interleaving_of_bookings_on_two_instances_of_each_service_overbooks_
     let attempts = (0..ROOM * 4).map(|i| {
         let token = users[usize::try_from(i).unwrap() % users.len()].clone();
         let system = &system;
-        async move { (token.clone(), book(system, &token, None, one_container(HEAVY)).await) }
+        async move {
+            (
+                token.clone(),
+                book(system, &token, None, one_container(HEAVY)).await,
+            )
+        }
     });
     let outcomes = join_all(attempts).await;
     let booked: Vec<_> = outcomes
@@ -130,7 +150,11 @@ async fn no_interleaving_of_bookings_on_two_instances_of_each_service_overbooks_
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["consignment"]["status"], "cancelled", "{body}");
     let (status, again) = system.rest("POST", &path, Some(owner), None).await;
-    assert_eq!((status, &again["consignment"]["status"]), (200, &json!("cancelled")), "{again}");
+    assert_eq!(
+        (status, &again["consignment"]["status"]),
+        (200, &json!("cancelled")),
+        "{again}"
+    );
     assert_eq!(room(&system, owner, "tight").await, (1, HEAVY));
     let (status, body) = book(&system, owner, None, one_container(HEAVY)).await;
     assert_eq!(status, 201, "{body}");
@@ -153,7 +177,11 @@ async fn a_booking_killed_between_reserve_and_book_ends_booked_with_one_reservat
             (room(&system, &token, "solo").await == (2, 2 * HEAVY)).then_some(())
         })
         .await;
-        assert!(held.is_some(), "the reservation was never made\n{}", system.logs());
+        assert!(
+            held.is_some(),
+            "the reservation was never made\n{}",
+            system.logs()
+        );
     };
     // The saga is paused after the reservation: kill the process there, mid-call.
     let ((status, body), ()) = tokio::join!(booking, async {
@@ -166,16 +194,26 @@ async fn a_booking_killed_between_reserve_and_book_ends_booked_with_one_reservat
     system.set_env("SHIPPY_SAGA__PAUSE_AT", "");
     system.start_service(names::CONSIGNMENT).await;
     let booked = eventually(30, || async {
-        let list = consignments(&system, &token).await;
+        let list = consignments_now(&system, &token).await?;
         (list.len() == 1 && list[0]["status"] == "booked").then(|| list[0].clone())
     })
     .await
     .unwrap_or_else(|| panic!("the booking was not resumed\n{}", system.logs()));
     assert_eq!(booked["vessel_id"], "solo");
-    assert_eq!(room(&system, &token, "solo").await, (2, 2 * HEAVY), "one reservation");
+    assert_eq!(
+        room(&system, &token, "solo").await,
+        (2, 2 * HEAVY),
+        "one reservation"
+    );
 
-    // The client retries with the same key and gets the first outcome.
-    let (status, body) = book(&system, &token, Some("crash-1"), one_container(HEAVY)).await;
+    // The client retries with the same key (again while the gateway still meets the dead
+    // instance and answers 503) and gets the first outcome.
+    let (status, body) = eventually(20, || async {
+        let answer = book(&system, &token, Some("crash-1"), one_container(HEAVY)).await;
+        (answer.0 != 503).then_some(answer)
+    })
+    .await
+    .expect("a retry gets through");
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["consignment"]["id"], booked["id"]);
     assert_eq!(room(&system, &token, "solo").await, (2, 2 * HEAVY));
@@ -201,7 +239,11 @@ async fn a_cancel_killed_after_the_release_ends_cancelled_having_released_once()
             (room(&system, &token, "solo").await == (2, 2 * HEAVY)).then_some(())
         })
         .await;
-        assert!(released.is_some(), "the room never came back\n{}", system.logs());
+        assert!(
+            released.is_some(),
+            "the room never came back\n{}",
+            system.logs()
+        );
         kill(&system, names::CONSIGNMENT);
     };
     let ((status, body), ()) = tokio::join!(cancel, watch);
@@ -225,7 +267,14 @@ async fn a_cancel_killed_after_the_release_ends_cancelled_having_released_once()
         .collect();
     assert_eq!(
         steps,
-        ["pending", "reserved", "booked", "cancelling", "released", "cancelled"]
+        [
+            "pending",
+            "reserved",
+            "booked",
+            "cancelling",
+            "released",
+            "cancelled"
+        ]
     );
     assert_eq!(
         room(&system, &token, "solo").await,
@@ -241,7 +290,8 @@ async fn the_same_idempotency_key_books_once_and_another_body_under_it_is_a_conf
     let token = system.rest_user("retry@example.com").await;
     create_vessel(&system, &token, "solo", 10, 10 * HEAVY).await;
 
-    let twice = join_all((0..2).map(|_| book(&system, &token, Some("same"), one_container(HEAVY)))).await;
+    let twice =
+        join_all((0..2).map(|_| book(&system, &token, Some("same"), one_container(HEAVY)))).await;
     let ids: Vec<_> = twice
         .iter()
         .map(|(status, body)| {
@@ -254,14 +304,24 @@ async fn the_same_idempotency_key_books_once_and_another_body_under_it_is_a_conf
     assert_eq!(status, 201, "{body}");
     assert_eq!(body["consignment"]["id"], ids[0], "a later retry too");
     assert_eq!(consignments(&system, &token).await.len(), 1);
-    assert_eq!(room(&system, &token, "solo").await, (9, 9 * HEAVY), "booked once");
+    assert_eq!(
+        room(&system, &token, "solo").await,
+        (9, 9 * HEAVY),
+        "booked once"
+    );
 
     let (status, body) = book(&system, &token, Some("same"), one_container(HEAVY + 1)).await;
     assert_eq!(status, 409, "{body}");
     assert_eq!(body["error"]["code"], "conflict", "{body}");
     let (status, body) = book(&system, &token, Some("has space"), one_container(HEAVY)).await;
     assert_eq!(status, 400, "{body}");
-    assert!(body["error"]["message"].as_str().unwrap().contains("idempotency-key"), "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("idempotency-key"),
+        "{body}"
+    );
     let other = system.rest_user("other@example.com").await;
     let (status, body) = book(&system, &other, Some("same"), one_container(HEAVY)).await;
     assert_eq!(status, 201, "keys belong to their user: {body}");
@@ -272,6 +332,9 @@ async fn the_same_idempotency_key_books_once_and_another_body_under_it_is_a_conf
 /// SIGKILLs the running instance of `service` without waiting (the harness reaps it).
 fn kill(system: &System, service: &str) {
     let pid = i32::try_from(system.pid(service).expect("service is running")).unwrap();
-    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL)
-        .unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
 }

@@ -110,6 +110,22 @@ async fn a_person_ships_a_consignment_through_the_web_ui() {
     me.wait_for_text("#consignment-list", "barge001").await;
     me.wait_for_text("#consignment-list", "booked").await;
     me.screenshot("07-consignment-listed").await;
+
+    // Its detail view tells the booking's story, names the vessel, and cancels it.
+    me.click("#consignment-list a").await;
+    me.wait_for_text("#detail-status", "booked").await;
+    me.wait_for_text("#detail-vessel", "Browser Barge").await;
+    me.wait_for_text("#detail-steps", "reserved").await;
+    me.screenshot("07a-consignment-detail").await;
+    me.click("#detail-cancel").await;
+    me.wait_for_text("#detail-status", "cancelled").await;
+    me.wait_for_text("#detail-steps", "released").await;
+    me.screenshot("07b-consignment-cancelled").await;
+    // The vessel has its room back.
+    me.click("#nav a[data-page=vessels]").await;
+    me.wait_for_text("#vessel-list", "0 / 100,000 kg").await;
+    me.click("#nav a[data-page=consignments]").await;
+    me.wait_for_text("#consignment-list", "cancelled").await;
     me.resize(390, 844).await;
     me.screenshot("08-consignments-on-a-phone").await;
     me.resize(1280, 900).await;
@@ -126,7 +142,8 @@ async fn a_person_ships_a_consignment_through_the_web_ui() {
     other
         .wait_for_text("#consignment-list", "Second tab goods")
         .await;
-    me.wait_for_text("#events .fresh", "1 containers, 5000 kg")
+    // The newest live event is the second tab's booking completing.
+    me.wait_for_text("#events .fresh", "booked on vessel barge001")
         .await;
     me.screenshot("09-activity-updated-live").await;
     other.close().await;

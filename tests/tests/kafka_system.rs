@@ -104,7 +104,11 @@ async fn a_log_service_crash_on_kafka_loses_no_event_and_records_none_twice() {
         .filter(|r| r["event"]["method"] != "Seed")
         .collect();
     assert_eq!(records.len(), 33, "{records:?}");
-    for step in ["ConsignmentPending", "CapacityReserved", "ConsignmentBooked"] {
+    for step in [
+        "ConsignmentPending",
+        "CapacityReserved",
+        "ConsignmentBooked",
+    ] {
         let n = records
             .iter()
             .filter(|r| r["event"]["method"] == step)

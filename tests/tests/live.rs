@@ -61,7 +61,7 @@ async fn a_watcher_sees_its_new_consignment_event_and_not_other_users_events() {
     );
     assert!(seen.contains("event: log"), "{seen}");
     assert_eq!(
-        seen.matches("CreateConsignment").count(),
+        seen.matches("ConsignmentPending").count(),
         1,
         "bob's booking is not alice's to see: {seen}"
     );

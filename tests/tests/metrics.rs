@@ -111,10 +111,11 @@ async fn every_service_serves_its_metrics_in_prometheus_text() {
             .await;
         assert_eq!(status, 201);
     }
-    // Wait until the log service has consumed the sign-up and the three bookings.
+    // Wait until the log service has consumed the sign-up and the three steps (pending,
+    // reserved, booked) of each of the three bookings.
     let consumed = eventually(10, || async {
         let log = scrape(&system, names::LOG).await;
-        (sum(&log, "shippy_events_consumed_total", None) >= 4.0).then_some(log)
+        (sum(&log, "shippy_events_consumed_total", None) >= 10.0).then_some(log)
     })
     .await
     .expect("the log service counts what it consumed");
@@ -163,7 +164,8 @@ async fn every_service_serves_its_metrics_in_prometheus_text() {
     );
     assert_eq!(
         sum(&consignment, "shippy_events_published_total", None),
-        3.0
+        6.0,
+        "pending and booked for each booking"
     );
     assert_eq!(sum(&consignment, "shippy_outbox_backlog", None), 0.0);
     assert_eq!(
@@ -189,6 +191,14 @@ async fn every_service_serves_its_metrics_in_prometheus_text() {
             &vessel,
             "shippy_requests_total",
             Some(("method", "FindAvailable"))
+        ),
+        3.0
+    );
+    assert_eq!(
+        sum(
+            &vessel,
+            "shippy_requests_total",
+            Some(("method", "Reserve"))
         ),
         3.0
     );

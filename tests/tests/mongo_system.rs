@@ -12,6 +12,8 @@ print(json.dumps({
     "consignments": list(db.consignments.find({}, {"stored_at_ns": 0})),
     "users": list(db.users.find({}, {"email": 1, "password_hash": 1})),
     "vessels": sorted(v["_id"] for v in db.vessels.find()),
+    "room": {v["_id"]: [v["remaining_capacity"], v["remaining_weight"]] for v in db.vessels.find()},
+    "reservations": list(db.reservations.find()),
     "events": list(db.events.find({"method": {"$ne": "Seed"}}, {"_id": 0, "origin": 1, "user_id": 1})),
     "outbox": sum(db[c].count_documents({}) for c in ("users_outbox", "vessels_outbox", "consignments_outbox")),
 }, default=str))
@@ -71,13 +73,13 @@ async fn the_tutorial_runs_on_mongodb_and_stores_plain_documents() {
     let events = eventually(10, || async {
         let (_, logs) = system.rest("GET", "/api/v1/logs", Some(&token), None).await;
         let n = logs["events"].as_array().map_or(0, Vec::len);
-        (n >= 4).then_some(n)
+        (n >= 6).then_some(n)
     })
     .await;
     assert_eq!(
         events,
-        Some(4),
-        "user, two vessels and a consignment, each once"
+        Some(6),
+        "user, two vessels and a booking's three steps, each once"
     );
     system.stop_all().await;
 
@@ -110,7 +112,13 @@ async fn the_tutorial_runs_on_mongodb_and_stores_plain_documents() {
             .unwrap()
             .starts_with("$argon2id$")
     );
-    assert_eq!(stored["events"].as_array().unwrap().len(), 4);
+    assert_eq!(stored["events"].as_array().unwrap().len(), 6);
+    assert_eq!(
+        stored["reservations"],
+        json!([{"_id": c["_id"], "vessel_id": "vessel002", "capacity": 3, "weight": 55000, "held": true}]),
+        "one reservation, keyed by the consignment"
+    );
+    assert_eq!(stored["room"]["vessel002"], json!([47, 5000]));
     assert_eq!(
         stored["outbox"], 0,
         "every event left the outbox once published"

@@ -57,7 +57,8 @@ async fn a_booking_is_one_trace_across_gateway_services_and_broker() {
             .collect();
         let services: std::collections::BTreeSet<&str> =
             all.iter().map(|s| s.service.as_str()).collect();
-        (services.len() == 4).then_some(all)
+        let records = all.iter().filter(|s| s.name.contains("record")).count();
+        (services.len() == 4 && records == 3).then_some(all)
     })
     .await
     .unwrap_or_else(|| panic!("spans of trace {trace}: {:#?}", spans.lock().unwrap()));
@@ -65,21 +66,33 @@ async fn a_booking_is_one_trace_across_gateway_services_and_broker() {
     let gateway = one(&traced, "shippy.api", "POST /api/v1/consignments");
     let booking = one(&traced, "shippy.consignment", "CreateConsignment");
     let lookup = one(&traced, "shippy.vessel", "FindAvailable");
-    let record = one(&traced, "shippy.log", "record");
+    let reserve = one(&traced, "shippy.vessel", "Reserve");
     assert_eq!(gateway.parent, "", "the gateway's span is the root");
     assert_eq!(
         booking.parent, gateway.span_id,
         "the gateway called consignment"
     );
     assert_eq!(lookup.parent, booking.span_id, "consignment called vessel");
+    assert_eq!(reserve.parent, booking.span_id, "and reserved the room");
+    // The saga's three events (pending and booked from the booking, the reservation from
+    // the vessel service) were each recorded, as children of the span that wrote them.
+    let records: Vec<&Span> = traced
+        .iter()
+        .filter(|s| s.service == "shippy.log" && s.name.contains("record"))
+        .collect();
+    let parents: Vec<&str> = records.iter().map(|r| r.parent.as_str()).collect();
+    assert_eq!(records.len(), 3, "{records:#?}");
     assert_eq!(
-        record.parent, booking.span_id,
-        "the booking's event was recorded"
+        parents.iter().filter(|p| **p == booking.span_id).count(),
+        2,
+        "{parents:?}"
     );
+    assert!(parents.contains(&reserve.span_id.as_str()), "{parents:?}");
     assert_eq!(booking.attributes["user.id"], user_id);
     assert_eq!(
-        lookup.attributes["user.id"], user_id,
-        "the caller's token went along"
+        lookup.attributes["user.id"], "service:shippy.consignment",
+        "the saga calls as the consignment service: it must go on after a restart, with no \
+         user's token at hand"
     );
     assert_eq!(booking.attributes["rpc.grpc.status_code"], "0");
     assert_eq!(gateway.attributes["http.response.status_code"], "201");

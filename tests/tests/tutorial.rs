@@ -153,8 +153,15 @@ async fn the_tutorial_works_through_the_clis_and_logs_every_step_with_the_user_i
             names::VESSEL
         ]
     );
-    let methods: Vec<&str> = events.iter().map(|e| e["method"].as_str().unwrap()).collect();
-    for step in ["ConsignmentPending", "CapacityReserved", "ConsignmentBooked"] {
+    let methods: Vec<&str> = events
+        .iter()
+        .map(|e| e["method"].as_str().unwrap())
+        .collect();
+    for step in [
+        "ConsignmentPending",
+        "CapacityReserved",
+        "ConsignmentBooked",
+    ] {
         assert!(methods.contains(&step), "{step} in {methods:?}");
     }
     assert!(
@@ -244,8 +251,7 @@ async fn the_tutorial_works_through_rest() {
 }
 
 #[tokio::test]
-async fn bad_input_is_refused_unstored_and_impossible_consignments_end_rejected_holding_nothing()
-{
+async fn bad_input_is_refused_unstored_and_impossible_consignments_end_rejected_holding_nothing() {
     let mut system = System::start().await;
     let token = sign_up_and_log_in(&system, "bad@example.com").await;
     let too_heavy = json!({"description": "lead", "weight": 2_000_000_000, "containers": [{"customer_id": "c", "origin": "x"}]});
@@ -335,8 +341,18 @@ async fn bad_input_is_refused_unstored_and_impossible_consignments_end_rejected_
     let list = list["consignments"].as_array().unwrap();
     assert_eq!(list.len(), 2, "{list:?}");
     for c in list {
-        assert_eq!((&c["status"], &c["vessel_id"]), (&json!("rejected"), &json!("")), "{c}");
-        assert!(c["reason"].as_str().unwrap().contains("no available vessel"), "{c}");
+        assert_eq!(
+            (&c["status"], &c["vessel_id"]),
+            (&json!("rejected"), &json!("")),
+            "{c}"
+        );
+        assert!(
+            c["reason"]
+                .as_str()
+                .unwrap()
+                .contains("no available vessel"),
+            "{c}"
+        );
     }
 
     let (status, body) = system

@@ -1,4 +1,5 @@
-//! `consignment-cli`: book a consignment from a JSON file, list yours.
+//! `consignment-cli`: book a consignment from a JSON file (with an idempotency key, so a
+//! retry books once), list yours, show one with its booking steps, cancel one.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -10,6 +11,7 @@ use shippy_cli::conn::{ConnArgs, describe};
 use shippy_cli::output;
 use shippy_common::names;
 use shippy_proto::consignment::{self as pb, shipping_service_client::ShippingServiceClient};
+use shippy_proto::tonic::Code;
 
 #[derive(Parser, Debug)]
 #[command(name = "consignment-cli", about = "Book and list shippy consignments")]
@@ -23,9 +25,18 @@ struct Cli {
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Book the consignment in a JSON file, e.g. samples/consignment.json
-    Create { file: PathBuf },
+    Create {
+        file: PathBuf,
+        /// Retry an earlier attempt: the key it printed (a fresh one is made otherwise)
+        #[arg(long)]
+        idempotency_key: Option<String>,
+    },
     /// List your consignments, newest first
     List,
+    /// Show one of your consignments with its booking steps
+    Get { id: String },
+    /// Cancel one of your consignments and give its room on the vessel back
+    Cancel { id: String },
 }
 
 #[derive(Deserialize)]
@@ -53,9 +64,28 @@ struct ContainerFile {
 fn consignment_json(c: &pb::Consignment) -> serde_json::Value {
     json!({
         "id": c.id, "description": c.description, "weight": c.weight, "vessel_id": c.vessel_id,
-        "user_id": c.user_id, "status": c.status, "created_at": c.created_at,
+        "user_id": c.user_id, "status": c.status, "created_at": c.created_at, "reason": c.reason,
         "containers": c.containers.iter().map(|k| json!({ "id": k.id, "customer_id": k.customer_id, "origin": k.origin, "user_id": k.user_id })).collect::<Vec<_>>(),
+        "steps": c.steps.iter().map(|s| json!({ "name": s.name, "at": s.at, "detail": s.detail })).collect::<Vec<_>>(),
     })
+}
+
+/// One consignment and its steps, as JSON or as a table with the steps below.
+fn print_one(conn: &ConnArgs, c: &pb::Consignment) {
+    if conn.json {
+        output::json(&json!({ "consignment": consignment_json(c) }));
+        return;
+    }
+    print(conn, std::slice::from_ref(c));
+    if !c.reason.is_empty() {
+        println!("reason: {}", c.reason);
+    }
+    let steps = c
+        .steps
+        .iter()
+        .map(|s| vec![s.at.clone(), s.name.clone(), s.detail.clone()])
+        .collect::<Vec<_>>();
+    output::table(&["at", "step", "detail"], &steps);
 }
 
 fn print(conn: &ConnArgs, list: &[pb::Consignment]) {
@@ -94,7 +124,10 @@ fn print(conn: &ConnArgs, list: &[pb::Consignment]) {
 async fn run(cli: Cli) -> anyhow::Result<()> {
     let mut client = ShippingServiceClient::new(cli.conn.channel(names::CONSIGNMENT).await?);
     match cli.command {
-        Command::Create { file } => {
+        Command::Create {
+            file,
+            idempotency_key,
+        } => {
             let f: ConsignmentFile = output::read_json(&file)?;
             let message = pb::Consignment {
                 description: f.description,
@@ -111,10 +144,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     .collect(),
                 ..Default::default()
             };
+            // One key per attempt: retrying with it (after a 503 or a lost answer) books once.
+            let key = idempotency_key.unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+            let mut request = cli.conn.authed(message)?;
+            let value = key
+                .parse()
+                .map_err(|_| anyhow::anyhow!("--idempotency-key: visible ASCII characters only"))?;
+            request.metadata_mut().insert("idempotency-key", value);
             let response = client
-                .create_consignment(cli.conn.authed(message)?)
+                .create_consignment(request)
                 .await
-                .map_err(|s| describe(&s))?
+                .map_err(|s| {
+                    if matches!(s.code(), Code::Unavailable | Code::Unknown) {
+                        let hint = format!("; retry with --idempotency-key {key}");
+                        anyhow::anyhow!("{}{hint}", describe(&s))
+                    } else {
+                        describe(&s)
+                    }
+                })?
                 .into_inner();
             let booked = response.consignment.unwrap_or_default();
             if cli.conn.json {
@@ -134,6 +181,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .into_inner()
                 .consignments;
             print(&cli.conn, &list);
+        }
+        Command::Get { id } => {
+            let found = client
+                .get_consignment(cli.conn.authed(pb::ConsignmentRef { id })?)
+                .await
+                .map_err(|s| describe(&s))?
+                .into_inner();
+            print_one(&cli.conn, &found.consignment.unwrap_or_default());
+        }
+        Command::Cancel { id } => {
+            let cancelled = client
+                .cancel_consignment(cli.conn.authed(pb::ConsignmentRef { id })?)
+                .await
+                .map_err(|s| describe(&s))?
+                .into_inner();
+            print_one(&cli.conn, &cancelled.consignment.unwrap_or_default());
         }
     }
     Ok(())

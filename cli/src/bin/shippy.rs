@@ -62,7 +62,11 @@ fn init(config: &Config) -> anyhow::Result<()> {
     let auth = &config.auth;
     for (what, private, public) in [
         ("token", &auth.private_key, &auth.public_key),
-        ("service", &auth.service_private_key, &auth.service_public_key),
+        (
+            "service",
+            &auth.service_private_key,
+            &auth.service_public_key,
+        ),
     ] {
         if private.exists() && public.exists() {
             println!(

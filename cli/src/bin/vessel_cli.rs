@@ -62,7 +62,7 @@ fn yes() -> bool {
 }
 
 fn vessel_json(v: &pb::Vessel) -> serde_json::Value {
-    json!({ "id": v.id, "name": v.name, "capacity": v.capacity, "max_weight": v.max_weight, "available": v.available, "owner_id": v.owner_id })
+    json!({ "id": v.id, "name": v.name, "capacity": v.capacity, "max_weight": v.max_weight, "available": v.available, "owner_id": v.owner_id, "remaining_capacity": v.remaining_capacity, "remaining_weight": v.remaining_weight })
 }
 
 fn print(conn: &ConnArgs, vessels: &[pb::Vessel]) {
@@ -78,11 +78,21 @@ fn print(conn: &ConnArgs, vessels: &[pb::Vessel]) {
                     v.capacity.to_string(),
                     v.max_weight.to_string(),
                     v.available.to_string(),
+                    v.remaining_capacity.to_string(),
+                    v.remaining_weight.to_string(),
                 ]
             })
             .collect::<Vec<_>>();
         output::table(
-            &["id", "name", "capacity", "max_weight", "available"],
+            &[
+                "id",
+                "name",
+                "capacity",
+                "max_weight",
+                "available",
+                "remaining_capacity",
+                "remaining_weight",
+            ],
             &rows,
         );
     }

@@ -218,16 +218,15 @@ impl TokenVerifier {
             self.remembered().remove(token);
         }
         let mut decoded = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation);
-        if let (Err(e), Some((key, validation))) = (&decoded, &self.service) {
-            // Not a user's token: perhaps a service's own, under its own key and issuer.
-            if matches!(
+        // Not a user's token: perhaps a service's own, under its own key and issuer.
+        if let (Err(e), Some((key, validation))) = (&decoded, &self.service)
+            && matches!(
                 e.kind(),
                 JwtErrorKind::InvalidSignature | JwtErrorKind::InvalidIssuer
-            ) {
-                if let Ok(data) = jsonwebtoken::decode::<Claims>(token, key, validation) {
-                    decoded = Ok(data);
-                }
-            }
+            )
+            && let Ok(data) = jsonwebtoken::decode::<Claims>(token, key, validation)
+        {
+            decoded = Ok(data);
         }
         match decoded {
             Ok(data) => {

@@ -61,10 +61,10 @@ impl ServiceTokens {
         let now = now_secs();
         let renew = i64::try_from(RENEW_BEFORE.as_secs()).unwrap_or(0);
         let mut current = self.current.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some((token, exp)) = current.as_ref() {
-            if now + renew < *exp {
-                return Ok(token.clone());
-            }
+        if let Some((token, exp)) = current.as_ref()
+            && now + renew < *exp
+        {
+            return Ok(token.clone());
         }
         let exp = now + i64::try_from(LIFETIME.as_secs()).unwrap_or(600);
         let claims = Claims {

@@ -181,10 +181,15 @@ fn a_service_token_verifies_as_a_service_and_no_user_token_can_pass_for_one() {
         .unwrap()
         .with_service_key(services.public_pem.as_bytes(), &cfg)
         .unwrap();
-    let minted = ServiceTokens::from_pem(services.private_pem.as_bytes(), "shippy.consignment", &cfg)
-        .unwrap();
+    let minted =
+        ServiceTokens::from_pem(services.private_pem.as_bytes(), "shippy.consignment", &cfg)
+            .unwrap();
     let token = minted.token().unwrap();
-    assert_eq!(minted.token().unwrap(), token, "the current token is reused");
+    assert_eq!(
+        minted.token().unwrap(),
+        token,
+        "the current token is reused"
+    );
     let claims = verifier.verify(&token).unwrap();
     assert_eq!(claims.iss, SERVICE_ISSUER);
     assert_eq!(claims.sub, "service:shippy.consignment");

@@ -5,7 +5,7 @@ use axum::Json;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use shippy_common::ErrorKind;
-use shippy_proto::tonic::Status;
+use shippy_proto::tonic::{Code, Status};
 use utoipa::ToSchema;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -48,9 +48,17 @@ impl From<Status> for ApiError {
             .metadata()
             .get("retry-after")
             .and_then(|v| v.to_str().ok());
+        // A connection that broke mid-call carries the transport's words, not the
+        // service's: say what it means for the caller instead.
+        let message = match status.code() {
+            Code::Unknown | Code::Cancelled => {
+                "the service was cut off before it answered; retry (a booking with the same Idempotency-Key)"
+            }
+            _ => status.message(),
+        };
         Self {
             retry_after: retry_after.map(str::to_owned),
-            ..Self::new(ErrorKind::from_grpc(status.code()), status.message())
+            ..Self::new(ErrorKind::from_grpc(status.code()), message)
         }
     }
 }

@@ -114,6 +114,27 @@ async fn a_service_with_no_instance_is_a_503_not_a_hang_and_the_gateway_is_not_r
 }
 
 #[tokio::test]
+async fn an_idempotency_key_a_header_cannot_carry_is_a_400_naming_it() {
+    let request = Request::post("/api/v1/consignments")
+        .header("content-type", "application/json")
+        .header("authorization", "Bearer t")
+        .header("idempotency-key", "caf\u{e9}".as_bytes())
+        .body(Body::from(
+            r#"{"description":"d","weight":1,"containers":[{}]}"#,
+        ))
+        .unwrap();
+    let (status, _, body) = call(request).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("Idempotency-Key:"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
 async fn an_unknown_api_path_is_a_json_404() {
     let (status, _, body) = call(Request::get("/api/v1/nope").body(Body::empty()).unwrap()).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
@@ -162,6 +183,7 @@ async fn the_openapi_document_lists_every_endpoint_with_its_schemas() {
         ("/api/v1/vessels/available", "get"),
         ("/api/v1/consignments", "post"),
         ("/api/v1/consignments", "get"),
+        ("/api/v1/consignments/{id}", "get"),
         ("/api/v1/logs", "get"),
         ("/api/v1/logs/stream", "get"),
         ("/healthz", "get"),
@@ -187,8 +209,26 @@ async fn the_openapi_document_lists_every_endpoint_with_its_schemas() {
             "{method} {path} documents the rate limit"
         );
     }
+    let cancel = &doc["paths"]["/api/v1/consignments/{id}/cancel"]["post"];
+    assert!(cancel["responses"]["200"].is_object() && cancel["responses"]["404"].is_object());
+    let book = &doc["paths"]["/api/v1/consignments"]["post"];
+    for code in ["409", "422", "503"] {
+        assert!(
+            book["responses"][code].is_object(),
+            "booking documents {code}"
+        );
+    }
+    assert!(
+        book["parameters"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["name"] == "Idempotency-Key" && p["in"] == "header"),
+        "{book}"
+    );
     for schema in [
         "NewConsignment",
+        "Step",
         "Consignment",
         "Container",
         "ErrorBody",

@@ -132,8 +132,8 @@ impl Consignment {
         now: &Now,
     ) -> Self {
         let detail = format!(
-            "{} containers and {} kg to book",
-            new.containers.len(),
+            "{} and {} kg to book",
+            containers(new.containers.len()),
             new.weight
         );
         Self {
@@ -179,8 +179,8 @@ impl Consignment {
             "reserved",
             now,
             format!(
-                "{} containers and {} kg held on vessel {vessel_id}",
-                self.containers.len(),
+                "{} and {} kg held on vessel {vessel_id}",
+                containers(self.containers.len()),
                 self.weight
             ),
         );
@@ -193,7 +193,11 @@ impl Consignment {
     /// Pending → rejecting: no vessel can take it.
     pub fn rejecting(&self, reason: &str, now: &Now) -> Result<Self, ConsignmentError> {
         self.expect(Status::Pending, "reject")?;
-        let mut next = self.then(Status::Rejecting, [step("rejecting", now, reason.into())], now);
+        let mut next = self.then(
+            Status::Rejecting,
+            [step("rejecting", now, reason.into())],
+            now,
+        );
         next.reason = reason.to_owned();
         Ok(next)
     }
@@ -252,6 +256,15 @@ impl Consignment {
             status: self.status.as_str(),
             what: what.to_owned(),
         }
+    }
+}
+
+/// "1 container", "3 containers".
+pub fn containers(n: usize) -> String {
+    if n == 1 {
+        "1 container".to_owned()
+    } else {
+        format!("{n} containers")
     }
 }
 
@@ -358,7 +371,9 @@ pub enum ConsignmentError {
     Invalid { field: &'static str, reason: String },
     #[error("no consignment {0} of yours")]
     NotFound(String),
-    #[error("idempotency-key: already used for another consignment ({0}); send a new key for a new booking")]
+    #[error(
+        "idempotency-key: already used for another consignment ({0}); send a new key for a new booking"
+    )]
     KeyReused(String),
     #[error("consignment {0} was cancelled")]
     Cancelled(String),
@@ -395,9 +410,7 @@ impl KindedError for ConsignmentError {
         match self {
             ConsignmentError::Invalid { .. } => ErrorKind::InvalidArgument,
             ConsignmentError::NotFound(_) => ErrorKind::NotFound,
-            ConsignmentError::KeyReused(_) | ConsignmentError::Cancelled(_) => {
-                ErrorKind::Conflict
-            }
+            ConsignmentError::KeyReused(_) | ConsignmentError::Cancelled(_) => ErrorKind::Conflict,
             ConsignmentError::WrongState { .. } => ErrorKind::FailedPrecondition,
             ConsignmentError::Unfinished { .. } => ErrorKind::Unavailable,
             ConsignmentError::NoVessel(_) => ErrorKind::FailedPrecondition,
@@ -471,7 +484,10 @@ mod tests {
     #[test]
     fn a_booking_goes_pending_reserved_booked_and_ends() {
         let c = pending();
-        assert_eq!((c.status, c.status.next()), (Status::Pending, Next::Reserve));
+        assert_eq!(
+            (c.status, c.status.next()),
+            (Status::Pending, Next::Reserve)
+        );
         let booked = c.booked("v1", &at(2)).unwrap();
         assert_eq!(booked.status, Status::Booked);
         assert_eq!(booked.vessel_id, "v1");
@@ -488,8 +504,14 @@ mod tests {
         assert_eq!(rejecting.reason, "no room");
         let rejected = rejecting.released(None, &at(3)).unwrap();
         assert_eq!(rejected.status, Status::Rejected);
-        assert_eq!(names(&rejected), ["pending", "rejecting", "released", "rejected"]);
-        assert!(rejected.cancelling(&at(4)).is_none(), "a rejected booking has nothing to cancel");
+        assert_eq!(
+            names(&rejected),
+            ["pending", "rejecting", "released", "rejected"]
+        );
+        assert!(
+            rejected.cancelling(&at(4)).is_none(),
+            "a rejected booking has nothing to cancel"
+        );
     }
 
     #[test]
@@ -500,15 +522,31 @@ mod tests {
         assert!(cancelling.cancelling(&at(4)).is_none());
         let cancelled = cancelling.released(Some("v1"), &at(5)).unwrap();
         assert_eq!(cancelled.status, Status::Cancelled);
-        assert!(cancelled.vessel_id.is_empty(), "a cancelled booking holds no vessel");
+        assert!(
+            cancelled.vessel_id.is_empty(),
+            "a cancelled booking holds no vessel"
+        );
         assert!(cancelled.cancelling(&at(6)).is_none());
-        assert!(pending().cancelling(&at(2)).is_some(), "a pending booking can be cancelled");
-        assert!(booked.released(None, &at(3)).is_err(), "only an ending booking is released");
+        assert!(
+            pending().cancelling(&at(2)).is_some(),
+            "a pending booking can be cancelled"
+        );
+        assert!(
+            booked.released(None, &at(3)).is_err(),
+            "only an ending booking is released"
+        );
     }
 
     #[test]
     fn statuses_round_trip_and_a_retry_is_recognised_by_its_body() {
-        for s in ["pending", "booked", "rejecting", "rejected", "cancelling", "cancelled"] {
+        for s in [
+            "pending",
+            "booked",
+            "rejecting",
+            "rejected",
+            "cancelling",
+            "cancelled",
+        ] {
             assert_eq!(Status::parse(s).unwrap().as_str(), s);
         }
         assert_eq!(Status::parse("lost"), None);
@@ -520,13 +558,24 @@ mod tests {
 
     #[test]
     fn idempotency_keys_are_checked_and_a_missing_one_is_unique() {
-        let bad = |k: &str| matches!(
-            IdempotencyKey::parse(Some(k)),
-            Err(ConsignmentError::Invalid { field: "idempotency-key", .. })
-        );
+        let bad = |k: &str| {
+            matches!(
+                IdempotencyKey::parse(Some(k)),
+                Err(ConsignmentError::Invalid {
+                    field: "idempotency-key",
+                    ..
+                })
+            )
+        };
         assert!(bad("") && bad("has space") && bad(&"k".repeat(129)) && bad("é"));
-        assert_ne!(IdempotencyKey::parse(None).unwrap(), IdempotencyKey::parse(None).unwrap());
-        assert_eq!(IdempotencyKey::parse(Some("a")).unwrap(), IdempotencyKey::parse(Some("a")).unwrap());
+        assert_ne!(
+            IdempotencyKey::parse(None).unwrap(),
+            IdempotencyKey::parse(None).unwrap()
+        );
+        assert_eq!(
+            IdempotencyKey::parse(Some("a")).unwrap(),
+            IdempotencyKey::parse(Some("a")).unwrap()
+        );
     }
 }
 

@@ -8,7 +8,9 @@ use shippy_common::error::to_status;
 use shippy_proto::consignment::{self as pb, shipping_service_server::ShippingService};
 use shippy_proto::tonic::{self, Request, Response, Status};
 
-use crate::domain::{Consignment, ConsignmentError, Container, IdempotencyKey, NewConsignment, Step};
+use crate::domain::{
+    Consignment, ConsignmentError, Container, IdempotencyKey, NewConsignment, Step,
+};
 use crate::saga::Saga;
 
 /// The metadata key a client sends so a retried booking books once.
@@ -128,11 +130,7 @@ impl ShippingService for ConsignmentHandler {
         request: Request<pb::GetRequest>,
     ) -> Result<Response<pb::Response>, Status> {
         let user_id = caller(&request)?.user_id().to_owned();
-        let list = self
-            .saga
-            .list(&user_id)
-            .await
-            .map_err(|e| to_status(&e))?;
+        let list = self.saga.list(&user_id).await.map_err(|e| to_status(&e))?;
         Ok(Response::new(pb::Response {
             created: false,
             consignment: None,

@@ -18,7 +18,7 @@ use time::format_description::well_known::Rfc3339;
 use tokio::time::Instant;
 
 use crate::domain::{
-    Consignment, ConsignmentError, IdempotencyKey, NewConsignment, Next, Now, Status,
+    Consignment, ConsignmentError, IdempotencyKey, NewConsignment, Next, Now, Status, containers,
 };
 use crate::repo::{ConsignmentRepository, RepoError};
 use crate::vessels::{Hold, Vessels};
@@ -68,14 +68,12 @@ impl Saga {
         let id = uuid::Uuid::now_v7().to_string();
         let pending = Consignment::pending(id, new.clone(), user_id, key, &now());
         let message = format!(
-            "consignment {} ({} containers, {} kg) stored as pending; reserving room",
+            "consignment {} ({}, {} kg) stored as pending; reserving room",
             pending.id,
-            pending.containers.len(),
+            containers(pending.containers.len()),
             pending.weight
         );
-        let event = self
-            .events
-            .outgoing("ConsignmentPending", message, user_id);
+        let event = self.events.outgoing("ConsignmentPending", message, user_id);
         let booking = match self.repo.create(&pending, &event).await {
             Ok(()) => {
                 self.events.written();
@@ -159,10 +157,8 @@ impl Saga {
                 Next::Reserve => match self.hold(&booking, deadline).await? {
                     Ok(vessel_id) => {
                         let booked = booking.booked(&vessel_id, &now())?;
-                        let message = format!(
-                            "consignment {} booked on vessel {vessel_id}",
-                            booking.id
-                        );
+                        let message =
+                            format!("consignment {} booked on vessel {vessel_id}", booking.id);
                         let event = self.event("ConsignmentBooked", message, &booking);
                         (booked, Some(event))
                     }
@@ -187,7 +183,11 @@ impl Saga {
                     (ended, Some(event))
                 }
             };
-            if self.repo.advance(booking.status, &next, event.as_ref()).await? {
+            if self
+                .repo
+                .advance(booking.status, &next, event.as_ref())
+                .await?
+            {
                 if event.is_some() {
                     self.events.written();
                 }
@@ -281,14 +281,13 @@ impl Saga {
 /// A step that could not be taken now: the booking is stored and a retry finishes it.
 fn unfinished(id: &str, e: ConsignmentError) -> ConsignmentError {
     match &e {
-        ConsignmentError::Vessels { kind, message }
-            if matches!(kind, ErrorKind::Unavailable | ErrorKind::DeadlineExceeded) =>
-        {
-            ConsignmentError::Unfinished {
-                id: id.to_owned(),
-                cause: format!("vessel service: {message}"),
-            }
-        }
+        ConsignmentError::Vessels {
+            kind: ErrorKind::Unavailable | ErrorKind::DeadlineExceeded,
+            message,
+        } => ConsignmentError::Unfinished {
+            id: id.to_owned(),
+            cause: format!("vessel service: {message}"),
+        },
         ConsignmentError::Store(cause) => ConsignmentError::Unfinished {
             id: id.to_owned(),
             cause: format!("store: {cause}"),

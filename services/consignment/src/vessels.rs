@@ -1,8 +1,9 @@
 //! The consignment service's view of the vessel service: "find me a vessel for this", "hold
 //! this room", "give it back", made as the consignment service itself (the saga goes on
 //! after a restart, when no user's token is at hand) over a discovered, balanced channel,
-//! within the caller's deadline; lookups are retried on another instance when one is
-//! unavailable.
+//! within the caller's deadline. Every call is safe to repeat (a lookup reads; a reservation
+//! or a release is keyed by consignment id), so an unavailable instance's answer is retried
+//! on another one, within a retry budget.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,8 +14,8 @@ use shippy_common::auth::{ServiceTokens, forward_token};
 use shippy_common::client::Discovered;
 use shippy_common::config::ClientConfig;
 use shippy_proto::tonic::{Code, Request, Status};
-use shippy_proto::vessel::{ReleaseRequest, ReserveRequest, Specification};
 use shippy_proto::vessel::vessel_service_client::VesselServiceClient;
+use shippy_proto::vessel::{ReleaseRequest, ReserveRequest, Specification};
 use tokio::time::Instant;
 use tower::retry::budget::{Budget, TpsBudget};
 
@@ -95,7 +96,7 @@ impl GrpcVessels {
         &self,
         message: T,
         deadline: Instant,
-    ) -> Result<(VesselServiceClient<shippy_common::client::GrpcChannel>, Request<T>), ConsignmentError> {
+    ) -> Result<(Client, Request<T>), ConsignmentError> {
         let channel = self
             .vessels
             .channel()
@@ -140,6 +141,71 @@ fn refused(status: &Status) -> ConsignmentError {
     }
 }
 
+type Client = VesselServiceClient<shippy_common::client::GrpcChannel>;
+
+impl GrpcVessels {
+    /// Runs `call` until it answers something other than UNAVAILABLE, a few times, on
+    /// whichever instance the balancer picks, within the deadline and the retry budget.
+    async fn retrying<T, F, Fut>(
+        &self,
+        deadline: Instant,
+        mut call: F,
+    ) -> Result<T, ConsignmentError>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, ConsignmentError>>,
+    {
+        self.budget.deposit();
+        let mut left = self.retries;
+        loop {
+            let result = call().await;
+            let retryable = matches!(
+                &result,
+                Err(ConsignmentError::Vessels {
+                    kind: ErrorKind::Unavailable,
+                    ..
+                })
+            );
+            if !retryable || left == 0 || Instant::now() >= deadline || !self.budget.withdraw() {
+                return result;
+            }
+            left -= 1;
+            if let Err(e) = &result {
+                tracing::debug!(error = %e, "vessel service unavailable; retrying on another instance");
+            }
+        }
+    }
+
+    async fn reserve_once(
+        &self,
+        request: ReserveRequest,
+        deadline: Instant,
+    ) -> Result<Hold, ConsignmentError> {
+        let (mut client, request) = self.prepare(request, deadline).await?;
+        match client.reserve(request).await {
+            Ok(r) => Ok(Hold::Held {
+                vessel_id: r.into_inner().vessel_id,
+            }),
+            Err(s) if matches!(s.code(), Code::FailedPrecondition | Code::NotFound) => {
+                Ok(Hold::NoRoom(s.message().to_owned()))
+            }
+            Err(s) if s.code() == Code::Aborted => Ok(Hold::Released),
+            Err(s) => Err(refused(&s)),
+        }
+    }
+
+    async fn release_once(
+        &self,
+        request: ReleaseRequest,
+        deadline: Instant,
+    ) -> Result<Option<String>, ConsignmentError> {
+        let (mut client, request) = self.prepare(request, deadline).await?;
+        let released = client.release(request).await.map_err(|s| refused(&s))?;
+        let vessel = released.into_inner().vessel_id;
+        Ok(Some(vessel).filter(|v| !v.is_empty()))
+    }
+}
+
 fn unavailable(message: String) -> ConsignmentError {
     ConsignmentError::Vessels {
         kind: ErrorKind::Unavailable,
@@ -159,25 +225,8 @@ impl Vessels for GrpcVessels {
             capacity,
             max_weight,
         };
-        self.budget.deposit();
-        let mut left = self.retries;
-        loop {
-            let result = self.attempt(spec, deadline).await;
-            let retryable = matches!(
-                &result,
-                Err(ConsignmentError::Vessels {
-                    kind: ErrorKind::Unavailable,
-                    ..
-                })
-            );
-            if !retryable || left == 0 || Instant::now() >= deadline || !self.budget.withdraw() {
-                return result;
-            }
-            left -= 1;
-            if let Err(e) = &result {
-                tracing::debug!(error = %e, "vessel lookup unavailable; retrying on another instance");
-            }
-        }
+        self.retrying(deadline, || self.attempt(spec, deadline))
+            .await
     }
 
     async fn reserve(
@@ -185,17 +234,8 @@ impl Vessels for GrpcVessels {
         request: ReserveRequest,
         deadline: Instant,
     ) -> Result<Hold, ConsignmentError> {
-        let (mut client, request) = self.prepare(request, deadline).await?;
-        match client.reserve(request).await {
-            Ok(r) => Ok(Hold::Held {
-                vessel_id: r.into_inner().vessel_id,
-            }),
-            Err(s) if matches!(s.code(), Code::FailedPrecondition | Code::NotFound) => {
-                Ok(Hold::NoRoom(s.message().to_owned()))
-            }
-            Err(s) if s.code() == Code::Aborted => Ok(Hold::Released),
-            Err(s) => Err(refused(&s)),
-        }
+        self.retrying(deadline, || self.reserve_once(request.clone(), deadline))
+            .await
     }
 
     async fn release(
@@ -203,9 +243,7 @@ impl Vessels for GrpcVessels {
         request: ReleaseRequest,
         deadline: Instant,
     ) -> Result<Option<String>, ConsignmentError> {
-        let (mut client, request) = self.prepare(request, deadline).await?;
-        let released = client.release(request).await.map_err(|s| refused(&s))?;
-        let vessel = released.into_inner().vessel_id;
-        Ok(Some(vessel).filter(|v| !v.is_empty()))
+        self.retrying(deadline, || self.release_once(request.clone(), deadline))
+            .await
     }
 }

@@ -1,10 +1,7 @@
 //! Vessels, specifications, reservations, and the rules for all three: a vessel's room is a
 //! resource that bookings reserve and cancels give back.
 
-use shippy_common::events::Events;
 use shippy_common::{ErrorKind, KindedError};
-
-use crate::repo::{RepoError, VesselRepository};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Vessel {
@@ -146,6 +143,15 @@ impl Hold {
     }
 }
 
+/// "1 container", "3 containers".
+pub fn containers(n: i32) -> String {
+    if n == 1 {
+        "1 container".to_owned()
+    } else {
+        format!("{n} containers")
+    }
+}
+
 /// A consignment id or vessel id: present, and at most 64 bytes.
 pub fn parse_id(field: &'static str, id: &str) -> Result<String, VesselError> {
     let id = id.trim();
@@ -221,21 +227,6 @@ pub fn seed_vessel() -> Vessel {
         remaining_capacity: 500,
         remaining_weight: 200_000,
     }
-}
-
-/// Stores [`seed_vessel`] when the store is empty. Two instances racing both succeed.
-pub async fn seed(repo: &dyn VesselRepository, events: &Events) -> Result<(), RepoError> {
-    if repo.list().await?.is_empty() {
-        let v = seed_vessel();
-        let message = format!("vessel {} {:?} seeded", v.id, v.name);
-        // The system's own event: no user caused it.
-        match repo.create(&v, &events.outgoing("Seed", message, "")).await {
-            Ok(()) => tracing::info!("seeded vessel001"),
-            Err(RepoError::DuplicateId) => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -345,7 +336,16 @@ mod tests {
         }
         assert_eq!((v.remaining_capacity, v.remaining_weight), (0, 0));
         let refused = v.reserve(&hold("c5", 1, 1)).unwrap_err();
-        assert!(matches!(refused, VesselError::NoRoom { remaining_capacity: 0, .. }), "{refused}");
+        assert!(
+            matches!(
+                refused,
+                VesselError::NoRoom {
+                    remaining_capacity: 0,
+                    ..
+                }
+            ),
+            "{refused}"
+        );
         assert_eq!(refused.kind(), ErrorKind::FailedPrecondition);
         v.release(&hold("c0", 1, 2_000).held());
         assert_eq!((v.remaining_capacity, v.remaining_weight), (1, 2_000));

@@ -8,7 +8,9 @@ use shippy_common::events::Events;
 use shippy_proto::tonic::{self, Request, Response, Status};
 use shippy_proto::vessel::{self as pb, vessel_service_server::VesselService};
 
-use crate::domain::{Hold, Released, Reservation, Reserved, Specification, Vessel, VesselError};
+use crate::domain::{
+    Hold, Released, Reservation, Reserved, Specification, Vessel, VesselError, containers,
+};
 use crate::repo::{RepoError, VesselRepository};
 
 /// Serves `shippy.vessel.VesselService`.
@@ -154,8 +156,11 @@ impl VesselService for VesselHandler {
         service_only(&request, "Reserve")?;
         let hold = Hold::try_from(request.into_inner()).map_err(status)?;
         let message = format!(
-            "{} containers and {} kg reserved on vessel {} for consignment {}",
-            hold.capacity, hold.weight, hold.vessel_id, hold.consignment_id
+            "{} and {} kg reserved on vessel {} for consignment {}",
+            containers(hold.capacity),
+            hold.weight,
+            hold.vessel_id,
+            hold.consignment_id
         );
         let event = self
             .events
@@ -166,9 +171,9 @@ impl VesselService for VesselHandler {
                 Ok(Response::new(reservation(r, true)))
             }
             Reserved::AlreadyHeld(r) => Ok(Response::new(reservation(r, false))),
-            Reserved::WasReleased(r) => Err(status(VesselError::ReservationReleased(
-                r.consignment_id,
-            ))),
+            Reserved::WasReleased(r) => {
+                Err(status(VesselError::ReservationReleased(r.consignment_id)))
+            }
             Reserved::NoRoom(vessel) => Err(status(VesselError::no_room(&vessel, &hold))),
             Reserved::NoVessel => Err(status(VesselError::UnknownVessel(hold.vessel_id))),
         }
@@ -180,14 +185,17 @@ impl VesselService for VesselHandler {
     ) -> Result<Response<pb::Reservation>, Status> {
         service_only(&request, "Release")?;
         let r = request.into_inner();
-        let consignment_id = crate::domain::parse_id("consignment_id", &r.consignment_id)
-            .map_err(status)?;
+        let consignment_id =
+            crate::domain::parse_id("consignment_id", &r.consignment_id).map_err(status)?;
         let events = self.events.clone();
         let user_id = r.user_id;
         let event = Box::new(move |held: &Reservation| {
             let message = format!(
-                "{} containers and {} kg released on vessel {} by consignment {}",
-                held.capacity, held.weight, held.vessel_id, held.consignment_id
+                "{} and {} kg released on vessel {} by consignment {}",
+                containers(held.capacity),
+                held.weight,
+                held.vessel_id,
+                held.consignment_id
             );
             events.outgoing("CapacityReleased", message, &user_id)
         });

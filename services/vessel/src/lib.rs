@@ -5,6 +5,7 @@
 pub mod domain;
 mod handler;
 pub mod repo;
+pub mod seed;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -34,7 +35,7 @@ pub async fn serve(
         }
     };
     let (_relay, events) = wiring::relay(&config, repo.outbox(), names::VESSEL)?;
-    domain::seed(repo.as_ref(), &events).await?;
+    seed::seed(repo.as_ref(), &events).await?;
     let verifier = Arc::new(TokenVerifier::load(&config.auth)?);
     let server = VesselServiceServer::new(VesselHandler::new(repo, events));
     let service = GrpcService {

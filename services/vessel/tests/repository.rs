@@ -4,8 +4,9 @@ use std::sync::Arc;
 
 use shippy_common::events::Events;
 use shippy_plugins::outbox::Waker;
-use shippy_vessel::domain::{seed, seed_vessel};
+use shippy_vessel::domain::seed_vessel;
 use shippy_vessel::repo::{SqliteVessels, VesselRepository};
+use shippy_vessel::seed::seed;
 
 fn fresh() -> std::path::PathBuf {
     tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR"))
@@ -50,7 +51,10 @@ async fn a_store_from_before_reservations_opens_with_every_vessel_empty() {
     drop(old);
     let repo = SqliteVessels::open(&path).unwrap();
     let v = repo.list().await.unwrap().remove(0);
-    assert_eq!((v.id.as_str(), v.remaining_capacity, v.remaining_weight), ("old", 7, 7000));
+    assert_eq!(
+        (v.id.as_str(), v.remaining_capacity, v.remaining_weight),
+        ("old", 7, 7000)
+    );
     drop(repo);
     SqliteVessels::open(&path).expect("opening again migrates nothing twice");
 }

@@ -1,10 +1,12 @@
-//! Consignments: book one, list the caller's.
+//! Consignments: book one (safely retried with an `Idempotency-Key`), list the caller's,
+//! read one with its booking steps, cancel one.
 
 use axum::Router;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
+use shippy_common::ErrorKind;
 use shippy_common::client::GrpcChannel;
 use shippy_proto::consignment::{self as pb, shipping_service_client::ShippingServiceClient};
 use utoipa::ToSchema;
@@ -14,7 +16,10 @@ use crate::json::Json;
 use crate::state::{AppState, authed};
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/consignments", get(list).post(create))
+    Router::new()
+        .route("/consignments", get(list).post(create))
+        .route("/consignments/{id}", get(one))
+        .route("/consignments/{id}/cancel", post(cancel))
 }
 
 /// A consignment to book.
@@ -71,21 +76,49 @@ impl From<Container> for pb::Container {
     }
 }
 
-/// A booked consignment.
+/// One step of a booking.
+#[derive(Serialize, ToSchema)]
+pub struct Step {
+    /// `pending`, `reserved`, `booked`, `rejecting`, `rejected`, `cancelling`, `released`,
+    /// `cancelled`.
+    #[schema(example = "booked")]
+    name: String,
+    /// RFC 3339.
+    at: String,
+    /// What happened, for a person.
+    detail: String,
+}
+
+impl From<pb::Step> for Step {
+    fn from(s: pb::Step) -> Self {
+        Self {
+            name: s.name,
+            at: s.at,
+            detail: s.detail,
+        }
+    }
+}
+
+/// A consignment and where its booking stands.
 #[derive(Serialize, ToSchema)]
 pub struct Consignment {
     id: String,
     description: String,
     weight: i32,
     containers: Vec<Container>,
-    /// The vessel that carries it.
+    /// The vessel that carries it; empty unless booked.
     vessel_id: String,
     /// The owner.
     user_id: String,
+    /// `pending`, `booked`, `rejecting`, `rejected`, `cancelling` or `cancelled`.
     #[schema(example = "booked")]
     status: String,
     /// RFC 3339.
     created_at: String,
+    /// Why no vessel took it, when it was rejected.
+    reason: String,
+    /// The booking's steps, oldest first.
+    steps: Vec<Step>,
 }
 
 impl From<pb::Consignment> for Consignment {
@@ -99,6 +132,8 @@ impl From<pb::Consignment> for Consignment {
             user_id: c.user_id,
             status: c.status,
             created_at: c.created_at,
+            reason: c.reason,
+            steps: c.steps.into_iter().map(Step::from).collect(),
         }
     }
 }
@@ -106,6 +141,11 @@ impl From<pb::Consignment> for Consignment {
 #[derive(Serialize, ToSchema)]
 pub struct Booked {
     created: bool,
+    consignment: Option<Consignment>,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct ConsignmentEnvelope {
     consignment: Option<Consignment>,
 }
 
@@ -120,14 +160,23 @@ async fn client(state: &AppState) -> Result<ShippingServiceClient<GrpcChannel>, 
     ))
 }
 
-/// Book a consignment onto the smallest available vessel that can carry it.
+/// The header a client sends so a retried booking books once.
+const IDEMPOTENCY_KEY: &str = "idempotency-key";
+
+/// Book a consignment onto the smallest vessel with room left for it. The booking is a saga:
+/// stored as pending, room reserved on the vessel, then booked; send an `Idempotency-Key`
+/// so that a retry after a 503 or a broken connection returns the same booking.
 #[utoipa::path(post, path = "/api/v1/consignments", tag = "consignments",
     request_body = NewConsignment, security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header,
+        description = "1 to 128 visible ASCII characters: the same key books once, and answers the first outcome")),
     responses(
         (status = 201, description = "Booked; `vessel_id` names the vessel", body = Booked),
-        (status = 400, description = "A field is invalid; the message names it", body = ErrorBody),
+        (status = 400, description = "A field or the Idempotency-Key is invalid; the message names it", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
-        (status = 422, description = "No vessel can carry it; nothing was stored", body = ErrorBody),
+        (status = 409, description = "The Idempotency-Key was used for another consignment, or its booking was cancelled", body = ErrorBody),
+        (status = 422, description = "No vessel has room for it; it is kept as rejected, with the reason, holding nothing", body = ErrorBody),
+        (status = 503, description = "Not finished now; retry with the same Idempotency-Key", body = ErrorBody),
     ))]
 pub async fn create(
     State(state): State<AppState>,
@@ -140,7 +189,20 @@ pub async fn create(
         containers: c.containers.into_iter().map(pb::Container::from).collect(),
         ..Default::default()
     };
-    let request = authed(&headers, message)?;
+    let mut request = authed(&headers, message)?;
+    if let Some(key) = headers.get(IDEMPOTENCY_KEY) {
+        let key = key
+            .to_str()
+            .ok()
+            .and_then(|k| k.parse().ok())
+            .ok_or_else(|| {
+                ApiError::new(
+                    ErrorKind::InvalidArgument,
+                    "Idempotency-Key: must be 1 to 128 visible ASCII characters",
+                )
+            })?;
+        request.metadata_mut().insert(IDEMPOTENCY_KEY, key);
+    }
     let created = client(&state)
         .await?
         .create_consignment(request)
@@ -173,5 +235,57 @@ pub async fn list(
         .consignments;
     Ok(Json(ConsignmentList {
         consignments: list.into_iter().map(Consignment::from).collect(),
+    }))
+}
+
+/// One of your consignments, with its booking steps and their times.
+#[utoipa::path(get, path = "/api/v1/consignments/{id}", tag = "consignments",
+    params(("id" = String, Path, description = "The consignment's id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Your consignment", body = ConsignmentEnvelope),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "No consignment of yours has this id", body = ErrorBody),
+    ))]
+pub async fn one(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<ConsignmentEnvelope>, ApiError> {
+    let request = authed(&headers, pb::ConsignmentRef { id })?;
+    let found = client(&state)
+        .await?
+        .get_consignment(request)
+        .await?
+        .into_inner();
+    Ok(Json(ConsignmentEnvelope {
+        consignment: found.consignment.map(Consignment::from),
+    }))
+}
+
+/// Cancel one of your consignments and give its room on the vessel back. Cancelling again
+/// answers it as it is; so does cancelling a rejected one.
+#[utoipa::path(post, path = "/api/v1/consignments/{id}/cancel", tag = "consignments",
+    params(("id" = String, Path, description = "The consignment's id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Cancelled (or already ended)", body = ConsignmentEnvelope),
+        (status = 401, description = "No valid token", body = ErrorBody),
+        (status = 404, description = "No consignment of yours has this id", body = ErrorBody),
+        (status = 503, description = "Not finished now; cancel again", body = ErrorBody),
+    ))]
+pub async fn cancel(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Json<ConsignmentEnvelope>, ApiError> {
+    let request = authed(&headers, pb::ConsignmentRef { id })?;
+    let cancelled = client(&state)
+        .await?
+        .cancel_consignment(request)
+        .await?
+        .into_inner();
+    Ok(Json(ConsignmentEnvelope {
+        consignment: cancelled.consignment.map(Consignment::from),
     }))
 }

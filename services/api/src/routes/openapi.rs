@@ -14,7 +14,7 @@ use crate::error::ErrorBody;
     paths(
         users::sign_up, users::log_in, users::validate, users::list,
         vessels::create, vessels::list, vessels::find,
-        consignments::create, consignments::list,
+        consignments::create, consignments::list, consignments::one, consignments::cancel,
         logs::list, logs::stream,
         health::healthz, health::readyz,
     ),

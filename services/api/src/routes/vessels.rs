@@ -51,6 +51,10 @@ pub struct Vessel {
     available: bool,
     /// The user who created it; empty for the seeded vessel.
     owner_id: String,
+    /// Containers not yet reserved by bookings (`capacity` less what bookings hold).
+    remaining_capacity: i32,
+    /// Weight not yet reserved by bookings (`max_weight` less what bookings hold).
+    remaining_weight: i32,
 }
 
 impl From<pb::Vessel> for Vessel {
@@ -62,6 +66,8 @@ impl From<pb::Vessel> for Vessel {
             max_weight: v.max_weight,
             available: v.available,
             owner_id: v.owner_id,
+            remaining_capacity: v.remaining_capacity,
+            remaining_weight: v.remaining_weight,
         }
     }
 }

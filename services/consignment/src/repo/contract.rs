@@ -75,30 +75,56 @@ pub async fn a_booking_moves_on_only_from_the_step_it_was_read_at(
     r.create(&p, &booked("c1")).await.unwrap();
     let booked_event = outgoing("shippy.log", "alice", "booked");
     let b = p.booked("v1", &at(2_000)).unwrap();
-    assert!(r.advance(Status::Pending, &b, Some(&booked_event)).await.unwrap());
-    assert_eq!(r.get("c1").await.unwrap(), Some(b.clone()), "stored whole, steps too");
+    assert!(
+        r.advance(Status::Pending, &b, Some(&booked_event))
+            .await
+            .unwrap()
+    );
+    assert_eq!(
+        r.get("c1").await.unwrap(),
+        Some(b.clone()),
+        "stored whole, steps too"
+    );
     let rejecting = p.rejecting("no room", &at(3_000)).unwrap();
     assert!(
-        !r.advance(Status::Pending, &rejecting, Some(&booked_event)).await.unwrap(),
+        !r.advance(Status::Pending, &rejecting, Some(&booked_event))
+            .await
+            .unwrap(),
         "a second driver that read it pending loses"
     );
     assert_eq!(r.get("c1").await.unwrap().unwrap().status, Status::Booked);
     let events = waiting(r.outbox().as_ref()).await;
-    assert_eq!(events, vec![booked("c1"), booked_event], "the losing move wrote no event");
+    assert_eq!(
+        events,
+        vec![booked("c1"), booked_event],
+        "the losing move wrote no event"
+    );
 }
 
 pub async fn one_owner_and_key_make_one_booking(r: Arc<dyn ConsignmentRepository>) {
-    r.create(&pending("k1", "alice"), &booked("k1")).await.unwrap();
+    r.create(&pending("k1", "alice"), &booked("k1"))
+        .await
+        .unwrap();
     let mut again = pending("k1", "alice");
     again.id = "other-id".into();
     let dup = r.create(&again, &booked("other-id")).await;
     assert!(matches!(dup, Err(RepoError::DuplicateKey)), "{dup:?}");
-    let found = r.by_key("alice", &again.idempotency_key).await.unwrap().unwrap();
+    let found = r
+        .by_key("alice", &again.idempotency_key)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(found.id, "k1");
     let mut bobs = pending("k1", "bob");
     bobs.id = "bobs".into();
-    r.create(&bobs, &booked("bobs")).await.expect("keys are per owner");
-    assert_eq!(waiting(r.outbox().as_ref()).await.len(), 2, "the refused one enqueued nothing");
+    r.create(&bobs, &booked("bobs"))
+        .await
+        .expect("keys are per owner");
+    assert_eq!(
+        waiting(r.outbox().as_ref()).await.len(),
+        2,
+        "the refused one enqueued nothing"
+    );
 }
 
 pub async fn unfinished_bookings_are_found_once_they_stand_still(
@@ -112,15 +138,24 @@ pub async fn unfinished_bookings_are_found_once_they_stand_still(
         .await
         .unwrap();
     let c = consignment("c", "alice");
-    r.create(&pending("c", "alice"), &booked("c")).await.unwrap();
+    r.create(&pending("c", "alice"), &booked("c"))
+        .await
+        .unwrap();
     r.advance(Status::Pending, &c, None).await.unwrap();
     r.advance(Status::Booked, &c.cancelling(&at(1_200)).unwrap(), None)
         .await
         .unwrap();
     let ids = |list: Vec<Consignment>| list.into_iter().map(|c| c.id).collect::<Vec<_>>();
-    assert_eq!(ids(r.unfinished(5_000, 10).await.unwrap()), ["p", "c"], "oldest first");
+    assert_eq!(
+        ids(r.unfinished(5_000, 10).await.unwrap()),
+        ["p", "c"],
+        "oldest first"
+    );
     assert_eq!(ids(r.unfinished(1_100, 10).await.unwrap()), ["p"]);
-    assert!(r.unfinished(500, 10).await.unwrap().is_empty(), "not stale yet");
+    assert!(
+        r.unfinished(500, 10).await.unwrap().is_empty(),
+        "not stale yet"
+    );
 }
 
 #[macro_export]

@@ -51,7 +51,8 @@ pub trait ConsignmentRepository: Send + Sync + 'static {
     ) -> Result<bool, RepoError>;
     /// Up to `limit` unfinished bookings (pending, rejecting, cancelling) whose last step
     /// is older than `before_ms`, oldest first.
-    async fn unfinished(&self, before_ms: i64, limit: usize) -> Result<Vec<Consignment>, RepoError>;
+    async fn unfinished(&self, before_ms: i64, limit: usize)
+    -> Result<Vec<Consignment>, RepoError>;
     /// The consignments `user_id` owns, newest first.
     async fn by_owner(&self, user_id: &str) -> Result<Vec<Consignment>, RepoError>;
     /// The outbox `create` enqueues into, for the relay.

@@ -131,7 +131,10 @@ impl MongoConsignments {
                 .build(),
         ];
         for index in indexes {
-            consignments.create_index(index).await.map_err(unavailable)?;
+            consignments
+                .create_index(index)
+                .await
+                .map_err(unavailable)?;
         }
         let outbox = MongoOutbox::open(db, "consignments_outbox")
             .await
@@ -155,7 +158,12 @@ impl MongoConsignments {
         let mut cursor = find.await.map_err(unavailable)?;
         let mut out = Vec::new();
         while cursor.advance().await.map_err(unavailable)? {
-            out.push(cursor.deserialize_current().map_err(unavailable)?.try_into()?);
+            out.push(
+                cursor
+                    .deserialize_current()
+                    .map_err(unavailable)?
+                    .try_into()?,
+            );
         }
         Ok(out)
     }
@@ -248,7 +256,11 @@ impl ConsignmentRepository for MongoConsignments {
         }
     }
 
-    async fn unfinished(&self, before_ms: i64, limit: usize) -> Result<Vec<Consignment>, RepoError> {
+    async fn unfinished(
+        &self,
+        before_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<Consignment>, RepoError> {
         let filter = doc! {
             "status": { "$in": ["pending", "rejecting", "cancelling"] },
             "updated_ms": { "$lt": before_ms },

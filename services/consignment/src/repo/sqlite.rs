@@ -112,7 +112,11 @@ fn to_json<T: serde::Serialize>(value: &T) -> Result<String, RepoError> {
 }
 
 impl SqliteConsignments {
-    async fn one(&self, filter: &'static str, args: Vec<String>) -> Result<Option<Consignment>, RepoError> {
+    async fn one(
+        &self,
+        filter: &'static str,
+        args: Vec<String>,
+    ) -> Result<Option<Consignment>, RepoError> {
         self.db
             .call(move |db| {
                 let sql = format!("SELECT {COLUMNS} FROM consignments WHERE {filter}");
@@ -135,10 +139,24 @@ impl ConsignmentRepository for SqliteConsignments {
             .call(move |db| {
                 let tx = db.transaction()?;
                 tx.execute(
-                    &format!("INSERT INTO consignments ({COLUMNS})
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"),
-                    params![c.id, c.user_id, c.description, c.weight, c.vessel_id, c.status.as_str(),
-                            c.created_at, containers, c.reason, steps, c.idempotency_key, c.updated_ms],
+                    &format!(
+                        "INSERT INTO consignments ({COLUMNS})
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+                    ),
+                    params![
+                        c.id,
+                        c.user_id,
+                        c.description,
+                        c.weight,
+                        c.vessel_id,
+                        c.status.as_str(),
+                        c.created_at,
+                        containers,
+                        c.reason,
+                        steps,
+                        c.idempotency_key,
+                        c.updated_ms
+                    ],
                 )?;
                 outbox::sqlite::enqueue(&tx, &event)?;
                 tx.commit()
@@ -181,7 +199,15 @@ impl ConsignmentRepository for SqliteConsignments {
                     "UPDATE consignments SET status = ?3, vessel_id = ?4, reason = ?5, steps = ?6,
                                              updated_ms = ?7
                      WHERE id = ?1 AND status = ?2",
-                    params![c.id, from.as_str(), c.status.as_str(), c.vessel_id, c.reason, steps, c.updated_ms],
+                    params![
+                        c.id,
+                        from.as_str(),
+                        c.status.as_str(),
+                        c.vessel_id,
+                        c.reason,
+                        steps,
+                        c.updated_ms
+                    ],
                 )?;
                 if moved == 0 {
                     return Ok(false);
@@ -196,7 +222,11 @@ impl ConsignmentRepository for SqliteConsignments {
             .map_err(unavailable)
     }
 
-    async fn unfinished(&self, before_ms: i64, limit: usize) -> Result<Vec<Consignment>, RepoError> {
+    async fn unfinished(
+        &self,
+        before_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<Consignment>, RepoError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         self.db
             .call(move |db| {
@@ -217,8 +247,9 @@ impl ConsignmentRepository for SqliteConsignments {
         let user_id = user_id.to_owned();
         self.db
             .call(move |db| {
-                let sql =
-                    format!("SELECT {COLUMNS} FROM consignments WHERE user_id = ?1 ORDER BY seq DESC");
+                let sql = format!(
+                    "SELECT {COLUMNS} FROM consignments WHERE user_id = ?1 ORDER BY seq DESC"
+                );
                 let mut stmt = db.prepare_cached(&sql)?;
                 let rows = stmt.query_map([user_id], from_row)?;
                 rows.collect()

@@ -31,7 +31,11 @@ fn hold(consignment: &str, vessel: &str, capacity: i32, weight: i32) -> Hold {
 }
 
 fn reserved_event(consignment: &str) -> Outgoing {
-    outgoing("shippy.log", "alice", &format!("reserved for {consignment}"))
+    outgoing(
+        "shippy.log",
+        "alice",
+        &format!("reserved for {consignment}"),
+    )
 }
 
 fn released_event() -> ReleaseEvent {
@@ -45,7 +49,13 @@ fn released_event() -> ReleaseEvent {
 }
 
 async fn room(r: &Arc<dyn VesselRepository>, id: &str) -> (i32, i32) {
-    let v = r.list().await.unwrap().into_iter().find(|v| v.id == id).unwrap();
+    let v = r
+        .list()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|v| v.id == id)
+        .unwrap();
     (v.remaining_capacity, v.remaining_weight)
 }
 
@@ -121,12 +131,20 @@ pub async fn a_reservation_takes_room_and_full_vessels_are_not_offered(
     r.create(&vessel("big", 100, 100_000, true), &created("big"))
         .await
         .unwrap();
-    let made = r.reserve(&hold("c1", "small", 2, 4_000), &reserved_event("c1")).await;
-    assert_eq!(made.unwrap(), Reserved::Made(hold("c1", "small", 2, 4_000).held()));
+    let made = r
+        .reserve(&hold("c1", "small", 2, 4_000), &reserved_event("c1"))
+        .await;
+    assert_eq!(
+        made.unwrap(),
+        Reserved::Made(hold("c1", "small", 2, 4_000).held())
+    );
     assert_eq!(room(&r, "small").await, (0, 6_000));
     let next = r.find_available(spec(1, 1)).await.unwrap().unwrap();
     assert_eq!(next.id, "big", "a vessel with no room left is not offered");
-    assert_eq!(r.reservation("c1").await.unwrap(), Some(hold("c1", "small", 2, 4_000).held()));
+    assert_eq!(
+        r.reservation("c1").await.unwrap(),
+        Some(hold("c1", "small", 2, 4_000).held())
+    );
 }
 
 pub async fn reserving_twice_for_one_consignment_holds_once(r: Arc<dyn VesselRepository>) {
@@ -152,7 +170,11 @@ pub async fn reserving_twice_for_one_consignment_holds_once(r: Arc<dyn VesselRep
     );
     assert_eq!(room(&r, "a").await, (7, 7_000));
     assert_eq!(room(&r, "b").await, (10, 10_000));
-    assert_eq!(waiting(outbox.as_ref()).await.len(), before + 1, "one event");
+    assert_eq!(
+        waiting(outbox.as_ref()).await.len(),
+        before + 1,
+        "one event"
+    );
 }
 
 pub async fn a_refused_reservation_changes_nothing(r: Arc<dyn VesselRepository>) {
@@ -164,17 +186,38 @@ pub async fn a_refused_reservation_changes_nothing(r: Arc<dyn VesselRepository>)
         .unwrap();
     let outbox = r.outbox();
     let before = waiting(outbox.as_ref()).await.len();
-    let too_many = r.reserve(&hold("c1", "a", 3, 1), &reserved_event("c1")).await;
-    assert!(matches!(&too_many, Ok(Reserved::NoRoom(v)) if v.remaining_capacity == 2), "{too_many:?}");
-    let too_heavy = r.reserve(&hold("c2", "a", 1, 1_001), &reserved_event("c2")).await;
-    assert!(matches!(too_heavy, Ok(Reserved::NoRoom(_))), "{too_heavy:?}");
-    let idle = r.reserve(&hold("c3", "idle", 1, 1), &reserved_event("c3")).await;
-    assert!(matches!(idle, Ok(Reserved::NoRoom(_))), "an unavailable vessel takes nothing");
-    let nowhere = r.reserve(&hold("c4", "nowhere", 1, 1), &reserved_event("c4")).await;
+    let too_many = r
+        .reserve(&hold("c1", "a", 3, 1), &reserved_event("c1"))
+        .await;
+    assert!(
+        matches!(&too_many, Ok(Reserved::NoRoom(v)) if v.remaining_capacity == 2),
+        "{too_many:?}"
+    );
+    let too_heavy = r
+        .reserve(&hold("c2", "a", 1, 1_001), &reserved_event("c2"))
+        .await;
+    assert!(
+        matches!(too_heavy, Ok(Reserved::NoRoom(_))),
+        "{too_heavy:?}"
+    );
+    let idle = r
+        .reserve(&hold("c3", "idle", 1, 1), &reserved_event("c3"))
+        .await;
+    assert!(
+        matches!(idle, Ok(Reserved::NoRoom(_))),
+        "an unavailable vessel takes nothing"
+    );
+    let nowhere = r
+        .reserve(&hold("c4", "nowhere", 1, 1), &reserved_event("c4"))
+        .await;
     assert_eq!(nowhere.unwrap(), Reserved::NoVessel);
     assert_eq!(room(&r, "a").await, (2, 1_000));
     assert_eq!(r.reservation("c1").await.unwrap(), None);
-    assert_eq!(waiting(outbox.as_ref()).await.len(), before, "no event for a refusal");
+    assert_eq!(
+        waiting(outbox.as_ref()).await.len(),
+        before,
+        "no event for a refusal"
+    );
     // A refusal is not remembered: the same consignment may try again, or elsewhere.
     r.reserve(&hold("c1", "a", 2, 1), &reserved_event("c1"))
         .await
@@ -196,8 +239,14 @@ pub async fn a_release_gives_room_back_once(r: Arc<dyn VesselRepository>) {
     let second = r.release("c1", released_event()).await.unwrap();
     assert!(!second.changed, "releasing again changes nothing");
     assert_eq!(room(&r, "a").await, (5, 5_000), "given back exactly once");
-    assert_eq!(waiting(outbox.as_ref()).await.len(), before + 1, "one event");
-    let again = r.reserve(&hold("c1", "a", 2, 2_000), &reserved_event("c1")).await;
+    assert_eq!(
+        waiting(outbox.as_ref()).await.len(),
+        before + 1,
+        "one event"
+    );
+    let again = r
+        .reserve(&hold("c1", "a", 2, 2_000), &reserved_event("c1"))
+        .await;
     assert!(matches!(again, Ok(Reserved::WasReleased(_))), "{again:?}");
     assert_eq!(room(&r, "a").await, (5, 5_000));
 }
@@ -209,8 +258,13 @@ pub async fn a_release_that_comes_first_makes_the_late_reservation_impossible(
         .await
         .unwrap();
     let early = r.release("c1", released_event()).await.unwrap();
-    assert!(!early.changed && early.reservation.vessel_id.is_empty(), "{early:?}");
-    let late = r.reserve(&hold("c1", "a", 1, 1), &reserved_event("c1")).await;
+    assert!(
+        !early.changed && early.reservation.vessel_id.is_empty(),
+        "{early:?}"
+    );
+    let late = r
+        .reserve(&hold("c1", "a", 1, 1), &reserved_event("c1"))
+        .await;
     assert!(matches!(late, Ok(Reserved::WasReleased(_))), "{late:?}");
     assert_eq!(room(&r, "a").await, (5, 5_000));
 }
@@ -228,7 +282,8 @@ pub async fn concurrent_reservations_never_take_more_than_the_vessel_has(
             let r = Arc::clone(&r);
             tokio::spawn(async move {
                 let id = format!("c{i}");
-                r.reserve(&hold(&id, "a", 1, 1_000), &reserved_event(&id)).await
+                r.reserve(&hold(&id, "a", 1, 1_000), &reserved_event(&id))
+                    .await
             })
         })
         .collect();

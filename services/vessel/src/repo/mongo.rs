@@ -131,7 +131,8 @@ impl MongoVessels {
         }
         for (id, capacity, max_weight) in ids {
             let unset = doc! { "_id": &id, "remaining_capacity": { "$exists": false } };
-            let set = doc! { "$set": { "remaining_capacity": capacity, "remaining_weight": max_weight } };
+            let set =
+                doc! { "$set": { "remaining_capacity": capacity, "remaining_weight": max_weight } };
             self.vessels
                 .update_one(unset, set)
                 .await
@@ -153,10 +154,17 @@ impl MongoVessels {
         Ok(found.map(Reservation::from))
     }
 
-    async fn reserve_once(&self, hold: &Hold, event: &Outgoing) -> mongodb::error::Result<Reserved> {
+    async fn reserve_once(
+        &self,
+        hold: &Hold,
+        event: &Outgoing,
+    ) -> mongodb::error::Result<Reserved> {
         let mut session = self.vessels.client().start_session().await?;
         session.start_transaction().await?;
-        if let Some(r) = self.reservation_in(&mut session, &hold.consignment_id).await? {
+        if let Some(r) = self
+            .reservation_in(&mut session, &hold.consignment_id)
+            .await?
+        {
             session.abort_transaction().await?;
             return Ok(if r.held {
                 Reserved::AlreadyHeld(r)

@@ -45,7 +45,7 @@ pub struct SqliteVessels {
 
 impl SqliteVessels {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
-        migrate(path).map_err(|e| StoreError::from(e))?;
+        migrate(path)?;
         let db = SqliteDb::open(path, &format!("{SCHEMA}{}", outbox::sqlite::SCHEMA))?;
         Ok(Self { db })
     }
@@ -99,7 +99,10 @@ fn reservation_from_row(r: &Row<'_>) -> rusqlite::Result<Reservation> {
     })
 }
 
-fn reservation_in(tx: &Transaction<'_>, consignment_id: &str) -> rusqlite::Result<Option<Reservation>> {
+fn reservation_in(
+    tx: &Transaction<'_>,
+    consignment_id: &str,
+) -> rusqlite::Result<Option<Reservation>> {
     tx.query_row(
         "SELECT consignment_id, vessel_id, capacity, weight, held FROM reservations
          WHERE consignment_id = ?1",
@@ -130,7 +133,9 @@ impl VesselRepository for SqliteVessels {
             .call(move |c| {
                 let tx = c.transaction()?;
                 tx.execute(
-                    &format!("INSERT INTO vessels ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"),
+                    &format!(
+                        "INSERT INTO vessels ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
+                    ),
                     params![
                         v.id,
                         v.capacity,
@@ -238,9 +243,15 @@ impl VesselRepository for SqliteVessels {
                     None => {
                         let tombstone = Reservation::released_unheld(&id);
                         insert_reservation(&tx, &tombstone)?;
-                        Released { reservation: tombstone, changed: false }
+                        Released {
+                            reservation: tombstone,
+                            changed: false,
+                        }
                     }
-                    Some(r) if !r.held => Released { reservation: r, changed: false },
+                    Some(r) if !r.held => Released {
+                        reservation: r,
+                        changed: false,
+                    },
                     Some(r) => {
                         tx.execute(
                             "UPDATE vessels SET
@@ -254,7 +265,10 @@ impl VesselRepository for SqliteVessels {
                             [&id],
                         )?;
                         outbox::sqlite::enqueue(&tx, &event(&r))?;
-                        Released { reservation: Reservation { held: false, ..r }, changed: true }
+                        Released {
+                            reservation: Reservation { held: false, ..r },
+                            changed: true,
+                        }
                     }
                 };
                 tx.commit()?;

@@ -1,0 +1,21 @@
+//! Seeding: the tutorial's `vessel001` goes into every new store, with its event.
+
+use shippy_common::events::Events;
+
+use crate::domain::seed_vessel;
+use crate::repo::{RepoError, VesselRepository};
+
+/// Stores [`seed_vessel`] when the store is empty. Two instances racing both succeed.
+pub async fn seed(repo: &dyn VesselRepository, events: &Events) -> Result<(), RepoError> {
+    if repo.list().await?.is_empty() {
+        let v = seed_vessel();
+        let message = format!("vessel {} {:?} seeded", v.id, v.name);
+        // The system's own event: no user caused it.
+        match repo.create(&v, &events.outgoing("Seed", message, "")).await {
+            Ok(()) => tracing::info!("seeded vessel001"),
+            Err(RepoError::DuplicateId) => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
