@@ -14,6 +14,7 @@ pub struct Registration {
     registry: Arc<dyn Registry>,
     instance: Instance,
     heartbeat: tokio::task::JoinHandle<()>,
+    stop_heartbeat: tokio::sync::watch::Sender<bool>,
 }
 
 /// The address to advertise for a listener: `host` with the bound port when one is set, else
@@ -57,11 +58,17 @@ impl Registration {
         tracing::info!(service, id = %instance.id, address = %instance.address, "registered");
         let every = Duration::from_secs(config.heartbeat_secs);
         let (r, i) = (Arc::clone(&registry), instance.clone());
+        let (stop_heartbeat, mut stopped) = tokio::sync::watch::channel(false);
         let heartbeat = tokio::spawn(async move {
             let mut tick = tokio::time::interval(every);
             tick.tick().await;
             loop {
-                tick.tick().await;
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = stopped.changed() => return,
+                }
+                // A heartbeat runs to its end, never cut off, so none can land after the
+                // deregistration and register the instance again.
                 if let Err(error) = r.heartbeat(&i, ttl).await {
                     tracing::warn!(%error, id = %i.id, "heartbeat failed");
                 }
@@ -71,6 +78,7 @@ impl Registration {
             registry,
             instance,
             heartbeat,
+            stop_heartbeat,
         })
     }
 
@@ -79,9 +87,11 @@ impl Registration {
         &self.instance
     }
 
-    /// Stops heartbeating and removes the instance from the registry.
+    /// Stops heartbeating (waiting for a heartbeat in flight) and removes the instance from
+    /// the registry.
     pub async fn stop(self) {
-        self.heartbeat.abort();
+        let _ = self.stop_heartbeat.send(true);
+        let _ = self.heartbeat.await;
         match self
             .registry
             .deregister(&self.instance.service, &self.instance.id)

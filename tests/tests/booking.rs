@@ -163,6 +163,35 @@ async fn no_interleaving_of_bookings_on_two_instances_of_each_service_overbooks_
 }
 
 #[tokio::test]
+async fn bookings_that_lose_the_race_for_the_last_room_go_to_the_next_smallest_vessel() {
+    let mut system = System::start().await;
+    let _vessels = system.start_extra(names::VESSEL).await;
+    let token = system.rest_user("race@example.com").await;
+    create_vessel(&system, &token, "small", 2, 2 * HEAVY).await;
+    create_vessel(&system, &token, "large", 20, 20 * HEAVY).await;
+    let outcomes =
+        join_all((0..10).map(|_| book(&system, &token, None, one_container(HEAVY)))).await;
+    let mut on = std::collections::BTreeMap::<String, usize>::new();
+    for (status, body) in &outcomes {
+        assert_eq!(*status, 201, "every booking finds room somewhere: {body}");
+        let vessel = body["consignment"]["vessel_id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        *on.entry(vessel).or_default() += 1;
+    }
+    assert_eq!(
+        on.get("small"),
+        Some(&2),
+        "the smallest fills first: {on:?}"
+    );
+    assert_eq!(on.get("large"), Some(&8), "{on:?}");
+    assert_eq!(room(&system, &token, "small").await, (0, 0));
+    assert_eq!(room(&system, &token, "large").await, (12, 12 * HEAVY));
+    system.stop_all().await;
+}
+
+#[tokio::test]
 async fn a_booking_killed_between_reserve_and_book_ends_booked_with_one_reservation() {
     let mut system = System::start_with(&[("SHIPPY_SAGA__PAUSE_AT", "after-reserve")]).await;
     let token = system.rest_user("crash@example.com").await;
