@@ -279,18 +279,18 @@ async function consignments(view) {
     })).filter((c) => c.customer_id || c.origin || c.user_id);
     const consignment = { description: data.get("description"), weight: num(data.get("weight")), containers: rows };
     if (Number.isNaN(consignment.weight)) throw new ApiError(400, "invalid_argument", "weight: enter a number");
-    // One key per attempt: pressing Book again after a 503 or a lost answer retries the same
-    // booking, and the API books it once. A new attempt (after an answer) gets a new key.
-    attempt = attempt || crypto.randomUUID();
+    // One key per attempt: pressing Book again with the same details after a 503 or a lost
+    // answer retries the same booking, and the API books it once. Changed details, or any
+    // answer, start a new attempt with a new key.
+    const details = JSON.stringify(consignment);
+    if (!attempt || attempt.details !== details) attempt = { key: crypto.randomUUID(), details };
     try {
-      await api("POST", "/consignments", consignment, { "idempotency-key": attempt });
+      await api("POST", "/consignments", consignment, { "idempotency-key": attempt.key });
     } catch (e) {
-      if (e.status === 503 || e.status === 0) {
-        throw new ApiError(e.status, e.code, "shippy could not finish this booking just now. Press Book again: it will not be booked twice.");
-      }
+      if (e.status === 503 || e.status === 0) throw unfinished(e);
       attempt = null;
       if (e.status === 422) await load();
-      throw e;
+      throw plainBookingError(e);
     }
     attempt = null;
     $("#consignment-form", view).reset();
@@ -299,6 +299,23 @@ async function consignments(view) {
     await load();
   });
   await load();
+}
+
+/** A booking that got no answer, in words that say what to do: the same attempt again. */
+function unfinished(e) {
+  const why = e.status === 0 ? "shippy could not be reached" : "shippy could not finish this booking just now";
+  return new ApiError(e.status, e.code, `${why}. Press Book again without changing anything: it will not be booked twice.`);
+}
+
+/** A refused booking in plain words; field errors keep the API's "field: reason" form. */
+function plainBookingError(e) {
+  if (e.status === 422) {
+    return new ApiError(e.status, e.code, `No vessel can take this consignment (${e.message}). It is kept in your list as rejected; nothing was booked.`);
+  }
+  if (e.status === 409) {
+    return new ApiError(e.status, e.code, "Your earlier try of this booking was already settled another way (cancelled, or sent with other details): see your list below. Press Book again to book this as a new consignment.");
+  }
+  return e;
 }
 
 async function consignment(view, notice, id) {
@@ -315,7 +332,8 @@ async function consignment(view, notice, id) {
     $("#detail-containers", view).textContent = count(c.containers.length);
     $("#detail-reason", view).textContent = c.reason;
     $("#detail-reason", view).hidden = $("#detail-reason-label", view).hidden = !c.reason;
-    cancel.hidden = !["pending", "booked"].includes(c.status);
+    // A booking still cancelling (after a 503) finishes when cancelled again.
+    cancel.hidden = !["pending", "booked", "cancelling"].includes(c.status);
     $("#detail-steps", view).replaceChildren(...c.steps.map((s) => {
       const li = document.createElement("li");
       const name = document.createElement("strong");
@@ -352,7 +370,11 @@ async function consignment(view, notice, id) {
       const { consignment: c } = await api("POST", `/consignments/${encodeURIComponent(id)}/cancel`);
       show(c, vessels);
     } catch (e) {
-      Object.assign(error, { textContent: e.message, hidden: false });
+      const message = e.status === 503 || e.status === 0
+        ? "shippy could not finish cancelling just now. Press Cancel again to finish it."
+        : e.message;
+      Object.assign(error, { textContent: message, hidden: false });
+      await load().catch(() => {});
     } finally {
       cancel.disabled = false;
     }

@@ -242,11 +242,29 @@ async fn the_tutorial_works_through_rest() {
             .rest("GET", "/api/v1/logs?limit=10", Some(&token), None)
             .await;
         let events = logs["events"].as_array().cloned().unwrap_or_default();
-        (events.len() >= 3).then_some(events)
+        (events.len() >= 5).then_some(events)
     })
     .await
-    .expect("three events");
-    assert_eq!(events[0]["origin"], names::CONSIGNMENT, "newest first");
+    .expect("the sign-up, the vessel and the booking's three steps");
+    let times: Vec<i64> = events
+        .iter()
+        .map(|e| e["time_unix_ms"].as_i64().unwrap())
+        .collect();
+    assert!(
+        times.windows(2).all(|w| w[0] >= w[1]),
+        "newest first: {times:?}"
+    );
+    let methods: Vec<&str> = events
+        .iter()
+        .map(|e| e["method"].as_str().unwrap())
+        .collect();
+    for step in [
+        "ConsignmentPending",
+        "CapacityReserved",
+        "ConsignmentBooked",
+    ] {
+        assert!(methods.contains(&step), "{step} in {methods:?}");
+    }
     system.stop_all().await;
 }
 

@@ -28,7 +28,7 @@ enum Command {
     Create {
         file: PathBuf,
         /// Retry an earlier attempt: the key it printed (a fresh one is made otherwise)
-        #[arg(long)]
+        #[arg(long, value_parser = idempotency_key)]
         idempotency_key: Option<String>,
     },
     /// List your consignments, newest first
@@ -37,6 +37,15 @@ enum Command {
     Get { id: String },
     /// Cancel one of your consignments and give its room on the vessel back
     Cancel { id: String },
+}
+
+/// A key the consignment service accepts: 1 to 128 visible ASCII characters.
+fn idempotency_key(key: &str) -> Result<String, String> {
+    if (1..=128).contains(&key.len()) && key.bytes().all(|b| b.is_ascii_graphic()) {
+        Ok(key.to_owned())
+    } else {
+        Err("must be 1 to 128 visible ASCII characters".into())
+    }
 }
 
 #[derive(Deserialize)]
@@ -155,7 +164,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .create_consignment(request)
                 .await
                 .map_err(|s| {
-                    if matches!(s.code(), Code::Unavailable | Code::Unknown) {
+                    // Not refused, just not answered: the booking may be stored, so a retry
+                    // must carry the same key to book it once.
+                    let unanswered = [
+                        Code::Unavailable,
+                        Code::Unknown,
+                        Code::DeadlineExceeded,
+                        Code::Cancelled,
+                    ];
+                    if unanswered.contains(&s.code()) {
                         let hint = format!("; retry with --idempotency-key {key}");
                         anyhow::anyhow!("{}{hint}", describe(&s))
                     } else {
@@ -218,5 +235,37 @@ mod tests {
         let f: ConsignmentFile = output::read_json(&path).unwrap();
         assert_eq!((f.weight, f.containers.len()), (55_000, 3));
         assert!(Cli::try_parse_from(["consignment-cli", "create"]).is_err());
+    }
+
+    #[test]
+    fn a_retry_names_its_key_and_a_key_the_service_would_refuse_is_refused_here() {
+        let cli = Cli::try_parse_from(["consignment-cli", "create", "c.json"]).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Create {
+                idempotency_key: None,
+                ..
+            }
+        ));
+        let retry = ["consignment-cli", "create", "c.json", "--idempotency-key"];
+        let cli = Cli::try_parse_from([&retry[..], &["k-1"]].concat()).unwrap();
+        assert!(matches!(
+            cli.command,
+            Command::Create { idempotency_key: Some(k), .. } if k == "k-1"
+        ));
+        let long = "k".repeat(129);
+        for bad in ["", "two words", long.as_str()] {
+            let error = Cli::try_parse_from([&retry[..], &[bad]].concat()).unwrap_err();
+            assert!(error.to_string().contains("--idempotency-key"), "{error}");
+        }
+    }
+
+    #[test]
+    fn get_and_cancel_take_one_consignment_id() {
+        let cli = Cli::try_parse_from(["consignment-cli", "get", "c1"]).unwrap();
+        assert!(matches!(cli.command, Command::Get { id } if id == "c1"));
+        let cli = Cli::try_parse_from(["consignment-cli", "--json", "cancel", "c1"]).unwrap();
+        assert!(cli.conn.json && matches!(cli.command, Command::Cancel { id } if id == "c1"));
+        assert!(Cli::try_parse_from(["consignment-cli", "cancel"]).is_err());
     }
 }

@@ -129,9 +129,56 @@ async fn an_idempotency_key_a_header_cannot_carry_is_a_400_naming_it() {
         body["error"]["message"]
             .as_str()
             .unwrap()
-            .starts_with("Idempotency-Key:"),
+            .starts_with("idempotency-key:"),
         "{body}"
     );
+}
+
+#[tokio::test]
+async fn an_idempotency_key_the_service_would_refuse_is_a_400_before_any_service_is_asked() {
+    // No consignment service is registered: a 400 proves the gateway refused it itself.
+    for key in [String::new(), "k".repeat(129), "two words".into()] {
+        let request = Request::post("/api/v1/consignments")
+            .header("content-type", "application/json")
+            .header("authorization", "Bearer t")
+            .header("idempotency-key", key.as_str())
+            .body(Body::from(
+                r#"{"description":"d","weight":1,"containers":[{}]}"#,
+            ))
+            .unwrap();
+        let (status, _, body) = call(request).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{key:?}: {body}");
+        assert_eq!(
+            body["error"]["message"],
+            "idempotency-key: must be 1 to 128 visible ASCII characters"
+        );
+    }
+}
+
+#[tokio::test]
+async fn reading_or_cancelling_a_consignment_needs_a_token_then_the_consignment_service() {
+    let requests = || {
+        [
+            Request::get("/api/v1/consignments/c1"),
+            Request::post("/api/v1/consignments/c1/cancel"),
+        ]
+    };
+    for request in requests() {
+        let (status, _, body) = call(request.body(Body::empty()).unwrap()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    }
+    for request in requests() {
+        let request = request.header("authorization", "Bearer t");
+        let (status, _, body) = call(request.body(Body::empty()).unwrap()).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("shippy.consignment"),
+            "{body}"
+        );
+    }
 }
 
 #[tokio::test]
@@ -149,7 +196,7 @@ async fn the_configured_ui_origin_may_call_the_api_and_others_may_not() {
             .header("access-control-request-method", "POST")
             .header(
                 "access-control-request-headers",
-                "authorization,content-type",
+                "authorization,content-type,idempotency-key",
             )
             .body(Body::empty())
             .unwrap()
@@ -158,6 +205,11 @@ async fn the_configured_ui_origin_may_call_the_api_and_others_may_not() {
     assert_eq!(
         headers.get("access-control-allow-origin").unwrap(),
         UI_ORIGIN
+    );
+    let allowed = headers.get("access-control-allow-headers").unwrap();
+    assert!(
+        allowed.to_str().unwrap().contains("idempotency-key"),
+        "a booking from the UI's origin may send its key: {allowed:?}"
     );
     let (_, headers, _) = call(preflight("http://evil.example")).await;
     assert!(headers.get("access-control-allow-origin").is_none());
@@ -184,6 +236,7 @@ async fn the_openapi_document_lists_every_endpoint_with_its_schemas() {
         ("/api/v1/consignments", "post"),
         ("/api/v1/consignments", "get"),
         ("/api/v1/consignments/{id}", "get"),
+        ("/api/v1/consignments/{id}/cancel", "post"),
         ("/api/v1/logs", "get"),
         ("/api/v1/logs/stream", "get"),
         ("/healthz", "get"),
@@ -194,7 +247,8 @@ async fn the_openapi_document_lists_every_endpoint_with_its_schemas() {
         assert!(op.is_object(), "{method} {path} is documented");
         if method == "post" {
             assert!(
-                op["requestBody"]["content"]["application/json"]["schema"].is_object(),
+                op["requestBody"]["content"]["application/json"]["schema"].is_object()
+                    || path.ends_with("/cancel"),
                 "{path}"
             );
         }
@@ -236,6 +290,19 @@ async fn the_openapi_document_lists_every_endpoint_with_its_schemas() {
         "Token",
     ] {
         assert!(doc["components"]["schemas"][schema].is_object(), "{schema}");
+    }
+    let schemas = &doc["components"]["schemas"];
+    for (schema, field) in [
+        ("Consignment", "reason"),
+        ("Consignment", "steps"),
+        ("Step", "at"),
+        ("Vessel", "remaining_capacity"),
+        ("Vessel", "remaining_weight"),
+    ] {
+        assert!(
+            schemas[schema]["properties"][field].is_object(),
+            "{schema}.{field}"
+        );
     }
     assert_eq!(
         doc["components"]["securitySchemes"]["bearer"]["scheme"],

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 use shippy_common::ErrorKind;
 use shippy_common::client::GrpcChannel;
 use shippy_proto::consignment::{self as pb, shipping_service_client::ShippingServiceClient};
+use shippy_proto::tonic::metadata::{Ascii, MetadataValue};
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, ErrorBody};
@@ -163,6 +164,24 @@ async fn client(state: &AppState) -> Result<ShippingServiceClient<GrpcChannel>, 
 /// The header a client sends so a retried booking books once.
 const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
+/// The `Idempotency-Key` header as gRPC metadata, refused here unless it is a key the
+/// consignment service accepts: 1 to 128 visible ASCII characters. The refusal reads as the
+/// service's own does, so a client sees one message whichever refused it.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<MetadataValue<Ascii>>, ApiError> {
+    let Some(key) = headers.get(IDEMPOTENCY_KEY) else {
+        return Ok(None);
+    };
+    let bytes = key.as_bytes();
+    let valid = (1..=128).contains(&bytes.len()) && bytes.iter().all(u8::is_ascii_graphic);
+    let parsed = valid.then(|| key.to_str().ok()?.parse().ok()).flatten();
+    parsed.map(Some).ok_or_else(|| {
+        ApiError::new(
+            ErrorKind::InvalidArgument,
+            "idempotency-key: must be 1 to 128 visible ASCII characters",
+        )
+    })
+}
+
 /// Book a consignment onto the smallest vessel with room left for it. The booking is a saga:
 /// stored as pending, room reserved on the vessel, then booked; send an `Idempotency-Key`
 /// so that a retry after a 503 or a broken connection returns the same booking.
@@ -190,17 +209,7 @@ pub async fn create(
         ..Default::default()
     };
     let mut request = authed(&headers, message)?;
-    if let Some(key) = headers.get(IDEMPOTENCY_KEY) {
-        let key = key
-            .to_str()
-            .ok()
-            .and_then(|k| k.parse().ok())
-            .ok_or_else(|| {
-                ApiError::new(
-                    ErrorKind::InvalidArgument,
-                    "Idempotency-Key: must be 1 to 128 visible ASCII characters",
-                )
-            })?;
+    if let Some(key) = idempotency_key(&headers)? {
         request.metadata_mut().insert(IDEMPOTENCY_KEY, key);
     }
     let created = client(&state)
