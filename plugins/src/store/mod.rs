@@ -4,4 +4,4 @@
 pub mod mongo;
 mod sqlite;
 
-pub use sqlite::{OPEN_RETRY_FOR, SqliteDb, StoreError};
+pub use sqlite::{OPEN_RETRY_FOR, SqliteDb, StoreError, migrate_if_missing};

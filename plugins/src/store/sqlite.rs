@@ -50,6 +50,33 @@ fn open_once(path: &Path, schema: &str) -> rusqlite::Result<Connection> {
     Ok(conn)
 }
 
+/// Brings a database from an older release up to date: when `table` exists without
+/// `column`, runs `migration` under the write lock, once. A new file needs nothing (the
+/// schema makes it whole). Answers whether the migration ran.
+pub fn migrate_if_missing(
+    path: &Path,
+    table: &str,
+    column: &str,
+    migration: &str,
+) -> rusqlite::Result<bool> {
+    if !path.exists() {
+        return Ok(false);
+    }
+    let mut conn = Connection::open(path)?;
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let columns: Vec<String> = tx
+        .prepare("SELECT name FROM pragma_table_info(?1)")?
+        .query_map([table], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    let due = !columns.is_empty() && !columns.iter().any(|c| c == column);
+    if due {
+        tx.execute_batch(migration)?;
+    }
+    tx.commit()?;
+    Ok(due)
+}
+
 fn is_busy(e: &rusqlite::Error) -> bool {
     matches!(
         e,

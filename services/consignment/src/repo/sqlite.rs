@@ -5,9 +5,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use rusqlite::{Connection, OptionalExtension, Row, TransactionBehavior, params};
+use rusqlite::{OptionalExtension, Row, TransactionBehavior, params};
 use shippy_plugins::outbox::{self, Outbox, Outgoing, SqliteOutbox};
-use shippy_plugins::store::{SqliteDb, StoreError};
+use shippy_plugins::store::{SqliteDb, StoreError, migrate_if_missing};
 
 use super::{ConsignmentRepository, RepoError};
 use crate::domain::{Consignment, Status};
@@ -51,29 +51,17 @@ impl SqliteConsignments {
 }
 
 /// Gives a consignments table from before the booking saga its new columns: old bookings
-/// keep their status, and their id as their idempotency key. Runs under the write lock, once.
+/// keep their status, and their id as their idempotency key.
 pub fn migrate(path: &Path) -> rusqlite::Result<()> {
-    if !path.exists() {
-        return Ok(());
-    }
-    let mut conn = Connection::open(path)?;
-    conn.busy_timeout(std::time::Duration::from_secs(2))?;
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let columns: Vec<String> = tx
-        .prepare("SELECT name FROM pragma_table_info('consignments')")?
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    if !columns.is_empty() && !columns.iter().any(|c| c == "idempotency_key") {
-        tx.execute_batch(
-            "ALTER TABLE consignments ADD COLUMN reason TEXT NOT NULL DEFAULT '';
-             ALTER TABLE consignments ADD COLUMN steps TEXT NOT NULL DEFAULT '[]';
-             ALTER TABLE consignments ADD COLUMN idempotency_key TEXT NOT NULL DEFAULT '';
-             ALTER TABLE consignments ADD COLUMN updated_ms INTEGER NOT NULL DEFAULT 0;
-             UPDATE consignments SET idempotency_key = 'old-' || id;",
-        )?;
+    let migration = "ALTER TABLE consignments ADD COLUMN reason TEXT NOT NULL DEFAULT '';
+         ALTER TABLE consignments ADD COLUMN steps TEXT NOT NULL DEFAULT '[]';
+         ALTER TABLE consignments ADD COLUMN idempotency_key TEXT NOT NULL DEFAULT '';
+         ALTER TABLE consignments ADD COLUMN updated_ms INTEGER NOT NULL DEFAULT 0;
+         UPDATE consignments SET idempotency_key = 'old-' || id;";
+    if migrate_if_missing(path, "consignments", "idempotency_key", migration)? {
         tracing::info!("consignment store migrated for the booking saga");
     }
-    tx.commit()
+    Ok(())
 }
 
 fn json_column<T: serde::de::DeserializeOwned>(r: &Row<'_>, i: usize) -> rusqlite::Result<T> {

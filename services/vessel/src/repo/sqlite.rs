@@ -5,9 +5,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use rusqlite::{Connection, OptionalExtension, Row, Transaction, TransactionBehavior, params};
+use rusqlite::{OptionalExtension, Row, Transaction, TransactionBehavior, params};
 use shippy_plugins::outbox::{self, Outbox, Outgoing, SqliteOutbox};
-use shippy_plugins::store::{SqliteDb, StoreError};
+use shippy_plugins::store::{SqliteDb, StoreError, migrate_if_missing};
 
 use super::{ReleaseEvent, RepoError, VesselRepository};
 use crate::domain::{Hold, Released, Reservation, Reserved, Specification, Vessel};
@@ -52,28 +52,16 @@ impl SqliteVessels {
 }
 
 /// Gives a vessels table from before reservations its remaining room (all of it: bookings
-/// made then held nothing). Runs before the schema, under the write lock, once.
+/// made then held nothing).
 pub fn migrate(path: &Path) -> rusqlite::Result<()> {
-    if !path.exists() {
-        return Ok(());
-    }
-    let mut conn = Connection::open(path)?;
-    conn.busy_timeout(std::time::Duration::from_secs(2))?;
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let columns: Vec<String> = tx
-        .prepare("SELECT name FROM pragma_table_info('vessels')")?
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
-    if !columns.is_empty() && !columns.iter().any(|c| c == "remaining_capacity") {
-        tx.execute_batch(
-            "ALTER TABLE vessels ADD COLUMN remaining_capacity INTEGER NOT NULL DEFAULT 0;
-             ALTER TABLE vessels ADD COLUMN remaining_weight INTEGER NOT NULL DEFAULT 0;
-             UPDATE vessels SET remaining_capacity = capacity, remaining_weight = max_weight;
-             DROP INDEX IF EXISTS vessels_by_spec;",
-        )?;
+    let migration = "ALTER TABLE vessels ADD COLUMN remaining_capacity INTEGER NOT NULL DEFAULT 0;
+         ALTER TABLE vessels ADD COLUMN remaining_weight INTEGER NOT NULL DEFAULT 0;
+         UPDATE vessels SET remaining_capacity = capacity, remaining_weight = max_weight;
+         DROP INDEX IF EXISTS vessels_by_spec;";
+    if migrate_if_missing(path, "vessels", "remaining_capacity", migration)? {
         tracing::info!("vessel store migrated: every vessel's room is now counted");
     }
-    tx.commit()
+    Ok(())
 }
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<Vessel> {
