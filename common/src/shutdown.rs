@@ -5,27 +5,37 @@ use tokio::sync::watch;
 use tokio_stream::wrappers::WatchStream;
 use tokio_stream::{Stream, StreamExt};
 
-/// Completes when the process is asked to stop.
-pub async fn signal() {
-    let ctrl_c = async {
+/// Completes when the process is asked to stop (SIGINT or SIGTERM). The handlers are
+/// installed at the call, not when the future is first polled: a service registers itself
+/// before it waits on this, and a stop signal arriving in between must not kill it with the
+/// default action, still registered.
+pub fn signal() -> impl std::future::Future<Output = ()> + Send + 'static {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{Signal, SignalKind, signal};
+        async fn received(signal: Option<Signal>) {
+            match signal {
+                Some(mut s) => {
+                    s.recv().await;
+                }
+                None => std::future::pending::<()>().await,
+            }
+        }
+        let interrupt = signal(SignalKind::interrupt()).ok();
+        let terminate = signal(SignalKind::terminate()).ok();
+        async move {
+            tokio::select! {
+                () = received(interrupt) => tracing::info!("interrupt received, shutting down"),
+                () = received(terminate) => tracing::info!("terminate received, shutting down"),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    async {
         if tokio::signal::ctrl_c().await.is_err() {
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        () = ctrl_c => tracing::info!("interrupt received, shutting down"),
-        () = term => tracing::info!("terminate received, shutting down"),
+        tracing::info!("interrupt received, shutting down");
     }
 }
 
@@ -86,6 +96,17 @@ pub async fn then_stop(signal: impl std::future::Future<Output = ()>, handle: St
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_stop_signal_sent_before_anyone_waits_is_still_caught() {
+        let stop = signal();
+        // Sent before the future is ever polled: with lazily installed handlers the default
+        // action would end this test process here.
+        nix::sys::signal::raise(nix::sys::signal::Signal::SIGTERM).unwrap();
+        tokio::time::timeout(std::time::Duration::from_secs(5), stop)
+            .await
+            .expect("the signal was caught");
+    }
 
     #[tokio::test]
     async fn a_bound_stream_ends_when_stopping_and_not_before() {

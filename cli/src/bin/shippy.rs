@@ -133,6 +133,9 @@ async fn run(
     extra
         .args
         .extend(["--listen".to_owned(), "127.0.0.1:0".to_owned()]);
+    // Caught from here on: a stop asked for while the services start is honoured once they
+    // are up, and stops them all.
+    let stop = shippy_common::shutdown::signal();
     let mut running: Vec<Running> = Vec::new();
     for service in names::ALL {
         running.push(launch.spawn(service)?);
@@ -166,7 +169,7 @@ async fn run(
     );
     let exited = wait_any_exit(&mut running);
     tokio::select! {
-        () = shippy_common::shutdown::signal() => {}
+        () = stop => {}
         name = exited => eprintln!("{name} exited unexpectedly; stopping the others"),
     }
     stop_all(running, config.shutdown_grace_secs).await;
