@@ -83,7 +83,7 @@ impl Running {
                 .map(|(k, v)| ((*k).to_owned(), v.clone()))
                 .collect(),
         })?;
-        let registry = shippy_common::wiring::registry(&config)?;
+        let registry = shippy_common::wiring::registry(&config).await?;
         let launch = Launch {
             bin_dir: std::env::current_exe()?
                 .parent()

@@ -51,7 +51,7 @@ impl ConnArgs {
             profile: self.profile.clone(),
             overrides: vec![],
         })?;
-        let registry = shippy_common::wiring::registry(&config)?;
+        let registry = shippy_common::wiring::registry(&config).await?;
         let timeout = Duration::from_secs(config.request_timeout_secs);
         let discovered = Discovered::new(registry, service, timeout, config.client.breaker());
         discovered

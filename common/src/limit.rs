@@ -1,10 +1,14 @@
 //! Per-client rate limits (GCRA, from the `governor` crate): each client may make
 //! `requests_per_sec` requests a second in bursts of up to `burst`, to each service and to
 //! the gateway. Past that the answer is RESOURCE_EXHAUSTED (REST 429) with `retry-after`
-//! saying when the next request will be let through. A client is the verified user where
-//! there is a token, else the peer address. Shippy's own services calling on their own
-//! behalf (the booking saga) are not held to them: the user requests that cause those calls
-//! already were, where they came in.
+//! saying when the next request will be let through.
+//!
+//! A request is held to two budgets, in this order: its client address's, before anything
+//! else is done with it (so a flood of bad tokens is refused before a signature is checked),
+//! then, once its token is verified, its user's. The address is the caller's own unless a
+//! trusted proxy forwarded it ([`crate::forwarded`]). Shippy's own services calling on their
+//! own behalf (the booking saga) are held to neither: the user requests that cause those
+//! calls already were, where they came in.
 
 use std::future::Future;
 use std::net::IpAddr;
@@ -21,6 +25,7 @@ use tonic::server::NamedService;
 
 use crate::auth::Caller;
 use crate::config::LimitsConfig;
+use crate::forwarded::{Origin, TrustedProxies};
 
 /// The limits of one process, shared by every request.
 #[derive(Debug)]
@@ -85,17 +90,49 @@ pub fn address_key(ip: IpAddr) -> String {
     format!("addr:{ip}")
 }
 
-/// Wraps a tonic service (inside [`crate::auth::RequireAuth`], so the caller is known) to
-/// hold every client to the limits.
+/// Which budget a wrapper holds requests to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Budget {
+    /// The client address, before the token guard; also records the request's [`Origin`].
+    Address,
+    /// The verified user, inside the token guard.
+    User,
+}
+
+/// Holds every request to one of the per-client budgets: see the module docs and
+/// [`crate::server::guarded`], which puts the two around the token guard.
 #[derive(Clone)]
 pub struct RateLimited<S> {
     inner: S,
     limits: Option<Arc<ClientLimits>>,
+    budget: Budget,
+    trusted: TrustedProxies,
 }
 
 impl<S> RateLimited<S> {
-    pub fn new(inner: S, limits: Option<Arc<ClientLimits>>) -> Self {
-        Self { inner, limits }
+    /// The outer wrapper: judges the request's [`Origin`] (put into the extensions for the
+    /// handlers, e.g. log-in throttling) and holds clients to their address's budget.
+    pub fn by_address(
+        inner: S,
+        limits: Option<Arc<ClientLimits>>,
+        trusted: TrustedProxies,
+    ) -> Self {
+        Self {
+            inner,
+            limits,
+            budget: Budget::Address,
+            trusted,
+        }
+    }
+
+    /// The inner wrapper: holds each verified user (not a service) to their own budget.
+    pub fn by_user(inner: S, limits: Option<Arc<ClientLimits>>) -> Self {
+        Self {
+            inner,
+            limits,
+            budget: Budget::User,
+            trusted: TrustedProxies::default(),
+        }
     }
 }
 
@@ -103,16 +140,36 @@ impl<S: NamedService> NamedService for RateLimited<S> {
     const NAME: &'static str = S::NAME;
 }
 
-/// The client a request counts against; `None` for a service's own call.
-fn client_key<B>(req: &http::Request<B>) -> Option<String> {
-    if let Some(caller) = req.extensions().get::<Caller>() {
-        return (!caller.is_service()).then(|| format!("user:{}", caller.user_id()));
-    }
+/// The TCP peer of a request tonic serves.
+fn peer<B>(req: &http::Request<B>) -> Option<IpAddr> {
     req.extensions()
         .get::<tonic::transport::server::TcpConnectInfo>()
         .and_then(tonic::transport::server::TcpConnectInfo::remote_addr)
-        .map_or_else(|| "addr:unknown".to_owned(), |a| address_key(a.ip()))
-        .into()
+        .map(|a| a.ip())
+}
+
+impl<S> RateLimited<S> {
+    /// The key `req` counts against under this budget; `None` when it is exempt.
+    fn client_key<B>(&self, req: &mut http::Request<B>) -> Option<String> {
+        match self.budget {
+            Budget::Address => {
+                let origin = peer(req).map(|ip| self.trusted.of_request(ip, req.headers()));
+                if let Some(origin) = origin {
+                    req.extensions_mut().insert(origin);
+                }
+                match origin {
+                    Some(Origin::Client(ip)) => Some(address_key(ip)),
+                    Some(Origin::Trusted(_)) => None,
+                    None => Some("addr:unknown".to_owned()),
+                }
+            }
+            Budget::User => req
+                .extensions()
+                .get::<Caller>()
+                .filter(|caller| !caller.is_service())
+                .map(|caller| format!("user:{}", caller.user_id())),
+        }
+    }
 }
 
 impl<S, B> tower::Service<http::Request<B>> for RateLimited<S>
@@ -128,8 +185,9 @@ where
         self.inner.poll_ready(cx)
     }
 
-    fn call(&mut self, req: http::Request<B>) -> Self::Future {
-        if let (Some(limits), Some(key)) = (&self.limits, client_key(&req))
+    fn call(&mut self, mut req: http::Request<B>) -> Self::Future {
+        let key = self.client_key(&mut req);
+        if let (Some(limits), Some(key)) = (&self.limits, key)
             && let Err(wait) = limits.check(&key)
         {
             tracing::debug!(client = %key, ?wait, "rate limited");
@@ -148,6 +206,7 @@ mod tests {
         ClientLimits::new(&LimitsConfig {
             requests_per_sec: per_sec,
             burst,
+            trusted_proxies: vec![],
         })
         .unwrap()
     }
@@ -174,7 +233,8 @@ mod tests {
         assert!(
             ClientLimits::new(&LimitsConfig {
                 requests_per_sec: 0,
-                burst: 0
+                burst: 0,
+                trusted_proxies: vec![],
             })
             .is_none()
         );

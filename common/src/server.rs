@@ -15,6 +15,7 @@ use tonic_health::ServingStatus;
 use crate::auth::{RequireAuth, TokenVerifier};
 use crate::config::{Config, LimitsConfig};
 use crate::decode_errors::DecodeErrorsLayer;
+use crate::forwarded::TrustedProxies;
 use crate::limit::{ClientLimits, RateLimited};
 use crate::observe::GrpcRequestsLayer;
 use crate::registration::Registration;
@@ -22,19 +23,20 @@ use crate::registration::Registration;
 /// How long an instance keeps serving after deregistering: a little over two registry polls.
 pub const DEREGISTER_DELAY: Duration = Duration::from_millis(500);
 
-/// A generated tonic server as every shippy service serves it: behind the token guard
-/// (methods not in `public` need a valid token) and the per-client rate limits.
+/// A generated tonic server as every shippy service serves it: each request is first held
+/// to its client address's rate limit, then to the token guard (methods not in `public`
+/// need a valid token), then to its user's rate limit; cheap refusals come before dear work.
 pub fn guarded<S>(
     server: S,
     verifier: Arc<TokenVerifier>,
     public: &'static [&'static str],
     limits: &LimitsConfig,
-) -> RequireAuth<RateLimited<S>> {
-    RequireAuth::new(
-        RateLimited::new(server, ClientLimits::new(limits)),
-        verifier,
-        public,
-    )
+) -> RateLimited<RequireAuth<RateLimited<S>>> {
+    let shared = ClientLimits::new(limits);
+    // The config was validated at load; a bad list trusts nobody.
+    let trusted = TrustedProxies::new(&limits.trusted_proxies).unwrap_or_default();
+    let by_user = RateLimited::by_user(server, shared.clone());
+    RateLimited::by_address(RequireAuth::new(by_user, verifier, public), shared, trusted)
 }
 
 /// One gRPC service ready to serve.

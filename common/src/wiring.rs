@@ -1,4 +1,6 @@
-//! Builds the infrastructure adapters a config names, once at start.
+//! Builds the infrastructure adapters a config names, once at start. Opening a SQLite file
+//! may wait for other processes' locks, so it runs on the blocking pool ([`off_runtime`]),
+//! never on the async workers that serve requests and heartbeats.
 
 use std::sync::Arc;
 
@@ -9,12 +11,26 @@ use shippy_plugins::registry::{ConsulRegistry, Registry, SqliteRegistry};
 use crate::config::{BrokerKind, Config, RegistryKind};
 use crate::events::Events;
 
+/// Runs `open` (a blocking open of a SQLite file, which may sleep while other processes
+/// hold it locked) on tokio's blocking pool.
+pub async fn off_runtime<T, E>(
+    open: impl FnOnce() -> Result<T, E> + Send + 'static,
+) -> anyhow::Result<T>
+where
+    T: Send + 'static,
+    E: Into<anyhow::Error> + Send + 'static,
+{
+    tokio::task::spawn_blocking(open).await?.map_err(Into::into)
+}
+
 /// The registry the config names.
-pub fn registry(config: &Config) -> anyhow::Result<Arc<dyn Registry>> {
+pub async fn registry(config: &Config) -> anyhow::Result<Arc<dyn Registry>> {
     match config.registry.kind {
-        RegistryKind::Sqlite => Ok(Arc::new(SqliteRegistry::open(
-            &config.data_file("registry"),
-        )?)),
+        RegistryKind::Sqlite => {
+            let path = config.data_file("registry");
+            let registry = off_runtime(move || SqliteRegistry::open(&path)).await?;
+            Ok(Arc::new(registry))
+        }
         RegistryKind::Consul => Ok(Arc::new(ConsulRegistry::connect(
             &config.registry.consul_address,
         )?)),
@@ -22,9 +38,14 @@ pub fn registry(config: &Config) -> anyhow::Result<Arc<dyn Registry>> {
 }
 
 /// The broker the config names.
-pub fn broker(config: &Config) -> anyhow::Result<Arc<dyn Broker>> {
+pub async fn broker(config: &Config) -> anyhow::Result<Arc<dyn Broker>> {
     match config.broker.kind {
-        BrokerKind::Sqlite => Ok(Arc::new(SqliteBroker::open(&config.data_file("broker"))?)),
+        BrokerKind::Sqlite => {
+            let path = config.data_file("broker");
+            Ok(Arc::new(
+                off_runtime(move || SqliteBroker::open(&path)).await?,
+            ))
+        }
         BrokerKind::Kafka => {
             let b = &config.broker;
             Ok(Arc::new(KafkaBroker::connect(
@@ -43,12 +64,54 @@ pub async fn mongo_database(config: &Config) -> anyhow::Result<mongodb::Database
 
 /// Starts relaying `outbox` to the broker the config names, and answers the events of
 /// `origin` that wake it. Keep the relay alive as long as the service runs.
-pub fn relay(
+pub async fn relay(
     config: &Config,
     outbox: Arc<dyn Outbox>,
     origin: &'static str,
 ) -> anyhow::Result<(Relay, Events)> {
-    let relay = Relay::start(outbox, broker(config)?, RelayConfig::default());
+    let relay = Relay::start(outbox, broker(config).await?, RelayConfig::default());
     let events = Events::new(&config.broker.log_topic, origin, relay.waker());
     Ok((relay, events))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::PathBuf;
+    use std::time::Duration;
+
+    use shippy_plugins::store::SqliteDb;
+
+    use crate::config::{Config, Sources};
+
+    /// On one runtime thread, the task that releases a lock must run while the open waits:
+    /// an open that slept on the runtime would hold the thread until it gave up.
+    #[test]
+    fn a_locked_sqlite_file_is_waited_for_without_stalling_the_runtime() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let dir = tempfile::tempdir().unwrap();
+            let mut config = Config::load(&Sources {
+                config_dir: Some(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../config")),
+                profile: None,
+                overrides: vec![],
+            })
+            .unwrap();
+            config.data_dir = dir.path().to_owned();
+            let holder = SqliteDb::open(&config.data_file("registry"), "").unwrap();
+            holder
+                .call(|c| c.execute_batch("BEGIN EXCLUSIVE; CREATE TABLE held (x);"))
+                .await
+                .unwrap();
+            let release = tokio::spawn(async move {
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                holder.call(|c| c.execute_batch("COMMIT")).await.unwrap();
+            });
+            let opened = super::registry(&config).await;
+            assert!(opened.is_ok(), "{:?}", opened.err());
+            release.await.unwrap();
+        });
+    }
 }

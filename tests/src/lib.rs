@@ -83,7 +83,7 @@ impl System {
                 .to_vec(),
             logs: Logs::Files(dir.path().join("logs")),
         };
-        let registry = shippy_common::wiring::registry(&config).unwrap();
+        let registry = shippy_common::wiring::registry(&config).await.unwrap();
         let mut system = Self {
             dir,
             launch,

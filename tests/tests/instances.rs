@@ -124,7 +124,7 @@ async fn shippy_run_scales_a_service_and_stops_everything_on_ctrl_c() {
         }
     }
     let config = System::load_config(&envs);
-    let registry = shippy_common::wiring::registry(&config).unwrap();
+    let registry = shippy_common::wiring::registry(&config).await.unwrap();
     let mut run = tokio::process::Command::new(shippy_system_tests::bin_dir().join("shippy"))
         .args(["run", "--scale", "vessel=2"])
         .current_dir(dir.path())

@@ -62,7 +62,9 @@ fn parse(text: &str) -> Vec<Sample> {
 }
 
 async fn scrape(system: &System, service: &str) -> Vec<Sample> {
-    let registry = shippy_common::wiring::registry(&system.config).unwrap();
+    let registry = shippy_common::wiring::registry(&system.config)
+        .await
+        .unwrap();
     let instance = registry.healthy(service).await.unwrap().remove(0);
     let address = &instance.metadata["metrics"];
     let response = reqwest::get(format!("http://{address}/metrics"))

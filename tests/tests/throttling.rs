@@ -1,6 +1,9 @@
-//! Log-in throttling from the attacker's side, with the shipped limits (5 failures per
-//! account, 20 per address, in 5 minutes): guessing locks the account, spraying many
-//! accounts locks the address, and both say how long to wait, over REST and gRPC.
+//! Log-in throttling and rate limits from the attacker's side, with the shipped limits (5
+//! failures per account, 20 per address, in 5 minutes): guessing locks the account, even
+//! 30 guesses at once; spraying many accounts locks the address, which a direct caller
+//! cannot choose (only a trusted proxy may forward one) and clients behind the gateway do
+//! not share; a flood of bad tokens is limited before any is checked; all say how long to
+//! wait, over REST and gRPC. Other clients' connections come from other 127.x addresses.
 
 use serde_json::json;
 use shippy_common::names;
@@ -151,5 +154,167 @@ async fn a_client_over_its_rate_is_told_to_wait_and_other_clients_are_not() {
     grpc_list(&system, &alice)
         .await
         .expect("alice may call again after waiting");
+    system.stop_all().await;
+}
+
+/// An HTTP client whose connections come from `ip` (any 127.x address is this machine).
+fn http_from(ip: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(Some(ip.parse().unwrap()))
+        .build()
+        .unwrap()
+}
+
+/// A gRPC client of the user service whose connection comes from `ip`.
+async fn users_from(system: &System, ip: &str) -> UserServiceClient<tonic::transport::Channel> {
+    let channel = tonic::transport::Endpoint::from_shared(system.grpc_url(names::USER).await)
+        .unwrap()
+        .local_address(Some(ip.parse().unwrap()))
+        .connect()
+        .await
+        .unwrap();
+    UserServiceClient::new(channel)
+}
+
+/// A gRPC request that claims, in `x-forwarded-for`, to be for `claimed`.
+fn claiming<T>(message: T, claimed: &str) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request
+        .metadata_mut()
+        .insert("x-forwarded-for", claimed.parse().unwrap());
+    request
+}
+
+#[tokio::test]
+async fn thirty_parallel_guesses_get_only_the_allowed_password_checks() {
+    let mut system = System::start().await;
+    let victim = "parallel-victim@example.com";
+    system.rest_user(victim).await;
+    let guesses = (0..30).map(|i| {
+        let system = &system;
+        async move { log_in(system, victim, &format!("parallel-guess-{i}")).await }
+    });
+    let answers = shippy_system_tests::join_all(guesses).await;
+    let checked = answers.iter().filter(|(status, _)| *status == 401).count();
+    let refused = answers.iter().filter(|(status, _)| *status == 429).count();
+    assert_eq!(
+        (checked, refused),
+        (5, 25),
+        "the 5 failures the account may have, then refusals: {answers:?}"
+    );
+    system.stop_all().await;
+}
+
+#[tokio::test]
+async fn a_direct_caller_cannot_choose_the_address_it_is_throttled_under() {
+    let mut system = System::start().await;
+    system.rest_user("bystander@example.com").await;
+    let mut attacker = users_from(&system, "127.0.0.2").await;
+    // 20 failures (the per-address limit), each claiming another address, half of them
+    // the bystander's.
+    for i in 0..20 {
+        let claimed = if i % 2 == 0 {
+            format!("10.0.{i}.1")
+        } else {
+            "127.0.0.3".to_owned()
+        };
+        let guess = User {
+            email: format!("sprayed{i}@example.com"),
+            password: "whatever-123".into(),
+            ..Default::default()
+        };
+        let status = attacker.auth(claiming(guess, &claimed)).await.unwrap_err();
+        assert_eq!(
+            status.code(),
+            Code::Unauthenticated,
+            "guess {i}: {status:?}"
+        );
+    }
+    let next = User {
+        email: "sprayed-more@example.com".into(),
+        password: "whatever-123".into(),
+        ..Default::default()
+    };
+    let locked = attacker
+        .auth(claiming(next, "10.99.0.1"))
+        .await
+        .unwrap_err();
+    assert_eq!(
+        locked.code(),
+        Code::ResourceExhausted,
+        "a new claimed address does not dodge the lock: {locked:?}"
+    );
+
+    // The bystander, at the address the attacker forged, is not locked out.
+    let url = format!("{}/api/v1/auth/login", system.api_url().await);
+    let response = http_from("127.0.0.3")
+        .post(&url)
+        .json(&json!({"email": "bystander@example.com", "password": "Testing123"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    system.stop_all().await;
+}
+
+#[tokio::test]
+async fn clients_behind_the_gateway_each_have_their_own_budget_and_bad_tokens_are_limited_first() {
+    let mut system = System::start_with(&[
+        ("SHIPPY_LIMITS__REQUESTS_PER_SEC", "2"),
+        ("SHIPPY_LIMITS__BURST", "5"),
+    ])
+    .await;
+    let url = format!("{}/api/v1/users", system.api_url().await);
+    // Eight people sign up three accounts each through the gateway, all at once: 24
+    // sign-ups reach the user service from the gateway's one address, but each counts
+    // against its own client's budget of 5.
+    let people = (10..18).map(|n| {
+        let url = url.clone();
+        async move {
+            let http = http_from(&format!("127.0.0.{n}"));
+            let mut statuses = vec![];
+            for k in 0..3 {
+                let body = json!({
+                    "name": "Person",
+                    "email": format!("person{n}-{k}@example.com"),
+                    "password": "Testing123",
+                });
+                let response = http.post(&url).json(&body).send().await.unwrap();
+                statuses.push(response.status().as_u16());
+            }
+            statuses
+        }
+    });
+    let statuses = shippy_system_tests::join_all(people).await;
+    assert!(
+        statuses.iter().flatten().all(|s| *s == 201),
+        "everyone signed up: {statuses:?}"
+    );
+
+    // A direct caller sending bad tokens is refused by its address's budget before any
+    // token is checked, whatever it claims to forward for.
+    use shippy_proto::vessel::ListRequest;
+    use shippy_proto::vessel::vessel_service_client::VesselServiceClient;
+    let channel = tonic::transport::Endpoint::from_shared(system.grpc_url(names::VESSEL).await)
+        .unwrap()
+        .local_address(Some("127.0.0.2".parse().unwrap()))
+        .connect()
+        .await
+        .unwrap();
+    let mut vessels = VesselServiceClient::new(channel);
+    let mut codes = vec![];
+    for i in 0..10 {
+        let mut request = claiming(ListRequest::default(), &format!("10.1.{i}.1"));
+        request
+            .metadata_mut()
+            .insert("authorization", "Bearer not.a.token".parse().unwrap());
+        codes.push(vessels.list(request).await.unwrap_err().code());
+    }
+    assert_eq!(codes[0], Code::Unauthenticated, "{codes:?}");
+    assert_eq!(
+        codes.last(),
+        Some(&Code::ResourceExhausted),
+        "the flood is limited: {codes:?}"
+    );
     system.stop_all().await;
 }

@@ -128,7 +128,7 @@ async fn run(
         args,
         logs: Logs::Prefixed,
     };
-    let registry = shippy_common::wiring::registry(&config)?;
+    let registry = shippy_common::wiring::registry(&config).await?;
     let mut extra = launch.clone();
     extra
         .args

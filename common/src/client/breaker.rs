@@ -1,13 +1,14 @@
 //! A circuit breaker for one instance, made for a balancer: after `failures` calls in a row
 //! fail at the transport (refused, reset, timed out) the instance stops reporting ready, so
-//! the balancer sends nothing to it; after `open_for` one call may go through as a probe,
-//! and its outcome closes or reopens the breaker. A refused connection opens it at once:
+//! the balancer sends nothing to it; after `open_for` one call, and only one, goes through as
+//! a probe (the instance is not ready again until it ends), and its outcome closes or
+//! reopens the breaker. A refused connection opens it at once:
 //! nothing listens there. Answers that carry a gRPC error are not failures of the instance.
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
-use std::task::{Context, Poll};
+use std::task::{Context, Poll, Waker};
 use std::time::Duration;
 
 use tokio::time::{Instant, Sleep};
@@ -35,6 +36,31 @@ pub enum BreakerState {
 struct Shared {
     failures: u32,
     open_until: Option<Instant>,
+    /// A half-open probe is in flight: nothing else goes to the instance until it ends.
+    probing: bool,
+    /// Who is waiting for the probe to end.
+    waiting: Vec<Waker>,
+}
+
+impl Shared {
+    fn probe_ended(&mut self) {
+        self.probing = false;
+        for waker in self.waiting.drain(..) {
+            waker.wake();
+        }
+    }
+}
+
+/// Ends the probe however its call ends, even when the caller gives up on it.
+struct ProbeGuard(Arc<Mutex<Shared>>);
+
+impl Drop for ProbeGuard {
+    fn drop(&mut self) {
+        self.0
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .probe_ended();
+    }
 }
 
 /// The breaker around one instance's service.
@@ -64,6 +90,8 @@ impl<S> Breaker<S> {
             shared: Arc::new(Mutex::new(Shared {
                 failures: 0,
                 open_until: None,
+                probing: false,
+                waiting: Vec::new(),
             })),
             sleep: None,
         }
@@ -143,11 +171,14 @@ where
     type Future = Pin<Box<dyn Future<Output = Result<S::Response, tower::BoxError>> + Send>>;
 
     fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        let open_until = self
-            .shared
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .open_until;
+        let open_until = {
+            let mut shared = self.shared.lock().unwrap_or_else(|p| p.into_inner());
+            if shared.probing {
+                shared.waiting.push(cx.waker().clone());
+                return Poll::Pending;
+            }
+            shared.open_until
+        };
         if let Some(until) = open_until
             && Instant::now() < until
         {
@@ -166,6 +197,14 @@ where
     }
 
     fn call(&mut self, request: Req) -> Self::Future {
+        let probe = {
+            let mut shared = self.shared.lock().unwrap_or_else(|p| p.into_inner());
+            let half_open = shared
+                .open_until
+                .is_some_and(|until| Instant::now() >= until);
+            shared.probing |= half_open;
+            half_open.then(|| ProbeGuard(Arc::clone(&self.shared)))
+        };
         let call = self.inner.call(request);
         let (shared, config, label, gauge) = (
             Arc::clone(&self.shared),
@@ -177,6 +216,7 @@ where
             let result = call.await.map_err(Into::into);
             let failed = result.as_ref().err().map(|e| is_refused(e.as_ref()));
             record(&shared, config, (&label, &gauge), failed);
+            drop(probe);
             result
         })
     }
@@ -252,6 +292,54 @@ mod tests {
             let _ = fresh.ready().await.unwrap().call(()).await;
         }
         assert_eq!(fresh.state(), BreakerState::Closed, "not three in a row");
+    }
+
+    /// Many callers share one breaker through a buffer, as they share a balancer: when the
+    /// open time ends, one call probes the instance and the rest wait for its outcome.
+    #[tokio::test(start_paused = true)]
+    async fn half_open_lets_one_probe_through_however_many_callers_wait() {
+        let fail = Arc::new(AtomicBool::new(true));
+        let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let slow = {
+            let (fail, calls) = (fail.clone(), calls.clone());
+            BoxService::new(tower::service_fn(move |()| {
+                calls.fetch_add(1, Ordering::SeqCst);
+                let fail = fail.load(Ordering::SeqCst);
+                async move {
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                    if fail {
+                        Err::<(), tower::BoxError>("reset".into())
+                    } else {
+                        Ok(())
+                    }
+                }
+            }))
+        };
+        let shared = tower::buffer::Buffer::new(Breaker::new(slow, CONFIG, "test", "v1"), 64);
+        for _ in 0..3 {
+            let _ = shared.clone().oneshot(()).await;
+        }
+        assert_eq!(calls.load(Ordering::SeqCst), 3);
+        fail.store(false, Ordering::SeqCst);
+        tokio::time::sleep(Duration::from_secs(6)).await;
+
+        let callers: Vec<_> = (0..20)
+            .map(|_| tokio::spawn(shared.clone().oneshot(())))
+            .collect();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            4,
+            "only the probe reaches the instance while it is in flight"
+        );
+        for caller in callers {
+            assert!(caller.await.unwrap().is_ok());
+        }
+        assert_eq!(
+            calls.load(Ordering::SeqCst),
+            23,
+            "after the probe, everyone"
+        );
     }
 
     #[tokio::test(start_paused = true)]

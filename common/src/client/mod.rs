@@ -28,7 +28,7 @@ use tower::{BoxError, ServiceBuilder, ServiceExt};
 
 pub use breaker::{Breaker, BreakerConfig, BreakerState};
 
-use crate::{deadline, observe, telemetry};
+use crate::{deadline, forwarded, observe, telemetry};
 
 /// What every gRPC client here sends through: any instance, balanced, or one fixed address.
 pub type GrpcChannel = BoxCloneSyncService<http::Request<Body>, http::Response<Body>, CallError>;
@@ -115,6 +115,12 @@ impl Discovered {
                     request
                         .headers_mut()
                         .insert(observe::REQUEST_ID_HEADER, value);
+                }
+                // On the gateway: whom the call is for, so each client is limited apart.
+                if let Some(client) = forwarded::client()
+                    && let Ok(value) = http::HeaderValue::try_from(client.to_string())
+                {
+                    request.headers_mut().insert(forwarded::HEADER, value);
                 }
                 request
             })

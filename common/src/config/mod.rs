@@ -168,6 +168,9 @@ pub struct LimitsConfig {
     pub requests_per_sec: u32,
     /// How many requests a client may make at once after being quiet.
     pub burst: u32,
+    /// Peers (addresses or networks) whose `x-forwarded-for` names the client they forward
+    /// for: the gateway, an ingress. Anyone else is limited under its own address.
+    pub trusted_proxies: Vec<String>,
 }
 
 /// How clients treat the instances they balance across.
@@ -350,17 +353,20 @@ impl Config {
         if self.auth.token_lifetime_secs < 60 {
             return invalid("auth.token_lifetime_secs", "must be at least 60");
         }
-        if self.auth.login_failures_per_account == 0 || self.auth.login_failures_per_address == 0 {
-            return invalid(
-                "auth.login_failures_per_account",
-                "log-in failure limits must be at least 1",
-            );
+        if self.auth.login_failures_per_account == 0 {
+            return invalid("auth.login_failures_per_account", "must be at least 1");
+        }
+        if self.auth.login_failures_per_address == 0 {
+            return invalid("auth.login_failures_per_address", "must be at least 1");
         }
         if self.auth.login_window_secs == 0 {
             return invalid("auth.login_window_secs", "must be at least 1");
         }
-        if self.auth.issuer.is_empty() || self.auth.audience.is_empty() {
-            return invalid("auth.issuer", "issuer and audience must not be empty");
+        if self.auth.issuer.trim().is_empty() {
+            return invalid("auth.issuer", "must not be empty");
+        }
+        if self.auth.audience.trim().is_empty() {
+            return invalid("auth.audience", "must not be empty");
         }
         if self.api.max_body_bytes < 1024 {
             return invalid("api.max_body_bytes", "must be at least 1024");
@@ -381,6 +387,9 @@ impl Config {
         }
         if self.store.kind == StoreKind::Mongodb && self.store.mongodb_database.trim().is_empty() {
             return invalid("store.mongodb_database", "must not be empty");
+        }
+        if let Err(reason) = crate::forwarded::parse_networks(&self.limits.trusted_proxies) {
+            return invalid("limits.trusted_proxies", &reason);
         }
         if self.request_timeout_secs == 0 {
             return invalid("request_timeout_secs", "must be at least 1");

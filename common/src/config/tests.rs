@@ -48,6 +48,28 @@ fn a_bad_value_is_reported_with_its_key() {
 }
 
 #[test]
+fn each_auth_setting_is_blamed_by_its_own_key() {
+    let good = Config::load(&sources(&[])).unwrap();
+    type Spoil = fn(&mut AuthConfig);
+    let cases: [(&str, Spoil); 4] = [
+        ("auth.login_failures_per_account", |a| {
+            a.login_failures_per_account = 0
+        }),
+        ("auth.login_failures_per_address", |a| {
+            a.login_failures_per_address = 0
+        }),
+        ("auth.issuer", |a| a.issuer = " ".into()),
+        ("auth.audience", |a| a.audience = String::new()),
+    ];
+    for (key, spoil) in cases {
+        let mut config = good.clone();
+        spoil(&mut config.auth);
+        let err = config.validate().unwrap_err();
+        assert!(err.to_string().contains(&format!("{key}:")), "{key}: {err}");
+    }
+}
+
+#[test]
 fn an_unknown_profile_is_refused_by_name() {
     let mut s = sources(&[]);
     s.profile = Some("nope".into());

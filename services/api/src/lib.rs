@@ -18,6 +18,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::serve::ListenerExt;
 use shippy_common::config::{ApiConfig, LimitsConfig};
+use shippy_common::forwarded::TrustedProxies;
 use shippy_common::limit::ClientLimits;
 use shippy_common::registration::Registration;
 use shippy_common::shutdown::Stopping;
@@ -44,6 +45,12 @@ pub fn app(state: AppState, config: &ApiConfig, limits: &LimitsConfig) -> Router
             limit::per_client,
         ));
     }
+    // The config was validated at load; a bad list trusts nobody.
+    let trusted = TrustedProxies::new(&limits.trusted_proxies).unwrap_or_default();
+    api = api.layer(axum::middleware::from_fn_with_state(
+        trusted,
+        limit::client_origin,
+    ));
     api.fallback_service(ui)
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(cors(&config.cors_origins))
@@ -72,7 +79,7 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let registry = wiring::registry(&config)?;
+    let registry = wiring::registry(&config).await?;
     let timeout = Duration::from_secs(config.request_timeout_secs);
     let (stop, stopping) = Stopping::new();
     let state = AppState {

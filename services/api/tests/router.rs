@@ -32,6 +32,7 @@ fn app() -> axum::Router {
     let limits = shippy_common::config::LimitsConfig {
         requests_per_sec: 1000,
         burst: 1000,
+        trusted_proxies: vec![],
     };
     shippy_api::app(state, &config, &limits)
 }

@@ -31,16 +31,17 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
-    let registry = wiring::registry(&config)?;
+    let registry = wiring::registry(&config).await?;
     let repo: Arc<dyn repo::ConsignmentRepository> = match config.store.kind {
-        StoreKind::Sqlite => Arc::new(repo::SqliteConsignments::open(
-            &config.data_file("consignments"),
-        )?),
+        StoreKind::Sqlite => {
+            let path = config.data_file("consignments");
+            Arc::new(wiring::off_runtime(move || repo::SqliteConsignments::open(&path)).await?)
+        }
         StoreKind::Mongodb => {
             Arc::new(repo::MongoConsignments::open(&wiring::mongo_database(&config).await?).await?)
         }
     };
-    let (_relay, events) = wiring::relay(&config, repo.outbox(), names::CONSIGNMENT)?;
+    let (_relay, events) = wiring::relay(&config, repo.outbox(), names::CONSIGNMENT).await?;
     let timeout = Duration::from_secs(config.request_timeout_secs);
     let tokens = Arc::new(ServiceTokens::load(names::CONSIGNMENT, &config.auth)?);
     let vessels = Arc::new(vessels::GrpcVessels::new(

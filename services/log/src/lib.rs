@@ -30,10 +30,13 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
-    let registry = wiring::registry(&config)?;
-    let broker = wiring::broker(&config)?;
+    let registry = wiring::registry(&config).await?;
+    let broker = wiring::broker(&config).await?;
     let repo: Arc<dyn repo::LogRepository> = match config.store.kind {
-        StoreKind::Sqlite => Arc::new(repo::SqliteLogs::open(&config.data_file("logs"))?),
+        StoreKind::Sqlite => {
+            let path = config.data_file("logs");
+            Arc::new(wiring::off_runtime(move || repo::SqliteLogs::open(&path)).await?)
+        }
         StoreKind::Mongodb => {
             Arc::new(repo::MongoLogs::open(&wiring::mongo_database(&config).await?).await?)
         }

@@ -112,6 +112,9 @@ pub enum UserError {
     Auth(#[from] shippy_common::auth::AuthError),
     #[error("store: {0}")]
     Store(String),
+    /// A fault of this process (hashing, randomness): logged, never shown to the caller.
+    #[error("internal: {0}")]
+    Internal(String),
 }
 
 impl UserError {
@@ -133,6 +136,7 @@ impl KindedError for UserError {
             UserError::Throttled(_) => ErrorKind::ResourceExhausted,
             UserError::Auth(e) => e.kind(),
             UserError::Store(_) => ErrorKind::Unavailable,
+            UserError::Internal(_) => ErrorKind::Internal,
         }
     }
 }
@@ -140,6 +144,15 @@ impl KindedError for UserError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_hashing_fault_is_internal_and_its_detail_stays_here() {
+        let status = shippy_common::error::to_status(&UserError::Internal(
+            "hashing failed: memory cost too high".into(),
+        ));
+        assert_eq!(status.code(), shippy_proto::tonic::Code::Internal);
+        assert!(!status.message().contains("hashing"), "{status:?}");
+    }
 
     #[test]
     fn sign_up_normalises_email_and_names_the_bad_field() {

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use shippy_common::auth::{Subject, TokenIssuer, TokenVerifier};
 use shippy_common::error::to_status;
 use shippy_common::events::Events;
+use shippy_common::forwarded::Origin;
 use shippy_proto::tonic::{self, Request, Response, Status};
 use shippy_proto::user::{self as pb, user_service_server::UserService};
 
@@ -72,15 +73,20 @@ impl UserHandler {
     async fn auth(&self, input: pb::User, address: &str) -> Result<pb::Token, UserError> {
         let email = input.email.trim().to_lowercase();
         self.throttle
-            .check(&email, address)
+            .begin(&email, address)
             .map_err(UserError::Throttled)?;
-        let stored = self.repo.by_email(&email).await?;
+        let stored = match self.repo.by_email(&email).await {
+            Ok(stored) => stored,
+            Err(e) => {
+                self.throttle.refund(&email, address);
+                return Err(e.into());
+            }
+        };
         let hash = stored.as_ref().map(|s| s.password_hash.clone());
         if !password::verify(input.password, hash).await {
-            self.throttle.failed(&email, address);
             return Err(UserError::WrongCredentials);
         }
-        self.throttle.succeeded(&email);
+        self.throttle.succeeded(&email, address);
         let user = stored.map(|s| s.user).ok_or(UserError::WrongCredentials)?;
         let subject = Subject {
             user_id: &user.id,
@@ -107,15 +113,12 @@ impl UserHandler {
     }
 }
 
-/// Who is logging in: the first `x-forwarded-for` hop the gateway adds, else the peer.
+/// Who is logging in: the client address the server's rate limiter judged (a trusted
+/// proxy's client, else the peer itself), never a header a direct caller chose.
 fn client_address<T>(request: &Request<T>) -> String {
-    let forwarded = request
-        .metadata()
-        .get("x-forwarded-for")
-        .and_then(|v| v.to_str().ok());
-    match forwarded.and_then(|f| f.split(',').next()).map(str::trim) {
-        Some(first) if !first.is_empty() => first.to_owned(),
-        _ => request
+    match request.extensions().get::<Origin>() {
+        Some(origin) => origin.ip().to_string(),
+        None => request
             .remote_addr()
             .map(|a| a.ip().to_string())
             .unwrap_or_default(),

@@ -31,14 +31,17 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
-    let registry = wiring::registry(&config)?;
+    let registry = wiring::registry(&config).await?;
     let repo: Arc<dyn repo::UserRepository> = match config.store.kind {
-        StoreKind::Sqlite => Arc::new(repo::SqliteUsers::open(&config.data_file("users"))?),
+        StoreKind::Sqlite => {
+            let path = config.data_file("users");
+            Arc::new(wiring::off_runtime(move || repo::SqliteUsers::open(&path)).await?)
+        }
         StoreKind::Mongodb => {
             Arc::new(repo::MongoUsers::open(&wiring::mongo_database(&config).await?).await?)
         }
     };
-    let (_relay, events) = wiring::relay(&config, repo.outbox(), names::USER)?;
+    let (_relay, events) = wiring::relay(&config, repo.outbox(), names::USER).await?;
     let issuer = TokenIssuer::load(&config.auth)?;
     let verifier = Arc::new(TokenVerifier::load(&config.auth)?);
     let a = &config.auth;

@@ -11,15 +11,15 @@ pub async fn hash(password: String) -> Result<String, UserError> {
     tokio::task::spawn_blocking(move || {
         let mut salt = [0u8; 16];
         getrandom::getrandom(&mut salt)
-            .map_err(|e| UserError::Store(format!("no randomness: {e}")))?;
-        let salt = SaltString::encode_b64(&salt).map_err(|e| UserError::Store(e.to_string()))?;
+            .map_err(|e| UserError::Internal(format!("no randomness: {e}")))?;
+        let salt = SaltString::encode_b64(&salt).map_err(|e| UserError::Internal(e.to_string()))?;
         Argon2::default()
             .hash_password(password.as_bytes(), &salt)
             .map(|h| h.to_string())
-            .map_err(|e| UserError::Store(format!("hashing failed: {e}")))
+            .map_err(|e| UserError::Internal(format!("hashing failed: {e}")))
     })
     .await
-    .map_err(|e| UserError::Store(e.to_string()))?
+    .map_err(|e| UserError::Internal(format!("hashing task: {e}")))?
 }
 
 /// Whether `password` matches the PHC string `hash`. With no stored hash it still does the

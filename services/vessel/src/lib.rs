@@ -27,14 +27,17 @@ pub async fn serve(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
-    let registry = wiring::registry(&config)?;
+    let registry = wiring::registry(&config).await?;
     let repo: Arc<dyn repo::VesselRepository> = match config.store.kind {
-        StoreKind::Sqlite => Arc::new(repo::SqliteVessels::open(&config.data_file("vessels"))?),
+        StoreKind::Sqlite => {
+            let path = config.data_file("vessels");
+            Arc::new(wiring::off_runtime(move || repo::SqliteVessels::open(&path)).await?)
+        }
         StoreKind::Mongodb => {
             Arc::new(repo::MongoVessels::open(&wiring::mongo_database(&config).await?).await?)
         }
     };
-    let (_relay, events) = wiring::relay(&config, repo.outbox(), names::VESSEL)?;
+    let (_relay, events) = wiring::relay(&config, repo.outbox(), names::VESSEL).await?;
     seed::seed(repo.as_ref(), &events).await?;
     let verifier = Arc::new(TokenVerifier::load(&config.auth)?);
     let server = VesselServiceServer::new(VesselHandler::new(repo, events));
