@@ -3,6 +3,7 @@
 //! HTTP status the shared error table gives the gRPC code.
 
 mod error;
+mod headers;
 mod json;
 mod limit;
 mod observe;
@@ -32,8 +33,8 @@ pub use error::ApiError;
 pub use state::AppState;
 
 /// The whole gateway over `state`: the REST API, health, and the UI's static files, with a
-/// request id on every response, CORS for the configured origins, a body size limit, and
-/// the per-client rate limit on the API.
+/// request id and the security headers on every response, CORS for the configured origins,
+/// a body size limit, and the per-client rate limit on the API.
 pub fn app(state: AppState, config: &ApiConfig, limits: &LimitsConfig) -> Router {
     let ui = ServeDir::new(&config.ui_dir);
     let mut api = routes::router()
@@ -54,6 +55,7 @@ pub fn app(state: AppState, config: &ApiConfig, limits: &LimitsConfig) -> Router
     api.fallback_service(ui)
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(cors(&config.cors_origins))
+        .layer(axum::middleware::from_fn(headers::security))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
 }

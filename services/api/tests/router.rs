@@ -310,3 +310,54 @@ async fn the_openapi_document_lists_every_endpoint_with_its_schemas() {
         "bearer"
     );
 }
+
+#[tokio::test]
+async fn pages_scripts_and_api_answers_carry_the_security_headers() {
+    for path in ["/", "/docs.html", "/app.js", "/api/v1/nope"] {
+        let (_, headers, _) = call(Request::get(path).body(Body::empty()).unwrap()).await;
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        for directive in [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "frame-ancestors 'none'",
+        ] {
+            assert!(csp.contains(directive), "{path}: {csp}");
+        }
+        assert!(!csp.contains("unsafe-inline"), "{path}: {csp}");
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert_eq!(headers["referrer-policy"], "no-referrer", "{path}");
+        assert_eq!(headers["x-frame-options"], "DENY", "{path}");
+    }
+}
+
+/// What the policy would block, looked for in the pages themselves: inline scripts and
+/// styles, event-handler and style attributes.
+#[test]
+fn the_ui_has_nothing_inline_that_the_policy_would_block() {
+    let ui = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../ui");
+    let mut pages = 0;
+    for entry in std::fs::read_dir(&ui).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "html") {
+            continue;
+        }
+        pages += 1;
+        let html = std::fs::read_to_string(&path).unwrap().to_lowercase();
+        let name = path.display();
+        assert!(!html.contains("<style"), "{name}: a <style> element");
+        assert!(!html.contains(" style="), "{name}: a style attribute");
+        for (i, _) in html.match_indices("<script") {
+            let tag = &html[i..i + html[i..].find('>').unwrap()];
+            assert!(tag.contains(" src="), "{name}: an inline script");
+        }
+        let handler = html
+            .split(|c: char| c.is_whitespace())
+            .find(|word| word.starts_with("on") && word.contains("=\""));
+        assert!(
+            handler.is_none(),
+            "{name}: an event-handler attribute {handler:?}"
+        );
+    }
+    assert!(pages >= 2, "index.html and docs.html at least");
+}

@@ -1,0 +1,76 @@
+"use strict";
+// Renders /api/openapi.json (generated from the gateway's code): every endpoint with its
+// parameters, request body and responses, schemas expanded.
+let spec;
+function el(tag, props = {}, ...children) {
+  const e = Object.assign(document.createElement(tag), props);
+  e.append(...children);
+  return e;
+}
+
+function resolve(schema) {
+  while (schema && schema.$ref) schema = spec.components.schemas[schema.$ref.split("/").pop()];
+  return schema || {};
+}
+
+/** A schema as a readable JSON-like sketch, nested types expanded. */
+function sketch(schema, depth = 0, seen = new Set()) {
+  const name = schema && schema.$ref ? schema.$ref.split("/").pop() : null;
+  if (name && seen.has(name)) return name;
+  const s = resolve(schema);
+  const next = name ? new Set([...seen, name]) : seen;
+  const pad = "  ".repeat(depth + 1);
+  if (s.oneOf) return s.oneOf.map((o) => sketch(o, depth, next)).join(" | ");
+  if (s.type === "array" || (Array.isArray(s.type) && s.type.includes("array"))) return `[${sketch(s.items, depth, next)}]`;
+  if (s.properties) {
+    const required = new Set(s.required || []);
+    const lines = Object.entries(s.properties).map(([k, v]) => {
+      const note = resolve(v).description ? `  // ${resolve(v).description.split("\n")[0]}` : "";
+      return `${pad}${k}${required.has(k) ? "" : "?"}: ${sketch(v, depth + 1, next)}${note}`;
+    });
+    return `{\n${lines.join("\n")}\n${"  ".repeat(depth)}}`;
+  }
+  const type = Array.isArray(s.type) ? s.type.join(" | ") : s.type || "any";
+  return s.format ? `${type} (${s.format})` : type;
+}
+
+function operation(path, method, op) {
+  const card = el("section", { className: "card op" });
+  const title = el("h2", {}, el("span", { className: `method ${method}`, textContent: method }), ` ${path}`);
+  card.append(title);
+  if (op.summary || op.description) card.append(el("p", { textContent: op.summary || op.description }));
+  if (op.security) card.append(el("span", { className: "lock", textContent: "Needs Authorization: Bearer <token>" }));
+  const places = { path: "Path parameters", query: "Query parameters", header: "Request headers" };
+  for (const [place, heading] of Object.entries(places)) {
+    const params = (op.parameters || []).filter((p) => p.in === place);
+    if (!params.length) continue;
+    card.append(el("h3", { textContent: heading }));
+    card.append(el("pre", { textContent: params.map((p) =>
+      `${p.name}${p.required ? "" : "?"}: ${sketch(p.schema)}${p.description ? `  // ${p.description}` : ""}`).join("\n") }));
+  }
+  const body = op.requestBody && op.requestBody.content["application/json"];
+  if (body) {
+    card.append(el("h3", { textContent: "Request body (application/json)" }), el("pre", { textContent: sketch(body.schema) }));
+  }
+  card.append(el("h3", { textContent: "Responses" }));
+  for (const [status, response] of Object.entries(op.responses || {})) {
+    const content = response.content || {};
+    const [type, media] = Object.entries(content)[0] || [];
+    const text = `${status} ${response.description || ""}` + (media ? `  (${type})\n${sketch(media.schema)}` : "");
+    card.append(el("pre", { textContent: text }));
+  }
+  return card;
+}
+
+fetch("/api/openapi.json").then((r) => r.json()).then((doc) => {
+  spec = doc;
+  const main = document.getElementById("docs");
+  main.replaceChildren(el("section", { className: "card" },
+    el("h1", { textContent: `${doc.info.title} API ${doc.info.version}` }),
+    el("p", { textContent: doc.info.description || "" })));
+  for (const [path, item] of Object.entries(doc.paths)) {
+    for (const [method, op] of Object.entries(item)) main.append(operation(path, method, op));
+  }
+}).catch((e) => {
+  document.getElementById("docs").replaceChildren(el("p", { className: "error", textContent: `Cannot load the API description: ${e.message}` }));
+});
