@@ -79,7 +79,7 @@ impl ErrorKind {
     }
 
     /// Whether the message is safe and useful to show a client.
-    fn is_public(self) -> bool {
+    pub fn is_public(self) -> bool {
         !matches!(self, ErrorKind::Internal)
     }
 }

@@ -50,15 +50,21 @@ impl From<Status> for ApiError {
             .and_then(|v| v.to_str().ok());
         // A connection that broke mid-call carries the transport's words, not the
         // service's: say what it means for the caller instead.
+        let kind = ErrorKind::from_grpc(status.code());
         let message = match status.code() {
             Code::Unknown | Code::Cancelled => {
                 "the service was cut off before it answered; retry (a booking with the same Idempotency-Key)"
+            }
+            // An internal fault's words (a transport's, a library's) are for the log only.
+            _ if !kind.is_public() => {
+                tracing::error!(code = ?status.code(), message = status.message(), "internal error from a service call");
+                "internal error"
             }
             _ => status.message(),
         };
         Self {
             retry_after: retry_after.map(str::to_owned),
-            ..Self::new(ErrorKind::from_grpc(status.code()), message)
+            ..Self::new(kind, message)
         }
     }
 }
@@ -78,5 +84,25 @@ impl IntoResponse for ApiError {
                 .insert(axum::http::header::RETRY_AFTER, value);
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_internal_fault_reaches_the_client_without_its_detail() {
+        for status in [
+            Status::internal("h2 protocol error: frame with invalid size at 10.0.0.7"),
+            Status::data_loss("sqlite: disk image is malformed"),
+            Status::unimplemented("unknown method Foo on shippy.Vessel"),
+        ] {
+            let error = ApiError::from(status.clone());
+            assert_eq!(error.message, "internal error", "{status:?}");
+            assert_eq!(error.kind.http_status().as_u16(), 500, "{status:?}");
+        }
+        let public = ApiError::from(Status::invalid_argument("weight: must be greater than 0"));
+        assert_eq!(public.message, "weight: must be greater than 0");
     }
 }
