@@ -89,9 +89,16 @@ function render() {
 }
 
 window.addEventListener("hashchange", render);
-$("#logout").addEventListener("click", () => {
+// Log-out revokes the token on the server, so it stops working everywhere, not just here.
+$("#logout").addEventListener("click", async () => {
+  let notice = "You are logged out.";
+  try {
+    await api("POST", "/auth/logout");
+  } catch (e) {
+    notice = `You are logged out on this page, but shippy could not end your session (${e.message}); it ends when it expires.`;
+  }
   session.clear();
-  go("login", "You are logged out.");
+  go("login", notice);
 });
 
 // ---- form helpers --------------------------------------------------------------------------

@@ -8,6 +8,7 @@ use shippy_plugins::broker::{Broker, KafkaBroker, SqliteBroker};
 use shippy_plugins::outbox::{Outbox, Relay, RelayConfig};
 use shippy_plugins::registry::{ConsulRegistry, Registry, SqliteRegistry};
 
+use crate::auth::{TokenVerifier, revocations};
 use crate::config::{BrokerKind, Config, RegistryKind};
 use crate::events::Events;
 
@@ -54,6 +55,19 @@ pub async fn broker(config: &Config) -> anyhow::Result<Arc<dyn Broker>> {
             )?))
         }
     }
+}
+
+/// Follows log-outs on the broker the config names into `verifier`'s deny list, for as
+/// long as the answer is kept.
+pub async fn follow_revocations(
+    config: &Config,
+    verifier: &Arc<TokenVerifier>,
+) -> anyhow::Result<revocations::Following> {
+    Ok(revocations::follow(
+        broker(config).await?,
+        config.broker.log_topic.clone(),
+        Arc::clone(verifier),
+    ))
 }
 
 /// The MongoDB database the config names: one client per process, built at start.

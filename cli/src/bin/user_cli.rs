@@ -1,4 +1,4 @@
-//! `user-cli`: sign up, log in, list users.
+//! `user-cli`: sign up, log in, list users, log out.
 
 use std::process::ExitCode;
 
@@ -10,7 +10,10 @@ use shippy_common::names;
 use shippy_proto::user::{self as pb, user_service_client::UserServiceClient};
 
 #[derive(Parser, Debug)]
-#[command(name = "user-cli", about = "Sign up, log in and list shippy users")]
+#[command(
+    name = "user-cli",
+    about = "Sign up, log in, list shippy users and log out"
+)]
 struct Cli {
     #[command(flatten)]
     conn: ConnArgs,
@@ -40,6 +43,8 @@ enum Command {
     },
     /// List every user (needs a token)
     List,
+    /// Log out: revoke the token (SHIPPY_TOKEN or --token) on every service
+    Logout,
 }
 
 fn user_json(u: &pb::User) -> serde_json::Value {
@@ -97,6 +102,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("{}", token.token);
                 println!();
                 println!("export SHIPPY_TOKEN={}", token.token);
+            }
+        }
+        Command::Logout => {
+            let answer = client
+                .logout(cli.conn.authed(pb::Token::default())?)
+                .await
+                .map_err(|s| describe(&s))?
+                .into_inner();
+            if cli.conn.json {
+                output::json(&json!({ "logged_out": true, "user_id": answer.user_id }));
+            } else {
+                println!("logged out: the token no longer works on any service");
+                println!();
+                println!("unset SHIPPY_TOKEN");
             }
         }
         Command::List => {

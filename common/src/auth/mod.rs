@@ -6,6 +6,7 @@
 
 mod keys;
 mod layer;
+pub mod revocations;
 mod service;
 
 use std::collections::HashMap;
@@ -35,6 +36,9 @@ pub struct Claims {
     pub iat: i64,
     pub nbf: i64,
     pub exp: i64,
+    /// The token's own id, what log-out revokes; empty on services' tokens.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub jti: String,
 }
 
 /// Why a token was refused; the message says which check failed.
@@ -56,6 +60,8 @@ pub enum AuthError {
     WrongAudience,
     #[error("token algorithm not accepted")]
     WrongAlgorithm,
+    #[error("token revoked: its holder logged out")]
+    Revoked,
     #[error("cannot load key {path}: {reason}")]
     Key { path: String, reason: String },
     #[error("cannot sign token: {0}")]
@@ -132,6 +138,7 @@ impl TokenIssuer {
             iat: now,
             nbf: now,
             exp,
+            jti: uuid::Uuid::new_v4().to_string(),
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), &claims, &self.key)
             .map_err(|e| AuthError::Signing(e.to_string()))?;
@@ -151,6 +158,9 @@ pub struct TokenVerifier {
     /// Services' own calls: another key, and the issuer [`SERVICE_ISSUER`].
     service: Option<(DecodingKey, Validation)>,
     verified: Arc<Mutex<HashMap<String, Claims>>>,
+    /// Revoked token ids and until when they would have been valid (Unix seconds): the
+    /// live part of the deny list, fed by [`revocations::follow`].
+    revoked: Arc<Mutex<HashMap<String, i64>>>,
 }
 
 /// How many verified tokens a process remembers before it starts over.
@@ -179,6 +189,7 @@ impl TokenVerifier {
             validation: validation(&config.issuer, &config.audience),
             service: None,
             verified: Arc::default(),
+            revoked: Arc::default(),
         })
     }
 
@@ -202,8 +213,37 @@ impl TokenVerifier {
             .with_service_key(&read_key(&config.service_public_key)?, config)
     }
 
+    /// Refuses the token with id `jti` from now on; `until` is its expiry, after which the
+    /// entry is dropped (an expired token is refused anyway), so the list stays bounded.
+    pub fn revoke(&self, jti: &str, until: i64) {
+        let now = now_secs();
+        if jti.is_empty() || until + LEEWAY_SECS < now {
+            return;
+        }
+        let mut revoked = self.revoked.lock().unwrap_or_else(|p| p.into_inner());
+        revoked.retain(|_, until| *until + LEEWAY_SECS >= now);
+        revoked.insert(jti.to_owned(), until);
+    }
+
+    fn is_revoked(&self, claims: &Claims) -> bool {
+        !claims.jti.is_empty()
+            && self
+                .revoked
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .contains_key(&claims.jti)
+    }
+
     /// The claims of a valid token, or which check it failed.
     pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
+        let claims = self.verify_signed(token)?;
+        if self.is_revoked(&claims) {
+            return Err(AuthError::Revoked);
+        }
+        Ok(claims)
+    }
+
+    fn verify_signed(&self, token: &str) -> Result<Claims, AuthError> {
         let token = token.trim();
         if token.is_empty() {
             return Err(AuthError::Missing);
@@ -257,9 +297,12 @@ fn validation(issuer: &str, audience: &str) -> Validation {
     validation.set_audience(&[audience]);
     validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
     validation.validate_nbf = true;
-    validation.leeway = 5;
+    validation.leeway = LEEWAY_SECS as u64;
     validation
 }
+
+/// How far clocks may disagree, in seconds.
+const LEEWAY_SECS: i64 = 5;
 
 #[cfg(test)]
 mod tests;

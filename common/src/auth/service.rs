@@ -76,6 +76,7 @@ impl ServiceTokens {
             iat: now,
             nbf: now,
             exp,
+            jti: String::new(),
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), &claims, &self.key)
             .map_err(|e| AuthError::Signing(e.to_string()))?;

@@ -69,6 +69,7 @@ fn expired_garbage_wrong_issuer_and_audience_are_each_named() {
         iat: now,
         nbf: now,
         exp: now + 600,
+        jti: String::new(),
     };
     let expired = Claims {
         iat: now - 7200,
@@ -152,6 +153,7 @@ fn a_remembered_token_is_still_refused_once_its_time_is_up() {
         iat: now - 60,
         nbf: now - 60,
         exp: now - 3,
+        jti: String::new(),
     };
     let key = EncodingKey::from_ed_pem(keys.private_pem.as_bytes()).unwrap();
     let token = jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), &claims, &key).unwrap();
@@ -211,4 +213,35 @@ fn a_service_token_verifies_as_a_service_and_no_user_token_can_pass_for_one() {
     // Without the service key, a service token is refused.
     let users_only = TokenVerifier::from_pem(users.public_pem.as_bytes(), &cfg).unwrap();
     assert!(users_only.verify(&token).is_err());
+}
+
+#[test]
+fn a_revoked_token_is_refused_even_from_memory_and_others_of_the_user_are_not() {
+    let cfg = config();
+    let keys = generate_key_pair().unwrap();
+    let issuer = TokenIssuer::from_pem(keys.private_pem.as_bytes(), &cfg).unwrap();
+    let verifier = TokenVerifier::from_pem(keys.public_pem.as_bytes(), &cfg).unwrap();
+    let subject = Subject {
+        user_id: "u-1",
+        email: "alice@example.com",
+        name: "Alice",
+    };
+    let (first, _) = issuer.issue(&subject).unwrap();
+    let (second, _) = issuer.issue(&subject).unwrap();
+    let claims = verifier.verify(&first).unwrap();
+    assert!(!claims.jti.is_empty(), "every user token has its own id");
+    verifier.revoke(&claims.jti, claims.exp);
+    assert_eq!(verifier.verify(&first), Err(AuthError::Revoked));
+    assert_eq!(
+        verifier.clone().verify(&first),
+        Err(AuthError::Revoked),
+        "clones share the list"
+    );
+    assert!(
+        verifier.verify(&second).is_ok(),
+        "another session of the user"
+    );
+    // An entry for a token long expired is not kept.
+    verifier.revoke("old", now_secs() - 3600);
+    assert!(!verifier.revoked.lock().unwrap().contains_key("old"));
 }

@@ -55,6 +55,7 @@ pub async fn serve(
         &config.client,
     ));
     let verifier = Arc::new(TokenVerifier::load(&config.auth)?);
+    let _revocations = wiring::follow_revocations(&config, &verifier).await?;
     let saga = saga::Saga::new(repo, vessels, events, config.saga.clone());
     let _sweeper = Sweeper(tokio::spawn(sweep(
         saga.clone(),

@@ -48,6 +48,7 @@ pub async fn serve(
     let (stop, stopping) = Stopping::new();
     let consumer = tokio::spawn(consumer::run(subscription, repo.clone(), live.clone()));
     let verifier = Arc::new(TokenVerifier::load(&config.auth)?);
+    let _revocations = wiring::follow_revocations(&config, &verifier).await?;
     let service = GrpcService {
         name: names::LOG,
         grpc_name: LogServiceServer::<LogHandler>::NAME,

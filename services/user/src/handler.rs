@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use shippy_common::auth::{Subject, TokenIssuer, TokenVerifier};
+use shippy_common::auth::{self, Claims, Subject, TokenIssuer, TokenVerifier, revocations};
 use shippy_common::error::to_status;
 use shippy_common::events::Events;
 use shippy_common::forwarded::Origin;
@@ -101,6 +101,31 @@ impl UserHandler {
             user_id: user.id,
             expires_at,
         })
+    }
+
+    /// Revokes the token `claims` describe: its log-out event goes into the outbox (stored,
+    /// so it will reach every service), and this instance refuses it at once.
+    async fn log_out(&self, claims: &Claims) -> Result<(), UserError> {
+        if claims.jti.is_empty() {
+            return Err(UserError::invalid(
+                "token",
+                "this token has no id to revoke (a service's, or issued before log-out existed)",
+            ));
+        }
+        let mut event = self.events.outgoing(
+            "Logout",
+            format!("user {} <{}> logged out", claims.name, claims.email),
+            &claims.sub,
+        );
+        revocations::mark(&mut event, claims);
+        self.repo
+            .outbox()
+            .enqueue(&event)
+            .await
+            .map_err(|e| UserError::Store(e.to_string()))?;
+        self.events.written();
+        self.verifier.revoke(&claims.jti, claims.exp);
+        Ok(())
     }
 
     async fn get(&self, input: pb::User) -> Result<User, UserError> {
@@ -208,6 +233,20 @@ impl UserService for UserHandler {
             errors: vec![],
             user_id: claims.sub,
             expires_at: claims.exp,
+        }))
+    }
+
+    async fn logout(&self, request: Request<pb::Token>) -> Result<Response<pb::Token>, Status> {
+        let caller = auth::caller(&request)?.clone();
+        self.log_out(&caller.claims)
+            .await
+            .map_err(|e| to_status(&e))?;
+        Ok(Response::new(pb::Token {
+            token: String::new(),
+            valid: false,
+            errors: vec![],
+            user_id: caller.claims.sub,
+            expires_at: caller.claims.exp,
         }))
     }
 }

@@ -44,6 +44,7 @@ pub async fn serve(
     let (_relay, events) = wiring::relay(&config, repo.outbox(), names::USER).await?;
     let issuer = TokenIssuer::load(&config.auth)?;
     let verifier = Arc::new(TokenVerifier::load(&config.auth)?);
+    let _revocations = wiring::follow_revocations(&config, &verifier).await?;
     let a = &config.auth;
     let throttle = throttle::LoginThrottle::new(
         a.login_failures_per_account,

@@ -40,6 +40,7 @@ pub async fn serve(
     let (_relay, events) = wiring::relay(&config, repo.outbox(), names::VESSEL).await?;
     seed::seed(repo.as_ref(), &events).await?;
     let verifier = Arc::new(TokenVerifier::load(&config.auth)?);
+    let _revocations = wiring::follow_revocations(&config, &verifier).await?;
     let server = VesselServiceServer::new(VesselHandler::new(repo, events));
     let service = GrpcService {
         name: names::VESSEL,

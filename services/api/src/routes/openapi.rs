@@ -12,7 +12,7 @@ use crate::error::ErrorBody;
 #[openapi(
     info(title = "shippy", description = "Book consignments onto vessels. Errors are always `{\"error\": {\"code\", \"message\"}}`."),
     paths(
-        users::sign_up, users::log_in, users::validate, users::list,
+        users::sign_up, users::log_in, users::log_out, users::validate, users::list,
         vessels::create, vessels::list, vessels::find,
         consignments::create, consignments::list, consignments::one, consignments::cancel,
         logs::list, logs::stream,

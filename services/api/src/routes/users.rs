@@ -6,7 +6,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use serde::{Deserialize, Serialize};
 use shippy_common::client::GrpcChannel;
-use shippy_proto::tonic::Request;
+use shippy_proto::tonic::{Code, Request};
 use shippy_proto::user::{self as pb, user_service_client::UserServiceClient};
 use utoipa::ToSchema;
 
@@ -18,6 +18,7 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/users", post(sign_up).get(list))
         .route("/auth/login", post(log_in))
+        .route("/auth/logout", post(log_out))
         .route("/auth/validate", post(validate))
 }
 
@@ -170,6 +171,28 @@ pub async fn log_in(
     });
     let token = client(&state).await?.auth(request).await?.into_inner();
     Ok(Json(token.into()))
+}
+
+/// Log out: the token the call carries is revoked, and every service refuses it within
+/// about a second. A token that is already revoked, expired or not a token at all is
+/// logged out too: the answer is the same.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Logged out: the token no longer works anywhere"),
+        (status = 401, description = "No Authorization header", body = ErrorBody),
+        (status = 503, description = "The log-out could not be stored; retry", body = ErrorBody),
+    ))]
+pub async fn log_out(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<StatusCode, ApiError> {
+    let request = authed(&headers, pb::Token::default())?;
+    match client(&state).await?.logout(request).await {
+        Ok(_) => Ok(StatusCode::NO_CONTENT),
+        // Nothing to revoke: the token works nowhere already.
+        Err(status) if status.code() == Code::Unauthenticated => Ok(StatusCode::NO_CONTENT),
+        Err(status) => Err(status.into()),
+    }
 }
 
 /// Check a token's signature, expiry, issuer and audience.
