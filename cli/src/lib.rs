@@ -1,9 +1,10 @@
 //! What the shippy command-line programs share: how they reach a service (through the
 //! registry, or a fixed `--addr`), how they print (tables, or `--json`), how they fail (one
-//! line, non-zero exit), the [`launcher`] that starts the five services, and the [`health`]
-//! probe for container health checks.
+//! line, non-zero exit), the [`launcher`] that starts the five services, the [`supervise`]
+//! loop that restarts one that dies, and the [`health`] probe for container health checks.
 
 pub mod conn;
 pub mod health;
 pub mod launcher;
 pub mod output;
+pub mod supervise;

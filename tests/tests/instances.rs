@@ -168,3 +168,107 @@ async fn shippy_run_scales_a_service_and_stops_everything_on_ctrl_c() {
         );
     }
 }
+
+/// The pid each registered instance of `service` reports.
+async fn registered_pids(
+    registry: &dyn shippy_plugins::registry::Registry,
+    service: &str,
+) -> Vec<String> {
+    registry
+        .healthy(service)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|i| i.metadata.get("pid").cloned())
+        .collect()
+}
+
+#[tokio::test]
+async fn shippy_run_starts_a_killed_service_again_and_leaves_the_others_running() {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+
+    let dir = tempfile::tempdir().unwrap();
+    let mut envs = shippy_system_tests::environment(dir.path());
+    for service in ["USER", "VESSEL", "CONSIGNMENT", "LOG", "API"] {
+        for key in ["LISTEN", "METRICS_LISTEN"] {
+            envs.push((
+                format!("SHIPPY_SERVICES__{service}__{key}"),
+                "127.0.0.1:0".to_owned(),
+            ));
+        }
+    }
+    let config = System::load_config(&envs);
+    let registry = shippy_common::wiring::registry(&config).await.unwrap();
+    let mut run = tokio::process::Command::new(shippy_system_tests::bin_dir().join("shippy"))
+        .arg("run")
+        .current_dir(dir.path())
+        .envs(envs)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(run.stdout.take().unwrap()).lines();
+    let mut next_line_with = async |text: &str| {
+        tokio::time::timeout(std::time::Duration::from_secs(60), async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                if line.contains(text) {
+                    return line;
+                }
+            }
+            panic!("shippy run ended before saying {text:?}");
+        })
+        .await
+        .unwrap_or_else(|_| panic!("no {text:?} within 60 s"))
+    };
+    next_line_with("shippy is up").await;
+    let mut before = std::collections::BTreeMap::new();
+    for service in names::ALL {
+        before.insert(service, registered_pids(registry.as_ref(), service).await);
+    }
+    let victim: i32 = before[names::VESSEL][0].parse().unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(victim),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
+
+    let exited = next_line_with("exited unexpectedly").await;
+    assert!(
+        exited.contains(&format!("vessel-service (pid {victim})")),
+        "{exited}"
+    );
+    let restarted = next_line_with("restarted").await;
+    assert!(
+        restarted.starts_with("vessel-service restarted"),
+        "{restarted}"
+    );
+    let back = eventually(15, || async {
+        let pids = registered_pids(registry.as_ref(), names::VESSEL).await;
+        pids.into_iter().find(|p| *p != victim.to_string())
+    })
+    .await
+    .expect("the vessel service registered again");
+    assert!(restarted.contains(&format!("pid {back}")), "{restarted}");
+    for service in names::ALL.into_iter().filter(|s| *s != names::VESSEL) {
+        assert_eq!(
+            registered_pids(registry.as_ref(), service).await,
+            before[service],
+            "{service} kept running, untouched"
+        );
+    }
+
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(run.id().unwrap()).unwrap());
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT).unwrap();
+    let status = tokio::time::timeout(std::time::Duration::from_secs(30), run.wait())
+        .await
+        .expect("stopped within 30 s")
+        .unwrap();
+    assert!(status.success(), "{status}");
+    assert!(
+        !registered_pids(registry.as_ref(), names::VESSEL)
+            .await
+            .contains(&back),
+        "the restarted instance deregistered on the way out"
+    );
+}

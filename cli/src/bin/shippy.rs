@@ -1,6 +1,6 @@
 //! `shippy`: `init` prepares `.shippy/` (config and a fresh token key pair); `run` starts the
-//! five services, waits until each is registered, prints where to go next, and stops them
-//! all cleanly on Ctrl-C; `health` probes one service for container health checks.
+//! five services, waits until each is registered, prints where to go next, starts again any
+//! that dies, and stops them all cleanly on Ctrl-C; `health` probes one service for container health checks.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -10,6 +10,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use shippy_cli::launcher::{Launch, Logs, Running, wait_registered};
 use shippy_cli::output;
+use shippy_cli::supervise::{Supervised, supervise};
 use shippy_common::config::{Config, Sources};
 use shippy_common::{auth, names};
 
@@ -30,7 +31,8 @@ struct Cli {
 enum Command {
     /// Create .shippy/ with a config file and a token key pair (keeps what exists)
     Init,
-    /// Start all five services and wait; Ctrl-C stops them
+    /// Start all five services and keep them running (one that dies is started again);
+    /// Ctrl-C stops them
     Run {
         /// Run more than one instance of a service, e.g. `--scale vessel=2` (repeatable);
         /// the extra instances listen on free ports and register them
@@ -137,14 +139,17 @@ async fn run(
     // are up, and stops them all.
     let stop = shippy_common::shutdown::signal();
     let mut running: Vec<Running> = Vec::new();
+    let mut launches: Vec<Launch> = Vec::new();
     for service in names::ALL {
         running.push(launch.spawn(service)?);
+        launches.push(launch.clone());
         let count = scale
             .iter()
             .find(|(s, _)| s == service)
             .map_or(1, |(_, n)| *n);
         for _ in 1..count {
             running.push(extra.spawn(service)?);
+            launches.push(extra.clone());
         }
     }
     let started = tokio::time::Instant::now();
@@ -163,28 +168,19 @@ async fn run(
          \x20 consignment-cli create samples/consignment.json\n\
          \x20 consignment-cli list\n\
          \x20 log-cli list\n\
-         (the CLIs are in target/release; `export PATH=$PWD/target/release:$PATH`)\n\nCtrl-C stops everything.",
+         (the CLIs are in target/release; `export PATH=$PWD/target/release:$PATH`)\n\nA service that dies is started again. Ctrl-C stops everything.",
         running.len(),
         started.elapsed()
     );
-    let exited = wait_any_exit(&mut running);
-    tokio::select! {
-        () = stop => {}
-        name = exited => eprintln!("{name} exited unexpectedly; stopping the others"),
-    }
+    let supervised = launches
+        .into_iter()
+        .zip(running)
+        .map(|(launch, running)| Supervised::new(launch, running))
+        .collect();
+    // A service that dies is started again; only Ctrl-C stops them all.
+    let running = supervise(supervised, stop).await;
     stop_all(running, config.shutdown_grace_secs).await;
     Ok(())
-}
-
-async fn wait_any_exit(running: &mut [Running]) -> String {
-    loop {
-        for r in running.iter_mut() {
-            if let Ok(Some(_)) = r.child.try_wait() {
-                return r.service.clone();
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
 }
 
 async fn stop_all(running: Vec<Running>, grace_secs: u64) {
