@@ -38,6 +38,38 @@ mod mongo {
         let db = shippy_plugins::store::mongo::test_database("outbox").await;
         Arc::new(MongoOutbox::open(&db, "outbox").await.unwrap()) as Arc<dyn Outbox>
     });
+
+    /// Many writes with their events at once, as under load: transactions that conflict are
+    /// run again, so every write and every event is stored, once.
+    #[tokio::test]
+    async fn concurrent_writes_with_events_all_land() {
+        let db = shippy_plugins::store::mongo::test_database("outbox_load").await;
+        let outbox = Arc::new(MongoOutbox::open(&db, "outbox").await.unwrap());
+        let things = db.collection::<mongodb::bson::Document>("things");
+        let writes = (0..40).map(|i| {
+            let (outbox, things) = (Arc::clone(&outbox), things.clone());
+            tokio::spawn(async move {
+                let event = outgoing("t", &format!("k{i}"), "p");
+                outbox
+                    .insert_with(&things, mongodb::bson::doc! { "_id": i }, &event)
+                    .await
+            })
+        });
+        for (i, write) in writes.collect::<Vec<_>>().into_iter().enumerate() {
+            write
+                .await
+                .unwrap()
+                .unwrap_or_else(|e| panic!("write {i}: {e}"));
+        }
+        assert_eq!(
+            things
+                .count_documents(mongodb::bson::doc! {})
+                .await
+                .unwrap(),
+            40
+        );
+        assert_eq!(outbox.backlog().await.unwrap(), 40);
+    }
 }
 
 /// A real (SQLite) broker that can be switched off, as a broker outage would.

@@ -6,11 +6,13 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use async_trait::async_trait;
 use mongodb::bson::{Binary, doc, oid::ObjectId, spec::BinarySubtype};
+use mongodb::error::{TRANSIENT_TRANSACTION_ERROR, UNKNOWN_TRANSACTION_COMMIT_RESULT};
 use mongodb::{ClientSession, Collection, Database};
 use serde::{Deserialize, Serialize, de::DeserializeOwned};
 
 use super::{Outbox, OutboxError, Outgoing, Pending};
 use crate::broker::Message;
+use crate::store::mongo::TRANSACTION_TRIES;
 
 #[derive(Debug, Serialize, Deserialize)]
 struct Entry {
@@ -70,11 +72,41 @@ impl MongoOutbox {
     }
 
     /// Inserts `document` into `collection` and enqueues `outgoing`, in one transaction:
-    /// both or neither.
+    /// both or neither. As MongoDB documents it, a transaction that fails with the
+    /// `TransientTransactionError` label (a write conflict, an election) is run again, and a
+    /// commit whose outcome is unknown is committed again, up to
+    /// [`TRANSACTION_TRIES`](crate::store::mongo::TRANSACTION_TRIES) times; then the error
+    /// stands (the caller answers UNAVAILABLE).
     pub async fn insert_with<T>(
         &self,
         collection: &Collection<T>,
         document: T,
+        outgoing: &Outgoing,
+    ) -> mongodb::error::Result<()>
+    where
+        T: Serialize + DeserializeOwned + Send + Sync,
+    {
+        let mut tries: u32 = 0;
+        loop {
+            tries += 1;
+            match self.insert_once(collection, &document, outgoing).await {
+                Err(e)
+                    if e.contains_label(TRANSIENT_TRANSACTION_ERROR)
+                        && tries < TRANSACTION_TRIES =>
+                {
+                    tracing::debug!(error = %e, tries, "transient transaction error: running it again");
+                    tokio::time::sleep(std::time::Duration::from_millis(5 * u64::from(tries)))
+                        .await;
+                }
+                result => return result,
+            }
+        }
+    }
+
+    async fn insert_once<T>(
+        &self,
+        collection: &Collection<T>,
+        document: &T,
         outgoing: &Outgoing,
     ) -> mongodb::error::Result<()>
     where
@@ -90,7 +122,21 @@ impl MongoOutbox {
             .insert_one(entry(outgoing))
             .session(&mut session)
             .await?;
-        session.commit_transaction().await
+        commit(&mut session).await
+    }
+}
+
+/// Commits `session`'s transaction, again while its outcome is unknown.
+pub async fn commit(session: &mut ClientSession) -> mongodb::error::Result<()> {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match session.commit_transaction().await {
+            Err(e)
+                if e.contains_label(UNKNOWN_TRANSACTION_COMMIT_RESULT)
+                    && tries < TRANSACTION_TRIES => {}
+            result => return result,
+        }
     }
 }
 
