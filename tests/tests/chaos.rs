@@ -154,18 +154,27 @@ async fn kafka_paused_for_10_s_delays_events_and_loses_none() {
 
 /// Books straight at the gateway `api`, for clients that run beside the test.
 async fn book_at(http: &reqwest::Client, api: &str, token: &str) -> Option<String> {
-    let response = http
+    book_answer(http, api, token).await.1
+}
+
+/// A booking's status (0 when no answer came) and, when booked, its id.
+async fn book_answer(http: &reqwest::Client, api: &str, token: &str) -> (u16, Option<String>) {
+    let sent = http
         .post(format!("{api}/api/v1/consignments"))
         .bearer_auth(token)
         .json(&consignment())
         .send()
-        .await
-        .ok()?;
-    if response.status() != 201 {
-        return None;
+        .await;
+    let Ok(response) = sent else { return (0, None) };
+    let status = response.status().as_u16();
+    if status != 201 {
+        return (status, None);
     }
-    let body: Value = response.json().await.ok()?;
-    body["consignment"]["id"].as_str().map(str::to_owned)
+    let body: Value = response.json().await.unwrap_or_default();
+    (
+        status,
+        body["consignment"]["id"].as_str().map(str::to_owned),
+    )
 }
 
 #[tokio::test]
@@ -175,17 +184,21 @@ async fn a_consignment_service_killed_under_load_loses_and_doubles_nothing_it_co
     system.tutorial_vessels(&token).await;
     let api = system.api_url().await;
     let created = Arc::new(Mutex::new(Vec::<String>::new()));
+    let failures = Arc::new(Mutex::new(Vec::<u16>::new()));
 
     // Four clients book 30 times each; consignment-service is killed (SIGKILL) early on and
-    // restarted a second later. Bookings during the outage may fail; none may be lost.
+    // restarted a second later. Bookings during the outage may fail, as 503 (retry), never
+    // 500; none may be lost.
     let clients: Vec<_> = (0..4)
         .map(|_| {
             let (created, token, api) = (created.clone(), token.clone(), api.clone());
+            let failures = failures.clone();
             tokio::spawn(async move {
                 let http = reqwest::Client::new();
                 for _ in 0..30 {
-                    if let Some(id) = book_at(&http, &api, &token).await {
-                        created.lock().await.push(id);
+                    match book_answer(&http, &api, &token).await {
+                        (_, Some(id)) => created.lock().await.push(id),
+                        (status, None) => failures.lock().await.push(status),
                     }
                     tokio::time::sleep(Duration::from_millis(20)).await;
                 }
@@ -200,6 +213,12 @@ async fn a_consignment_service_killed_under_load_loses_and_doubles_nothing_it_co
         client.await.unwrap();
     }
 
+    let failures = failures.lock().await.clone();
+    println!("{} bookings failed during the outage", failures.len());
+    assert!(
+        failures.iter().all(|s| *s == 503),
+        "the outage answered only 503 (retry): {failures:?}"
+    );
     let created = created.lock().await.clone();
     let listed = listed(&system, &token).await;
     let unique: BTreeSet<&String> = listed.iter().collect();
