@@ -67,3 +67,54 @@ async fn a_watcher_sees_its_new_consignment_event_and_not_other_users_events() {
     );
     system.stop_all().await;
 }
+
+/// Two log-service instances share the log group, so each event is stored by one of them;
+/// a watcher on either sees every new event of its user all the same.
+#[tokio::test]
+async fn watchers_on_each_log_instance_see_every_new_event() {
+    use shippy_common::names;
+    use shippy_proto::log::WatchRequest;
+    use shippy_proto::log::log_service_client::LogServiceClient;
+
+    let mut system = System::start().await;
+    let second = system.start_extra(names::LOG).await;
+    let alice = system.rest_user("alice-two@example.com").await;
+    let instances = system.instances(names::LOG).await;
+    assert_eq!(instances.len(), 2, "{instances:?}");
+    let mut watches = vec![];
+    for address in &instances {
+        let mut client = LogServiceClient::connect(format!("http://{address}"))
+            .await
+            .unwrap();
+        let mut request = tonic::Request::new(WatchRequest::default());
+        request
+            .metadata_mut()
+            .insert("authorization", format!("Bearer {alice}").parse().unwrap());
+        watches.push(client.watch(request).await.unwrap().into_inner());
+    }
+    for i in 0..4 {
+        let vessel = serde_json::json!({
+            "id": format!("live-{i}"), "name": format!("Live {i}"),
+            "capacity": 5, "max_weight": 50_000,
+        });
+        let (status, body) = system
+            .rest("POST", "/api/v1/vessels", Some(&alice), Some(vessel))
+            .await;
+        assert_eq!(status, 201, "{body}");
+    }
+    for (address, watch) in instances.iter().zip(&mut watches) {
+        let mut seen = vec![];
+        let read = tokio::time::timeout(Duration::from_secs(10), async {
+            while seen.len() < 4 {
+                let event = watch.message().await.unwrap().expect("the stream goes on");
+                if event.message.contains("Live ") {
+                    seen.push(event.message);
+                }
+            }
+        })
+        .await;
+        assert!(read.is_ok(), "the watcher on {address} saw only {seen:?}");
+    }
+    second.kill().await.unwrap();
+    system.stop_all().await;
+}

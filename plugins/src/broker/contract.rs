@@ -108,6 +108,105 @@ pub async fn topics_are_separate(b: Arc<dyn Broker>) {
     assert_eq!(payloads(&mut sub, 1).await, ["two"]);
 }
 
+/// What `sub` delivers within `window`, each committed as it arrives.
+async fn drain(sub: &mut Box<dyn Subscription>, window: Duration) -> Vec<String> {
+    let deadline = tokio::time::Instant::now() + window;
+    let mut out = Vec::new();
+    while let Ok(delivery) = tokio::time::timeout_at(deadline, sub.next()).await {
+        let delivery = delivery.expect("subscription failed");
+        sub.commit(&delivery).await.unwrap();
+        out.push(String::from_utf8(delivery.message.payload).unwrap());
+    }
+    out
+}
+
+/// The first `n` messages `sub` delivers (each committed), then whatever else arrives within
+/// a second: waits at most `limit` for the `n`.
+async fn drain_n(sub: &mut Box<dyn Subscription>, n: usize, limit: Duration) -> Vec<String> {
+    let mut out = Vec::new();
+    let deadline = tokio::time::Instant::now() + limit;
+    while out.len() < n {
+        let Ok(delivery) = tokio::time::timeout_at(deadline, sub.next()).await else {
+            return out;
+        };
+        let delivery = delivery.expect("subscription failed");
+        sub.commit(&delivery).await.unwrap();
+        out.push(String::from_utf8(delivery.message.payload).unwrap());
+    }
+    out.extend(drain(sub, Duration::from_secs(1)).await);
+    out
+}
+
+/// How long two new members of a group poll before the group has settled (a Kafka group
+/// waits for more members, and a member learns of a new one at its next heartbeat).
+const SETTLE: Duration = Duration::from_secs(8);
+
+pub async fn members_of_one_group_get_each_message_once_between_them(b: Arc<dyn Broker>) {
+    let topic = fresh_topic("members");
+    // A group of its own: on a shared Kafka, members joining and leaving rebalance every
+    // consumer of the group, also other cases'.
+    let group = format!("{topic}.group");
+    let mut first = b.subscribe(&topic, &group).await.unwrap();
+    let mut second = b.subscribe(&topic, &group).await.unwrap();
+    tokio::join!(drain(&mut first, SETTLE), drain(&mut second, SETTLE));
+    for i in 0..20 {
+        b.publish(&topic, message(&format!("k{i}"), &i.to_string()))
+            .await
+            .unwrap();
+    }
+    let window = Duration::from_secs(5);
+    let (a, c) = tokio::join!(drain(&mut first, window), drain(&mut second, window));
+    let mut all: Vec<u32> = a.iter().chain(&c).map(|p| p.parse().unwrap()).collect();
+    all.sort_unstable();
+    assert_eq!(
+        all,
+        (0..20).collect::<Vec<_>>(),
+        "each message to one member, once: {a:?} and {c:?}"
+    );
+}
+
+pub async fn a_member_that_stops_has_its_share_taken_over(b: Arc<dyn Broker>) {
+    let topic = fresh_topic("takeover");
+    // A group of its own: on a shared Kafka, members joining and leaving rebalance every
+    // consumer of the group, also other cases'.
+    let group = format!("{topic}.group");
+    let mut first = b.subscribe(&topic, &group).await.unwrap();
+    let mut second = b.subscribe(&topic, &group).await.unwrap();
+    tokio::join!(drain(&mut first, SETTLE), drain(&mut second, SETTLE));
+    for i in 0..5 {
+        b.publish(&topic, message("k", &format!("before-{i}")))
+            .await
+            .unwrap();
+    }
+    let window = Duration::from_secs(5);
+    let (a, c) = tokio::join!(drain(&mut first, window), drain(&mut second, window));
+    assert_eq!(a.len() + c.len(), 5, "{a:?} {c:?}");
+    // The member that had the messages stops; the other takes its share from where it
+    // committed.
+    let mut stays = if a.len() >= c.len() {
+        drop(first);
+        second
+    } else {
+        drop(second);
+        first
+    };
+    for i in 0..5 {
+        b.publish(&topic, message("k", &format!("after-{i}")))
+            .await
+            .unwrap();
+    }
+    // Kafka moves a stopped member's partitions at once when it leaves the group, and
+    // within the session timeout (30 s) when it vanishes.
+    let started = tokio::time::Instant::now();
+    let taken_over = drain_n(&mut stays, 5, Duration::from_secs(45)).await;
+    println!("taken over in {:?}", started.elapsed());
+    assert_eq!(
+        taken_over,
+        (0..5).map(|i| format!("after-{i}")).collect::<Vec<_>>(),
+        "the rest of the group gets what follows, and nothing it had committed"
+    );
+}
+
 /// Generates one `#[tokio::test]` per contract case for the adapter built by `$make`, an
 /// expression evaluating to a future of `Arc<dyn Broker>`.
 #[macro_export]
@@ -120,6 +219,8 @@ macro_rules! broker_contract {
             uncommitted_messages_are_delivered_again,
             groups_consume_independently,
             topics_are_separate,
+            members_of_one_group_get_each_message_once_between_them,
+            a_member_that_stops_has_its_share_taken_over,
         );
     };
     (@cases $make:expr; $($case:ident),+ $(,)?) => {

@@ -1,5 +1,11 @@
 //! The embedded broker: a durable topic log in one SQLite file shared by every process.
 //! Consumers poll for rows after their group's committed offset.
+//!
+//! A topic here is one partition, so a group works as a Kafka group does with one: one
+//! member at a time holds the topic for the group (a lease in the file, renewed as it
+//! polls) and gets every message; the others wait. When the holder stops (it gives the
+//! lease up when dropped, or the lease runs out after [`LEASE`] when it dies), another
+//! member takes over from the group's committed offset: each message goes to one member.
 
 use std::collections::{BTreeMap, VecDeque};
 use std::path::Path;
@@ -27,7 +33,18 @@ CREATE TABLE IF NOT EXISTS group_offsets (
     topic  TEXT NOT NULL,
     offset INTEGER NOT NULL,
     PRIMARY KEY (grp, topic)
+);
+CREATE TABLE IF NOT EXISTS group_holders (
+    grp      TEXT NOT NULL,
+    topic    TEXT NOT NULL,
+    member   TEXT NOT NULL,
+    until_ms INTEGER NOT NULL,
+    PRIMARY KEY (grp, topic)
 );";
+
+/// How long a member holds a topic for its group without polling; a member that dies is
+/// replaced within this.
+pub const LEASE: Duration = Duration::from_secs(3);
 
 /// How long an idle consumer waits before looking for new rows again.
 const IDLE_POLL: Duration = Duration::from_millis(50);
@@ -71,22 +88,13 @@ impl Broker for SqliteBroker {
         topic: &str,
         group: &str,
     ) -> Result<Box<dyn Subscription>, BrokerError> {
-        let (t, g) = (topic.to_owned(), group.to_owned());
-        let committed: i64 = self
-            .db
-            .call(move |c| {
-                c.query_row(
-                    "SELECT coalesce(max(offset), 0) FROM group_offsets WHERE grp = ?1 AND topic = ?2",
-                    params![g, t],
-                    |r| r.get(0),
-                )
-            })
-            .await?;
         Ok(Box::new(SqliteSubscription {
             db: self.db.clone(),
             topic: topic.to_owned(),
             group: group.to_owned(),
-            position: committed,
+            member: uuid::Uuid::new_v4().to_string(),
+            held_until: 0,
+            position: 0,
             buffer: VecDeque::new(),
         }))
     }
@@ -96,9 +104,61 @@ struct SqliteSubscription {
     db: SqliteDb,
     topic: String,
     group: String,
+    /// This member's id in the group.
+    member: String,
+    /// Until when (Unix ms) this member holds the topic for its group; 0: it does not.
+    held_until: i64,
     /// The offset of the last message handed out.
     position: i64,
     buffer: VecDeque<Delivery>,
+}
+
+#[allow(clippy::cast_possible_wrap)]
+const LEASE_MS: i64 = LEASE.as_millis() as i64;
+
+impl SqliteSubscription {
+    /// Whether this member holds the topic for its group, taking or renewing the lease when
+    /// it is free, its own, or run out. On taking it, reading resumes after the group's
+    /// committed offset.
+    async fn hold(&mut self) -> Result<bool, BrokerError> {
+        let now = now_unix_ms();
+        if self.held_until - now > LEASE_MS / 2 {
+            return Ok(true);
+        }
+        let (g, t, m) = (self.group.clone(), self.topic.clone(), self.member.clone());
+        let until = now + LEASE_MS;
+        let (held, committed) = self
+            .db
+            .call(move |c| {
+                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+                let held = tx.execute(
+                    "INSERT INTO group_holders (grp, topic, member, until_ms) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (grp, topic) DO UPDATE SET member = ?3, until_ms = ?4
+                     WHERE member = ?3 OR until_ms < ?5",
+                    params![g, t, m, until, now],
+                )? == 1;
+                let committed: i64 = tx.query_row(
+                    "SELECT coalesce(max(offset), 0) FROM group_offsets WHERE grp = ?1 AND topic = ?2",
+                    params![g, t],
+                    |r| r.get(0),
+                )?;
+                tx.commit()?;
+                Ok((held, committed))
+            })
+            .await?;
+        if !held {
+            self.held_until = 0;
+            self.buffer.clear();
+        } else {
+            if self.held_until < now {
+                // Taken (again): what was handed out before but not committed comes again.
+                self.position = committed;
+                self.buffer.clear();
+            }
+            self.held_until = until;
+        }
+        Ok(held)
+    }
 }
 
 impl SqliteSubscription {
@@ -142,6 +202,10 @@ impl SqliteSubscription {
 impl Subscription for SqliteSubscription {
     async fn next(&mut self) -> Result<Delivery, BrokerError> {
         loop {
+            if !self.hold().await? {
+                tokio::time::sleep(IDLE_POLL).await;
+                continue;
+            }
             if let Some(delivery) = self.buffer.pop_front() {
                 self.position = delivery.offset;
                 return Ok(delivery);
@@ -165,5 +229,34 @@ impl Subscription for SqliteSubscription {
             })
             .await?;
         Ok(())
+    }
+}
+
+impl Drop for SqliteSubscription {
+    /// Gives the topic up at once, so another member of the group takes over without
+    /// waiting for the lease to run out.
+    fn drop(&mut self) {
+        if self.held_until == 0 {
+            return;
+        }
+        let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        let (db, g, t, m) = (
+            self.db.clone(),
+            self.group.clone(),
+            self.topic.clone(),
+            self.member.clone(),
+        );
+        runtime.spawn(async move {
+            let _ = db
+                .call(move |c| {
+                    c.execute(
+                        "DELETE FROM group_holders WHERE grp = ?1 AND topic = ?2 AND member = ?3",
+                        params![g, t, m],
+                    )
+                })
+                .await;
+        });
     }
 }

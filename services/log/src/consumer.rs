@@ -1,6 +1,8 @@
-//! The log topic consumer: store, then commit. A store failure is retried (never skipped);
-//! a payload that is not an event is logged and skipped, so one bad message cannot stall
-//! the log.
+//! The log topic consumers. [`run`] stores, then commits, as one member of the log group: a
+//! store failure is retried (never skipped); a payload that is not an event is logged and
+//! skipped, so one bad message cannot stall the log. [`follow_live`] feeds this instance's
+//! watchers under a group of its own, so they see every new event whichever instance of
+//! the log group stored it.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,12 +15,8 @@ use tracing::Instrument;
 
 use crate::repo::LogRepository;
 
-/// Consumes until the task is aborted, announcing each newly stored event on `live`.
-pub async fn run(
-    mut subscription: Box<dyn Subscription>,
-    repo: Arc<dyn LogRepository>,
-    live: broadcast::Sender<LogEvent>,
-) {
+/// Consumes until the task is aborted.
+pub async fn run(mut subscription: Box<dyn Subscription>, repo: Arc<dyn LogRepository>) {
     loop {
         let delivery = match subscription.next().await {
             Ok(d) => d,
@@ -46,13 +44,9 @@ pub async fn run(
                 let lag =
                     (shippy_plugins::now_unix_ms() - event.time_unix_ms).max(0) as f64 / 1000.0;
                 metrics::gauge!("shippy_consumer_lag_seconds").set(lag);
-                if store_until_done(repo.as_ref(), &event)
+                store_until_done(repo.as_ref(), &event)
                     .instrument(span)
-                    .await
-                {
-                    // Nobody watching is fine.
-                    let _ = live.send(event);
-                }
+                    .await;
             }
             Err(error) => {
                 tracing::warn!(%error, offset = delivery.offset, "skipped a message that is not a log event")
@@ -62,6 +56,44 @@ pub async fn run(
             tracing::warn!(%error, "offset commit failed; retrying");
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
+    }
+}
+
+/// How many recent event ids the live feed remembers, to announce a redelivered event once.
+const LIVE_SEEN: usize = 4096;
+
+/// Announces on `live` every event published from `since_ms` (Unix ms) on, once, until the
+/// task is aborted. Reads under a group of this instance's own and commits nothing.
+pub async fn follow_live(
+    mut subscription: Box<dyn Subscription>,
+    live: broadcast::Sender<LogEvent>,
+    since_ms: i64,
+) {
+    let mut seen = std::collections::HashSet::new();
+    let mut order = std::collections::VecDeque::new();
+    loop {
+        let delivery = match subscription.next().await {
+            Ok(d) => d,
+            Err(error) => {
+                tracing::warn!(%error, "log topic unavailable for the live feed; retrying");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        let Ok(event) = LogEvent::from_message(&delivery.message) else {
+            continue;
+        };
+        if event.time_unix_ms < since_ms || !seen.insert(event.id.clone()) {
+            continue;
+        }
+        order.push_back(event.id.clone());
+        if order.len() > LIVE_SEEN
+            && let Some(old) = order.pop_front()
+        {
+            seen.remove(&old);
+        }
+        // Nobody watching is fine.
+        let _ = live.send(event);
     }
 }
 

@@ -24,6 +24,9 @@ pub use handler::LogHandler;
 /// How many new events a slow watcher may fall behind before it misses some.
 const LIVE_BUFFER: usize = 1024;
 
+/// How far back before its start an instance's live feed begins, in ms.
+const LIVE_SINCE_MS: i64 = 5_000;
+
 /// Consumes the log topic and serves `List` on `listener` until `shutdown` completes.
 pub async fn serve(
     config: Config,
@@ -45,8 +48,19 @@ pub async fn serve(
         .subscribe(&config.broker.log_topic, &config.broker.log_group)
         .await?;
     let (live, _) = tokio::sync::broadcast::channel(LIVE_BUFFER);
+    // The live feed has a group of its own per instance, so its watchers see every event,
+    // whichever member of the log group stores it. Events from a little before the start
+    // count as new: a watcher may have asked the previous instance for them.
+    let live_group = format!("{}.live.{}", config.broker.log_group, uuid::Uuid::new_v4());
+    let live_feed = tokio::spawn(consumer::follow_live(
+        broker
+            .subscribe(&config.broker.log_topic, &live_group)
+            .await?,
+        live.clone(),
+        shippy_plugins::now_unix_ms() - LIVE_SINCE_MS,
+    ));
     let (stop, stopping) = Stopping::new();
-    let consumer = tokio::spawn(consumer::run(subscription, repo.clone(), live.clone()));
+    let consumer = tokio::spawn(consumer::run(subscription, repo.clone()));
     let verifier = Arc::new(TokenVerifier::load(&config.auth)?);
     let _revocations = wiring::follow_revocations(&config, &verifier).await?;
     let service = GrpcService {
@@ -70,5 +84,6 @@ pub async fn serve(
     .await;
     // Offsets are committed only after an event is stored, so stopping here loses nothing.
     consumer.abort();
+    live_feed.abort();
     served
 }

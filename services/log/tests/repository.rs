@@ -43,14 +43,8 @@ async fn events_published_before_the_consumer_starts_are_recorded_once_after_a_r
     };
 
     // A first consumer runs for a while, then dies; a second one picks up from the commit.
-    let (live, mut watched) = tokio::sync::broadcast::channel(16);
-    let consume = |subscription| {
-        tokio::spawn(shippy_log::consumer::run(
-            subscription,
-            repo.clone(),
-            live.clone(),
-        ))
-    };
+    let consume =
+        |subscription| tokio::spawn(shippy_log::consumer::run(subscription, repo.clone()));
     let first = consume(broker.subscribe("shippy.log", "g").await.unwrap());
     wait_for_count(repo.as_ref(), &all, 3).await;
     first.abort();
@@ -67,15 +61,40 @@ async fn events_published_before_the_consumer_starts_are_recorded_once_after_a_r
         .map(|e| e.message)
         .collect();
     assert_eq!(messages, ["vessel 3", "vessel 2", "vessel 1", "vessel 0"]);
+}
+
+#[tokio::test]
+async fn the_live_feed_announces_each_new_event_once_and_no_old_one() {
+    let broker: Arc<dyn Broker> = Arc::new(SqliteBroker::open(&fresh("broker.db")).unwrap());
+    let mut old = LogEvent::new("shippy.vessel", "Create", "old".into(), "alice");
+    old.time_unix_ms -= 60_000;
+    let new = LogEvent::new("shippy.vessel", "Create", "new".into(), "alice");
+    let later = LogEvent::new("shippy.vessel", "Create", "later".into(), "alice");
+    // The relay delivers at least once: the new event comes twice.
+    for event in [&old, &new, &new, &later] {
+        broker
+            .publish("shippy.log", event.to_message())
+            .await
+            .unwrap();
+    }
+    let (live, mut watched) = tokio::sync::broadcast::channel(16);
+    let feed = tokio::spawn(shippy_log::consumer::follow_live(
+        broker.subscribe("shippy.log", "live-1").await.unwrap(),
+        live,
+        new.time_unix_ms - 1_000,
+    ));
     let mut announced = Vec::new();
-    while let Ok(event) = watched.try_recv() {
+    while announced.len() < 2 {
+        let event = tokio::time::timeout(Duration::from_secs(5), watched.recv())
+            .await
+            .expect("announced within 5 s")
+            .unwrap();
         announced.push(event.message);
     }
-    assert_eq!(
-        announced,
-        ["vessel 0", "vessel 1", "vessel 2", "vessel 3"],
-        "each new event announced once"
-    );
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(watched.try_recv().is_err(), "nothing more");
+    assert_eq!(announced, ["new", "later"]);
+    feed.abort();
 }
 
 async fn wait_for_count(repo: &dyn LogRepository, filter: &Filter, n: usize) {
