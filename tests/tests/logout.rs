@@ -108,11 +108,16 @@ async fn a_logged_out_token_is_refused_by_every_service_and_other_sessions_go_on
         "the user's other session still works"
     );
 
-    // Logging out again is not an error; a service started afterwards learns of it.
+    // Logging out again is not an error (a forged token is); a service started afterwards
+    // learns of the log-out.
     let (status, _) = system
         .rest("POST", "/api/v1/auth/logout", Some(&token), None)
         .await;
     assert_eq!(status, 204);
+    let (status, body) = system
+        .rest("POST", "/api/v1/auth/logout", Some("not.a.token"), None)
+        .await;
+    assert_eq!(status, 401, "a forged token is not logged out: {body}");
     system.stop_service(names::VESSEL).await;
     system.start_service(names::VESSEL).await;
     let restarted = eventually(10, || async {

@@ -87,6 +87,38 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// Gives axum's bare 405 (a route that exists, asked with a method it does not take) the
+/// API's error body, naming the methods it does take; its `Allow` header stays.
+pub async fn method_not_allowed(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let response = next.run(request).await;
+    if response.status() != axum::http::StatusCode::METHOD_NOT_ALLOWED {
+        return response;
+    }
+    let (mut parts, _) = response.into_parts();
+    let allowed = parts
+        .headers
+        .get(axum::http::header::ALLOW)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let body = ErrorBody {
+        error: ErrorDetail {
+            code: "method_not_allowed",
+            message: format!("this path takes {allowed} only"),
+        },
+    };
+    let json = Json(body).into_response();
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    parts.headers.insert(
+        axum::http::header::CONTENT_TYPE,
+        axum::http::HeaderValue::from_static("application/json"),
+    );
+    Response::from_parts(parts, json.into_body())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,6 +18,22 @@ impl<T: serde::Serialize> axum::response::IntoResponse for Json<T> {
     }
 }
 
+/// An `i32` from any JSON number that is a whole number: `2` and `2.0` alike, as JSON
+/// Schema's `integer` allows; a fraction or a number out of range is refused.
+pub fn whole_i32<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<i32, D::Error> {
+    use serde::Deserialize;
+    use serde::de::{Error, Unexpected};
+    let number = f64::deserialize(deserializer)?;
+    if number.fract() == 0.0 && (f64::from(i32::MIN)..=f64::from(i32::MAX)).contains(&number) {
+        #[allow(clippy::cast_possible_truncation)]
+        return Ok(number as i32);
+    }
+    Err(D::Error::invalid_value(
+        Unexpected::Float(number),
+        &"a whole number from -2147483648 to 2147483647",
+    ))
+}
+
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
         let kind = if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {

@@ -39,6 +39,7 @@ pub fn app(state: AppState, config: &ApiConfig, limits: &LimitsConfig) -> Router
     let ui = ServeDir::new(&config.ui_dir);
     let mut api = routes::router()
         .route_layer(axum::middleware::from_fn(observe::per_request))
+        .layer(axum::middleware::from_fn(error::method_not_allowed))
         .with_state(state);
     if let Some(limits) = ClientLimits::new(limits) {
         api = api.layer(axum::middleware::from_fn_with_state(

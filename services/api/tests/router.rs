@@ -361,3 +361,16 @@ fn the_ui_has_nothing_inline_that_the_policy_would_block() {
     }
     assert!(pages >= 2, "index.html and docs.html at least");
 }
+
+#[tokio::test]
+async fn a_method_a_route_does_not_take_is_a_json_405() {
+    let (status, headers, body) = call(
+        Request::delete("/api/v1/vessels")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED);
+    assert!(headers.contains_key("allow"), "{headers:?}");
+    assert_eq!(body["error"]["code"], "method_not_allowed", "{body}");
+}

@@ -68,9 +68,14 @@ pub fn filter(req: &pb::ListRequest, caller_id: &str) -> Result<Filter, Status> 
         n if n < 0 => return Err(Status::invalid_argument("limit: must not be negative")),
         n => u32::try_from(n).unwrap_or(MAX_LIMIT).min(MAX_LIMIT),
     };
-    if req.since_unix_ms < 0 || req.until_unix_ms < 0 {
+    if req.since_unix_ms < 0 {
         return Err(Status::invalid_argument(
-            "since_unix_ms: times must not be negative",
+            "since_unix_ms: must not be negative",
+        ));
+    }
+    if req.until_unix_ms < 0 {
+        return Err(Status::invalid_argument(
+            "until_unix_ms: must not be negative",
         ));
     }
     Ok(Filter {

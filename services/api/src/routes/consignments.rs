@@ -13,7 +13,7 @@ use shippy_proto::tonic::metadata::{Ascii, MetadataValue};
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, ErrorBody};
-use crate::json::Json;
+use crate::json::{Json, whole_i32};
 use crate::state::{AppState, authed};
 
 pub fn router() -> Router<AppState> {
@@ -34,10 +34,11 @@ pub struct NewConsignment {
     description: String,
     /// Greater than 0.
     #[schema(example = 55000, minimum = 1)]
+    #[serde(deserialize_with = "whole_i32")]
     weight: i32,
-    /// At least one, at most 10000.
+    /// At least one, at most 10000. (A body without it is refused with that message.)
     #[serde(default)]
-    #[schema(min_items = 1, max_items = 10000)]
+    #[schema(min_items = 1, max_items = 10000, required = true)]
     containers: Vec<Container>,
 }
 
@@ -188,6 +189,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<MetadataValue<Ascii>>, 
 #[utoipa::path(post, path = "/api/v1/consignments", tag = "consignments",
     request_body = NewConsignment, security(("bearer" = [])),
     params(("Idempotency-Key" = Option<String>, Header,
+        min_length = 1, max_length = 128, pattern = "^[!-~]+$",
         description = "1 to 128 visible ASCII characters: the same key books once, and answers the first outcome")),
     responses(
         (status = 201, description = "Booked; `vessel_id` names the vessel", body = Booked),

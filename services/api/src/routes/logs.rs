@@ -29,12 +29,15 @@ pub struct Filter {
     origin: String,
     /// Only events at or after this time (unix ms).
     #[serde(default)]
+    #[param(minimum = 0)]
     since_unix_ms: i64,
     /// Only events before this time (unix ms).
     #[serde(default)]
+    #[param(minimum = 0)]
     until_unix_ms: i64,
-    /// At most this many (default 50, at most 1000).
+    /// At most this many (default 50; more than 1000 gives 1000).
     #[serde(default)]
+    #[param(minimum = 0)]
     limit: i32,
 }
 

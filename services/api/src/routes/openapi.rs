@@ -36,7 +36,9 @@ impl Modify for BearerAuth {
     }
 }
 
-/// Any API call may be refused by the per-client rate limit: 429 on every operation.
+/// Any API call may be refused by the per-client rate limit (429, with `Retry-After`), may
+/// find a service it needs unavailable (503: retry), or may send a body over the limit (413):
+/// every operation documents all three.
 struct RateLimited;
 
 impl Modify for RateLimited {
@@ -63,6 +65,26 @@ impl Modify for RateLimited {
                 &mut item.delete,
             ];
             for operation in operations.into_iter().flatten() {
+                let error = |description: &str| {
+                    ResponseBuilder::new()
+                        .description(description)
+                        .content(
+                            "application/json",
+                            ContentBuilder::new()
+                                .schema(Some(Ref::from_schema_name("ErrorBody")))
+                                .build(),
+                        )
+                        .build()
+                };
+                let responses = &mut operation.responses.responses;
+                responses.entry("503".to_owned()).or_insert_with(|| {
+                    error("A service it needs is unavailable or cut off; retry (a booking with the same Idempotency-Key)").into()
+                });
+                if operation.request_body.is_some() {
+                    responses
+                        .entry("413".to_owned())
+                        .or_insert_with(|| error("The body is over the size limit").into());
+                }
                 let documented = operation
                     .responses
                     .responses

@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use serde::{Deserialize, Serialize};
+use shippy_common::auth::AuthError;
 use shippy_common::client::GrpcChannel;
 use shippy_proto::tonic::{Code, Request};
 use shippy_proto::user::{self as pb, user_service_client::UserServiceClient};
@@ -174,12 +175,12 @@ pub async fn log_in(
 }
 
 /// Log out: the token the call carries is revoked, and every service refuses it within
-/// about a second. A token that is already revoked, expired or not a token at all is
-/// logged out too: the answer is the same.
+/// about a second. Logging out a token that is already revoked or expired answers the
+/// same; one that is not a valid token at all is 401.
 #[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])),
     responses(
         (status = 204, description = "Logged out: the token no longer works anywhere"),
-        (status = 401, description = "No Authorization header", body = ErrorBody),
+        (status = 401, description = "No token, or not a valid one", body = ErrorBody),
         (status = 503, description = "The log-out could not be stored; retry", body = ErrorBody),
     ))]
 pub async fn log_out(
@@ -189,10 +190,19 @@ pub async fn log_out(
     let request = authed(&headers, pb::Token::default())?;
     match client(&state).await?.logout(request).await {
         Ok(_) => Ok(StatusCode::NO_CONTENT),
-        // Nothing to revoke: the token works nowhere already.
-        Err(status) if status.code() == Code::Unauthenticated => Ok(StatusCode::NO_CONTENT),
+        // Nothing left to revoke: the token works nowhere already.
+        Err(status) if status.code() == Code::Unauthenticated && is_spent(status.message()) => {
+            Ok(StatusCode::NO_CONTENT)
+        }
         Err(status) => Err(status.into()),
     }
+}
+
+/// Whether a refusal says the token was good but is spent: revoked, or expired.
+fn is_spent(message: &str) -> bool {
+    [AuthError::Revoked, AuthError::Expired]
+        .iter()
+        .any(|e| message == e.to_string())
 }
 
 /// Check a token's signature, expiry, issuer and audience.

@@ -10,7 +10,7 @@ use shippy_proto::vessel::{self as pb, vessel_service_client::VesselServiceClien
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{ApiError, ErrorBody};
-use crate::json::{Json, Query};
+use crate::json::{Json, Query, whole_i32};
 use crate::state::{AppState, authed};
 
 pub fn router() -> Router<AppState> {
@@ -30,9 +30,11 @@ pub struct NewVessel {
     name: String,
     /// How many containers it carries; greater than 0.
     #[schema(example = 50, minimum = 1)]
+    #[serde(deserialize_with = "whole_i32")]
     capacity: i32,
     /// How much weight it carries; greater than 0.
     #[schema(example = 60000, minimum = 1)]
+    #[serde(deserialize_with = "whole_i32")]
     max_weight: i32,
     #[serde(default = "yes")]
     available: bool,
