@@ -245,3 +245,25 @@ fn a_revoked_token_is_refused_even_from_memory_and_others_of_the_user_are_not() 
     verifier.revoke("old", now_secs() - 3600);
     assert!(!verifier.revoked.lock().unwrap().contains_key("old"));
 }
+
+#[test]
+fn a_caller_debug_prints_its_claims_but_never_its_token() {
+    let caller = Caller {
+        claims: Claims {
+            sub: "u-1".into(),
+            email: "alice@example.com".into(),
+            name: "Alice".into(),
+            iss: "shippy.user".into(),
+            aud: "shippy".into(),
+            iat: 0,
+            nbf: 0,
+            exp: 1,
+            jti: "j-1".into(),
+        },
+        token: "eyJhbGciOiJFZERTQSJ9.secret-payload.secret-signature".into(),
+    };
+    let printed = format!("{caller:?}");
+    assert!(printed.contains("u-1"), "{printed}");
+    assert!(!printed.contains("secret"), "{printed}");
+    assert!(printed.contains("<redacted>"), "{printed}");
+}
