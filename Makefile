@@ -2,12 +2,13 @@
 CARGO   ?= cargo
 PROFILE ?=
 BIN     := target/release
+K8S_NAMESPACE ?= shippy
 
 .DEFAULT_GOAL := help
-.PHONY: help init run test test-deps bench fmt lint
+.PHONY: help init run test test-deps bench fmt lint k8s-keys k8s-check
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
 
 init: ## build the release binaries, create .shippy/ (config, token key pair), start PROFILE=compose's containers; safe to repeat
 	$(CARGO) build --release --workspace --bins
@@ -17,11 +18,11 @@ init: ## build the release binaries, create .shippy/ (config, token key pair), s
 run: init ## start all five services (PROFILE=name for another profile, VESSELS=2 or SCALE="vessel=2 log=2" for more instances); Ctrl-C stops them
 	$(BIN)/shippy run $(if $(PROFILE),--profile $(PROFILE)) $(if $(VESSELS),--scale vessel=$(VESSELS)) $(foreach s,$(SCALE),--scale $(s))
 
-test: test-deps ## unit, contract, repository, system and browser tests, with the test servers
+test: test-deps ## unit, contract, repository, system and browser tests and the Kubernetes manifest checks, with the test servers
 	$(CARGO) build --workspace --bins
 	scripts/with-test-servers.sh $(CARGO) test --workspace --no-fail-fast
 
-test-deps: ## install what the tests need when missing (Chromium, chromedriver, schemathesis, SecantusDB)
+test-deps: ## install what the tests need when missing (Chromium, chromedriver, schemathesis, SecantusDB, kubernetes-validate, yamllint, kubectl)
 	@scripts/test-deps.sh
 
 bench: ## measure throughput, latency, CPU and memory of each layer (release build; table + target/bench/results.json)
@@ -30,6 +31,13 @@ bench: ## measure throughput, latency, CPU and memory of each layer (release bui
 
 fmt: ## format the code
 	$(CARGO) fmt --all
+
+k8s-keys: ## create the Secret shippy-keys (fresh key pairs) in K8S_NAMESPACE=shippy unless it exists; K8S_KEYS_FILE=f writes it to f instead
+	$(CARGO) build --release -p shippy-cli --bin shippy
+	K8S_NAMESPACE=$(K8S_NAMESPACE) K8S_KEYS_FILE=$(K8S_KEYS_FILE) SHIPPY_BIN=$(BIN)/shippy deploy/k8s/keys.sh
+
+k8s-check: test-deps ## render every overlay in deploy/k8s, validate it against the Kubernetes schemas and lint it (no cluster needed)
+	scripts/k8s-check.sh
 
 lint: ## check formatting and clippy, warnings as errors
 	$(CARGO) fmt --all --check

