@@ -11,6 +11,7 @@ pub mod deadline;
 pub mod decode_errors;
 pub mod error;
 pub mod events;
+pub mod faults;
 pub mod forwarded;
 pub mod launch;
 pub mod limit;

@@ -15,6 +15,7 @@ use tonic_health::ServingStatus;
 use crate::auth::{RequireAuth, TokenVerifier};
 use crate::config::{Config, LimitsConfig};
 use crate::decode_errors::DecodeErrorsLayer;
+use crate::faults::FaultsLayer;
 use crate::forwarded::TrustedProxies;
 use crate::limit::{ClientLimits, RateLimited};
 use crate::observe::GrpcRequestsLayer;
@@ -57,6 +58,7 @@ pub async fn serve_grpc(
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
     let address = listener.local_addr()?;
+    let _flags = crate::faults::follow(config, service.name, address).await;
     let (reporter, health) = tonic_health::server::health_reporter();
     reporter
         .set_service_status(service.grpc_name, ServingStatus::Serving)
@@ -71,6 +73,7 @@ pub async fn serve_grpc(
         tonic::transport::Server::builder()
             .layer(GrpcRequestsLayer)
             .layer(DecodeErrorsLayer)
+            .layer(FaultsLayer::new(service.name))
             .add_routes(routes)
             // Small answers go out at once rather than waiting on Nagle's algorithm.
             .serve_with_incoming_shutdown(

@@ -5,8 +5,10 @@
 //! - [`broker`]: durable topics with consumer groups and committed offsets.
 //! - [`store`]: the SQLite and MongoDB plumbing the services' repositories are built on.
 //! - [`outbox`]: events stored with their writes and relayed to the broker afterwards.
+//! - [`flags`]: fault flags, read from a flagd file and followed as it changes.
 
 pub mod broker;
+pub mod flags;
 pub mod outbox;
 pub mod registry;
 pub mod store;

@@ -4,6 +4,7 @@
 
 pub mod browser;
 pub mod otlp;
+pub mod prometheus;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -230,15 +231,22 @@ impl System {
         out
     }
 
-    /// Runs a CLI from this build in the system's folder, with `token` as `SHIPPY_TOKEN`.
-    pub async fn cli(&self, binary: &str, args: &[&str], token: Option<&str>) -> CliRun {
+    /// A command for a binary of this build, in the system's folder with the services'
+    /// environment (no token, no fixed address).
+    pub fn command(&self, binary: &str) -> tokio::process::Command {
         let mut command = tokio::process::Command::new(bin_dir().join(binary));
         command
-            .args(args)
             .current_dir(self.dir.path())
             .env_remove("SHIPPY_TOKEN")
-            .env_remove("SHIPPY_ADDR");
-        command.envs(self.launch.envs.iter().map(|(k, v)| (k, v)));
+            .env_remove("SHIPPY_ADDR")
+            .envs(self.launch.envs.iter().map(|(k, v)| (k, v)));
+        command
+    }
+
+    /// Runs a CLI from this build in the system's folder, with `token` as `SHIPPY_TOKEN`.
+    pub async fn cli(&self, binary: &str, args: &[&str], token: Option<&str>) -> CliRun {
+        let mut command = self.command(binary);
+        command.args(args);
         if let Some(token) = token {
             command.env("SHIPPY_TOKEN", token);
         }

@@ -1,6 +1,7 @@
 //! `shippy`: `init` prepares `.shippy/` (config and a fresh token key pair); `run` starts the
 //! five services, waits until each is registered, prints where to go next, starts again any
-//! that dies, and stops them all cleanly on Ctrl-C; `health` probes one service for container health checks.
+//! that dies, and stops them all cleanly on Ctrl-C; `health` probes one service for container health checks;
+//! `flags` lists and switches the fault flags; `load` runs the user journey as steady traffic.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -41,6 +42,98 @@ enum Command {
     },
     /// Exit 0 when TARGET serves: `host:port` asks gRPC health, an `http://` URL wants a 2xx
     Health { target: String },
+    /// List the fault flags (and how each stands), or switch one on or off; every service
+    /// follows the flags file and picks a change up within a second
+    Flags {
+        #[command(subcommand)]
+        action: Option<FlagsAction>,
+    },
+    /// Run the tutorial's user journey through the REST gateway as steady traffic, with
+    /// progress, and a summary at the end
+    Load(shippy_cli::load::LoadArgs),
+}
+
+#[derive(Subcommand, Debug)]
+enum FlagsAction {
+    /// Switch a fault on, e.g. `vessel.fail_rate=0.5` or `broker.refuse_publish=on`
+    Set {
+        /// FLAG=VALUE
+        setting: String,
+        /// Only on the instance serving at this address (as `shippy run` and the registry
+        /// show it, e.g. 127.0.0.1:50052); everywhere when left out
+        #[arg(long)]
+        instance: Option<String>,
+    },
+    /// Switch a fault off, or every fault with --all
+    Off {
+        #[arg(required_unless_present = "all")]
+        flag: Option<String>,
+        #[arg(long)]
+        all: bool,
+    },
+}
+
+fn flags(config: &Config, action: Option<FlagsAction>) -> anyhow::Result<()> {
+    use shippy_cli::flags::{describe, parse_setting, read, table, write};
+    use shippy_plugins::flags::{self as faults, flagd};
+    let path = &config.faults.flags_file;
+    if path.as_os_str().is_empty() {
+        anyhow::bail!("no flags file is configured (faults.flags_file)");
+    }
+    let mut document = read(path)?;
+    let changed: Vec<&str> = match action {
+        None => {
+            print!("{}", table(&document));
+            println!(
+                "
+in {} (every service follows it)",
+                path.display()
+            );
+            return Ok(());
+        }
+        Some(FlagsAction::Set { setting, instance }) => {
+            let (flag, value) = parse_setting(&setting)?;
+            flagd::set(
+                &mut document,
+                flag.key,
+                flag.kind,
+                value,
+                instance.as_deref(),
+            );
+            vec![flag.key]
+        }
+        Some(FlagsAction::Off {
+            flag: Some(key), ..
+        }) => {
+            let flag = faults::find(&key).with_context(|| {
+                format!("{key:?} is not a fault flag; `shippy flags` lists them")
+            })?;
+            flagd::off(&mut document, flag.key);
+            vec![flag.key]
+        }
+        Some(FlagsAction::Off { flag: None, .. }) => faults::known()
+            .filter(|f| flagd::off(&mut document, f.key))
+            .map(|f| f.key)
+            .collect(),
+    };
+    write(path, &document)?;
+    for key in changed {
+        println!("{key}: {}", describe(&document, key));
+    }
+    println!(
+        "written to {}; every service picks it up within a second",
+        path.display()
+    );
+    Ok(())
+}
+
+async fn load(config: &Config, args: &shippy_cli::load::LoadArgs) -> anyhow::Result<()> {
+    let api = match &args.api {
+        Some(api) => api.clone(),
+        None => format!("http://{}", config.services.api.listen),
+    };
+    shippy_cli::load::run(args, &api, shippy_common::shutdown::signal()).await?;
+    Ok(())
 }
 
 const LOCAL_CONFIG: &str = "# Local overrides for this checkout, layered over config/default.toml.
@@ -214,6 +307,8 @@ async fn main() -> ExitCode {
             Command::Init => init(&config),
             Command::Run { scale } => run(config, cli.profile, &scale).await,
             Command::Health { .. } => unreachable!("answered above"),
+            Command::Flags { action } => flags(&config, action),
+            Command::Load(args) => load(&config, &args).await,
         }
     };
     output::finish(result.await)

@@ -3,7 +3,9 @@
 //! the balancer sends nothing to it; after `open_for` one call, and only one, goes through as
 //! a probe (the instance is not ready again until it ends), and its outcome closes or
 //! reopens the breaker. A refused connection opens it at once:
-//! nothing listens there. Answers that carry a gRPC error are not failures of the instance.
+//! nothing listens there. An answer with an HTTP 5xx status (an instance or a proxy in front
+//! of it that cannot serve, such as an instance failing on a fault flag) is a failure too;
+//! answers that carry a gRPC error of the application's own (in an HTTP 200) are not.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -63,13 +65,32 @@ impl Drop for ProbeGuard {
     }
 }
 
+/// What an answer says about the instance that gave it.
+pub trait Answer {
+    /// True when the instance itself could not serve.
+    fn instance_failed(&self) -> bool;
+}
+
+impl<B> Answer for http::Response<B> {
+    fn instance_failed(&self) -> bool {
+        self.status().is_server_error()
+    }
+}
+
+impl Answer for () {
+    fn instance_failed(&self) -> bool {
+        false
+    }
+}
+
 /// The breaker around one instance's service.
 #[derive(Debug)]
 pub struct Breaker<S> {
     inner: S,
     config: BreakerConfig,
-    /// The gauge `shippy_breaker_open` of this instance: 1 while open.
-    gauge: metrics::Gauge,
+    /// The gauge `shippy_breaker_open` of this instance (1 while open) and the counter
+    /// `shippy_breaker_opened_total` of the times it opened.
+    meters: Meters,
     label: Arc<str>,
     shared: Arc<Mutex<Shared>>,
     sleep: Option<Pin<Box<Sleep>>>,
@@ -78,14 +99,20 @@ pub struct Breaker<S> {
 impl<S> Breaker<S> {
     /// Wraps `inner`, an instance of `service` known as `label` in logs and metrics.
     pub fn new(inner: S, config: BreakerConfig, service: &'static str, label: &str) -> Self {
-        let gauge = metrics::gauge!(
-            "shippy_breaker_open", "service" => service, "instance" => label.to_owned()
-        );
-        gauge.set(0.0);
+        let labels = [
+            ("service", service.to_owned()),
+            ("instance", label.to_owned()),
+        ];
+        let meters = Meters {
+            open: metrics::gauge!("shippy_breaker_open", &labels),
+            opened: metrics::counter!("shippy_breaker_opened_total", &labels),
+        };
+        meters.open.set(0.0);
+        meters.opened.increment(0);
         Self {
             inner,
             config,
-            gauge,
+            meters,
             label: label.into(),
             shared: Arc::new(Mutex::new(Shared {
                 failures: 0,
@@ -119,10 +146,17 @@ fn is_refused(error: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
+/// A breaker's meters.
+#[derive(Clone, Debug)]
+struct Meters {
+    open: metrics::Gauge,
+    opened: metrics::Counter,
+}
+
 fn record(
     shared: &Mutex<Shared>,
     config: BreakerConfig,
-    (label, gauge): (&str, &metrics::Gauge),
+    (label, meters): (&str, &Meters),
     failed: Option<bool>,
 ) {
     let mut s = shared.lock().unwrap_or_else(|p| p.into_inner());
@@ -133,7 +167,7 @@ fn record(
                     instance = label,
                     "circuit breaker closed: the probe succeeded"
                 );
-                gauge.set(0.0);
+                meters.open.set(0.0);
             }
             s.failures = 0;
             s.open_until = None;
@@ -146,7 +180,8 @@ fn record(
             };
             if s.failures >= config.failures {
                 if s.open_until.is_none() {
-                    gauge.set(1.0);
+                    meters.open.set(1.0);
+                    meters.opened.increment(1);
                     tracing::warn!(
                         instance = label,
                         failures = s.failures,
@@ -163,6 +198,7 @@ fn record(
 impl<S, Req> Service<Req> for Breaker<S>
 where
     S: Service<Req>,
+    S::Response: Answer,
     S::Error: Into<tower::BoxError>,
     S::Future: Send + 'static,
 {
@@ -206,16 +242,19 @@ where
             half_open.then(|| ProbeGuard(Arc::clone(&self.shared)))
         };
         let call = self.inner.call(request);
-        let (shared, config, label, gauge) = (
+        let (shared, config, label, meters) = (
             Arc::clone(&self.shared),
             self.config,
             Arc::clone(&self.label),
-            self.gauge.clone(),
+            self.meters.clone(),
         );
         Box::pin(async move {
             let result = call.await.map_err(Into::into);
-            let failed = result.as_ref().err().map(|e| is_refused(e.as_ref()));
-            record(&shared, config, (&label, &gauge), failed);
+            let failed = match &result {
+                Ok(answer) => answer.instance_failed().then_some(false),
+                Err(e) => Some(is_refused(e.as_ref())),
+            };
+            record(&shared, config, (&label, &meters), failed);
             drop(probe);
             result
         })
@@ -340,6 +379,30 @@ mod tests {
             23,
             "after the probe, everyone"
         );
+    }
+
+    /// An instance answering HTTP 503 (failing on a fault flag, or behind a proxy that
+    /// cannot reach it) is failing; one answering a gRPC error in an HTTP 200 is serving.
+    #[tokio::test(start_paused = true)]
+    async fn http_503_answers_open_it_but_grpc_errors_in_a_200_do_not() {
+        let answering = |status: u16| {
+            BoxService::new(tower::service_fn(move |()| async move {
+                let mut response = http::Response::new(());
+                *response.status_mut() = http::StatusCode::from_u16(status).unwrap();
+                response
+                    .headers_mut()
+                    .insert("grpc-status", http::HeaderValue::from_static("14"));
+                Ok::<_, tower::BoxError>(response)
+            }))
+        };
+        let mut failing = Breaker::new(answering(503), CONFIG, "test", "sick");
+        let mut serving = Breaker::new(answering(200), CONFIG, "test", "fine");
+        for _ in 0..3 {
+            assert!(failing.ready().await.unwrap().call(()).await.is_ok());
+            assert!(serving.ready().await.unwrap().call(()).await.is_ok());
+        }
+        assert_eq!(failing.state(), BreakerState::Open);
+        assert_eq!(serving.state(), BreakerState::Closed);
     }
 
     #[tokio::test(start_paused = true)]

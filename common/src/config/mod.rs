@@ -29,6 +29,7 @@ pub struct Config {
     pub client: ClientConfig,
     pub limits: LimitsConfig,
     pub saga: SagaConfig,
+    pub faults: FaultsConfig,
     /// How long in-flight requests may take to finish after a stop signal.
     pub shutdown_grace_secs: u64,
     /// The deadline of every outgoing call between services.
@@ -196,6 +197,15 @@ impl ClientConfig {
             open_for: std::time::Duration::from_millis(self.breaker_open_ms),
         }
     }
+}
+
+/// Fault flags a person switches on to watch the system cope.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultsConfig {
+    /// The flags file (OpenFeature flagd JSON), read at start and again whenever it
+    /// changes; empty: no fault can be switched on.
+    pub flags_file: PathBuf,
 }
 
 /// The REST gateway's own settings.

@@ -86,6 +86,7 @@ impl MongoOutbox {
     where
         T: Serialize + DeserializeOwned + Send + Sync,
     {
+        refuse_if_flagged()?;
         let mut tries: u32 = 0;
         loop {
             tries += 1;
@@ -126,6 +127,21 @@ impl MongoOutbox {
     }
 }
 
+/// Every write publishes an event, so this is where a store refusing writes is played.
+fn refuse_if_flagged() -> mongodb::error::Result<()> {
+    if crate::flags::on(crate::flags::STORE_REFUSES_WRITES) {
+        crate::flags::injected(
+            crate::flags::STORE_REFUSES_WRITES,
+            "the store refused a write",
+        );
+        return Err(std::io::Error::other(
+            "the store refuses writes (fault flag store.refuse_writes)",
+        )
+        .into());
+    }
+    Ok(())
+}
+
 /// Commits `session`'s transaction, again while its outcome is unknown.
 pub async fn commit(session: &mut ClientSession) -> mongodb::error::Result<()> {
     let mut tries = 0;
@@ -148,6 +164,7 @@ impl MongoOutbox {
         session: &mut ClientSession,
         outgoing: &Outgoing,
     ) -> mongodb::error::Result<()> {
+        refuse_if_flagged()?;
         self.entries
             .insert_one(entry(outgoing))
             .session(session)

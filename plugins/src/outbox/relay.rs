@@ -10,7 +10,8 @@ use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
 use super::Outbox;
-use crate::broker::Broker;
+use crate::broker::{Broker, BrokerError};
+use crate::flags;
 
 /// How a relay paces itself.
 #[derive(Clone, Copy, Debug)]
@@ -85,7 +86,18 @@ async fn drain(outbox: &dyn Outbox, broker: &dyn Broker, batch: usize) -> bool {
         }
         for entry in pending {
             let o = &entry.outgoing;
-            if let Err(error) = broker.publish(&o.topic, o.message.clone()).await {
+            let published = if flags::on(flags::BROKER_REFUSES_PUBLISH) {
+                flags::injected(
+                    flags::BROKER_REFUSES_PUBLISH,
+                    "the broker refused a publish",
+                );
+                Err(BrokerError::Unavailable(
+                    "the broker refuses publishes (fault flag broker.refuse_publish)".into(),
+                ))
+            } else {
+                broker.publish(&o.topic, o.message.clone()).await
+            };
+            if let Err(error) = published {
                 metrics::counter!("shippy_event_publish_failures_total", "topic" => o.topic.clone())
                     .increment(1);
                 tracing::warn!(%error, topic = %o.topic, "broker refused an event; it waits in the outbox");

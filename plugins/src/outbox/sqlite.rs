@@ -8,6 +8,7 @@ use rusqlite::{Transaction, params};
 
 use super::{Outbox, OutboxError, Outgoing, Pending};
 use crate::broker::Message;
+use crate::flags;
 use crate::store::SqliteDb;
 
 /// Append this to a repository's schema.
@@ -22,6 +23,14 @@ CREATE TABLE IF NOT EXISTS outbox (
 
 /// Enqueues `outgoing` inside `tx`, the transaction of the write it describes.
 pub fn enqueue(tx: &Transaction<'_>, outgoing: &Outgoing) -> rusqlite::Result<()> {
+    // Every write publishes an event, so this is where a store refusing writes is played.
+    if flags::on(flags::STORE_REFUSES_WRITES) {
+        flags::injected(flags::STORE_REFUSES_WRITES, "the store refused a write");
+        return Err(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_READONLY),
+            Some("the store refuses writes (fault flag store.refuse_writes)".into()),
+        ));
+    }
     let m = &outgoing.message;
     let headers = serde_json::to_string(&m.headers).unwrap_or_else(|_| "{}".into());
     tx.execute(

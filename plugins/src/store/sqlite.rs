@@ -127,14 +127,17 @@ impl SqliteDb {
         })
     }
 
-    /// Runs `f` with the connection on the blocking pool.
+    /// Runs `f` with the connection on the blocking pool, inside the caller's span (so what
+    /// it logs belongs to the request).
     pub async fn call<T, F>(&self, f: F) -> Result<T, StoreError>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
     {
         let conn = Arc::clone(&self.conn);
+        let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
+            let _in = span.enter();
             // A panic while holding the lock leaves the connection itself usable.
             let mut guard = conn.lock().unwrap_or_else(|p| p.into_inner());
             f(&mut guard).map_err(StoreError::from)

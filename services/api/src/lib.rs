@@ -3,6 +3,7 @@
 //! HTTP status the shared error table gives the gRPC code.
 
 mod error;
+mod faults;
 mod headers;
 mod json;
 mod limit;
@@ -38,6 +39,7 @@ pub use state::AppState;
 pub fn app(state: AppState, config: &ApiConfig, limits: &LimitsConfig) -> Router {
     let ui = ServeDir::new(&config.ui_dir);
     let mut api = routes::router()
+        .route_layer(axum::middleware::from_fn(faults::per_request))
         .route_layer(axum::middleware::from_fn(observe::per_request))
         .layer(axum::middleware::from_fn(error::method_not_allowed))
         .with_state(state);
@@ -90,6 +92,7 @@ pub async fn serve(
         ..AppState::discover(Arc::clone(&registry), timeout, config.client.breaker())
     };
     let address = listener.local_addr()?;
+    let _flags = shippy_common::faults::follow(&config, names::API, address).await;
     let metrics = shippy_common::admin::serve(config.services.api.metrics_listen).await?;
     let registration =
         Registration::start(registry, names::API, address, metrics, &config.registry).await?;

@@ -4,11 +4,28 @@
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 
+use shippy_plugins::flags;
+
 use crate::domain::UserError;
+
+/// Plays the fault flag `user.slow_hash_ms` (a slow hash, as on an overloaded or tiny
+/// machine) on the blocking thread doing the work, as a dear hash would hold it.
+fn slowed_by_flag() {
+    if let Some(delay) = flags::delay(flags::SLOW_HASH_MS) {
+        flags::injected(
+            flags::SLOW_HASH_MS,
+            &format!("password hashing slowed by {delay:?}"),
+        );
+        std::thread::sleep(delay);
+    }
+}
 
 /// The PHC string of `password` under a fresh random salt.
 pub async fn hash(password: String) -> Result<String, UserError> {
+    let span = tracing::Span::current();
     tokio::task::spawn_blocking(move || {
+        let _in = span.enter();
+        slowed_by_flag();
         let mut salt = [0u8; 16];
         getrandom::getrandom(&mut salt)
             .map_err(|e| UserError::Internal(format!("no randomness: {e}")))?;
@@ -25,7 +42,10 @@ pub async fn hash(password: String) -> Result<String, UserError> {
 /// Whether `password` matches the PHC string `hash`. With no stored hash it still does the
 /// work of a check, so a wrong email takes as long as a wrong password.
 pub async fn verify(password: String, hash: Option<String>) -> bool {
+    let span = tracing::Span::current();
     tokio::task::spawn_blocking(move || {
+        let _in = span.enter();
+        slowed_by_flag();
         let stored = hash.as_deref().unwrap_or(DUMMY_HASH);
         let Ok(parsed) = PasswordHash::new(stored) else {
             return false;
