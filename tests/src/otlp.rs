@@ -23,6 +23,8 @@ pub struct Span {
     pub parent: String,
     pub attributes: BTreeMap<String, String>,
     pub error: bool,
+    /// Its events: each name (a log line's message) with its attributes.
+    pub events: Vec<(String, BTreeMap<String, String>)>,
 }
 
 /// What the collector has received so far.
@@ -64,6 +66,18 @@ async fn collect(State(spans): State<Spans>, body: Bytes) -> Vec<u8> {
                         .collect(),
                     // STATUS_CODE_ERROR
                     error: s.status.as_ref().is_some_and(|st| st.code == 2),
+                    events: s
+                        .events
+                        .iter()
+                        .map(|e| {
+                            let attributes = e
+                                .attributes
+                                .iter()
+                                .map(|a| (a.key.clone(), text(a.value.as_ref())))
+                                .collect();
+                            (e.name.clone(), attributes)
+                        })
+                        .collect(),
                 });
             }
         }

@@ -9,15 +9,43 @@ use std::time::Duration;
 
 use serde_json::Value;
 use shippy_common::names;
+use shippy_system_tests::otlp::{Spans, collector};
 use shippy_system_tests::prometheus::{scrape, scrape_instance, value};
 use shippy_system_tests::{System, eventually, sample};
 
-/// A system whose services follow a flags file of their own; answers it too.
-async fn system_with_flags() -> (System, tempfile::TempDir) {
+/// A system whose services follow a flags file of their own and export their spans to a
+/// test collector; answers the flags file's folder and the spans too.
+async fn system_with_flags() -> (System, tempfile::TempDir, Spans) {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("flags.json").display().to_string();
-    let system = System::start_with(&[("SHIPPY_FAULTS__FLAGS_FILE", &file)]).await;
-    (system, dir)
+    let (collector, spans) = collector().await;
+    let system = System::start_with(&[
+        ("SHIPPY_FAULTS__FLAGS_FILE", &file),
+        ("SHIPPY_TELEMETRY__OTLP_ENDPOINT", &collector),
+        ("OTEL_BSP_SCHEDULE_DELAY", "100"),
+    ])
+    .await;
+    (system, dir, spans)
+}
+
+/// Waits for a span of `service` carrying an event that names `flag`.
+async fn span_event_names(spans: &Spans, service: &str, flag: &str) -> bool {
+    eventually(10, || async {
+        spans
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|s| s.service == service)
+            .any(|s| {
+                s.events.iter().any(|(name, attributes)| {
+                    name.contains("injected fault")
+                        && attributes.get("fault").is_some_and(|f| f == flag)
+                })
+            })
+            .then_some(())
+    })
+    .await
+    .is_some()
 }
 
 async fn flags(system: &System, args: &[&str]) -> String {
@@ -64,7 +92,7 @@ async fn breaker(system: &System, address: &str) -> Option<f64> {
 
 #[tokio::test]
 async fn a_failing_vessel_instance_is_broken_out_while_bookings_go_on_and_let_back_when_healed() {
-    let (system, _flags_dir) = system_with_flags().await;
+    let (system, _flags_dir, spans) = system_with_flags().await;
     let _second = system.start_extra(names::VESSEL).await;
     let token = system.rest_user("faults@example.com").await;
     system.tutorial_vessels(&token).await;
@@ -126,6 +154,10 @@ async fn a_failing_vessel_instance_is_broken_out_while_bookings_go_on_and_let_ba
     assert_eq!(
         value(&well_metrics, "shippy_faults_injected_total", &flag),
         Some(0.0)
+    );
+    assert!(
+        span_event_names(&spans, names::VESSEL, "vessel.fail_rate").await,
+        "a failed call's span carries the fault as an event"
     );
     let logs = system.logs();
     assert!(logs.contains("fault flag on: vessel.fail_rate"), "{logs}");
@@ -198,7 +230,7 @@ async fn ok_calls(system: &System, address: &str) -> f64 {
 
 #[tokio::test]
 async fn a_broker_refusing_publishes_delays_events_and_a_store_refusing_writes_stores_nothing() {
-    let (system, _flags_dir) = system_with_flags().await;
+    let (system, _flags_dir, spans) = system_with_flags().await;
     let token = system.rest_user("refusals@example.com").await;
     system.tutorial_vessels(&token).await;
 
@@ -235,6 +267,10 @@ async fn a_broker_refusing_publishes_delays_events_and_a_store_refusing_writes_s
     let (status, body) = book(&system, &token).await;
     assert_eq!(status, 503, "{body}");
     assert_eq!(body["error"]["code"], "unavailable", "{body}");
+    assert!(
+        span_event_names(&spans, names::CONSIGNMENT, "store.refuse_writes").await,
+        "the refused write's request span carries the fault as an event"
+    );
     let (_, listed) = system
         .rest("GET", "/api/v1/consignments", Some(&token), None)
         .await;
