@@ -114,7 +114,9 @@ async fn shippy_run_scales_a_service_and_stops_everything_on_ctrl_c() {
 
     let dir = tempfile::tempdir().unwrap();
     let mut envs = shippy_system_tests::environment(dir.path());
-    // Free ports, so this runs beside anything else on the machine.
+    // Free ports, so this runs beside anything else on the machine; but the scaled
+    // service's admin port is a fixed one, as in the shipped config, which its second
+    // instance must not try to take too.
     for service in ["USER", "VESSEL", "CONSIGNMENT", "LOG", "API"] {
         for key in ["LISTEN", "METRICS_LISTEN"] {
             envs.push((
@@ -123,6 +125,13 @@ async fn shippy_run_scales_a_service_and_stops_everything_on_ctrl_c() {
             ));
         }
     }
+    let fixed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let fixed_port = fixed.local_addr().unwrap().port();
+    drop(fixed);
+    envs.push((
+        "SHIPPY_SERVICES__VESSEL__METRICS_LISTEN".to_owned(),
+        format!("127.0.0.1:{fixed_port}"),
+    ));
     let config = System::load_config(&envs);
     let registry = shippy_common::wiring::registry(&config).await.unwrap();
     let mut run = tokio::process::Command::new(shippy_system_tests::bin_dir().join("shippy"))
@@ -146,7 +155,22 @@ async fn shippy_run_scales_a_service_and_stops_everything_on_ctrl_c() {
     .await
     .expect("up within 60 s");
     assert!(up.contains("(6 processes)"), "{up}");
-    assert_eq!(registry.healthy(names::VESSEL).await.unwrap().len(), 2);
+    let vessels = registry.healthy(names::VESSEL).await.unwrap();
+    assert_eq!(vessels.len(), 2);
+    // Both stay up: neither died on a taken port (a dead one would be started again).
+    tokio::time::sleep(std::time::Duration::from_secs(2)).await;
+    let again = registry.healthy(names::VESSEL).await.unwrap();
+    let ids = |v: &[shippy_plugins::registry::Instance]| {
+        let mut ids: Vec<_> = v.iter().map(|i| i.id.clone()).collect();
+        ids.sort();
+        ids
+    };
+    assert_eq!(ids(&again), ids(&vessels), "the same two instances serve");
+    let admin: Vec<_> = again
+        .iter()
+        .map(|i| i.metadata["metrics"].clone())
+        .collect();
+    assert_ne!(admin[0], admin[1], "each has its own admin port");
     for service in names::ALL {
         assert!(
             !registry.healthy(service).await.unwrap().is_empty(),

@@ -227,7 +227,7 @@ async fn run(
     let mut extra = launch.clone();
     extra
         .args
-        .extend(["--listen".to_owned(), "127.0.0.1:0".to_owned()]);
+        .extend(["--listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0"].map(String::from));
     // Caught from here on: a stop asked for while the services start is honoured once they
     // are up, and stops them all.
     let stop = shippy_common::shutdown::signal();
