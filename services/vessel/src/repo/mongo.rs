@@ -92,6 +92,11 @@ fn unavailable(e: mongodb::error::Error) -> RepoError {
     RepoError::Unavailable(e.to_string())
 }
 
+/// The index the lookup walks: available vessels, smallest first.
+fn by_size() -> mongodb::bson::Document {
+    doc! { "available": 1, "capacity": 1, "max_weight": 1, "_id": 1 }
+}
+
 /// Smallest first, as [`VesselRepository`] promises.
 fn smallest_first() -> mongodb::bson::Document {
     doc! { "capacity": 1, "max_weight": 1, "_id": 1 }
@@ -101,10 +106,8 @@ impl MongoVessels {
     /// The `vessels` collection of `db`, with its index created.
     pub async fn open(db: &Database) -> Result<Self, RepoError> {
         let vessels = db.collection::<VesselDoc>("vessels");
-        let by_room = IndexModel::builder()
-            .keys(doc! { "available": 1, "remaining_capacity": 1, "remaining_weight": 1 })
-            .build();
-        vessels.create_index(by_room).await.map_err(unavailable)?;
+        let by_size = IndexModel::builder().keys(by_size()).build();
+        vessels.create_index(by_size).await.map_err(unavailable)?;
         let outbox = MongoOutbox::open(db, "vessels_outbox")
             .await
             .map_err(|e| RepoError::Unavailable(e.to_string()))?;
@@ -298,8 +301,12 @@ impl VesselRepository for MongoVessels {
     }
 
     async fn find_available(&self, spec: Specification) -> Result<Option<Vessel>, RepoError> {
+        // From the first vessel big enough (a smaller one can never have the room left),
+        // smallest first along `by_size`, to the first with the room left.
         let filter = doc! {
             "available": true,
+            "capacity": { "$gte": spec.capacity },
+            "max_weight": { "$gte": spec.max_weight },
             "remaining_capacity": { "$gte": spec.capacity },
             "remaining_weight": { "$gte": spec.max_weight },
         };
@@ -307,6 +314,7 @@ impl VesselRepository for MongoVessels {
             .vessels
             .find(filter)
             .sort(smallest_first())
+            .hint(mongodb::options::Hint::Keys(by_size()))
             .limit(1)
             .await
             .map_err(unavailable)?;

@@ -24,7 +24,8 @@ CREATE TABLE IF NOT EXISTS vessels (
     remaining_weight   INTEGER NOT NULL,
     CHECK (remaining_capacity BETWEEN 0 AND capacity AND remaining_weight BETWEEN 0 AND max_weight)
 );
-CREATE INDEX IF NOT EXISTS vessels_by_room ON vessels (available, remaining_capacity, remaining_weight);
+DROP INDEX IF EXISTS vessels_by_room;
+CREATE INDEX IF NOT EXISTS vessels_by_size ON vessels (available, capacity, max_weight, id);
 CREATE TABLE IF NOT EXISTS reservations (
     consignment_id TEXT PRIMARY KEY,
     vessel_id      TEXT NOT NULL,
@@ -36,6 +37,11 @@ CREATE TABLE IF NOT EXISTS reservations (
 const COLUMNS: &str =
     "id, capacity, max_weight, name, available, owner_id, remaining_capacity, remaining_weight";
 const ORDER: &str = "ORDER BY capacity, max_weight, id";
+/// The lookup, after its `SELECT` list.
+const FIND: &str = "FROM vessels WHERE available = 1
+    AND capacity >= ?1 AND max_weight >= ?2
+    AND remaining_capacity >= ?1 AND remaining_weight >= ?2
+    ORDER BY capacity, max_weight, id LIMIT 1";
 
 /// A [`VesselRepository`] on a SQLite file.
 #[derive(Clone, Debug)]
@@ -149,14 +155,14 @@ impl VesselRepository for SqliteVessels {
         Ok(())
     }
 
+    /// Walks `vessels_by_size` from the first vessel big enough (one with less capacity or
+    /// weight in all can never have the room left), smallest first, to the first with the
+    /// room left: a few rows in a fleet of any size unless nearly every big vessel is full.
     async fn find_available(&self, spec: Specification) -> Result<Option<Vessel>, RepoError> {
         self.db
             .call(move |c| {
                 c.query_row(
-                    &format!(
-                        "SELECT {COLUMNS} FROM vessels WHERE available = 1
-                         AND remaining_capacity >= ?1 AND remaining_weight >= ?2 {ORDER} LIMIT 1"
-                    ),
+                    &format!("SELECT {COLUMNS} {FIND}"),
                     params![spec.capacity, spec.max_weight],
                     from_row,
                 )
@@ -279,5 +285,31 @@ impl VesselRepository for SqliteVessels {
 
     fn outbox(&self) -> Arc<dyn Outbox> {
         Arc::new(SqliteOutbox::new(self.db.clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The lookup walks `vessels_by_size` from the first vessel big enough, in the order it
+    /// answers: no sort of every vessel with room, whatever the fleet's size.
+    #[test]
+    fn the_lookup_walks_the_size_index_without_sorting() {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch(SCHEMA).unwrap();
+        let plan: Vec<String> = conn
+            .prepare(&format!("EXPLAIN QUERY PLAN SELECT {COLUMNS} {FIND}"))
+            .unwrap()
+            .query_map(params![3, 55_000], |row| row.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            plan.iter()
+                .any(|p| p.contains("USING INDEX vessels_by_size (available=? AND capacity>?)")),
+            "{plan:?}"
+        );
+        assert!(!plan.iter().any(|p| p.contains("TEMP B-TREE")), "{plan:?}");
     }
 }
