@@ -18,6 +18,7 @@ pub mod limit;
 pub mod names;
 pub mod observe;
 pub mod registration;
+pub mod runtime;
 pub mod server;
 pub mod shutdown;
 pub mod telemetry;

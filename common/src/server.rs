@@ -3,13 +3,13 @@
 //! the grace period, exit.
 
 use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use shippy_plugins::registry::Registry;
 use tokio::net::TcpListener;
 use tonic::service::Routes;
-use tonic::transport::server::TcpIncoming;
 use tonic_health::ServingStatus;
 
 use crate::auth::{RequireAuth, TokenVerifier};
@@ -20,6 +20,7 @@ use crate::forwarded::TrustedProxies;
 use crate::limit::{ClientLimits, RateLimited};
 use crate::observe::GrpcRequestsLayer;
 use crate::registration::Registration;
+use crate::runtime;
 
 /// How long an instance keeps serving after deregistering: a little over two registry polls.
 pub const DEREGISTER_DELAY: Duration = Duration::from_millis(500);
@@ -69,20 +70,15 @@ pub async fn serve_grpc(
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let routes = service.routes.add_service(health);
-    let server = tokio::spawn(
+    let name = service.name;
+    let server = spread_servers(listener, stop_rx, move |incoming, stopped| {
         tonic::transport::Server::builder()
             .layer(GrpcRequestsLayer)
             .layer(DecodeErrorsLayer)
-            .layer(FaultsLayer::new(service.name))
-            .add_routes(routes)
-            // Small answers go out at once rather than waiting on Nagle's algorithm.
-            .serve_with_incoming_shutdown(
-                TcpIncoming::from(listener).with_nodelay(Some(true)),
-                async {
-                    let _ = stop_rx.await;
-                },
-            ),
-    );
+            .layer(FaultsLayer::new(name))
+            .add_routes(routes.clone())
+            .serve_with_incoming_shutdown(incoming, stopped)
+    });
     tracing::info!(service = service.name, %address, "serving gRPC");
     let metrics_listen = config
         .service(service.name)
@@ -103,6 +99,44 @@ pub async fn serve_grpc(
     drain(registration, stop_tx, server, grace).await?;
     tracing::info!(service = service.name, "stopped");
     Ok(())
+}
+
+/// Serves `listener`'s connections on every runtime ([`runtime::spread`]), a server per
+/// runtime made by `serve(connections, stopped)`, until `stop` fires; the answer ends when
+/// every server has.
+pub fn spread_servers<S, F, E>(
+    listener: TcpListener,
+    stop: tokio::sync::oneshot::Receiver<()>,
+    serve: S,
+) -> tokio::task::JoinHandle<Result<(), E>>
+where
+    S: Fn(runtime::Handed, Pin<Box<dyn Future<Output = ()> + Send>>) -> F,
+    F: Future<Output = Result<(), E>> + Send + 'static,
+    E: Send + 'static,
+{
+    let (fan, stopped) = tokio::sync::watch::channel(false);
+    let servers: Vec<_> = runtime::spread(listener, stopped.clone())
+        .into_iter()
+        .map(|(handle, handed)| {
+            let mut stopped = stopped.clone();
+            let stopped: Pin<Box<dyn Future<Output = ()> + Send>> = Box::pin(async move {
+                let _ = stopped.wait_for(|s| *s).await;
+            });
+            handle.spawn(serve(handed, stopped))
+        })
+        .collect();
+    tokio::spawn(async move {
+        let _ = stop.await;
+        let _ = fan.send(true);
+        let mut result = Ok(());
+        for server in servers {
+            match server.await {
+                Ok(Err(e)) if result.is_ok() => result = Err(e),
+                _ => {}
+            }
+        }
+        result
+    })
 }
 
 /// The second half of every shutdown, gRPC or HTTP: deregister, keep serving while clients'

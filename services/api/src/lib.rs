@@ -18,7 +18,6 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, header};
-use axum::serve::ListenerExt;
 use shippy_common::config::{ApiConfig, LimitsConfig};
 use shippy_common::forwarded::TrustedProxies;
 use shippy_common::limit::ClientLimits;
@@ -98,20 +97,18 @@ pub async fn serve(
         Registration::start(registry, names::API, address, metrics, &config.registry).await?;
     tracing::info!(%address, "serving REST on http://{address}");
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(
-        axum::serve(
-            // Small answers go out at once rather than waiting on Nagle's algorithm.
-            listener.tap_io(|tcp| {
-                let _ = tcp.set_nodelay(true);
-            }),
-            app(state, &config.api, &config.limits)
-                .into_make_service_with_connect_info::<std::net::SocketAddr>(),
-        )
-        .with_graceful_shutdown(async {
-            let _ = stop_rx.await;
-        })
-        .into_future(),
-    );
+    let app = app(state, &config.api, &config.limits);
+    // One server per runtime, over the connections handed to it (TCP_NODELAY set).
+    let server =
+        shippy_common::server::spread_servers(listener, stop_rx, move |handed, stopped| {
+            axum::serve(
+                handed,
+                app.clone()
+                    .into_make_service_with_connect_info::<shippy_common::runtime::Peer>(),
+            )
+            .with_graceful_shutdown(stopped)
+            .into_future()
+        });
     shutdown.await;
     stop.stop();
     let grace = Duration::from_secs(config.shutdown_grace_secs);

@@ -3,7 +3,6 @@
 //! JSON error body. The address is the peer's, or the client a trusted proxy in front of the
 //! gateway names; it travels on to the services with every call made for the request.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::{ConnectInfo, Request, State};
@@ -11,6 +10,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use shippy_common::forwarded::{self, Origin, TrustedProxies};
 use shippy_common::limit::{ClientLimits, address_key};
+use shippy_common::runtime::Peer;
 
 use crate::ApiError;
 
@@ -22,8 +22,8 @@ pub async fn client_origin(
 ) -> Response {
     let Some(peer) = request
         .extensions()
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip())
+        .get::<ConnectInfo<Peer>>()
+        .map(|c| c.0.0.ip())
     else {
         return next.run(request).await;
     };
