@@ -15,6 +15,8 @@ pub mod faults;
 pub mod forwarded;
 pub mod launch;
 pub mod limit;
+pub mod logs;
+pub mod meters;
 pub mod names;
 pub mod observe;
 pub mod registration;

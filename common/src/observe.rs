@@ -98,7 +98,7 @@ where
         telemetry::set_parent(&span, telemetry::extract_headers(request.headers()));
         let call = span.in_scope(|| self.inner.call(request));
         let started = Instant::now();
-        metrics::gauge!("shippy_requests_in_flight").increment(1.0);
+        crate::meters::started();
         let id = request_id.clone();
         Box::pin(
             async move {
@@ -110,11 +110,7 @@ where
                     span.record("otel.status_code", "ERROR");
                 }
                 let elapsed = started.elapsed().as_secs_f64();
-                metrics::gauge!("shippy_requests_in_flight").decrement(1.0);
-                metrics::counter!("shippy_requests_total", "method" => method.clone(), "code" => code.to_string())
-                    .increment(1);
-                metrics::histogram!("shippy_request_duration_seconds", "method" => method.clone())
-                    .record(elapsed);
+                crate::meters::finished(&method, i64::from(code), elapsed);
                 let duration_ms = elapsed * 1000.0;
                 let trace_id = telemetry::trace_id();
                 if health {

@@ -1,4 +1,5 @@
-//! Telemetry set-up, once per process: `tracing` to stderr (text or JSON by config, the
+//! Telemetry set-up, once per process: `tracing` to stderr through a writer thread
+//! ([`crate::logs`]; text or JSON by config, the
 //! level from `RUST_LOG` or the config), and, when `telemetry.otlp_endpoint` is set, every
 //! span exported to that OpenTelemetry collector (OTLP over HTTP; Jaeger in compose). Trace
 //! context crosses processes as W3C `traceparent`, in gRPC metadata and in broker headers.
@@ -25,10 +26,12 @@ use crate::config::{LogFormat, TelemetryConfig};
 #[must_use = "spans are exported while this lives"]
 pub struct Telemetry {
     provider: Option<SdkTracerProvider>,
+    logs: crate::logs::Flush,
 }
 
 impl Drop for Telemetry {
     fn drop(&mut self) {
+        self.logs.flush(std::time::Duration::from_secs(2));
         if let Some(provider) = self.provider.take()
             && let Err(error) = provider.shutdown()
         {
@@ -69,8 +72,10 @@ pub fn init(config: &TelemetryConfig, service: &'static str) -> Telemetry {
         .as_ref()
         .map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer(service)));
     let ansi = std::io::stderr().is_terminal();
+    // Lines go to stderr from a writer thread, batched: off the request path.
+    let (lines, logs) = crate::logs::start(std::io::stderr());
     let fmt = tracing_subscriber::fmt::layer()
-        .with_writer(std::io::stderr)
+        .with_writer(lines)
         .with_target(false)
         .with_ansi(ansi);
     let registry = tracing_subscriber::registry().with(filter).with(spans);
@@ -78,7 +83,7 @@ pub fn init(config: &TelemetryConfig, service: &'static str) -> Telemetry {
         LogFormat::Json => registry.with(fmt.json()).try_init(),
         LogFormat::Text => registry.with(fmt).try_init(),
     };
-    Telemetry { provider }
+    Telemetry { provider, logs }
 }
 
 /// The current span's trace id (32 hex digits), or empty outside any exported trace.

@@ -39,17 +39,14 @@ pub async fn per_request(request: Request, next: Next) -> Response {
     );
     telemetry::set_parent(&span, telemetry::extract_headers(request.headers()));
     let started = Instant::now();
-    metrics::gauge!("shippy_requests_in_flight").increment(1.0);
+    shippy_common::meters::started();
     let mut response = with_request_id(request_id.clone(), next.run(request))
         .instrument(span.clone())
         .await;
     let status = response.status().as_u16();
     let elapsed = started.elapsed().as_secs_f64();
     let name = format!("{method} {route}");
-    metrics::gauge!("shippy_requests_in_flight").decrement(1.0);
-    metrics::counter!("shippy_requests_total", "method" => name.clone(), "code" => status.to_string())
-        .increment(1);
-    metrics::histogram!("shippy_request_duration_seconds", "method" => name).record(elapsed);
+    shippy_common::meters::finished(&name, i64::from(status), elapsed);
     span.record("http.response.status_code", status);
     if status >= 500 {
         span.record("otel.status_code", "ERROR");
