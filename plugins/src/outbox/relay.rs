@@ -106,6 +106,9 @@ async fn drain(outbox: &dyn Outbox, broker: &dyn Broker, batch: usize) -> bool {
             tracing::debug!(topic = %o.topic, id = %entry.id, "relayed an event");
             metrics::counter!("shippy_events_published_total", "topic" => o.topic.clone())
                 .increment(1);
+            // The topic's refusals count from zero, so a dashboard has the series to show.
+            metrics::counter!("shippy_event_publish_failures_total", "topic" => o.topic.clone())
+                .increment(0);
             if let Err(error) = outbox.sent(&entry.id).await {
                 // Published but still listed: it goes again later; consumers drop the copy.
                 tracing::warn!(%error, "outbox entry not removed; will retry");
