@@ -1051,6 +1051,16 @@ fn calls(m: &Manifest) -> BTreeSet<(String, Target)> {
             calls.insert((w.name.clone(), target));
         }
     }
+    // loadgen calls the gateway its `shippy load --api` names, and nothing else.
+    if let Some(load) = m.workloads().iter().find(|w| w.name == "loadgen") {
+        let api = load_args(&strings(&load.container()["command"]))
+            .api
+            .expect("loadgen names the gateway");
+        for (host, port) in servers(&api) {
+            let target = target(m, &host, port).unwrap_or_else(|e| panic!("loadgen: {e}"));
+            calls.insert((load.name.clone(), target));
+        }
+    }
     if let Some(job) = m.workloads().iter().find(|w| w.name == "kafka-topics") {
         for arg in strings(&job.container()["command"]) {
             if let Some(list) = arg.strip_prefix("--bootstrap-server=") {
@@ -1919,4 +1929,94 @@ fn every_overlay_renders_validates_against_the_schemas_and_lints() {
             "{report}"
         );
     }
+}
+
+/// `shippy load`'s own flags, to parse loadgen's command with.
+#[derive(clap::Parser)]
+struct Load {
+    #[command(flatten)]
+    args: shippy_cli::load::LoadArgs,
+}
+
+/// The flags of a `shippy load ...` command.
+fn load_args(command: &[String]) -> shippy_cli::load::LoadArgs {
+    use clap::Parser;
+    assert_eq!(command[..2], ["shippy", "load"], "{command:?}");
+    Load::try_parse_from(&command[1..])
+        .unwrap_or_else(|e| panic!("{command:?}: {e}"))
+        .args
+}
+
+#[test]
+fn loadgen_runs_shippy_load_against_the_gateway_service_until_stopped() {
+    let local = manifests().iter().find(|m| m.overlay == "local").unwrap();
+    let mut found = 0;
+    for m in manifests() {
+        let Some(load) = m.workloads().into_iter().find(|w| w.name == "loadgen") else {
+            continue;
+        };
+        found += 1;
+        let args = load_args(&strings(&load.container()["command"]));
+        assert_eq!(args.duration, 0, "{}: it runs until stopped", m.overlay);
+        let api = args.api.unwrap();
+        let (_, gateway) = m
+            .shippy()
+            .into_iter()
+            .find(|(s, _)| *s == names::API)
+            .unwrap();
+        assert_eq!(
+            target(m, &servers(&api)[0].0, servers(&api)[0].1),
+            Ok(Target::Pod(gateway.name.clone(), api_port(m))),
+            "{}: loadgen's --api {api} reaches the gateway's pods",
+            m.overlay
+        );
+    }
+    assert!(found > 0 && local.workloads().iter().any(|w| w.name == "loadgen"));
+}
+
+#[test]
+fn every_service_follows_the_fault_flags_configmap_without_a_restart() {
+    let shipped = std::fs::read_to_string(repo_root().join("config/flags.json")).unwrap();
+    let copy = repo_root().join("deploy/k8s/components/fault-flags/flags.json");
+    assert_eq!(
+        std::fs::read_to_string(&copy).unwrap(),
+        shipped,
+        "{} is a copy of config/flags.json",
+        copy.display()
+    );
+    let mut found = 0;
+    for m in manifests() {
+        let Some(map) = m.named("ConfigMap", "shippy-flags") else {
+            continue;
+        };
+        found += 1;
+        assert_eq!(text(&map["data"]["flags.json"]), shipped, "{}", m.overlay);
+        for (service, w) in m.shippy() {
+            let at = format!("{}: {}", m.overlay, w.name);
+            let config = config_of(m, &w);
+            let file = &config.faults.flags_file;
+            let dir = file.parent().unwrap().to_str().unwrap();
+            let container = w.container();
+            let mount = container["volumeMounts"]
+                .as_sequence()
+                .into_iter()
+                .flatten()
+                .find(|v| text(&v["mountPath"]) == dir)
+                .unwrap_or_else(|| panic!("{at}: nothing mounted at {dir}"));
+            // A subPath mount never sees the ConfigMap change.
+            assert!(mount["subPath"].is_null(), "{at}: {dir} is mounted whole");
+            let volume = w.pod["volumes"]
+                .as_sequence()
+                .into_iter()
+                .flatten()
+                .find(|v| v["name"] == mount["name"])
+                .unwrap_or_else(|| panic!("{at}: no volume for {dir}"));
+            assert_eq!(text(&volume["configMap"]["name"]), "shippy-flags", "{at}");
+            assert_eq!(file.file_name().unwrap(), "flags.json", "{at} ({service})");
+        }
+    }
+    assert!(
+        found > 0,
+        "some overlay switches faults on with the ConfigMap"
+    );
 }
