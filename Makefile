@@ -25,7 +25,8 @@ test: test-deps ## unit, contract, repository, system and browser tests and the 
 test-deps: ## install what the tests need when missing (Chromium, chromedriver, schemathesis, SecantusDB, kubernetes-validate, yamllint, kubectl, promtool)
 	@scripts/test-deps.sh
 
-bench: ## measure throughput, latency, CPU and memory of each layer (release build; table + target/bench/results.json)
+bench: ## measure throughput, latency, CPU and memory of each layer beside grpc-go (release build; table + target/bench/results.json)
+	@scripts/bench-deps.sh
 	$(CARGO) build --release --workspace --bins
 	$(BIN)/shippy-bench $(BENCH_ARGS)
 

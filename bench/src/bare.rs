@@ -1,12 +1,14 @@
 //! The bare limits: a hello handler on axum, and `VesselService.FindAvailable` on tonic
 //! answering a fixed vessel (the same messages as the real hop) with no auth, discovery,
-//! store or telemetry, with the same socket settings (`TCP_NODELAY`). Each runs as its own
+//! store or telemetry, served as the services serve: connections spread over a runtime per
+//! core (`shippy_common::server::spread_servers`) with `TCP_NODELAY`. Each runs as its own
 //! process and prints its address on stdout.
+
+use std::future::IntoFuture;
 
 use axum::Router;
 use axum::routing::get;
-use axum::serve::ListenerExt;
-use shippy_proto::tonic::transport::server::TcpIncoming;
+use shippy_common::server::spread_servers;
 use shippy_proto::tonic::{self, Request, Response, Status};
 use shippy_proto::vessel::vessel_service_server::{VesselService, VesselServiceServer};
 use shippy_proto::vessel::{self as pb};
@@ -20,10 +22,13 @@ async fn listen() -> anyhow::Result<TcpListener> {
 
 pub async fn serve_axum() -> anyhow::Result<()> {
     let app = Router::new().route("/", get(|| async { "hello" }));
-    let listener = listen().await?.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
+    let (_stop, stop) = tokio::sync::oneshot::channel::<()>();
+    let server = spread_servers(listen().await?, stop, move |handed, stopped| {
+        axum::serve(handed, app.clone())
+            .with_graceful_shutdown(stopped)
+            .into_future()
     });
-    axum::serve(listener, app).await?;
+    server.await??;
     Ok(())
 }
 
@@ -79,10 +84,12 @@ impl VesselService for Fixed {
 }
 
 pub async fn serve_tonic() -> anyhow::Result<()> {
-    let incoming = TcpIncoming::from(listen().await?).with_nodelay(Some(true));
-    tonic::transport::Server::builder()
-        .add_service(VesselServiceServer::new(Fixed))
-        .serve_with_incoming(incoming)
-        .await?;
+    let (_stop, stop) = tokio::sync::oneshot::channel::<()>();
+    let server = spread_servers(listen().await?, stop, |handed, stopped| {
+        tonic::transport::Server::builder()
+            .add_service(VesselServiceServer::new(Fixed))
+            .serve_with_incoming_shutdown(handed, stopped)
+    });
+    server.await??;
     Ok(())
 }

@@ -8,6 +8,7 @@
 
 pub mod bare;
 mod cases;
+pub mod h2load;
 pub mod load;
 pub mod procs;
 mod report;
@@ -58,6 +59,22 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
     let bare = cases::Bare::start().await?;
     procs::pin(std::process::id(), 0);
 
+    let h2 = match h2load::find() {
+        Some(path) => {
+            let body = h2load::write_body(
+                &std::path::PathBuf::from("target/bench"),
+                "find_available.grpc",
+                &cases::SPEC,
+            )?;
+            Some(cases::H2Load { path, body })
+        }
+        None => {
+            eprintln!(
+                "bench: no h2load (Debian's nghttp2-client; scripts/bench-deps.sh installs it): the gRPC cases are saturated by the bench's own client"
+            );
+            None
+        }
+    };
     let mut results = Vec::new();
     for case in cases::all(&system, &bare).await? {
         if args
@@ -68,7 +85,7 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
             continue;
         }
         eprintln!("bench: {} ...", case.name);
-        results.push(case.measure(args.concurrency, measure).await);
+        results.push(case.measure(args.concurrency, measure, h2.as_ref()).await);
     }
     let report = report::Report::new(results, startup, system.idle_rss.clone());
     report.print();

@@ -105,8 +105,9 @@ impl SqliteConsignments {
         filter: &'static str,
         args: Vec<String>,
     ) -> Result<Option<Consignment>, RepoError> {
+        // One row by a unique index: short enough to read on the calling thread.
         self.db
-            .call(move |db| {
+            .read(move |db| {
                 let sql = format!("SELECT {COLUMNS} FROM consignments WHERE {filter}");
                 db.prepare_cached(&sql)?
                     .query_row(rusqlite::params_from_iter(args), from_row)

@@ -160,13 +160,10 @@ impl VesselRepository for SqliteVessels {
     /// room left: a few rows in a fleet of any size unless nearly every big vessel is full.
     async fn find_available(&self, spec: Specification) -> Result<Option<Vessel>, RepoError> {
         self.db
-            .call(move |c| {
-                c.query_row(
-                    &format!("SELECT {COLUMNS} {FIND}"),
-                    params![spec.capacity, spec.max_weight],
-                    from_row,
-                )
-                .optional()
+            .read(move |c| {
+                c.prepare_cached(&format!("SELECT {COLUMNS} {FIND}"))?
+                    .query_row(params![spec.capacity, spec.max_weight], from_row)
+                    .optional()
             })
             .await
             .map_err(unavailable)
