@@ -256,33 +256,65 @@ fn overlay_dirs() -> Vec<String> {
     dirs
 }
 
+/// The kustomization in `dir`, rendered by `kubectl kustomize`.
+fn render(dir: &Path, overlay: String) -> Manifest {
+    let out = Command::new(kubectl())
+        .arg("kustomize")
+        .arg(dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{overlay} does not render: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let objects = serde_yaml::Deserializer::from_slice(&out.stdout)
+        .map(|doc| Value::deserialize(doc).unwrap())
+        .filter(|v| !v.is_null())
+        .collect();
+    Manifest { overlay, objects }
+}
+
 /// Every overlay, rendered once per test run.
 fn manifests() -> &'static [Manifest] {
     static RENDERED: OnceLock<Vec<Manifest>> = OnceLock::new();
     RENDERED.get_or_init(|| {
-        let kubectl = kubectl();
         overlay_dirs()
             .into_iter()
             .map(|overlay| {
-                let dir = repo_root().join("deploy/k8s/overlays").join(&overlay);
-                let out = Command::new(&kubectl)
-                    .arg("kustomize")
-                    .arg(&dir)
-                    .output()
-                    .unwrap();
-                assert!(
-                    out.status.success(),
-                    "{overlay} does not render: {}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
-                let objects = serde_yaml::Deserializer::from_slice(&out.stdout)
-                    .map(|doc| Value::deserialize(doc).unwrap())
-                    .filter(|v| !v.is_null())
-                    .collect();
-                Manifest { overlay, objects }
+                render(
+                    &repo_root().join("deploy/k8s/overlays").join(&overlay),
+                    overlay,
+                )
             })
             .collect()
     })
+}
+
+/// `overlay` with its kustomization.yaml changed by `change`, rendered from a temporary
+/// folder (its `../../` paths lead to deploy/k8s through a link there).
+fn render_changed(overlay: &str, change: impl FnOnce(&mut Value)) -> Manifest {
+    let path = repo_root().join("deploy/k8s/overlays").join(overlay);
+    let mut kustomization: Value =
+        serde_yaml::from_str(&std::fs::read_to_string(path.join("kustomization.yaml")).unwrap())
+            .unwrap();
+    for list in ["resources", "components"] {
+        for entry in kustomization[list].as_sequence_mut().into_iter().flatten() {
+            let relative = text(entry)
+                .strip_prefix("../../")
+                .unwrap_or_else(|| panic!("{overlay}: {entry:?} is not under deploy/k8s"));
+            *entry = Value::from(format!("k8s/{relative}"));
+        }
+    }
+    change(&mut kustomization);
+    let dir = tempfile::tempdir().unwrap();
+    std::os::unix::fs::symlink(repo_root().join("deploy/k8s"), dir.path().join("k8s")).unwrap();
+    std::fs::write(
+        dir.path().join("kustomization.yaml"),
+        serde_yaml::to_string(&kustomization).unwrap(),
+    )
+    .unwrap();
+    render(dir.path(), format!("{overlay} (changed)"))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1626,26 +1658,32 @@ fn every_pod_is_locked_down_pinned_and_sized() {
                     );
                 }
             }
+            // The services and whatever else runs the shippy image (loadgen): this version's
+            // image, as the image's user, on a read-only root, running one of its binaries.
+            let shippy_image = |c: &Value| text(&c["image"]).split(':').next() == Some("shippy");
+            if shippy.contains_key(&w.name) || w.containers().iter().any(shippy_image) {
+                let c = w.container();
+                assert_eq!(c["securityContext"]["readOnlyRootFilesystem"], true, "{at}");
+                assert_eq!(
+                    pod["securityContext"]["runAsUser"].as_u64(),
+                    Some(image_uid()),
+                    "{at}: the image's user"
+                );
+                assert_eq!(
+                    text(&c["image"]),
+                    format!("shippy:{version}"),
+                    "{at}: the image of this version"
+                );
+                let binary = &strings(&c["command"])[0];
+                assert!(
+                    bin_dir().join(binary).exists(),
+                    "{at}: {binary} is a binary of this workspace"
+                );
+            }
             let Some(&service) = shippy.get(&w.name) else {
                 continue;
             };
             let c = w.container();
-            assert_eq!(c["securityContext"]["readOnlyRootFilesystem"], true, "{at}");
-            assert_eq!(
-                pod["securityContext"]["runAsUser"].as_u64(),
-                Some(image_uid()),
-                "{at}: the image's user"
-            );
-            assert_eq!(
-                text(&c["image"]),
-                format!("shippy:{version}"),
-                "{at}: the image of this version"
-            );
-            let binary = &strings(&c["command"])[0];
-            assert!(
-                bin_dir().join(binary).exists(),
-                "{at}: {binary} is a binary of this workspace"
-            );
 
             let peak = peaks[service];
             let memory = &c["resources"];
@@ -1947,54 +1985,140 @@ fn load_args(command: &[String]) -> shippy_cli::load::LoadArgs {
         .args
 }
 
+/// Whether this workspace's binary takes `command` as it is: `--help` put last, it parses
+/// every argument before it and prints its usage (answered), or refuses one (the error).
+fn binary_takes(command: &[String]) -> Result<String, String> {
+    let out = Command::new(bin_dir().join(&command[0]))
+        .args(&command[1..])
+        .arg("--help")
+        .env_clear()
+        .output()
+        .unwrap_or_else(|e| panic!("{command:?}: {e}"));
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    );
+    if out.status.success() {
+        Ok(stdout)
+    } else {
+        Err(stderr)
+    }
+}
+
 #[test]
 fn loadgen_runs_shippy_load_against_the_gateway_service_until_stopped() {
     let local = manifests().iter().find(|m| m.overlay == "local").unwrap();
-    let mut found = 0;
+    assert!(
+        local.workloads().iter().any(|w| w.name == "loadgen"),
+        "the local overlay runs loadgen"
+    );
     for m in manifests() {
         let Some(load) = m.workloads().into_iter().find(|w| w.name == "loadgen") else {
             continue;
         };
-        found += 1;
-        let args = load_args(&strings(&load.container()["command"]));
-        assert_eq!(args.duration, 0, "{}: it runs until stopped", m.overlay);
-        let api = args.api.unwrap();
+        let at = format!("{}: loadgen", m.overlay);
+        let command = strings(&load.container()["command"]);
+        // The real binary takes the command as it stands, and it is `shippy load`.
+        let usage = binary_takes(&command).unwrap_or_else(|e| panic!("{at}: {command:?}: {e}"));
+        assert!(usage.contains("Usage: shippy load"), "{at}: {usage}");
+        let args = load_args(&command);
+        assert_eq!(args.duration, 0, "{at}: it runs until stopped");
+        assert!(args.count.is_none(), "{at}: no journey count ends it");
+        assert!(
+            args.report.is_none(),
+            "{at}: it writes nothing (read-only root)"
+        );
+        // Where it calls: the gateway's Service, on to the gateway's pods on its listen port.
+        let api = args
+            .api
+            .unwrap_or_else(|| panic!("{at}: --api names the gateway"));
         let (_, gateway) = m
             .shippy()
             .into_iter()
             .find(|(s, _)| *s == names::API)
             .unwrap();
+        let servers = servers(&api);
+        assert_eq!(servers.len(), 1, "{at}: {api}");
         assert_eq!(
-            target(m, &servers(&api)[0].0, servers(&api)[0].1),
+            target(m, &servers[0].0, servers[0].1),
             Ok(Target::Pod(gateway.name.clone(), api_port(m))),
-            "{}: loadgen's --api {api} reaches the gateway's pods",
-            m.overlay
+            "{at}: --api {api} reaches the gateway's pods"
+        );
+        // `shippy load` loads a config before it starts: the image's, with its environment.
+        load_config(&container_env(m, load.container()))
+            .unwrap_or_else(|e| panic!("{at}: its environment: {e}"));
+        assert!(
+            load.container()["ports"].is_null() && m.named("Service", "loadgen").is_none(),
+            "{at}: a client, which nothing calls"
         );
     }
-    assert!(found > 0 && local.workloads().iter().any(|w| w.name == "loadgen"));
+
+    // The check can fail: a flag `shippy load` does not have, a value it refuses.
+    let command = strings(&local.workload("loadgen").container()["command"]);
+    for (wrong, named) in [("--rps=2", "--rps"), ("--users=0", "--users")] {
+        let mut broken = command.clone();
+        broken.push(wrong.to_owned());
+        let error = binary_takes(&broken).unwrap_err();
+        assert!(error.contains(named), "{wrong}: {error}");
+        use clap::Parser;
+        assert!(
+            Load::try_parse_from(&broken[1..]).is_err(),
+            "{wrong}: shippy load's own flags refuse it too"
+        );
+    }
+}
+
+#[test]
+fn loadgen_listed_before_the_network_policies_is_caught() {
+    // Listed first, its patch finds no gateway policy yet, and the gateway refuses it.
+    let misordered = render_changed("local", |kustomization| {
+        let components = kustomization["components"].as_sequence_mut().unwrap();
+        let i = components
+            .iter()
+            .position(|c| text(c).ends_with("/loadgen"))
+            .unwrap();
+        let loadgen = components.remove(i);
+        components.insert(0, loadgen);
+    });
+    let calls = calls(&misordered);
+    assert!(calls.iter().any(|(caller, _)| caller == "loadgen"));
+    let wrong = policy_mismatches(&misordered, &calls, api_port(&misordered))
+        .1
+        .join("\n");
+    assert!(
+        wrong.contains(
+            "deployment/loadgen → deployment/api-service TCP/8080: the policies deny it, the code makes this call"
+        ),
+        "{wrong}"
+    );
 }
 
 #[test]
 fn every_service_follows_the_fault_flags_configmap_without_a_restart() {
     let shipped = std::fs::read_to_string(repo_root().join("config/flags.json")).unwrap();
     let copy = repo_root().join("deploy/k8s/components/fault-flags/flags.json");
-    assert_eq!(
-        std::fs::read_to_string(&copy).unwrap(),
-        shipped,
-        "{} is a copy of config/flags.json",
+    assert!(
+        std::fs::read(&copy).unwrap() == shipped.as_bytes(),
+        "{} is a copy of config/flags.json, byte for byte (cp config/flags.json {0})",
         copy.display()
     );
-    let mut found = 0;
+    let local = manifests().iter().find(|m| m.overlay == "local").unwrap();
+    assert!(
+        local.named("ConfigMap", "shippy-flags").is_some(),
+        "the local overlay has the fault flags, under a name without a hash (an edit in place \
+         reaches the pods)"
+    );
     for m in manifests() {
         let Some(map) = m.named("ConfigMap", "shippy-flags") else {
             continue;
         };
-        found += 1;
         assert_eq!(text(&map["data"]["flags.json"]), shipped, "{}", m.overlay);
         for (service, w) in m.shippy() {
             let at = format!("{}: {}", m.overlay, w.name);
+            // Where the service reads the flags: its config, from its environment.
             let config = config_of(m, &w);
             let file = &config.faults.flags_file;
+            assert!(file.is_absolute(), "{at}: {}", file.display());
             let dir = file.parent().unwrap().to_str().unwrap();
             let container = w.container();
             let mount = container["volumeMounts"]
@@ -2005,6 +2129,7 @@ fn every_service_follows_the_fault_flags_configmap_without_a_restart() {
                 .unwrap_or_else(|| panic!("{at}: nothing mounted at {dir}"));
             // A subPath mount never sees the ConfigMap change.
             assert!(mount["subPath"].is_null(), "{at}: {dir} is mounted whole");
+            assert_eq!(mount["readOnly"], true, "{at}");
             let volume = w.pod["volumes"]
                 .as_sequence()
                 .into_iter()
@@ -2012,11 +2137,105 @@ fn every_service_follows_the_fault_flags_configmap_without_a_restart() {
                 .find(|v| v["name"] == mount["name"])
                 .unwrap_or_else(|| panic!("{at}: no volume for {dir}"));
             assert_eq!(text(&volume["configMap"]["name"]), "shippy-flags", "{at}");
-            assert_eq!(file.file_name().unwrap(), "flags.json", "{at} ({service})");
+            assert!(
+                volume["configMap"]["items"].is_null(),
+                "{at}: every key of the ConfigMap"
+            );
+            let name = file.file_name().unwrap().to_str().unwrap();
+            assert!(
+                !map["data"][name].is_null(),
+                "{at} ({service}): the ConfigMap has {name}"
+            );
         }
     }
-    assert!(
-        found > 0,
-        "some overlay switches faults on with the ConfigMap"
+}
+
+/// Lays `files` out in `dir` as the kubelet lays out a ConfigMap volume, and as it updates
+/// one (its atomic writer): the files in a new timestamped folder, `..data` switched to it
+/// in one rename, each file a link through `..data`, the old folder removed.
+fn project_configmap(dir: &Path, files: &[(&str, &str)], generation: u32) {
+    use std::os::unix::fs::symlink;
+    std::fs::create_dir_all(dir).unwrap();
+    let folder = format!("..2026_01_01_00_00_{generation:02}.{generation}");
+    std::fs::create_dir(dir.join(&folder)).unwrap();
+    for (name, content) in files {
+        std::fs::write(dir.join(&folder).join(name), content).unwrap();
+    }
+    let old = std::fs::read_link(dir.join("..data")).ok();
+    symlink(&folder, dir.join("..data_tmp")).unwrap();
+    std::fs::rename(dir.join("..data_tmp"), dir.join("..data")).unwrap();
+    for (name, _) in files {
+        if dir.join(name).symlink_metadata().is_err() {
+            symlink(Path::new("..data").join(name), dir.join(name)).unwrap();
+        }
+    }
+    if let Some(old) = old {
+        std::fs::remove_dir_all(dir.join(old)).unwrap();
+    }
+}
+
+/// A ConfigMap edit reaches a service as the kubelet brings it: the service's own code
+/// follows its flags file through the volume's link switch, no restart, and a flag aimed
+/// at the pod's registered address (`shippy flags set --instance`) reaches that pod.
+#[tokio::test]
+async fn a_configmap_edit_reaches_the_service_as_the_kubelet_brings_it() {
+    use shippy_plugins::flags::{self, Kind, flagd};
+    let m = manifests()
+        .iter()
+        .find(|m| m.named("ConfigMap", "shippy-flags").is_some())
+        .expect("an overlay with the fault flags");
+    let map = m.named("ConfigMap", "shippy-flags").unwrap();
+    let (service, w) = m
+        .shippy()
+        .into_iter()
+        .find(|(s, _)| *s == names::VESSEL)
+        .unwrap();
+    let mut config = config_of(m, &w);
+    let file = config.faults.flags_file.clone();
+    let name = file.file_name().unwrap().to_str().unwrap();
+    // The pod's mount, as the kubelet projects the ConfigMap into it.
+    let root = tempfile::tempdir().unwrap();
+    let dir = root
+        .path()
+        .join(file.parent().unwrap().strip_prefix("/").unwrap());
+    let shipped = text(&map["data"][name]).to_owned();
+    project_configmap(&dir, &[(name, &shipped)], 1);
+    config.faults.flags_file = dir.join(name);
+    let listen = config.service(service).unwrap().listen;
+    let _following = shippy_common::faults::follow(&config, service, listen)
+        .await
+        .expect("the service follows a flags file");
+    let becomes = |expected: f64| async move {
+        let deadline = tokio::time::Instant::now() + flags::POLL * 10;
+        while flags::value("vessel.fail_rate") != expected {
+            if tokio::time::Instant::now() > deadline {
+                return false;
+            }
+            tokio::time::sleep(flags::POLL / 5).await;
+        }
+        true
+    };
+    assert!(becomes(0.0).await, "{}: all off as shipped", m.overlay);
+
+    // kubectl edit configmap shippy-flags: on for this pod, then for another, then off.
+    let mut doc: serde_json::Value = serde_json::from_str(&shipped).unwrap();
+    let pod = format!("{POD_IP}:{}", listen.port());
+    flagd::set(&mut doc, "vessel.fail_rate", Kind::Share, 0.5, Some(&pod));
+    project_configmap(&dir, &[(name, &doc.to_string())], 2);
+    assert!(becomes(0.5).await, "{}: the edit reached {pod}", m.overlay);
+    flagd::set(
+        &mut doc,
+        "vessel.fail_rate",
+        Kind::Share,
+        0.25,
+        Some("10.244.9.9:50052"),
     );
+    project_configmap(&dir, &[(name, &doc.to_string())], 3);
+    assert!(becomes(0.0).await, "aimed at another pod, not this one");
+    flagd::set(&mut doc, "vessel.fail_rate", Kind::Share, 0.25, None);
+    project_configmap(&dir, &[(name, &doc.to_string())], 4);
+    assert!(becomes(0.25).await, "on everywhere");
+    flagd::off(&mut doc, "vessel.fail_rate");
+    project_configmap(&dir, &[(name, &doc.to_string())], 5);
+    assert!(becomes(0.0).await, "off again, no restart");
 }
