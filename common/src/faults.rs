@@ -89,6 +89,7 @@ impl<S, B, RB> tower::Service<http::Request<B>> for Faults<S>
 where
     S: tower::Service<http::Request<B>, Response = http::Response<RB>>,
     S::Future: Send + 'static,
+    S::Error: 'static,
     RB: Default + Send + 'static,
 {
     type Response = S::Response;
@@ -107,22 +108,18 @@ where
         if let Some(delay) = delay {
             flags::injected(self.keys.latency, &format!("held the call {delay:?}"));
         }
-        if flags::strikes(self.keys.fail) {
+        let answer: Self::Future = if flags::strikes(self.keys.fail) {
             flags::injected(self.keys.fail, "answered the call UNAVAILABLE");
             let response = unavailable(self.keys.fail);
-            return Box::pin(async move {
-                if let Some(delay) = delay {
-                    tokio::time::sleep(delay).await;
-                }
-                Ok(response)
-            });
-        }
-        let call = self.inner.call(request);
+            Box::pin(async move { Ok(response) })
+        } else {
+            Box::pin(self.inner.call(request))
+        };
         match delay {
-            None => Box::pin(call),
+            None => answer,
             Some(delay) => Box::pin(async move {
                 tokio::time::sleep(delay).await;
-                call.await
+                answer.await
             }),
         }
     }

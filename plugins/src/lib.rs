@@ -6,12 +6,14 @@
 //! - [`store`]: the SQLite and MongoDB plumbing the services' repositories are built on.
 //! - [`outbox`]: events stored with their writes and relayed to the broker afterwards.
 //! - [`flags`]: fault flags, read from a flagd file and followed as it changes.
+//! - [`task`]: background tasks that stop when their handle is dropped.
 
 pub mod broker;
 pub mod flags;
 pub mod outbox;
 pub mod registry;
 pub mod store;
+pub mod task;
 
 /// Milliseconds since the Unix epoch, the time unit the embedded adapters store.
 pub fn now_unix_ms() -> i64 {

@@ -373,19 +373,42 @@ pub async fn join_all<F: Future>(futures: impl IntoIterator<Item = F>) -> Vec<F:
     outputs.into_iter().flatten().collect()
 }
 
+/// Where `scripts/test-deps.sh` puts what it installs: `$SHIPPY_CACHE`, else
+/// `$XDG_CACHE_HOME/shippy`, else `~/.cache/shippy`.
+pub fn cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("SHIPPY_CACHE") {
+        return dir.into();
+    }
+    std::env::var_os("XDG_CACHE_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache")
+        })
+        .join("shippy")
+}
+
 /// A program `scripts/test-deps.sh` installed in the test virtualenv, e.g. `schemathesis`.
 pub fn venv_tool(name: &str) -> PathBuf {
-    let cache = std::env::var("SHIPPY_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| {
-            let base = std::env::var("XDG_CACHE_HOME")
-                .map(PathBuf::from)
-                .unwrap_or_else(|_| {
-                    PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache")
-                });
-            base.join("shippy")
-        });
-    cache.join("venv/bin").join(name)
+    cache_dir().join("venv/bin").join(name)
+}
+
+/// `shippy load`'s own flags, to parse a command with.
+#[derive(clap::Parser)]
+struct Load {
+    #[command(flatten)]
+    args: shippy_cli::load::LoadArgs,
+}
+
+/// The flags of a `shippy load ...` command (as compose and Kubernetes run it), parsed by
+/// `shippy load`'s own definitions; the error says what they refuse.
+pub fn load_args(command: &[String]) -> Result<shippy_cli::load::LoadArgs, String> {
+    use clap::Parser;
+    if command.get(..2) != Some(&["shippy".to_owned(), "load".to_owned()][..]) {
+        return Err(format!("{command:?} is not `shippy load`"));
+    }
+    Load::try_parse_from(&command[1..])
+        .map(|load| load.args)
+        .map_err(|e| e.to_string())
 }
 
 /// The path of a shipped sample file, e.g. `sample("vessel.json")`.

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde_yaml::Value;
 use shippy_common::config::{Config, Sources};
 use shippy_common::names;
-use shippy_system_tests::repo_root;
+use shippy_system_tests::{load_args, repo_root};
 
 fn compose() -> Value {
     let text = std::fs::read_to_string(repo_root().join("docker-compose.yml")).unwrap();
@@ -435,24 +435,13 @@ fn services_read_the_flags_file_shippy_flags_edits() {
     }
 }
 
-/// `shippy load`'s own flags, to parse loadgen's command with.
-#[derive(clap::Parser)]
-struct Load {
-    #[command(flatten)]
-    args: shippy_cli::load::LoadArgs,
-}
-
 #[test]
 fn loadgen_runs_shippy_load_against_the_gateway_until_stopped() {
-    use clap::Parser;
     let compose = compose();
     let all = services(&compose);
     let loadgen = &all["loadgen"];
     let command = strings(&loadgen["command"]);
-    assert_eq!(command[..2], ["shippy", "load"]);
-    let load = Load::try_parse_from(&command[1..])
-        .unwrap_or_else(|e| panic!("loadgen's command: {e}"))
-        .args;
+    let load = load_args(&command).unwrap_or_else(|e| panic!("loadgen's command: {e}"));
     assert_eq!(load.duration, 0, "it runs until stopped");
     let api = load.api.expect("loadgen names the gateway");
     let (host, port) = host_port(&api);

@@ -25,7 +25,7 @@ use serde_yaml::Value;
 use shippy_common::auth::{ServiceTokens, Subject, TokenIssuer, TokenVerifier};
 use shippy_common::config::{AuthConfig, BrokerKind, Config, RegistryKind, StoreKind};
 use shippy_common::names;
-use shippy_system_tests::{System, bin_dir, repo_root};
+use shippy_system_tests::{System, bin_dir, cache_dir, load_args, repo_root};
 
 /// The overlays a README reader is told about; every folder under overlays/ is checked.
 const OVERLAYS: [&str; 3] = ["local", "cluster", "external-infrastructure"];
@@ -51,16 +51,6 @@ type Labels = BTreeMap<String, String>;
 
 // ---------------------------------------------------------------------------------------
 // Rendering
-
-fn cache_dir() -> PathBuf {
-    if let Some(dir) = std::env::var_os("SHIPPY_CACHE") {
-        return dir.into();
-    }
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").expect("HOME")).join(".cache"));
-    base.join("shippy")
-}
 
 /// kubectl from the PATH, else the one scripts/test-deps.sh installs where none is.
 fn kubectl() -> PathBuf {
@@ -1085,7 +1075,7 @@ fn calls(m: &Manifest) -> BTreeSet<(String, Target)> {
     }
     // loadgen calls the gateway its `shippy load --api` names, and nothing else.
     if let Some(load) = m.workloads().iter().find(|w| w.name == "loadgen") {
-        let api = load_args(&strings(&load.container()["command"]))
+        let api = loadgen_args(&strings(&load.container()["command"]))
             .api
             .expect("loadgen names the gateway");
         for (host, port) in servers(&api) {
@@ -1969,20 +1959,9 @@ fn every_overlay_renders_validates_against_the_schemas_and_lints() {
     }
 }
 
-/// `shippy load`'s own flags, to parse loadgen's command with.
-#[derive(clap::Parser)]
-struct Load {
-    #[command(flatten)]
-    args: shippy_cli::load::LoadArgs,
-}
-
-/// The flags of a `shippy load ...` command.
-fn load_args(command: &[String]) -> shippy_cli::load::LoadArgs {
-    use clap::Parser;
-    assert_eq!(command[..2], ["shippy", "load"], "{command:?}");
-    Load::try_parse_from(&command[1..])
-        .unwrap_or_else(|e| panic!("{command:?}: {e}"))
-        .args
+/// The flags of loadgen's `shippy load ...` command.
+fn loadgen_args(command: &[String]) -> shippy_cli::load::LoadArgs {
+    load_args(command).unwrap_or_else(|e| panic!("{command:?}: {e}"))
 }
 
 /// Whether this workspace's binary takes `command` as it is: `--help` put last, it parses
@@ -2021,7 +2000,7 @@ fn loadgen_runs_shippy_load_against_the_gateway_service_until_stopped() {
         // The real binary takes the command as it stands, and it is `shippy load`.
         let usage = binary_takes(&command).unwrap_or_else(|e| panic!("{at}: {command:?}: {e}"));
         assert!(usage.contains("Usage: shippy load"), "{at}: {usage}");
-        let args = load_args(&command);
+        let args = loadgen_args(&command);
         assert_eq!(args.duration, 0, "{at}: it runs until stopped");
         assert!(args.count.is_none(), "{at}: no journey count ends it");
         assert!(
@@ -2060,9 +2039,8 @@ fn loadgen_runs_shippy_load_against_the_gateway_service_until_stopped() {
         broken.push(wrong.to_owned());
         let error = binary_takes(&broken).unwrap_err();
         assert!(error.contains(named), "{wrong}: {error}");
-        use clap::Parser;
         assert!(
-            Load::try_parse_from(&broken[1..]).is_err(),
+            load_args(&broken).is_err(),
             "{wrong}: shippy load's own flags refuse it too"
         );
     }

@@ -13,7 +13,7 @@ use serde_json::Value as Json;
 use serde_yaml::Value as Yaml;
 use shippy_common::names;
 use shippy_system_tests::prometheus::{Sample, metrics_address, parse};
-use shippy_system_tests::{System, eventually, repo_root, sample};
+use shippy_system_tests::{System, cache_dir, eventually, repo_root, sample};
 use tokio::io::AsyncBufReadExt;
 
 fn observability() -> PathBuf {
@@ -22,15 +22,7 @@ fn observability() -> PathBuf {
 
 /// Where scripts/test-deps.sh unpacks Debian's Prometheus and promtool.
 fn prometheus_bin(name: &str) -> PathBuf {
-    let cache = std::env::var_os("SHIPPY_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            std::env::var_os("XDG_CACHE_HOME")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| PathBuf::from(std::env::var_os("HOME").unwrap()).join(".cache"))
-                .join("shippy")
-        });
-    let path = cache.join("prometheus/usr/bin").join(name);
+    let path = cache_dir().join("prometheus/usr/bin").join(name);
     assert!(
         path.exists(),
         "{} is missing: run scripts/test-deps.sh (make test does)",

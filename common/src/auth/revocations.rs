@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use shippy_plugins::broker::{Broker, Delivery};
 use shippy_plugins::outbox::Outgoing;
+use shippy_plugins::task::Background;
 
 use super::{Claims, TokenVerifier};
 
@@ -37,7 +38,7 @@ fn revoked(delivery: &Delivery) -> Option<(&str, i64)> {
 /// dropped; reconnects after a broker outage.
 pub fn follow(broker: Arc<dyn Broker>, topic: String, verifier: Arc<TokenVerifier>) -> Following {
     let group = format!("revocations.{}", uuid::Uuid::new_v4());
-    let task = tokio::spawn(async move {
+    Background::spawn(async move {
         loop {
             match broker.subscribe(&topic, &group).await {
                 Ok(mut subscription) => loop {
@@ -57,16 +58,8 @@ pub fn follow(broker: Arc<dyn Broker>, topic: String, verifier: Arc<TokenVerifie
             }
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
-    });
-    Following(task)
+    })
 }
 
 /// The task following log-outs; stops when dropped.
-#[derive(Debug)]
-pub struct Following(tokio::task::JoinHandle<()>);
-
-impl Drop for Following {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
+pub type Following = Background;

@@ -22,6 +22,8 @@ use std::time::Duration;
 
 use serde_json::{Map, Value};
 
+use crate::task::Background;
+
 /// What a flag's value means.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -213,24 +215,16 @@ pub async fn follow(path: PathBuf, context: Context, flags: Vec<&'static Flag>) 
     }
     let mut last: Option<Vec<u8>> = None;
     reload(&path, &context, &flags, &mut last).await;
-    let task = tokio::spawn(async move {
+    Background::spawn(async move {
         loop {
             tokio::time::sleep(POLL).await;
             reload(&path, &context, &flags, &mut last).await;
         }
-    });
-    Following(task)
+    })
 }
 
-/// Stops following the flags file when dropped.
-#[derive(Debug)]
-pub struct Following(tokio::task::JoinHandle<()>);
-
-impl Drop for Following {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
+/// Following the flags file; stops when dropped.
+pub type Following = Background;
 
 async fn reload(
     path: &PathBuf,

@@ -7,11 +7,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::Notify;
-use tokio::task::JoinHandle;
 
 use super::Outbox;
 use crate::broker::{Broker, BrokerError};
 use crate::flags;
+use crate::task::Background;
 
 /// How a relay paces itself.
 #[derive(Clone, Copy, Debug)]
@@ -38,21 +38,15 @@ impl Default for RelayConfig {
 #[derive(Debug)]
 pub struct Relay {
     wake: Arc<Notify>,
-    task: JoinHandle<()>,
-}
-
-impl Drop for Relay {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
+    _task: Background,
 }
 
 impl Relay {
     /// Starts relaying `outbox` to `broker`.
     pub fn start(outbox: Arc<dyn Outbox>, broker: Arc<dyn Broker>, config: RelayConfig) -> Self {
         let wake = Arc::new(Notify::new());
-        let task = tokio::spawn(run(outbox, broker, Arc::clone(&wake), config));
-        Self { wake, task }
+        let task = Background::spawn(run(outbox, broker, Arc::clone(&wake), config));
+        Self { wake, _task: task }
     }
 
     /// A handle that wakes the relay: call it after each committed write.
