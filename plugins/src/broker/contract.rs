@@ -51,6 +51,25 @@ pub async fn published_messages_arrive_in_order_with_key_and_headers(b: Arc<dyn 
     assert_eq!(payloads(&mut sub, 4).await, ["m1", "m2", "m3", "m4"]);
 }
 
+pub async fn a_batch_arrives_whole_and_in_order_per_topic(b: Arc<dyn Broker>) {
+    let (one, two) = (fresh_topic("batch-one"), fresh_topic("batch-two"));
+    let batch = (0..6)
+        .map(|i| {
+            let topic = if i % 2 == 0 { &one } else { &two };
+            (topic.clone(), message("k", &format!("m{i}")))
+        })
+        .collect();
+    b.publish_all(batch).await.unwrap();
+    // Groups of its own: on Kafka, members of one group on other topics rebalance together.
+    let mut sub = b.subscribe(&one, &one).await.unwrap();
+    assert_eq!(payloads(&mut sub, 3).await, ["m0", "m2", "m4"]);
+    drop(sub);
+    let mut sub = b.subscribe(&two, &two).await.unwrap();
+    let first = next(&mut sub).await;
+    assert_eq!(first.message, message("k", "m1"), "key and headers kept");
+    assert_eq!(payloads(&mut sub, 2).await, ["m3", "m5"]);
+}
+
 pub async fn a_waiting_consumer_gets_a_message_published_later(b: Arc<dyn Broker>) {
     let topic = fresh_topic("later");
     b.publish(&topic, message("k", "before")).await.unwrap();
@@ -214,6 +233,7 @@ macro_rules! broker_contract {
     ($make:expr) => {
         $crate::broker_contract!(@cases $make;
             published_messages_arrive_in_order_with_key_and_headers,
+            a_batch_arrives_whole_and_in_order_per_topic,
             a_waiting_consumer_gets_a_message_published_later,
             a_group_resumes_after_its_committed_offset,
             uncommitted_messages_are_delivered_again,

@@ -27,6 +27,30 @@ fn unavailable(e: impl std::fmt::Display) -> BrokerError {
     BrokerError::Unavailable(e.to_string())
 }
 
+/// `message` as a Kafka record for `topic`: its key, headers and payload as they are.
+fn record<'a>(topic: &'a str, message: &'a Message) -> FutureRecord<'a, String, Vec<u8>> {
+    let mut headers = OwnedHeaders::new();
+    for (key, value) in &message.headers {
+        headers = headers.insert(Header {
+            key,
+            value: Some(value.as_bytes()),
+        });
+    }
+    FutureRecord::to(topic)
+        .key(&message.key)
+        .payload(&message.payload)
+        .headers(headers)
+}
+
+/// Whether the producer's acknowledgement of one record says it is stored.
+fn delivered<Canceled>(
+    ack: Result<rdkafka::producer::future_producer::OwnedDeliveryResult, Canceled>,
+) -> Result<(), BrokerError> {
+    ack.map_err(|_| unavailable("the producer went away before the broker answered"))?
+        .map_err(|(e, _)| unavailable(e))?;
+    Ok(())
+}
+
 /// A [`Broker`] on Kafka.
 pub struct KafkaBroker {
     brokers: String,
@@ -110,21 +134,36 @@ impl KafkaBroker {
 impl Broker for KafkaBroker {
     async fn publish(&self, topic: &str, message: Message) -> Result<(), BrokerError> {
         self.ensure_topic(topic).await?;
-        let mut headers = OwnedHeaders::new();
-        for (key, value) in &message.headers {
-            headers = headers.insert(Header {
-                key,
-                value: Some(value.as_bytes()),
-            });
-        }
-        let record = FutureRecord::to(topic)
-            .key(&message.key)
-            .payload(&message.payload)
-            .headers(headers);
         self.producer
-            .send(record, Timeout::After(SEND_TIMEOUT))
+            .send(record(topic, &message), Timeout::After(SEND_TIMEOUT))
             .await
             .map_err(|(e, _)| unavailable(e))?;
+        Ok(())
+    }
+
+    /// Hands every message to the producer before waiting for any acknowledgement, so they
+    /// go out together; the idempotent producer keeps their order per partition.
+    async fn publish_all(&self, messages: Vec<(String, Message)>) -> Result<(), BrokerError> {
+        let mut acks = Vec::with_capacity(messages.len());
+        for (topic, message) in &messages {
+            self.ensure_topic(topic).await?;
+            match self.producer.send_result(record(topic, message)) {
+                Ok(ack) => acks.push(ack),
+                // The producer's queue is full: wait for what is queued, then this one.
+                Err((_, record)) => {
+                    for ack in acks.drain(..) {
+                        delivered(ack.await)?;
+                    }
+                    self.producer
+                        .send(record, Timeout::After(SEND_TIMEOUT))
+                        .await
+                        .map_err(|(e, _)| unavailable(e))?;
+                }
+            }
+        }
+        for ack in acks {
+            delivered(ack.await)?;
+        }
         Ok(())
     }
 

@@ -52,6 +52,17 @@ pub trait Broker: Send + Sync + 'static {
     /// Appends `message` to `topic`; when this returns `Ok` the message is durable.
     async fn publish(&self, topic: &str, message: Message) -> Result<(), BrokerError>;
 
+    /// Appends each message to its topic, in the order given; when this returns `Ok` all of
+    /// them are durable. After an `Err` some may have been appended: the caller publishes
+    /// them again and consumers drop the copies. Adapters override this to pay one round trip
+    /// or transaction for the lot.
+    async fn publish_all(&self, messages: Vec<(String, Message)>) -> Result<(), BrokerError> {
+        for (topic, message) in messages {
+            self.publish(&topic, message).await?;
+        }
+        Ok(())
+    }
+
     /// Joins consumer group `group` on `topic`. A new group starts at the oldest message;
     /// a known group resumes after its last committed offset.
     async fn subscribe(

@@ -69,15 +69,27 @@ impl SqliteBroker {
 #[async_trait]
 impl Broker for SqliteBroker {
     async fn publish(&self, topic: &str, message: Message) -> Result<(), BrokerError> {
-        let topic = topic.to_owned();
-        let headers = serde_json::to_string(&message.headers).unwrap_or_else(|_| "{}".into());
+        self.publish_all(vec![(topic.to_owned(), message)]).await
+    }
+
+    /// One transaction for the lot.
+    async fn publish_all(&self, messages: Vec<(String, Message)>) -> Result<(), BrokerError> {
         self.db
             .call(move |c| {
-                c.execute(
-                    "INSERT INTO messages (topic, key, headers, payload, created_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5)",
-                    params![topic, message.key, headers, message.payload, now_unix_ms()],
-                )
+                let tx = c.transaction()?;
+                {
+                    let mut insert = tx.prepare_cached(
+                        "INSERT INTO messages (topic, key, headers, payload, created_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5)",
+                    )?;
+                    let now = now_unix_ms();
+                    for (topic, m) in &messages {
+                        let headers =
+                            serde_json::to_string(&m.headers).unwrap_or_else(|_| "{}".into());
+                        insert.execute(params![topic, m.key, headers, m.payload, now])?;
+                    }
+                }
+                tx.commit()
             })
             .await?;
         Ok(())

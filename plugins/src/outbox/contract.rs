@@ -50,7 +50,7 @@ pub async fn a_sent_event_leaves_and_the_rest_stay(o: Arc<dyn Outbox>) {
     }
     let first = o.pending(1).await.unwrap();
     assert_eq!(first.len(), 1, "the limit holds");
-    o.sent(&first[0].id).await.unwrap();
+    o.sent(&[first[0].id.clone()]).await.unwrap();
     let rest: Vec<Vec<u8>> = o
         .pending(100)
         .await
@@ -59,6 +59,27 @@ pub async fn a_sent_event_leaves_and_the_rest_stay(o: Arc<dyn Outbox>) {
         .map(|p| p.outgoing.message.payload)
         .collect();
     assert_eq!(rest, [b"m1".to_vec(), b"m2".to_vec()]);
+    assert_eq!(o.backlog().await.unwrap(), 2);
+}
+
+pub async fn sent_events_leave_together_and_only_they(o: Arc<dyn Outbox>) {
+    for i in 0..4 {
+        o.enqueue(&outgoing("t", "k", &format!("m{i}")))
+            .await
+            .unwrap();
+    }
+    let pending = o.pending(10).await.unwrap();
+    o.sent(&[pending[0].id.clone(), pending[2].id.clone()])
+        .await
+        .unwrap();
+    let rest: Vec<Vec<u8>> = o
+        .pending(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.outgoing.message.payload)
+        .collect();
+    assert_eq!(rest, [b"m1".to_vec(), b"m3".to_vec()]);
     assert_eq!(o.backlog().await.unwrap(), 2);
 }
 
@@ -74,6 +95,7 @@ macro_rules! outbox_contract {
         $crate::outbox_contract!(@cases $make;
             enqueued_events_wait_in_order_and_intact,
             a_sent_event_leaves_and_the_rest_stay,
+            sent_events_leave_together_and_only_they,
             an_empty_outbox_has_nothing_pending,
         );
     };

@@ -60,8 +60,8 @@ pub trait Outbox: Send + Sync + 'static {
     async fn enqueue(&self, outgoing: &Outgoing) -> Result<(), OutboxError>;
     /// Up to `limit` pending events, in the order they were enqueued.
     async fn pending(&self, limit: usize) -> Result<Vec<Pending>, OutboxError>;
-    /// Removes the entry `id`: the broker has it.
-    async fn sent(&self, id: &str) -> Result<(), OutboxError>;
+    /// Removes the entries `ids`, in one write: the broker has them.
+    async fn sent(&self, ids: &[String]) -> Result<(), OutboxError>;
     /// How many events wait.
     async fn backlog(&self) -> Result<u64, OutboxError>;
 }

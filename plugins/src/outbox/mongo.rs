@@ -208,10 +208,17 @@ impl Outbox for MongoOutbox {
             .collect())
     }
 
-    async fn sent(&self, id: &str) -> Result<(), OutboxError> {
-        let id = ObjectId::parse_str(id)
-            .map_err(|_| OutboxError::Unavailable(format!("no outbox entry {id:?}")))?;
-        self.entries.delete_one(doc! { "_id": id }).await?;
+    async fn sent(&self, ids: &[String]) -> Result<(), OutboxError> {
+        let ids = ids
+            .iter()
+            .map(|id| {
+                ObjectId::parse_str(id)
+                    .map_err(|_| OutboxError::Unavailable(format!("no outbox entry {id:?}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        self.entries
+            .delete_many(doc! { "_id": { "$in": ids } })
+            .await?;
         Ok(())
     }
 

@@ -1,8 +1,10 @@
-//! The relay: publishes an outbox's pending events to the broker in order, removing each once
-//! the broker has it. A write wakes it at once; it also looks every `poll` for events others
-//! left (an earlier process, a broker that was down). When the broker refuses, it stops at
-//! that event (so order holds per outbox) and tries again after a growing pause.
+//! The relay: publishes an outbox's pending events to the broker in order, a batch (up to
+//! `batch` events) per broker call, removing the batch once the broker has it. A write wakes
+//! it at once; it also looks every `poll` for events others left (an earlier process, a
+//! broker that was down). When the broker refuses, it stops at that batch (so order holds
+//! per outbox) and tries again after a growing pause.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -65,7 +67,8 @@ impl Waker {
     }
 }
 
-/// Publishes everything pending; whether it all went.
+/// Publishes everything pending, a batch at a time: one broker call and one outbox write
+/// per batch. Whether it all went.
 async fn drain(outbox: &dyn Outbox, broker: &dyn Broker, batch: usize) -> bool {
     loop {
         let pending = match outbox.pending(batch).await {
@@ -78,36 +81,46 @@ async fn drain(outbox: &dyn Outbox, broker: &dyn Broker, batch: usize) -> bool {
         if pending.is_empty() {
             return true;
         }
-        for entry in pending {
-            let o = &entry.outgoing;
-            let published = if flags::on(flags::BROKER_REFUSES_PUBLISH) {
-                flags::injected(
-                    flags::BROKER_REFUSES_PUBLISH,
-                    "the broker refused a publish",
-                );
-                Err(BrokerError::Unavailable(
-                    "the broker refuses publishes (fault flag broker.refuse_publish)".into(),
-                ))
-            } else {
-                broker.publish(&o.topic, o.message.clone()).await
-            };
-            if let Err(error) = published {
-                metrics::counter!("shippy_event_publish_failures_total", "topic" => o.topic.clone())
+        let mut per_topic: BTreeMap<&str, u64> = BTreeMap::new();
+        for entry in &pending {
+            *per_topic.entry(&entry.outgoing.topic).or_default() += 1;
+        }
+        let published = if flags::on(flags::BROKER_REFUSES_PUBLISH) {
+            flags::injected(
+                flags::BROKER_REFUSES_PUBLISH,
+                "the broker refused a publish",
+            );
+            Err(BrokerError::Unavailable(
+                "the broker refuses publishes (fault flag broker.refuse_publish)".into(),
+            ))
+        } else {
+            let messages = pending
+                .iter()
+                .map(|p| (p.outgoing.topic.clone(), p.outgoing.message.clone()))
+                .collect();
+            broker.publish_all(messages).await
+        };
+        if let Err(error) = published {
+            for topic in per_topic.keys() {
+                metrics::counter!("shippy_event_publish_failures_total", "topic" => topic.to_string())
                     .increment(1);
-                tracing::warn!(%error, topic = %o.topic, "broker refused an event; it waits in the outbox");
-                return false;
             }
-            tracing::debug!(topic = %o.topic, id = %entry.id, "relayed an event");
-            metrics::counter!("shippy_events_published_total", "topic" => o.topic.clone())
-                .increment(1);
+            tracing::warn!(%error, events = pending.len(), "broker refused events; they wait in the outbox");
+            return false;
+        }
+        tracing::debug!(events = pending.len(), "relayed events");
+        for (topic, n) in per_topic {
+            metrics::counter!("shippy_events_published_total", "topic" => topic.to_owned())
+                .increment(n);
             // The topic's refusals count from zero, so a dashboard has the series to show.
-            metrics::counter!("shippy_event_publish_failures_total", "topic" => o.topic.clone())
+            metrics::counter!("shippy_event_publish_failures_total", "topic" => topic.to_owned())
                 .increment(0);
-            if let Err(error) = outbox.sent(&entry.id).await {
-                // Published but still listed: it goes again later; consumers drop the copy.
-                tracing::warn!(%error, "outbox entry not removed; will retry");
-                return false;
-            }
+        }
+        let ids: Vec<String> = pending.into_iter().map(|p| p.id).collect();
+        if let Err(error) = outbox.sent(&ids).await {
+            // Published but still listed: they go again later; consumers drop the copies.
+            tracing::warn!(%error, "outbox entries not removed; will retry");
+            return false;
         }
     }
 }

@@ -95,12 +95,25 @@ impl Outbox for SqliteOutbox {
             .await?)
     }
 
-    async fn sent(&self, id: &str) -> Result<(), OutboxError> {
-        let seq: i64 = id
-            .parse()
-            .map_err(|_| OutboxError::Unavailable(format!("no outbox entry {id:?}")))?;
+    async fn sent(&self, ids: &[String]) -> Result<(), OutboxError> {
+        let seqs = ids
+            .iter()
+            .map(|id| {
+                id.parse::<i64>()
+                    .map_err(|_| OutboxError::Unavailable(format!("no outbox entry {id:?}")))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         self.db
-            .call(move |c| c.execute("DELETE FROM outbox WHERE seq = ?1", [seq]))
+            .call(move |c| {
+                let tx = c.transaction()?;
+                {
+                    let mut delete = tx.prepare_cached("DELETE FROM outbox WHERE seq = ?1")?;
+                    for seq in seqs {
+                        delete.execute([seq])?;
+                    }
+                }
+                tx.commit()
+            })
             .await?;
         Ok(())
     }
