@@ -431,23 +431,32 @@ impl Config {
     }
 }
 
-/// `SHIPPY_*` variables that are not config keys: read by the CLIs, the scripts and the
-/// tests (prefixes, lowercase, after `SHIPPY_`).
-const NOT_CONFIG: [&str; 8] = [
-    "profile",
-    "config_dir",
-    "token",
-    "addr",
-    "cache",
-    "chromium",
-    "chromedriver",
-    "test_",
+/// The config's sections: `SHIPPY_<SECTION>__<KEY>` overrides a key in one of them.
+const SECTIONS: [&str; 11] = [
+    "registry",
+    "broker",
+    "store",
+    "auth",
+    "services",
+    "api",
+    "telemetry",
+    "client",
+    "limits",
+    "saga",
+    "faults",
 ];
+/// The config's keys outside any section: `SHIPPY_<KEY>` overrides one.
+const TOP_LEVEL: [&str; 3] = ["data_dir", "shutdown_grace_secs", "request_timeout_secs"];
 
-/// Whether `SHIPPY_<key>` is a config override rather than a tool's variable.
+/// Whether `SHIPPY_<key>` is a config override: a top-level key, or a key inside a section.
+/// Any other `SHIPPY_*` variable (a CLI's, a script's, a test's, a bench's) is not config
+/// and is left alone, so a new tool's variable never breaks a service's start-up.
 fn is_config_var(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
-    !NOT_CONFIG.iter().any(|n| key.starts_with(n))
+    TOP_LEVEL.contains(&key.as_str())
+        || SECTIONS
+            .iter()
+            .any(|s| key.strip_prefix(s).is_some_and(|rest| rest.starts_with("__")))
 }
 
 /// The per-checkout override file `make init` writes.

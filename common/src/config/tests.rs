@@ -86,10 +86,37 @@ fn shippy_variables_meant_for_tools_are_not_mistaken_for_config() {
         "CHROMEDRIVER",
         "PROFILE",
         "ADDR",
+        "BENCH_MONGO_URI",
+        "SOME_TOOL_NOBODY_LISTED",
+        "STORE",
+        "STOREKEEPER__X",
     ] {
         assert!(!is_config_var(tool), "{tool}");
     }
     for key in ["DATA_DIR", "AUTH__TOKEN_LIFETIME_SECS", "STORE__KIND"] {
         assert!(is_config_var(key), "{key}");
     }
+}
+
+/// The lists of sections and top-level keys that environment overrides may name are the
+/// config's own: a section added to `Config` and not to them could not be overridden.
+#[test]
+fn every_config_key_can_be_overridden_from_the_environment() {
+    let config = Config::load(&sources(&[])).unwrap();
+    let value = serde_json::to_value(&config).unwrap();
+    let mut sections = Vec::new();
+    let mut top = Vec::new();
+    for (key, v) in value.as_object().unwrap() {
+        if v.is_object() {
+            sections.push(key.as_str());
+        } else {
+            top.push(key.as_str());
+        }
+    }
+    sections.sort_unstable();
+    top.sort_unstable();
+    let (mut want_sections, mut want_top) = (SECTIONS.to_vec(), TOP_LEVEL.to_vec());
+    want_sections.sort_unstable();
+    want_top.sort_unstable();
+    assert_eq!((sections, top), (want_sections, want_top));
 }
