@@ -87,13 +87,20 @@ impl ErrorKind {
 /// An error that knows its kind; services implement it for their own error enums.
 pub trait KindedError: std::error::Error {
     fn kind(&self) -> ErrorKind;
+
+    /// Every field the request got wrong, for an invalid argument.
+    fn fields(&self) -> Option<&crate::FieldErrors> {
+        None
+    }
 }
 
 /// Turns a service error into a gRPC status through the table. Internal errors are logged
 /// here, once, and the client sees only "internal error".
 pub fn to_status<E: KindedError>(error: &E) -> Status {
     let kind = error.kind();
-    if kind.is_public() {
+    if let Some(fields) = error.fields().filter(|f| !f.is_empty()) {
+        fields.status(kind.grpc_code(), error.to_string())
+    } else if kind.is_public() {
         Status::new(kind.grpc_code(), error.to_string())
     } else {
         tracing::error!(%error, "internal error");

@@ -12,6 +12,7 @@ pub mod decode_errors;
 pub mod error;
 pub mod events;
 pub mod faults;
+pub mod fields;
 pub mod forwarded;
 pub mod launch;
 pub mod limit;
@@ -28,3 +29,4 @@ pub mod wiring;
 
 pub use config::Config;
 pub use error::{ErrorKind, KindedError};
+pub use fields::{FieldCode, FieldErrors};

@@ -320,6 +320,66 @@ async fn bad_input_is_refused_unstored_and_impossible_consignments_end_rejected_
             "{body}"
         );
     }
+    // Every field a service refuses comes back at once, each with its code.
+    let fields = |body: &serde_json::Value| -> Vec<String> {
+        body["error"]["fields"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|f| format!("{} {}", f["field"].as_str().unwrap(), f["code"].as_str().unwrap()))
+            .collect()
+    };
+    let (status, body) = system
+        .rest(
+            "POST",
+            "/api/v1/users",
+            None,
+            Some(json!({"name": " ", "email": "not-an-email", "password": "short"})),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        fields(&body),
+        ["name required", "email bad_format", "password too_small"],
+        "{body}"
+    );
+    let (status, body) = system
+        .rest(
+            "POST",
+            "/api/v1/vessels",
+            Some(&token),
+            Some(json!({"name": "", "capacity": 0, "max_weight": -1})),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        fields(&body),
+        ["name required", "capacity too_small", "max_weight too_small"],
+        "{body}"
+    );
+    let (status, body) = system
+        .rest(
+            "POST",
+            "/api/v1/consignments",
+            Some(&token),
+            Some(json!({"description": "", "weight": 0, "containers": []})),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(
+        fields(&body),
+        ["description required", "weight too_small", "containers required"],
+        "{body}"
+    );
+    let (_, body) = system
+        .rest("GET", "/api/v1/consignments", Some(&token), None)
+        .await;
+    assert_eq!(
+        body["consignments"].as_array().map(Vec::len),
+        Some(1),
+        "only the rejected one is stored: {body}"
+    );
+
     // The same through the CLIs: a non-zero exit and one line saying why.
     let heavy = system.dir.path().join("heavy.json");
     std::fs::write(

@@ -1,10 +1,11 @@
 //! The gateway's one error type: every failure becomes `{"error": {"code", "message"}}` with
-//! the status the shared table gives its kind.
+//! the status the shared table gives its kind, and an invalid request also `fields`: every
+//! field it got wrong, each with a code a client can word for a person.
 
 use axum::Json;
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
-use shippy_common::ErrorKind;
+use shippy_common::{ErrorKind, FieldErrors};
 use shippy_proto::tonic::{Code, Status};
 use utoipa::ToSchema;
 
@@ -14,6 +15,8 @@ pub struct ApiError {
     pub message: String,
     /// Seconds to wait before trying again, sent as `Retry-After`.
     pub retry_after: Option<String>,
+    /// Every field the request got wrong (invalid arguments only).
+    pub fields: FieldErrors,
 }
 
 impl ApiError {
@@ -22,6 +25,7 @@ impl ApiError {
             kind,
             message: message.into(),
             retry_after: None,
+            fields: FieldErrors::new(),
         }
     }
 }
@@ -39,6 +43,24 @@ pub struct ErrorDetail {
     pub code: &'static str,
     /// What went wrong, for a person; names the field when one is at fault.
     #[schema(example = "weight: must be greater than 0")]
+    pub message: String,
+    /// Every field the request got wrong, at once (400 only; absent otherwise).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldDetail>,
+}
+
+/// One field a request got wrong.
+#[derive(Serialize, ToSchema)]
+pub struct FieldDetail {
+    /// The field's name as sent: `capacity`, `containers[2].origin`.
+    #[schema(example = "weight")]
+    pub field: String,
+    /// Why, as a stable code: `required`, `not_a_number`, `too_small`, `too_large`,
+    /// `too_long` or `bad_format`.
+    #[schema(example = "too_small")]
+    pub code: &'static str,
+    /// The rule it broke, in words.
+    #[schema(example = "must be greater than 0")]
     pub message: String,
 }
 
@@ -64,6 +86,7 @@ impl From<Status> for ApiError {
         };
         Self {
             retry_after: retry_after.map(str::to_owned),
+            fields: shippy_common::fields::from_status(&status),
             ..Self::new(kind, message)
         }
     }
@@ -75,6 +98,15 @@ impl IntoResponse for ApiError {
             error: ErrorDetail {
                 code: self.kind.as_str(),
                 message: self.message,
+                fields: self
+                    .fields
+                    .iter()
+                    .map(|f| FieldDetail {
+                        field: f.field.clone(),
+                        code: f.code.as_str(),
+                        message: f.message.clone(),
+                    })
+                    .collect(),
             },
         };
         let mut response = (self.kind.http_status(), Json(body)).into_response();
@@ -108,6 +140,7 @@ pub async fn method_not_allowed(
         error: ErrorDetail {
             code: "method_not_allowed",
             message: format!("this path takes {allowed} only"),
+            fields: Vec::new(),
         },
     };
     let json = Json(body).into_response();

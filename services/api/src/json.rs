@@ -4,7 +4,7 @@
 use axum::extract::rejection::{JsonRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts};
 use axum::http::StatusCode;
-use shippy_common::ErrorKind;
+use shippy_common::{ErrorKind, FieldCode, FieldErrors};
 
 use crate::error::ApiError;
 
@@ -18,30 +18,24 @@ impl<T: serde::Serialize> axum::response::IntoResponse for Json<T> {
     }
 }
 
-/// An `i32` from any JSON number that is a whole number: `2` and `2.0` alike, as JSON
-/// Schema's `integer` allows; a fraction or a number out of range is refused.
-pub fn whole_i32<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<i32, D::Error> {
-    use serde::Deserialize;
-    use serde::de::{Error, Unexpected};
-    let number = f64::deserialize(deserializer)?;
-    if number.fract() == 0.0 && (f64::from(i32::MIN)..=f64::from(i32::MAX)).contains(&number) {
-        #[allow(clippy::cast_possible_truncation)]
-        return Ok(number as i32);
-    }
-    Err(D::Error::invalid_value(
-        Unexpected::Float(number),
-        &"a whole number from -2147483648 to 2147483647",
-    ))
-}
-
 impl From<JsonRejection> for ApiError {
     fn from(rejection: JsonRejection) -> Self {
-        let kind = if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            ErrorKind::TooLarge
-        } else {
-            ErrorKind::InvalidArgument
-        };
-        ApiError::new(kind, rejection.body_text())
+        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            return ApiError::new(ErrorKind::TooLarge, rejection.body_text());
+        }
+        let text = rejection.body_text();
+        let mut error = ApiError::new(ErrorKind::InvalidArgument, &text);
+        // A value of the wrong shape deep in the body: serde names its path.
+        if let JsonRejection::JsonDataError(_) = rejection {
+            if let Some((field, why)) = text
+                .split_once("target type: ")
+                .and_then(|(_, rest)| rest.split_once(": "))
+                .filter(|(field, _)| !field.contains(' '))
+            {
+                error.fields = FieldErrors::one(field, FieldCode::BadFormat, why);
+            }
+        }
+        error
     }
 }
 

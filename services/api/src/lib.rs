@@ -1,9 +1,11 @@
 //! The REST gateway: a router of thin translators from JSON over HTTP to the gRPC services,
 //! found through the registry. Errors come back as `{"error": {"code", "message"}}` with the
-//! HTTP status the shared error table gives the gRPC code.
+//! HTTP status the shared error table gives the gRPC code (and, for invalid input, `fields`:
+//! every field at fault).
 
 mod error;
 mod faults;
+mod fields;
 mod headers;
 mod json;
 mod limit;

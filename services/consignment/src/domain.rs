@@ -1,7 +1,7 @@
 //! Consignments and their containers, and the rules a new one must pass.
 
 use serde::{Deserialize, Serialize};
-use shippy_common::{ErrorKind, KindedError};
+use shippy_common::{ErrorKind, FieldCode, FieldErrors, KindedError};
 
 /// The most containers one consignment may hold.
 pub const MAX_CONTAINERS: usize = 10_000;
@@ -289,6 +289,7 @@ impl IdempotencyKey {
         if key.is_empty() || key.len() > 128 || !key.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(ConsignmentError::invalid(
                 "idempotency-key",
+                FieldCode::BadFormat,
                 "must be 1 to 128 visible ASCII characters",
             ));
         }
@@ -311,47 +312,46 @@ impl NewConsignment {
         containers: Vec<Container>,
     ) -> Result<Self, ConsignmentError> {
         let description = description.trim();
-        if description.is_empty() {
-            return Err(ConsignmentError::invalid(
-                "description",
-                "must not be empty",
-            ));
-        }
-        if description.len() > MAX_DESCRIPTION {
-            return Err(ConsignmentError::invalid(
-                "description",
-                "must be at most 1024 bytes",
-            ));
-        }
-        if weight <= 0 {
-            return Err(ConsignmentError::invalid(
-                "weight",
-                "must be greater than 0",
-            ));
-        }
-        if containers.is_empty() {
-            return Err(ConsignmentError::invalid(
-                "containers",
-                "at least one container is needed",
-            ));
-        }
-        if containers.len() > MAX_CONTAINERS {
-            return Err(ConsignmentError::invalid(
-                "containers",
-                "at most 10000 containers per consignment",
-            ));
-        }
-        for c in &containers {
-            if [&c.id, &c.customer_id, &c.origin, &c.user_id]
-                .iter()
-                .any(|f| f.len() > MAX_FIELD)
-            {
-                return Err(ConsignmentError::invalid(
-                    "containers",
-                    "container fields must be at most 256 bytes",
-                ));
+        let mut errors = FieldErrors::new();
+        errors.check(
+            !description.is_empty(),
+            "description",
+            FieldCode::Required,
+            "must not be empty",
+        );
+        errors.check(
+            description.len() <= MAX_DESCRIPTION,
+            "description",
+            FieldCode::TooLong,
+            "must be at most 1024 bytes",
+        );
+        errors.check(weight > 0, "weight", FieldCode::TooSmall, "must be greater than 0");
+        errors.check(
+            !containers.is_empty(),
+            "containers",
+            FieldCode::Required,
+            "at least one container is needed",
+        );
+        errors.check(
+            containers.len() <= MAX_CONTAINERS,
+            "containers",
+            FieldCode::TooLarge,
+            "at most 10000 containers per consignment",
+        );
+        for (i, c) in containers.iter().enumerate() {
+            for (name, value) in [
+                ("id", &c.id),
+                ("customer_id", &c.customer_id),
+                ("origin", &c.origin),
+                ("user_id", &c.user_id),
+            ] {
+                if value.len() > MAX_FIELD {
+                    let field = format!("containers[{i}].{name}");
+                    errors.add(field, FieldCode::TooLong, "must be at most 256 bytes");
+                }
             }
         }
+        errors.finish().map_err(ConsignmentError::Invalid)?;
         Ok(Self {
             description: description.to_owned(),
             weight,
@@ -367,8 +367,9 @@ impl NewConsignment {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConsignmentError {
-    #[error("{field}: {reason}")]
-    Invalid { field: &'static str, reason: String },
+    /// Every field the request got wrong.
+    #[error("{0}")]
+    Invalid(FieldErrors),
     #[error("no consignment {0} of yours")]
     NotFound(String),
     #[error(
@@ -397,18 +398,15 @@ pub enum ConsignmentError {
 }
 
 impl ConsignmentError {
-    pub fn invalid(field: &'static str, reason: &str) -> Self {
-        ConsignmentError::Invalid {
-            field,
-            reason: reason.to_owned(),
-        }
+    pub fn invalid(field: &'static str, code: FieldCode, reason: &str) -> Self {
+        ConsignmentError::Invalid(FieldErrors::one(field, code, reason))
     }
 }
 
 impl KindedError for ConsignmentError {
     fn kind(&self) -> ErrorKind {
         match self {
-            ConsignmentError::Invalid { .. } => ErrorKind::InvalidArgument,
+            ConsignmentError::Invalid(_) => ErrorKind::InvalidArgument,
             ConsignmentError::NotFound(_) => ErrorKind::NotFound,
             ConsignmentError::KeyReused(_) | ConsignmentError::Cancelled(_) => ErrorKind::Conflict,
             ConsignmentError::WrongState { .. } => ErrorKind::FailedPrecondition,
@@ -416,6 +414,13 @@ impl KindedError for ConsignmentError {
             ConsignmentError::NoVessel(_) => ErrorKind::FailedPrecondition,
             ConsignmentError::Vessels { kind, .. } => *kind,
             ConsignmentError::Store(_) => ErrorKind::Unavailable,
+        }
+    }
+
+    fn fields(&self) -> Option<&FieldErrors> {
+        match self {
+            ConsignmentError::Invalid(fields) => Some(fields),
+            _ => None,
         }
     }
 }
@@ -436,7 +441,7 @@ mod tests {
     #[test]
     fn a_consignment_needs_a_description_a_weight_and_containers() {
         let field = |r: Result<NewConsignment, ConsignmentError>| match r {
-            Err(ConsignmentError::Invalid { field, .. }) => field,
+            Err(ConsignmentError::Invalid(errors)) => errors.names().join(" "),
             other => panic!("{other:?}"),
         };
         assert_eq!(
@@ -459,6 +464,19 @@ mod tests {
                 vec![container(); MAX_CONTAINERS + 1]
             )),
             "containers"
+        );
+        assert_eq!(
+            field(NewConsignment::parse("", 0, vec![])),
+            "description weight containers",
+            "every field at once"
+        );
+        let long = Container {
+            origin: "o".repeat(MAX_FIELD + 1),
+            ..container()
+        };
+        assert_eq!(
+            field(NewConsignment::parse("d", 1, vec![container(), long])),
+            "containers[1].origin"
         );
         let ok = NewConsignment::parse("d", 55_000, vec![container(); 3]).unwrap();
         assert_eq!(ok.capacity_needed(), 3);
@@ -561,10 +579,7 @@ mod tests {
         let bad = |k: &str| {
             matches!(
                 IdempotencyKey::parse(Some(k)),
-                Err(ConsignmentError::Invalid {
-                    field: "idempotency-key",
-                    ..
-                })
+                Err(ConsignmentError::Invalid(errors)) if errors.names() == ["idempotency-key"]
             )
         };
         assert!(bad("") && bad("has space") && bad(&"k".repeat(129)) && bad("é"));
@@ -611,8 +626,11 @@ mod properties {
                     prop_assert!(ok.weight > 0 && !ok.description.is_empty() && ok.description.len() <= MAX_DESCRIPTION);
                     prop_assert_eq!(ok.capacity_needed(), i32::try_from(n).unwrap());
                 }
-                Err(ConsignmentError::Invalid { field, .. }) => {
-                    prop_assert!(["description", "weight", "containers"].contains(&field));
+                Err(ConsignmentError::Invalid(errors)) => {
+                    prop_assert!(!errors.is_empty());
+                    for field in errors.names() {
+                        prop_assert!(["description", "weight", "containers"].contains(&field) || field.starts_with("containers["));
+                    }
                 }
                 Err(other) => prop_assert!(false, "unexpected {other}"),
             }

@@ -100,7 +100,11 @@ fn one(c: Consignment, created: bool) -> Response<pb::Response> {
 fn idempotency_key<T>(request: &Request<T>) -> Result<IdempotencyKey, ConsignmentError> {
     let key = match request.metadata().get(IDEMPOTENCY_KEY) {
         Some(value) => Some(value.to_str().map_err(|_| {
-            ConsignmentError::invalid(IDEMPOTENCY_KEY, "must be visible ASCII characters")
+            ConsignmentError::invalid(
+                IDEMPOTENCY_KEY,
+                shippy_common::FieldCode::BadFormat,
+                "must be visible ASCII characters",
+            )
         })?),
         None => None,
     };

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::pin::Pin;
 
 use shippy_common::auth::caller;
+use shippy_common::{FieldCode, FieldErrors};
 use shippy_common::events::LogEvent;
 use shippy_common::shutdown::Stopping;
 use shippy_proto::log::{self as pb, log_service_server::LogService};
@@ -63,21 +64,18 @@ pub fn filter(req: &pb::ListRequest, caller_id: &str) -> Result<Filter, Status> 
             "user_id: you can only list your own events",
         ));
     }
+    let mut errors = FieldErrors::new();
+    let negative = "must not be negative";
+    errors.check(req.limit >= 0, "limit", FieldCode::TooSmall, negative);
+    errors.check(req.since_unix_ms >= 0, "since_unix_ms", FieldCode::TooSmall, negative);
+    errors.check(req.until_unix_ms >= 0, "until_unix_ms", FieldCode::TooSmall, negative);
+    if !errors.is_empty() {
+        return Err(errors.status(tonic::Code::InvalidArgument, errors.to_string()));
+    }
     let limit = match req.limit {
         0 => DEFAULT_LIMIT,
-        n if n < 0 => return Err(Status::invalid_argument("limit: must not be negative")),
         n => u32::try_from(n).unwrap_or(MAX_LIMIT).min(MAX_LIMIT),
     };
-    if req.since_unix_ms < 0 {
-        return Err(Status::invalid_argument(
-            "since_unix_ms: must not be negative",
-        ));
-    }
-    if req.until_unix_ms < 0 {
-        return Err(Status::invalid_argument(
-            "until_unix_ms: must not be negative",
-        ));
-    }
     Ok(Filter {
         user_id: caller_id.to_owned(),
         origin: Some(req.origin.trim().to_owned()).filter(|o| !o.is_empty()),

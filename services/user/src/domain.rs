@@ -1,6 +1,6 @@
 //! Users as the service understands them, and the checks sign-up input must pass.
 
-use shippy_common::{ErrorKind, KindedError};
+use shippy_common::{ErrorKind, FieldCode, FieldErrors, KindedError};
 
 /// A user as stored and shown: never with the password or its hash.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -51,28 +51,40 @@ impl SignUp {
     ) -> Result<Self, UserError> {
         let name = name.trim();
         let email = email.trim().to_lowercase();
-        if name.is_empty() {
-            return Err(UserError::invalid("name", "must not be empty"));
+        let mut errors = FieldErrors::new();
+        errors.check(!name.is_empty(), "name", FieldCode::Required, "must not be empty");
+        if email.is_empty() {
+            errors.add("email", FieldCode::Required, "must not be empty");
         }
-        if !is_plausible_email(&email) {
-            return Err(UserError::invalid("email", "must look like name@domain"));
+        errors.check(
+            is_plausible_email(&email),
+            "email",
+            FieldCode::BadFormat,
+            "must look like name@domain",
+        );
+        if password.is_empty() {
+            errors.add("password", FieldCode::Required, "must not be empty");
         }
-        if password.chars().count() < MIN_PASSWORD_LEN {
-            return Err(UserError::invalid(
-                "password",
-                "must be at least 8 characters",
-            ));
-        }
+        errors.check(
+            password.chars().count() >= MIN_PASSWORD_LEN,
+            "password",
+            FieldCode::TooSmall,
+            "must be at least 8 characters",
+        );
         for (field, value) in [
             ("name", name),
             ("company", company),
             ("email", &email),
             ("password", password),
         ] {
-            if value.len() > MAX_FIELD_LEN {
-                return Err(UserError::invalid(field, "must be at most 256 bytes"));
-            }
+            errors.check(
+                value.len() <= MAX_FIELD_LEN,
+                field,
+                FieldCode::TooLong,
+                "must be at most 256 bytes",
+            );
         }
+        errors.finish().map_err(UserError::Invalid)?;
         Ok(Self {
             name: name.to_owned(),
             company: company.trim().to_owned(),
@@ -98,8 +110,9 @@ fn is_plausible_email(email: &str) -> bool {
 /// What the user service can refuse or fail with.
 #[derive(Debug, thiserror::Error)]
 pub enum UserError {
-    #[error("{field}: {reason}")]
-    Invalid { field: &'static str, reason: String },
+    /// Every field the input got wrong.
+    #[error("{0}")]
+    Invalid(FieldErrors),
     #[error("a user with email {0} already exists")]
     EmailTaken(String),
     #[error("user not found")]
@@ -118,18 +131,15 @@ pub enum UserError {
 }
 
 impl UserError {
-    pub fn invalid(field: &'static str, reason: &str) -> Self {
-        UserError::Invalid {
-            field,
-            reason: reason.to_owned(),
-        }
+    pub fn invalid(field: &'static str, code: FieldCode, reason: &str) -> Self {
+        UserError::Invalid(FieldErrors::one(field, code, reason))
     }
 }
 
 impl KindedError for UserError {
     fn kind(&self) -> ErrorKind {
         match self {
-            UserError::Invalid { .. } => ErrorKind::InvalidArgument,
+            UserError::Invalid(_) => ErrorKind::InvalidArgument,
             UserError::EmailTaken(_) => ErrorKind::AlreadyExists,
             UserError::NotFound => ErrorKind::NotFound,
             UserError::WrongCredentials => ErrorKind::Unauthenticated,
@@ -137,6 +147,13 @@ impl KindedError for UserError {
             UserError::Auth(e) => e.kind(),
             UserError::Store(_) => ErrorKind::Unavailable,
             UserError::Internal(_) => ErrorKind::Internal,
+        }
+    }
+
+    fn fields(&self) -> Option<&FieldErrors> {
+        match self {
+            UserError::Invalid(fields) => Some(fields),
+            _ => None,
         }
     }
 }
@@ -161,19 +178,41 @@ mod tests {
             (ok.name.as_str(), ok.email.as_str()),
             ("Ewan", "ewan@example.com")
         );
-        let field = |r: Result<SignUp, UserError>| match r {
-            Err(UserError::Invalid { field, .. }) => field,
+        let fields = |r: Result<SignUp, UserError>| match r {
+            Err(UserError::Invalid(errors)) => errors
+                .iter()
+                .map(|e| format!("{} {}", e.field, e.code.as_str()))
+                .collect::<Vec<_>>(),
             other => panic!("expected invalid, got {:?}", other.map(|s| s.email)),
         };
-        assert_eq!(field(SignUp::parse("", "", "a@b.co", "Testing123")), "name");
         assert_eq!(
-            field(SignUp::parse("x", "", "not-an-email", "Testing123")),
-            "email"
+            fields(SignUp::parse("", "", "a@b.co", "Testing123")),
+            ["name required"]
         );
-        assert_eq!(field(SignUp::parse("x", "", "a@b.co", "short")), "password");
         assert_eq!(
-            field(SignUp::parse("x", &"c".repeat(300), "a@b.co", "Testing123")),
-            "company"
+            fields(SignUp::parse("x", "", "not-an-email", "Testing123")),
+            ["email bad_format"]
+        );
+        assert_eq!(
+            fields(SignUp::parse("x", "", "a@b.co", "short")),
+            ["password too_small"]
+        );
+        assert_eq!(
+            fields(SignUp::parse("x", &"c".repeat(300), "a@b.co", "Testing123")),
+            ["company too_long"]
+        );
+    }
+
+    #[test]
+    fn an_empty_sign_up_names_every_field_it_needs_at_once() {
+        let Err(UserError::Invalid(errors)) = SignUp::parse(" ", "", "", "") else {
+            panic!("an empty sign-up was accepted");
+        };
+        assert_eq!(errors.names(), ["name", "email", "password"]);
+        assert!(errors.iter().all(|e| e.code == FieldCode::Required));
+        assert_eq!(
+            errors.to_string(),
+            "name: must not be empty; email: must not be empty; password: must not be empty"
         );
     }
 }
@@ -200,8 +239,11 @@ mod properties {
                     prop_assert!(ok.email.contains('@') && ok.email.len() <= MAX_FIELD_LEN);
                     prop_assert!(ok.password.chars().count() >= MIN_PASSWORD_LEN);
                 }
-                Err(UserError::Invalid { field, .. }) => {
-                    prop_assert!(["name", "company", "email", "password"].contains(&field));
+                Err(UserError::Invalid(errors)) => {
+                    prop_assert!(!errors.is_empty());
+                    for field in errors.names() {
+                        prop_assert!(["name", "company", "email", "password"].contains(&field));
+                    }
                 }
                 Err(other) => prop_assert!(false, "unexpected {other}"),
             }

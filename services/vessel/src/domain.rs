@@ -1,7 +1,7 @@
 //! Vessels, specifications, reservations, and the rules for all three: a vessel's room is a
 //! resource that bookings reserve and cancels give back.
 
-use shippy_common::{ErrorKind, KindedError};
+use shippy_common::{ErrorKind, FieldCode, FieldErrors, KindedError};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Vessel {
@@ -26,12 +26,10 @@ pub struct Specification {
 
 impl Specification {
     pub fn parse(capacity: i32, max_weight: i32) -> Result<Self, VesselError> {
-        if capacity < 0 {
-            return Err(VesselError::invalid("capacity", "must not be negative"));
-        }
-        if max_weight < 0 {
-            return Err(VesselError::invalid("max_weight", "must not be negative"));
-        }
+        let mut errors = FieldErrors::new();
+        errors.check(capacity >= 0, "capacity", FieldCode::TooSmall, "must not be negative");
+        errors.check(max_weight >= 0, "max_weight", FieldCode::TooSmall, "must not be negative");
+        errors.finish().map_err(VesselError::Invalid)?;
         Ok(Self {
             capacity,
             max_weight,
@@ -77,18 +75,14 @@ impl Vessel {
         if self.id.is_empty() {
             self.id = format!("vessel-{}", uuid::Uuid::new_v4().simple());
         }
-        if self.id.len() > 64 {
-            return Err(VesselError::invalid("id", "must be at most 64 bytes"));
-        }
-        if self.name.is_empty() || self.name.len() > 256 {
-            return Err(VesselError::invalid("name", "must be 1 to 256 bytes"));
-        }
-        if self.capacity <= 0 {
-            return Err(VesselError::invalid("capacity", "must be greater than 0"));
-        }
-        if self.max_weight <= 0 {
-            return Err(VesselError::invalid("max_weight", "must be greater than 0"));
-        }
+        let mut errors = FieldErrors::new();
+        errors.check(self.id.len() <= 64, "id", FieldCode::TooLong, "must be at most 64 bytes");
+        errors.check(!self.name.is_empty(), "name", FieldCode::Required, "must not be empty");
+        errors.check(self.name.len() <= 256, "name", FieldCode::TooLong, "must be at most 256 bytes");
+        let positive = "must be greater than 0";
+        errors.check(self.capacity > 0, "capacity", FieldCode::TooSmall, positive);
+        errors.check(self.max_weight > 0, "max_weight", FieldCode::TooSmall, positive);
+        errors.finish().map_err(VesselError::Invalid)?;
         self.remaining_capacity = self.capacity;
         self.remaining_weight = self.max_weight;
         Ok(self)
@@ -114,14 +108,13 @@ impl Hold {
         weight: i32,
         user_id: &str,
     ) -> Result<Self, VesselError> {
-        let consignment_id = parse_id("consignment_id", consignment_id)?;
-        let vessel_id = parse_id("vessel_id", vessel_id)?;
-        if capacity <= 0 {
-            return Err(VesselError::invalid("capacity", "must be greater than 0"));
-        }
-        if weight <= 0 {
-            return Err(VesselError::invalid("weight", "must be greater than 0"));
-        }
+        let mut errors = FieldErrors::new();
+        let consignment_id = check_id(&mut errors, "consignment_id", consignment_id);
+        let vessel_id = check_id(&mut errors, "vessel_id", vessel_id);
+        let positive = "must be greater than 0";
+        errors.check(capacity > 0, "capacity", FieldCode::TooSmall, positive);
+        errors.check(weight > 0, "weight", FieldCode::TooSmall, positive);
+        errors.finish().map_err(VesselError::Invalid)?;
         Ok(Self {
             consignment_id,
             vessel_id,
@@ -154,14 +147,18 @@ pub fn containers(n: i32) -> String {
 
 /// A consignment id or vessel id: present, and at most 64 bytes.
 pub fn parse_id(field: &'static str, id: &str) -> Result<String, VesselError> {
+    let mut errors = FieldErrors::new();
+    let id = check_id(&mut errors, field, id);
+    errors.finish().map_err(VesselError::Invalid)?;
+    Ok(id)
+}
+
+/// `id` trimmed, with what is wrong with it noted in `errors`.
+fn check_id(errors: &mut FieldErrors, field: &str, id: &str) -> String {
     let id = id.trim();
-    if id.is_empty() {
-        return Err(VesselError::invalid(field, "must not be empty"));
-    }
-    if id.len() > 64 {
-        return Err(VesselError::invalid(field, "must be at most 64 bytes"));
-    }
-    Ok(id.to_owned())
+    errors.check(!id.is_empty(), field, FieldCode::Required, "must not be empty");
+    errors.check(id.len() <= 64, field, FieldCode::TooLong, "must be at most 64 bytes");
+    id.to_owned()
 }
 
 /// The room one consignment holds, or held, on a vessel. One per consignment, ever: a
@@ -231,8 +228,9 @@ pub fn seed_vessel() -> Vessel {
 
 #[derive(Debug, thiserror::Error)]
 pub enum VesselError {
-    #[error("{field}: {reason}")]
-    Invalid { field: &'static str, reason: String },
+    /// Every field the request got wrong.
+    #[error("{0}")]
+    Invalid(FieldErrors),
     #[error("a vessel with id {0} already exists")]
     DuplicateId(String),
     #[error("no available vessel has room for {} containers and {} kg", .0.capacity, .0.max_weight)]
@@ -269,24 +267,25 @@ impl VesselError {
         }
     }
 
-    pub fn invalid(field: &'static str, reason: &str) -> Self {
-        VesselError::Invalid {
-            field,
-            reason: reason.to_owned(),
-        }
-    }
 }
 
 impl KindedError for VesselError {
     fn kind(&self) -> ErrorKind {
         match self {
-            VesselError::Invalid { .. } => ErrorKind::InvalidArgument,
+            VesselError::Invalid(_) => ErrorKind::InvalidArgument,
             VesselError::DuplicateId(_) => ErrorKind::AlreadyExists,
             VesselError::NoneAvailable(_) | VesselError::UnknownVessel(_) => ErrorKind::NotFound,
             VesselError::NoRoom { .. } => ErrorKind::FailedPrecondition,
             VesselError::ReservationReleased(_) => ErrorKind::Conflict,
             VesselError::ServicesOnly(_) => ErrorKind::PermissionDenied,
             VesselError::Store(_) => ErrorKind::Unavailable,
+        }
+    }
+
+    fn fields(&self) -> Option<&FieldErrors> {
+        match self {
+            VesselError::Invalid(fields) => Some(fields),
+            _ => None,
         }
     }
 }
@@ -375,23 +374,67 @@ mod tests {
 
     #[test]
     fn a_hold_names_its_bad_field() {
-        let field = |r: Result<Hold, VesselError>| match r {
-            Err(VesselError::Invalid { field, .. }) => field,
+        let fields = |r: Result<Hold, VesselError>| match r {
+            Err(VesselError::Invalid(errors)) => errors.to_string(),
             other => panic!("{other:?}"),
         };
-        assert_eq!(field(Hold::parse(" ", "v", 1, 1, "")), "consignment_id");
-        assert_eq!(field(Hold::parse("c", "", 1, 1, "")), "vessel_id");
-        assert_eq!(field(Hold::parse("c", "v", 0, 1, "")), "capacity");
-        assert_eq!(field(Hold::parse("c", "v", 1, -1, "")), "weight");
+        assert_eq!(
+            fields(Hold::parse(" ", "v", 1, 1, "")),
+            "consignment_id: must not be empty"
+        );
+        assert_eq!(
+            fields(Hold::parse("c", "", 1, 1, "")),
+            "vessel_id: must not be empty"
+        );
+        assert_eq!(
+            fields(Hold::parse("c", "v", 0, 1, "")),
+            "capacity: must be greater than 0"
+        );
+        assert_eq!(
+            fields(Hold::parse("c", "v", 1, -1, "")),
+            "weight: must be greater than 0"
+        );
+        assert_eq!(
+            fields(Hold::parse("", &"v".repeat(65), 0, 0, "")),
+            "consignment_id: must not be empty; vessel_id: must be at most 64 bytes; \
+             capacity: must be greater than 0; weight: must be greater than 0"
+        );
     }
 
     #[test]
     fn bad_vessels_and_specs_name_their_field() {
         let field = |e: VesselError| match e {
-            VesselError::Invalid { field, .. } => field,
+            VesselError::Invalid(errors) => errors.names().join(" "),
             other => panic!("{other}"),
         };
         assert_eq!(field(Specification::parse(-1, 0).unwrap_err()), "capacity");
+        assert_eq!(
+            field(Specification::parse(-1, -1).unwrap_err()),
+            "capacity max_weight"
+        );
+        let Err(VesselError::Invalid(all)) = Vessel {
+            id: "x".repeat(65),
+            name: " ".into(),
+            capacity: 0,
+            max_weight: -5,
+            ..seed_vessel()
+        }
+        .parse() else {
+            panic!("a vessel wrong in every field was accepted");
+        };
+        let codes: Vec<_> = all
+            .iter()
+            .map(|e| format!("{} {}", e.field, e.code.as_str()))
+            .collect();
+        assert_eq!(
+            codes,
+            [
+                "id too_long",
+                "name required",
+                "capacity too_small",
+                "max_weight too_small"
+            ]
+        );
         assert_eq!(
             field(
                 Vessel {
@@ -446,8 +489,11 @@ mod properties {
                     prop_assert!(v.capacity > 0 && v.max_weight > 0 && !v.name.is_empty() && !v.id.is_empty());
                     prop_assert_eq!((v.remaining_capacity, v.remaining_weight), (v.capacity, v.max_weight));
                 }
-                Err(VesselError::Invalid { field, .. }) => {
-                    prop_assert!(["id", "name", "capacity", "max_weight"].contains(&field));
+                Err(VesselError::Invalid(errors)) => {
+                    prop_assert!(!errors.is_empty());
+                    for field in errors.names() {
+                        prop_assert!(["id", "name", "capacity", "max_weight"].contains(&field));
+                    }
                 }
                 Err(other) => prop_assert!(false, "unexpected {other}"),
             }
@@ -465,7 +511,10 @@ mod properties {
                     let fits_smaller = spec.fits(&smaller);
                     prop_assert!(!fits_smaller || c == 0);
                 }
-                Err(VesselError::Invalid { field, .. }) => prop_assert!(c < 0 && field == "capacity" || w < 0 && field == "max_weight"),
+                Err(VesselError::Invalid(errors)) => {
+                    prop_assert_eq!(errors.has("capacity"), c < 0);
+                    prop_assert_eq!(errors.has("max_weight"), w < 0);
+                }
                 Err(other) => prop_assert!(false, "unexpected {other}"),
             }
         }

@@ -6,14 +6,15 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
-use shippy_common::ErrorKind;
+use shippy_common::{FieldCode, FieldErrors};
 use shippy_common::client::GrpcChannel;
 use shippy_proto::consignment::{self as pb, shipping_service_client::ShippingServiceClient};
 use shippy_proto::tonic::metadata::{Ascii, MetadataValue};
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, ErrorBody};
-use crate::json::{Json, whole_i32};
+use crate::fields::{self, Text, Whole};
+use crate::json::Json;
 use crate::state::{AppState, authed};
 
 pub fn router() -> Router<AppState> {
@@ -26,16 +27,19 @@ pub fn router() -> Router<AppState> {
 /// A consignment to book.
 #[derive(Deserialize, ToSchema)]
 pub struct NewConsignment {
+    #[serde(default)]
     #[schema(
+        value_type = String,
+        required = true,
         example = "This is a test consignment",
         min_length = 1,
         max_length = 1024
     )]
-    description: String,
-    /// Greater than 0.
-    #[schema(example = 55000, minimum = 1)]
-    #[serde(deserialize_with = "whole_i32")]
-    weight: i32,
+    description: Text,
+    /// In kg; greater than 0.
+    #[serde(default)]
+    #[schema(value_type = i32, required = true, example = 55000, minimum = 1)]
+    weight: Whole,
     /// At least one, at most 10000. (A body without it is refused with that message.)
     #[serde(default)]
     #[schema(min_items = 1, max_items = 10000, required = true)]
@@ -168,19 +172,19 @@ const IDEMPOTENCY_KEY: &str = "idempotency-key";
 /// The `Idempotency-Key` header as gRPC metadata, refused here unless it is a key the
 /// consignment service accepts: 1 to 128 visible ASCII characters. The refusal reads as the
 /// service's own does, so a client sees one message whichever refused it.
-fn idempotency_key(headers: &HeaderMap) -> Result<Option<MetadataValue<Ascii>>, ApiError> {
-    let Some(key) = headers.get(IDEMPOTENCY_KEY) else {
-        return Ok(None);
-    };
+fn idempotency_key(headers: &HeaderMap, errors: &mut FieldErrors) -> Option<MetadataValue<Ascii>> {
+    let key = headers.get(IDEMPOTENCY_KEY)?;
     let bytes = key.as_bytes();
     let valid = (1..=128).contains(&bytes.len()) && bytes.iter().all(u8::is_ascii_graphic);
     let parsed = valid.then(|| key.to_str().ok()?.parse().ok()).flatten();
-    parsed.map(Some).ok_or_else(|| {
-        ApiError::new(
-            ErrorKind::InvalidArgument,
-            "idempotency-key: must be 1 to 128 visible ASCII characters",
-        )
-    })
+    if parsed.is_none() {
+        errors.add(
+            IDEMPOTENCY_KEY,
+            FieldCode::BadFormat,
+            "must be 1 to 128 visible ASCII characters",
+        );
+    }
+    parsed
 }
 
 /// Book a consignment onto the smallest vessel with room left for it. The booking is a saga:
@@ -193,7 +197,7 @@ fn idempotency_key(headers: &HeaderMap) -> Result<Option<MetadataValue<Ascii>>, 
         description = "1 to 128 visible ASCII characters: the same key books once, and answers the first outcome")),
     responses(
         (status = 201, description = "Booked; `vessel_id` names the vessel", body = Booked),
-        (status = 400, description = "A field or the Idempotency-Key is invalid; the message names it", body = ErrorBody),
+        (status = 400, description = "Fields or the Idempotency-Key are invalid: `fields` names every one", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 409, description = "The Idempotency-Key was used for another consignment, or its booking was cancelled", body = ErrorBody),
         (status = 422, description = "No vessel has room for it; it is kept as rejected, with the reason, holding nothing", body = ErrorBody),
@@ -204,14 +208,17 @@ pub async fn create(
     headers: HeaderMap,
     Json(c): Json<NewConsignment>,
 ) -> Result<(StatusCode, Json<Booked>), ApiError> {
+    let mut errors = FieldErrors::new();
     let message = pb::Consignment {
-        description: c.description,
-        weight: c.weight,
+        description: c.description.take(&mut errors, "description"),
+        weight: c.weight.take(&mut errors, "weight"),
         containers: c.containers.into_iter().map(pb::Container::from).collect(),
         ..Default::default()
     };
+    let key = idempotency_key(&headers, &mut errors);
+    fields::check(errors)?;
     let mut request = authed(&headers, message)?;
-    if let Some(key) = idempotency_key(&headers)? {
+    if let Some(key) = key {
         request.metadata_mut().insert(IDEMPOTENCY_KEY, key);
     }
     let created = client(&state)

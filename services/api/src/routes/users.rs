@@ -5,6 +5,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use serde::{Deserialize, Serialize};
+use shippy_common::FieldErrors;
 use shippy_common::auth::AuthError;
 use shippy_common::client::GrpcChannel;
 use shippy_proto::tonic::{Code, Request};
@@ -12,6 +13,7 @@ use shippy_proto::user::{self as pb, user_service_client::UserServiceClient};
 use utoipa::ToSchema;
 
 use crate::error::{ApiError, ErrorBody};
+use crate::fields::{self, Text};
 use crate::json::Json;
 use crate::state::{AppState, authed};
 
@@ -25,16 +27,19 @@ pub fn router() -> Router<AppState> {
 
 #[derive(Deserialize, ToSchema)]
 pub struct SignUp {
-    #[schema(example = "Ewan Valentine", min_length = 1, max_length = 256)]
-    name: String,
     #[serde(default)]
-    #[schema(example = "BBC", max_length = 256)]
-    company: String,
-    #[schema(example = "ewan@example.com", format = "email", max_length = 256)]
-    email: String,
+    #[schema(value_type = String, required = true, example = "Ewan Valentine", min_length = 1, max_length = 256)]
+    name: Text,
+    #[serde(default)]
+    #[schema(value_type = String, example = "BBC", max_length = 256)]
+    company: Text,
+    #[serde(default)]
+    #[schema(value_type = String, required = true, example = "ewan@example.com", format = "email", max_length = 256)]
+    email: Text,
     /// At least 8 characters.
-    #[schema(example = "Testing123", min_length = 8, max_length = 256)]
-    password: String,
+    #[serde(default)]
+    #[schema(value_type = String, required = true, example = "Testing123", min_length = 8, max_length = 256)]
+    password: Text,
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -129,20 +134,22 @@ async fn client(state: &AppState) -> Result<UserServiceClient<GrpcChannel>, ApiE
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = SignUp,
     responses(
         (status = 201, description = "Signed up", body = UserEnvelope),
-        (status = 400, description = "A field is invalid; the message names it", body = ErrorBody),
+        (status = 400, description = "Fields are invalid: `fields` names every one", body = ErrorBody),
         (status = 409, description = "The email is taken", body = ErrorBody),
     ))]
 pub async fn sign_up(
     State(state): State<AppState>,
     Json(body): Json<SignUp>,
 ) -> Result<(StatusCode, Json<UserEnvelope>), ApiError> {
+    let mut errors = FieldErrors::new();
     let request = pb::User {
         id: String::new(),
-        name: body.name,
-        company: body.company,
-        email: body.email,
-        password: body.password,
+        name: body.name.take(&mut errors, "name"),
+        company: body.company.take(&mut errors, "company"),
+        email: body.email.take(&mut errors, "email"),
+        password: body.password.take(&mut errors, "password"),
     };
+    fields::check(errors)?;
     let created = client(&state).await?.create(request).await?.into_inner();
     Ok((
         StatusCode::CREATED,

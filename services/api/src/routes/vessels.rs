@@ -5,12 +5,14 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
+use shippy_common::FieldErrors;
 use shippy_common::client::GrpcChannel;
 use shippy_proto::vessel::{self as pb, vessel_service_client::VesselServiceClient};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::{ApiError, ErrorBody};
-use crate::json::{Json, Query, whole_i32};
+use crate::fields::{self, QueryWhole, Text, Whole};
+use crate::json::{Json, Query};
 use crate::state::{AppState, authed};
 
 pub fn router() -> Router<AppState> {
@@ -24,18 +26,19 @@ pub fn router() -> Router<AppState> {
 pub struct NewVessel {
     /// Generated when empty.
     #[serde(default)]
-    #[schema(example = "vessel002", max_length = 64)]
-    id: String,
-    #[schema(example = "Boaty McBoatface", min_length = 1, max_length = 256)]
-    name: String,
+    #[schema(value_type = String, example = "vessel002", max_length = 64)]
+    id: Text,
+    #[serde(default)]
+    #[schema(value_type = String, required = true, example = "Boaty McBoatface", min_length = 1, max_length = 256)]
+    name: Text,
     /// How many containers it carries; greater than 0.
-    #[schema(example = 50, minimum = 1)]
-    #[serde(deserialize_with = "whole_i32")]
-    capacity: i32,
-    /// How much weight it carries; greater than 0.
-    #[schema(example = 60000, minimum = 1)]
-    #[serde(deserialize_with = "whole_i32")]
-    max_weight: i32,
+    #[serde(default)]
+    #[schema(value_type = i32, required = true, example = 50, minimum = 1)]
+    capacity: Whole,
+    /// How much weight it carries, in kg; greater than 0.
+    #[serde(default)]
+    #[schema(value_type = i32, required = true, example = 60000, minimum = 1)]
+    max_weight: Whole,
     #[serde(default = "yes")]
     available: bool,
 }
@@ -90,11 +93,13 @@ pub struct VesselList {
 #[into_params(parameter_in = Query)]
 pub struct Spec {
     /// Containers to carry.
-    #[param(minimum = 0)]
-    capacity: i32,
-    /// Weight to carry.
-    #[param(minimum = 0)]
-    max_weight: i32,
+    #[serde(default)]
+    #[param(value_type = i32, required = true, minimum = 0)]
+    capacity: QueryWhole,
+    /// Weight to carry, in kg.
+    #[serde(default)]
+    #[param(value_type = i32, required = true, minimum = 0)]
+    max_weight: QueryWhole,
 }
 
 async fn client(state: &AppState) -> Result<VesselServiceClient<GrpcChannel>, ApiError> {
@@ -106,7 +111,7 @@ async fn client(state: &AppState) -> Result<VesselServiceClient<GrpcChannel>, Ap
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = VesselEnvelope),
-        (status = 400, description = "A field is invalid; the message names it", body = ErrorBody),
+        (status = 400, description = "Fields are invalid: `fields` names every one", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 409, description = "A vessel with this id exists", body = ErrorBody),
     ))]
@@ -115,14 +120,16 @@ pub async fn create(
     headers: HeaderMap,
     Json(v): Json<NewVessel>,
 ) -> Result<(StatusCode, Json<VesselEnvelope>), ApiError> {
+    let mut errors = FieldErrors::new();
     let message = pb::Vessel {
-        id: v.id,
-        capacity: v.capacity,
-        max_weight: v.max_weight,
-        name: v.name,
+        id: v.id.take(&mut errors, "id"),
+        name: v.name.take(&mut errors, "name"),
+        capacity: v.capacity.take(&mut errors, "capacity"),
+        max_weight: v.max_weight.take(&mut errors, "max_weight"),
         available: v.available,
         ..Default::default()
     };
+    fields::check(errors)?;
     let created = client(&state)
         .await?
         .create(authed(&headers, message)?)
@@ -162,7 +169,7 @@ pub async fn list(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A vessel that fits", body = VesselEnvelope),
-        (status = 400, description = "A negative or missing number", body = ErrorBody),
+        (status = 400, description = "A negative or missing number: `fields` names every one", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 404, description = "No available vessel fits", body = ErrorBody),
     ))]
@@ -171,10 +178,12 @@ pub async fn find(
     headers: HeaderMap,
     Query(spec): Query<Spec>,
 ) -> Result<Json<VesselEnvelope>, ApiError> {
+    let mut errors = FieldErrors::new();
     let message = pb::Specification {
-        capacity: spec.capacity,
-        max_weight: spec.max_weight,
+        capacity: spec.capacity.take(&mut errors, "capacity"),
+        max_weight: spec.max_weight.take(&mut errors, "max_weight"),
     };
+    fields::check(errors)?;
     let found = client(&state)
         .await?
         .find_available(authed(&headers, message)?)
