@@ -22,7 +22,7 @@ test: test-deps ## unit, contract, repository, system and browser tests and the 
 	$(CARGO) build --workspace --bins
 	scripts/with-test-servers.sh $(CARGO) test --workspace --no-fail-fast
 
-test-deps: ## install what the tests need when missing (Chromium, chromedriver, schemathesis, SecantusDB, kubernetes-validate, yamllint, kubectl, promtool)
+test-deps: ## install what the tests need when missing (Chromium, chromedriver, axe-core, schemathesis, SecantusDB, kubernetes-validate, yamllint, kubectl, promtool)
 	@scripts/test-deps.sh
 
 bench: ## measure throughput, latency, CPU and memory of each layer beside grpc-go (release build; table + target/bench/results.json)

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need beyond the Rust toolchain, when it is missing, and only then:
-# - Debian's Chromium and its WebDriver, for the browser test;
+# - Debian's Chromium and its WebDriver, for the browser test, and the axe-core
+#   accessibility engine (npm, pinned) into the cache folder, which that test injects into
+#   every page it visits;
 # - the tansu Kafka-wire broker (crates.io, pinned), built once into the cache folder;
 # - in a virtualenv under the cache folder ($SHIPPY_CACHE, else ~/.cache/shippy: outside
 #   the repository), from PyPI and pinned: schemathesis for the API fuzzing test, SecantusDB
@@ -36,6 +38,20 @@ if ! { have chromium && have chromedriver; }; then
   export DEBIAN_FRONTEND=noninteractive
   as_root apt-get update -q
   as_root apt-get install -y -q --no-install-recommends chromium chromium-driver
+fi
+
+AXE_CORE=4.14.1
+axe="$cache/npm/node_modules/axe-core"
+if ! grep -q "\"version\": \"$AXE_CORE\"" "$axe/package.json" 2>/dev/null || [ ! -f "$axe/axe.min.js" ]; then
+  if ! have npm; then
+    echo "test-deps: installing npm (Debian package) for axe-core"
+    export DEBIAN_FRONTEND=noninteractive
+    as_root apt-get update -q
+    as_root apt-get install -y -q --no-install-recommends npm
+  fi
+  echo "test-deps: installing axe-core $AXE_CORE (npm) into $cache/npm"
+  mkdir -p "$cache/npm"
+  npm install --prefix "$cache/npm" --no-audit --no-fund "axe-core@$AXE_CORE"
 fi
 
 stamp="$cache/venv/.installed"

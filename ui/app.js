@@ -1,125 +1,441 @@
-// shippy's web UI: a small single-page app over the REST API at /api/v1. No build step, no
-// dependencies. The token lives in sessionStorage for the tab's session; every error the API
-// answers is shown next to the form that caused it. User data is only ever set as text.
+//! shippy's web UI: a small single-page app over the REST API at /api/v1. No build step, no
+//! dependencies. The token lives in localStorage (every tab of the browser shares it, until
+//! it expires or any tab logs out); the API's errors are told in a person's words, each next
+//! to the field it is about. User data is only ever set as text.
 "use strict";
 
 const API = "/api/v1";
+const KEYS = { token: "shippy.token", email: "shippy.email", expires: "shippy.expires_at", ended: "shippy.ended" };
+/** Where a tab was going when it was sent to log in (per tab). */
+const RETURN = "shippy.return";
+
 const session = {
-  get token() { return sessionStorage.getItem("shippy.token"); },
-  get email() { return sessionStorage.getItem("shippy.email") || ""; },
-  save(token, email) {
-    sessionStorage.setItem("shippy.token", token);
-    sessionStorage.setItem("shippy.email", email);
+  /** The token, or null when there is none or it has expired (an expired one is dropped). */
+  get token() {
+    const token = localStorage.getItem(KEYS.token);
+    if (!token) return null;
+    const expires = Number(localStorage.getItem(KEYS.expires) || 0);
+    if (expires && expires * 1000 <= Date.now()) {
+      this.clear("expired");
+      return null;
+    }
+    return token;
   },
-  clear() {
-    sessionStorage.removeItem("shippy.token");
-    sessionStorage.removeItem("shippy.email");
+  get email() { return localStorage.getItem(KEYS.email) || ""; },
+  /** Keeps the log-in's token and its expiry (unix seconds) for every tab. */
+  save(token, email, expiresAt) {
+    localStorage.setItem(KEYS.email, email);
+    localStorage.setItem(KEYS.expires, String(expiresAt || 0));
+    localStorage.setItem(KEYS.token, token);
+    localStorage.removeItem(KEYS.ended);
+    watchExpiry();
+  },
+  /** Forgets the token in every tab; `why` ("logout", "expired", "rejected") tells the others. */
+  clear(why = "logout") {
+    localStorage.setItem(KEYS.ended, why);
+    localStorage.removeItem(KEYS.token);
+    localStorage.removeItem(KEYS.email);
+    localStorage.removeItem(KEYS.expires);
   },
 };
 
 const $ = (selector, root = document) => root.querySelector(selector);
 
-/** An API failure, with the message the API gave. */
+/** An API failure: its status, code, message, and the fields it named (maybe none). */
 class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, fields = [], retryAfter = null) {
     super(message);
     this.status = status;
     this.code = code;
+    this.fields = fields;
+    this.retryAfter = retryAfter;
   }
 }
 
-/** Calls the API; answers the JSON body or throws an ApiError with the API's own words. */
+/** What a form got wrong, already in a person's words: [{field?, input?, code?, text}]. */
+class Problems extends Error {
+  constructor(list) {
+    super(list.map((p) => p.text).join(" "));
+    this.list = list;
+  }
+}
+
+/** One problem that is not about a field. */
+const problem = (text) => new Problems([{ text }]);
+
+/** Calls the API; answers the JSON body or throws an ApiError. A 401 ends the session. */
 async function api(method, path, body, extraHeaders = {}) {
   const headers = { accept: "application/json", ...extraHeaders };
   if (body !== undefined) headers["content-type"] = "application/json";
-  if (session.token) headers.authorization = `Bearer ${session.token}`;
+  const token = session.token;
+  if (token) headers.authorization = `Bearer ${token}`;
   let response;
   try {
     response = await fetch(API + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   } catch (e) {
-    throw new ApiError(0, "network", "Cannot reach shippy. Is it running?");
+    throw new ApiError(0, "network", "cannot reach shippy");
   }
   const data = await response.json().catch(() => ({}));
   if (!response.ok) {
     const error = data.error || {};
-    if (response.status === 401 && session.token && path !== "/auth/login") {
-      session.clear();
-      go("login", "Your session has ended. Please log in again.");
+    if (response.status === 401 && token && path !== "/auth/login") {
+      session.clear("rejected");
+      sendToLogIn("Your session has ended. Log in again to carry on.");
     }
-    throw new ApiError(response.status, error.code || "error", error.message || `Request failed (${response.status})`);
+    throw new ApiError(response.status, error.code || "error", error.message || `request failed (${response.status})`,
+      Array.isArray(error.fields) ? error.fields : [], response.headers.get("retry-after"));
   }
   return data;
 }
 
-// ---- routing -------------------------------------------------------------------------------
+// ---- words ---------------------------------------------------------------------------------
 
-const PUBLIC = new Set(["login", "signup"]);
-const pages = { login, signup, vessels, consignments, consignment, activity };
-let leaving = () => {};
-let pendingNotice = null;
+/** What to say about a field, per code; `form.field` keys (the form's data-words) win. */
+const WORDS = {
+  name: { required: "Enter a name", too_long: "Use at most 256 characters" },
+  "vessel.name": { required: "Enter the vessel's name" },
+  company: { too_long: "Use at most 256 characters" },
+  email: {
+    required: "Enter your email", bad_format: "Enter an email like name@example.com",
+    too_long: "Use at most 256 characters", taken: "An account with this email exists already. Log in instead, or use another email",
+  },
+  password: { required: "Enter a password", too_small: "Use at least 8 characters", too_long: "Use at most 256 characters" },
+  "login.password": { required: "Enter your password" },
+  id: { too_long: "Use at most 64 characters", taken: "A vessel with this id exists already: choose another, or leave it empty" },
+  capacity: {
+    required: "Enter how many containers", not_a_number: "Enter a whole number of containers, 1 or more",
+    too_small: "Enter a whole number of containers, 1 or more", too_large: "Enter at most 2,147,483,647 containers",
+  },
+  "vessel.capacity": { required: "Enter how many containers the vessel can carry" },
+  max_weight: {
+    required: "Enter the weight in kg", not_a_number: "Enter the weight as a whole number of kg",
+    too_small: "Enter a weight of 1 kg or more", too_large: "Enter at most 2,147,483,647 kg",
+  },
+  "vessel.max_weight": { required: "Enter the most weight the vessel can carry, in kg" },
+  weight: {
+    required: "Enter the weight in kg", not_a_number: "Enter the weight as a whole number of kg",
+    too_small: "Enter a weight of 1 kg or more", too_large: "Enter at most 2,147,483,647 kg",
+  },
+  description: { required: "Say what you are shipping", too_long: "Use at most 1,024 characters" },
+  containers: {
+    required: "Add at least one container", too_large: "Book at most 10,000 containers at once",
+    too_long: "Each container's fields can be at most 256 characters",
+  },
+  customer_id: { required: "Enter the customer id", too_long: "Use at most 256 characters" },
+  origin: { required: "Enter where it is loaded", too_long: "Use at most 256 characters" },
+  user_id: { too_long: "Use at most 256 characters" },
+};
 
-function go(page, notice) {
-  pendingNotice = notice || null;
-  if (location.hash === `#/${page}`) render(); else location.hash = `#/${page}`;
+/** What to say about any field when the dictionary has nothing better. */
+const BY_CODE = {
+  required: "Fill this in", not_a_number: "Enter a whole number", too_small: "This is too small",
+  too_large: "This is too large", too_long: "This is too long", bad_format: "Check how this is written",
+};
+
+/** What a field is called, for a field a form has no input for (its problem goes above the button). */
+const FIELD_NAMES = {
+  "idempotency-key": "The booking's retry key", token: "Your session", available: "Available",
+  containers: "Containers", id: "The id",
+};
+
+/** A field's name for a person: "customer_id" is "Customer id". */
+function fieldName(field) {
+  const base = field.replace(/^.*\./, "");
+  const n = (field.match(/^containers\[(\d+)\]\./) || [])[1];
+  const name = FIELD_NAMES[base] || sentence(base.replace(/[_-]/g, " ")).slice(0, -1);
+  return n === undefined ? name : `Container ${Number(n) + 1}: ${name.toLowerCase()}`;
 }
 
+/** Which API reasons (older answers, "field: reason") mean which code. */
+const REASONS = [
+  [/must not be empty|is needed|at least one|empty string|missing field|is required/i, "required"],
+  [/too large|out of range/i, "too_large"],
+  [/invalid digit|whole number|invalid type|cannot parse|expected (an? )?(integer|number|i32|f64)/i, "not_a_number"],
+  [/at most \d+ (bytes|characters)|too long/i, "too_long"],
+  [/at least \d+ characters|greater than|not be negative|at least|too small/i, "too_small"],
+  [/at most/i, "too_large"],
+  [/look like|format|valid email/i, "bad_format"],
+];
+
+/** The code a reason in words stands for, or null. */
+function codeOf(reason) {
+  const found = REASONS.find(([pattern]) => pattern.test(reason));
+  return found ? found[1] : null;
+}
+
+/** A field's message for `code`, in the UI's words; the API's own words only as a last resort. */
+function wordsFor(scope, field, code, apiMessage) {
+  const base = field.replace(/^.*\./, "");
+  const text = WORDS[`${scope}.${base}`]?.[code] || WORDS[base]?.[code] || BY_CODE[code];
+  if (text) return text;
+  return apiMessage ? sentence(apiMessage) : "Check this field";
+}
+
+/** The field problems an API error names: its `fields`, or the "field: reason" parts of its message. */
+function fieldsOf(error) {
+  if (error.fields.length) return error.fields.map((f) => ({ field: f.field, code: f.code, message: f.message }));
+  const text = error.message.replace(/^Failed to deserialize [^:]*: /, "");
+  return text.split("; ").map((part) => {
+    const m = part.match(/^([A-Za-z_][\w.[\]-]*): (.+)$/);
+    return m && { field: m[1], code: codeOf(m[2]), message: m[2] };
+  }).filter(Boolean);
+}
+
+/** An API error as problems in a person's words; `scope` picks the form's wording. */
+function explain(error, scope) {
+  if (error instanceof Problems) return error.list;
+  if (!(error instanceof ApiError)) return [{ text: "Something went wrong in this page. Reload it and try again." }];
+  if (error.status === 400) {
+    const fields = fieldsOf(error);
+    if (fields.length) {
+      return fields.map((f) => ({ field: f.field, code: f.code, text: wordsFor(scope, f.field, f.code, f.message) }));
+    }
+    return [{ text: `shippy could not take this: ${error.message}.` }];
+  }
+  return [{ text: plainly(error) }];
+}
+
+/** An error that is not about one field, in plain words. */
+function plainly(error) {
+  if (error.status === 0) return "Cannot reach shippy. Check your connection, or that shippy is running, then try again.";
+  if (error.status === 401) return "Your session has ended. Log in again to carry on.";
+  if (error.status === 404) return "That is not there any more, or it is not yours.";
+  if (error.status === 429) {
+    const wait = Number(error.retryAfter) || Number((error.message.match(/(\d+) s/) || [])[1]) || 0;
+    return wait ? `Too many tries. Wait ${seconds(wait)}, then try again.` : "Too many tries. Wait a little, then try again.";
+  }
+  if (error.status >= 500) return "shippy could not do that just now. Try again in a moment.";
+  return sentence(error.message);
+}
+
+/** `text` with a capital first letter and a full stop. */
+function sentence(text) {
+  const t = String(text).trim();
+  if (!t) return "";
+  const s = t[0].toUpperCase() + t.slice(1);
+  return /[.!?]$/.test(s) ? s : `${s}.`;
+}
+
+// ---- numbers and times ---------------------------------------------------------------------
+
+/** A number with thousands separators. */
+const count = (n) => Number(n).toLocaleString();
+/** "1 container", "3,000 containers". */
+const containers = (n) => `${count(n)} ${Number(n) === 1 ? "container" : "containers"}`;
+/** "70,000 kg". */
+const kg = (n) => `${count(n)} kg`;
+/** "1 second", "30 seconds". */
+const seconds = (n) => `${count(n)} ${Number(n) === 1 ? "second" : "seconds"}`;
+
+const relative = new Intl.RelativeTimeFormat(undefined, { numeric: "auto" });
+const UNITS = [["year", 31557600], ["month", 2629800], ["week", 604800], ["day", 86400], ["hour", 3600], ["minute", 60]];
+
+/** "just now", "3 minutes ago", "yesterday". */
+function ago(ms) {
+  const secs = (ms - Date.now()) / 1000;
+  if (Math.abs(secs) < 45) return "just now";
+  const [unit, size] = UNITS.find(([, s]) => Math.abs(secs) >= s) || UNITS[UNITS.length - 1];
+  return relative.format(Math.round(secs / size), unit);
+}
+
+/** A <time> saying how long ago `ms` was, with the exact time on hover. */
+function timeEl(ms) {
+  const time = document.createElement("time");
+  const date = new Date(ms);
+  if (Number.isNaN(date.getTime())) return time;
+  time.dateTime = date.toISOString();
+  time.title = date.toLocaleString(undefined, { dateStyle: "full", timeStyle: "medium" });
+  time.dataset.at = String(ms);
+  time.textContent = ago(ms);
+  return time;
+}
+
+/** Keeps every relative time on the page current. */
+setInterval(() => {
+  document.querySelectorAll("time[data-at]").forEach((t) => { t.textContent = ago(Number(t.dataset.at)); });
+}, 30000);
+
+// ---- telling ------------------------------------------------------------------------------
+
+let lastSaid = { text: "", at: 0 };
+
+/** Has a screen reader say `text` once (the live region only ever holds new messages). */
+function announce(text) {
+  if (!text || (text === lastSaid.text && Date.now() - lastSaid.at < 1500)) return;
+  lastSaid = { text, at: Date.now() };
+  const region = $("#announce");
+  region.textContent = "";
+  setTimeout(() => { region.textContent = text; }, 60);
+}
+
+/** Shows `text` in the page's notice (#notice), and says it. */
+function notify(view, text) {
+  const notice = $("#notice", view);
+  if (!notice || !text) return;
+  notice.textContent = text;
+  notice.hidden = false;
+  announce(text);
+}
+
+// ---- routing -------------------------------------------------------------------------------
+
+const PUBLIC = new Set(["welcome", "login", "signup"]);
+const pages = { welcome, login, signup, vessels, consignments, consignment, activity };
+const TITLES = {
+  welcome: "Welcome", login: "Log in", signup: "Create an account", vessels: "Vessels",
+  consignments: "Consignments", consignment: "Consignment", activity: "Activity",
+};
+/** Why a logged-out visitor is asked to log in, per page. */
+const WHY = {
+  vessels: "Log in to see the vessels.", consignments: "Log in to see your consignments.",
+  consignment: "Log in to see this consignment.", activity: "Log in to see your activity.",
+};
+let leaving = () => {};
+let pendingNotice = null;
+let current = { page: null };
+
+/** Shows `page`, with `notice` on it. */
+function go(page, notice) {
+  goHash(`#/${page}`, notice);
+}
+
+/** Shows the page at `hash`, with `notice` on it. */
+function goHash(hash, notice) {
+  pendingNotice = notice || null;
+  if (location.hash === hash) render(); else location.hash = hash;
+}
+
+/** Remembers where this tab was going (a protected page) and asks to log in. */
+function sendToLogIn(notice) {
+  if (current.page && !PUBLIC.has(current.page)) sessionStorage.setItem(RETURN, location.hash);
+  go("login", notice);
+}
+
+/** The page and argument the address names; "" is the landing page, or your consignments. */
+function route() {
+  const [first, ...rest] = location.hash.replace(/^#\/?/, "").split("/");
+  const page = pages[first] ? first : (session.token ? "consignments" : "welcome");
+  return { page, arg: decodeURIComponent(rest.join("/")) };
+}
+
+/** Draws the page the address names, after the checks of who may see it. */
 function render() {
   leaving();
   leaving = () => {};
-  const [first, ...rest] = location.hash.replace(/^#\//, "").split("/");
-  let page = first || "consignments";
-  const arg = decodeURIComponent(rest.join("/"));
-  if (!pages[page]) page = "consignments";
+  const { page, arg } = route();
   if (!PUBLIC.has(page) && !session.token) {
-    return go("login", "Please log in to see that page.");
+    sessionStorage.setItem(RETURN, location.hash);
+    const expired = localStorage.getItem(KEYS.ended) === "expired";
+    return go("login", expired ? `Your session has expired. ${WHY[page]}` : WHY[page]);
   }
   if (PUBLIC.has(page) && session.token) return go("consignments");
+  current = { page };
   const view = $("#view");
   view.replaceChildren($(`#page-${page}`).content.cloneNode(true));
   view.dataset.page = page;
-  const section = page === "consignment" ? "consignments" : page;
-  document.querySelectorAll("#nav a").forEach((a) => a.classList.toggle("active", a.dataset.page === section));
-  $("#nav").hidden = !session.token;
-  $("#logout").hidden = !session.token;
-  $("#who").textContent = session.email;
-  document.title = `shippy · ${page}`;
+  header(page === "consignment" ? "consignments" : page);
+  document.title = `${TITLES[page]} · shippy`;
   const notice = pendingNotice;
   pendingNotice = null;
   pages[page](view, notice, arg);
+  arrive(view);
 }
 
-window.addEventListener("hashchange", render);
-// Log-out revokes the token on the server, so it stops working everywhere, not just here.
-$("#logout").addEventListener("click", async () => {
+/** The header for the page `section` belongs to: the nav (current page marked), who, log out. */
+function header(section) {
+  const token = session.token;
+  document.querySelectorAll("#nav a").forEach((a) => {
+    if (a.dataset.page === section) a.setAttribute("aria-current", "page"); else a.removeAttribute("aria-current");
+  });
+  $("#nav").hidden = !token;
+  $("#logout").hidden = !token;
+  $("#who").textContent = token ? session.email : "";
+}
+
+/** Moves focus where a person starts: a form page's first empty field, else the page's heading. */
+function arrive(view) {
+  const inputs = ["login", "signup"].includes(view.dataset.page) ? [...view.querySelectorAll("form input")] : [];
+  const first = inputs.find((input) => !input.value) || inputs[0];
+  const target = first || $("h1", view);
+  if (target) target.focus({ preventScroll: !first });
+  window.scrollTo(0, 0);
+}
+
+/** Where to go after logging in: where this tab was going, else your consignments. */
+function destination() {
+  const back = sessionStorage.getItem(RETURN);
+  sessionStorage.removeItem(RETURN);
+  return back && !/^#\/?(welcome|login|signup)?$/.test(back) ? back : "#/consignments";
+}
+
+/** Logs this tab out (the server revokes the token, so every tab and service stops taking it). */
+async function logOut() {
   let notice = "You are logged out.";
   try {
     await api("POST", "/auth/logout");
   } catch (e) {
-    notice = `You are logged out on this page, but shippy could not end your session (${e.message}); it ends when it expires.`;
+    if (e.status !== 401) notice = "You are logged out in this browser, but shippy could not be told, so your session ends when it expires.";
   }
-  session.clear();
+  session.clear("logout");
+  sessionStorage.removeItem(RETURN);
   go("login", notice);
-});
+}
 
-// ---- form helpers --------------------------------------------------------------------------
+/** Follows another tab's log-in or log-out (localStorage is shared, its changes are told here). */
+function followOtherTabs(event) {
+  if (event.key !== KEYS.token && event.key !== null) return;
+  if (session.token) {
+    if (PUBLIC.has(current.page)) goHash(destination());
+    else header(current.page === "consignment" ? "consignments" : current.page);
+    watchExpiry();
+    return;
+  }
+  if (PUBLIC.has(current.page)) return header(current.page);
+  const why = localStorage.getItem(KEYS.ended);
+  sendToLogIn(why === "expired" ? "Your session has expired. Log in again to carry on."
+    : "You logged out in another tab. Log in again to carry on.");
+}
 
-/** Runs `submit` for `form`, disabling it meanwhile and showing any error beside it. */
-function handle(form, submit) {
+let expiryTimer = null;
+
+/** Ends the session in this tab when its token expires. */
+function watchExpiry() {
+  clearTimeout(expiryTimer);
+  const expires = Number(localStorage.getItem(KEYS.expires) || 0);
+  if (!expires || !localStorage.getItem(KEYS.token)) return;
+  const wait = Math.min(2147483000, Math.max(0, expires * 1000 - Date.now()) + 500);
+  expiryTimer = setTimeout(() => {
+    if (!session.token && !PUBLIC.has(current.page)) sendToLogIn("Your session has expired. Log in again to carry on.");
+  }, wait);
+}
+
+window.addEventListener("hashchange", render);
+window.addEventListener("storage", followOtherTabs);
+$("#logout").addEventListener("click", logOut);
+
+// ---- forms ---------------------------------------------------------------------------------
+
+/**
+ * Runs `submit` for `form`: first the form's own checks and `check()`'s (every field at once),
+ * then the API; whatever is wrong is shown next to its field, the rest above the button.
+ * `locate(field)` finds the input an API field name means (default: by name).
+ */
+function handle(form, submit, { check = () => [], locate = (field) => byName(form, field) } = {}) {
+  const scope = form.dataset.words || "";
+  form.addEventListener("input", (event) => clearField(event.target));
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    const error = $(".error", form);
+    clearProblems(form);
+    const local = [...checkForm(form, scope), ...check()];
+    if (local.length) return showProblems(form, local, locate);
     const button = $("button[type=submit]", form);
-    error.hidden = true;
-    form.querySelectorAll(".invalid").forEach((el) => el.classList.remove("invalid"));
-    button.disabled = true;
     const label = button.textContent;
+    button.disabled = true;
     button.textContent = "Working…";
     try {
       await submit(new FormData(form));
     } catch (e) {
-      error.textContent = e.message;
-      error.hidden = false;
-      markField(form, e.message);
+      showProblems(form, explain(e, scope), locate);
     } finally {
       button.disabled = false;
       button.textContent = label;
@@ -127,260 +443,538 @@ function handle(form, submit) {
   });
 }
 
-/** Outlines the input a "field: reason" message names. */
-function markField(form, message) {
-  const field = (message.match(/^([a-z_]+):/) || [])[1];
-  const input = field && form.querySelector(`[name=${field}]`);
-  if (input) input.classList.add("invalid");
+/** The input of `form` named `field`, outside the container rows. */
+function byName(form, field) {
+  return [...form.querySelectorAll(`[name="${CSS.escape(field)}"]`)].find((el) => !el.closest(".container-row")) || null;
 }
 
-/** A number from a form field; NaN stays NaN so the API names the field. */
-const num = (value) => (String(value).trim() === "" ? NaN : Number(value));
+/** What the form's own constraints (required, numbers, min, max, email, length) find wrong. */
+function checkForm(form, scope) {
+  const found = [];
+  form.querySelectorAll("input[name]").forEach((input) => {
+    const code = constraint(input);
+    if (code) found.push({ input, field: input.name, code, text: wordsFor(scope, input.name, code) });
+  });
+  return found;
+}
 
-/** A table; a cell is text, or a node (a link, a bar) placed as it is. */
+/** The code of the first constraint `input` breaks, or null. */
+function constraint(input) {
+  const v = input.validity;
+  if (v.badInput || v.stepMismatch) return "not_a_number";
+  if (v.valueMissing || (input.required && !input.value.trim())) return "required";
+  if (v.rangeUnderflow || v.tooShort) return "too_small";
+  if (v.rangeOverflow) return "too_large";
+  if (v.tooLong) return "too_long";
+  if (v.typeMismatch || v.patternMismatch) return "bad_format";
+  return null;
+}
+
+/** Shows each problem next to its field (all at once), the others in the summary; says them. */
+function showProblems(form, list, locate) {
+  const loose = [];
+  let first = null;
+  for (const p of list) {
+    const target = p.input || (p.field && locate(p.field));
+    if (target) {
+      markInvalid(target, p.text);
+      first = first || target;
+    } else {
+      loose.push(p.field ? `${fieldName(p.field)}: ${p.text}` : p.text);
+    }
+  }
+  const summary = $(":scope > .error", form);
+  summary.textContent = loose.join(" ");
+  summary.hidden = !loose.length;
+  announce(list.map((p) => p.text).map(sentence).join(" "));
+  if (first && first.matches("input")) first.focus();
+  else if (!first) summary.scrollIntoView({ block: "nearest" });
+}
+
+/** Marks `target` (an input, or a group such as the containers) invalid with `text` beside it. */
+function markInvalid(target, text) {
+  const message = messageFor(target);
+  message.textContent = text;
+  message.hidden = false;
+  if (target.matches("input")) {
+    target.setAttribute("aria-invalid", "true");
+    target.classList.add("invalid");
+  }
+  describe(target, message.id, true);
+}
+
+/** The message element of `target`, made right after it (or after a group's legend). */
+function messageFor(target) {
+  const id = `${target.id}-error`;
+  let message = document.getElementById(id);
+  if (!message) {
+    message = Object.assign(document.createElement("p"), { id, className: "field-error", hidden: true });
+    if (target.matches("fieldset")) $("legend", target).after(message); else target.after(message);
+  }
+  return message;
+}
+
+/** Adds (or removes) `id` to the elements describing `el`. */
+function describe(el, id, on) {
+  const ids = new Set((el.getAttribute("aria-describedby") || "").split(/\s+/).filter(Boolean));
+  if (on) ids.add(id); else ids.delete(id);
+  if (ids.size) el.setAttribute("aria-describedby", [...ids].join(" ")); else el.removeAttribute("aria-describedby");
+}
+
+/** Takes back the message of one field (the person is fixing it). */
+function clearField(target) {
+  if (!target || !target.id) return;
+  const message = document.getElementById(`${target.id}-error`);
+  if (message) message.hidden = true;
+  target.removeAttribute("aria-invalid");
+  target.classList.remove("invalid");
+  describe(target, `${target.id}-error`, false);
+}
+
+/** Takes back every message of `form`, and the page's notice: each submit starts clean. */
+function clearProblems(form) {
+  form.querySelectorAll("[id]").forEach(clearField);
+  clearField(form);
+  form.querySelectorAll(".field-error").forEach((m) => { m.hidden = true; });
+  $(":scope > .error", form).hidden = true;
+  const notice = $("#notice", form.closest(".view") || document);
+  if (notice) notice.hidden = true;
+}
+
+// ---- building blocks -----------------------------------------------------------------------
+
+/** An element with properties and children (text or nodes; text stays text). */
+function el(tag, props = {}, ...children) {
+  const e = Object.assign(document.createElement(tag), props);
+  e.append(...children.filter((c) => c !== null && c !== undefined));
+  return e;
+}
+
+/**
+ * A table; a cell is text or a node. Each cell carries its heading as data-label, and the
+ * roles are explicit, so on a phone the CSS can lay each row out as a card.
+ */
 function table(headers, rows) {
-  const t = document.createElement("table");
-  const head = t.createTHead().insertRow();
-  headers.forEach((h) => { const th = document.createElement("th"); th.textContent = h; head.appendChild(th); });
+  const t = el("table", { role: "table" });
+  const head = t.createTHead();
+  head.setAttribute("role", "rowgroup");
+  const headRow = head.insertRow();
+  headRow.setAttribute("role", "row");
+  headers.forEach((h) => headRow.appendChild(el("th", { scope: "col", textContent: h })).setAttribute("role", "columnheader"));
   const body = t.createTBody();
+  body.setAttribute("role", "rowgroup");
   rows.forEach((cells) => {
     const tr = body.insertRow();
-    cells.forEach((c) => {
+    tr.setAttribute("role", "row");
+    cells.forEach((c, i) => {
       const cell = tr.insertCell();
+      cell.setAttribute("role", "cell");
+      cell.dataset.label = headers[i];
       if (c instanceof Node) cell.appendChild(c); else cell.textContent = c;
     });
   });
   return t;
 }
 
-const count = (n) => Number(n).toLocaleString();
-
-/** How full a vessel is in one dimension: a bar and "used / size". */
-function fill(size, remaining, unit = "") {
+/** How full a vessel is in one dimension: a bar and "used / size unit". */
+function fill(size, remaining, unit) {
   const used = size - remaining;
-  const wrap = document.createElement("div");
-  wrap.className = "fill";
-  const bar = document.createElement("div");
-  bar.className = remaining <= 0 ? "bar full" : "bar";
-  bar.setAttribute("role", "img");
   const share = size > 0 ? Math.min(100, (100 * used) / size) : 0;
+  const bar = el("div", { className: remaining <= 0 ? "bar full" : "bar" });
+  bar.setAttribute("role", "img");
   bar.setAttribute("aria-label", `${Math.round(share)}% taken`);
-  const level = document.createElement("span");
+  const level = el("span");
   level.style.width = `${share}%`;
   bar.appendChild(level);
-  const text = document.createElement("span");
-  text.textContent = `${count(used)} / ${count(size)}${unit}`;
-  wrap.append(bar, text);
-  return wrap;
+  return el("div", { className: "fill" }, bar, el("span", { textContent: `${count(used)} / ${count(size)} ${unit}` }));
 }
 
-function link(href, text) {
-  const a = document.createElement("a");
-  a.href = href;
-  a.textContent = text;
-  return a;
+/** A link whose text is `text`. */
+const link = (href, text) => el("a", { href, textContent: text });
+
+/** A paragraph of `text`. */
+const placeholder = (text, cls = "muted") => el("p", { className: cls, textContent: text });
+
+/** A consignment's status in words. */
+const STATUS = {
+  pending: "Booking…", booked: "Booked", rejecting: "Rejecting…", rejected: "Rejected",
+  cancelling: "Cancelling…", cancelled: "Cancelled",
+};
+
+/** A status badge. */
+const badge = (status) => el("span", { className: `badge ${status}`, textContent: STATUS[status] || status });
+
+/** A vessel's name from `vessels` (a Map or list), else its id. */
+function vesselName(vessels, id) {
+  const v = vessels instanceof Map ? vessels.get(id) : vessels.find((x) => x.id === id);
+  return v ? v.name : id;
 }
 
-function placeholder(text, cls = "muted") {
-  const p = document.createElement("p");
-  p.className = cls;
-  p.textContent = text;
-  return p;
+/** The vessels, or none when they cannot be read. */
+async function fleet() {
+  try {
+    return (await api("GET", "/vessels")).vessels;
+  } catch (e) {
+    return [];
+  }
 }
 
-const when = (ms) => new Date(ms).toLocaleString();
+/**
+ * Why no vessel takes `need` ({containers, weight}), from the fleet's room: "No vessel can
+ * carry 2,000,000,000 kg; the largest takes 199,000,000 kg."
+ */
+function noRoom(need, vessels) {
+  const open = vessels.filter((v) => v.available);
+  if (!open.length) return "There is no vessel to carry it yet: add one on the Vessels page.";
+  const most = (key) => Math.max(...open.map((v) => v[key]));
+  const roomC = most("remaining_capacity");
+  const roomW = most("remaining_weight");
+  const tooHeavy = need.weight > roomW;
+  const tooMany = need.containers > roomC;
+  if (tooHeavy && tooMany) {
+    return `No vessel can carry ${containers(need.containers)} or ${kg(need.weight)}; the largest takes ${containers(roomC)} and ${kg(roomW)}.`;
+  }
+  if (tooHeavy) return `No vessel can carry ${kg(need.weight)}; the largest takes ${kg(roomW)}.`;
+  if (tooMany) return `No vessel has room for ${containers(need.containers)}; the largest takes ${containers(roomC)}.`;
+  return `No one vessel has room for both ${containers(need.containers)} and ${kg(need.weight)} now. Try fewer containers or less weight.`;
+}
+
+/** A reason the services gave, in plain words (numbers grouped, vessels by name). */
+function humanReason(reason, vessels) {
+  const m = String(reason).match(/room for (\d+) containers? and (\d+) kg/);
+  if (m) return `No vessel had room for ${containers(m[1])} and ${kg(m[2])}.`;
+  return sentence(String(reason).replace(/\bvessel (\S+)/g, (_, id) => vesselName(vessels, id))
+    .replace(/\b\d{4,}\b/g, (n) => count(n)));
+}
 
 // ---- pages ---------------------------------------------------------------------------------
 
+/** The landing page: what shippy is, Log in, Create account. */
+function welcome(view, notice) {
+  notify(view, notice);
+}
+
+/** Log in; lands where this tab was going. */
 function login(view, notice) {
-  const form = $("#login-form", view);
-  if (notice) Object.assign($("#notice", view), { textContent: notice, hidden: false });
+  notify(view, notice);
   const remembered = sessionStorage.getItem("shippy.signed-up");
   if (remembered) $("#login-email", view).value = remembered;
-  handle(form, async (data) => {
+  handle($("#login-form", view), async (data) => {
     const email = String(data.get("email")).trim();
-    const answer = await api("POST", "/auth/login", { email, password: data.get("password") });
-    session.save(answer.token, email);
+    let answer;
+    try {
+      answer = await api("POST", "/auth/login", { email, password: data.get("password") });
+    } catch (e) {
+      if (e.status === 401) throw problem("Wrong email or password. Check both and try again.");
+      throw e;
+    }
+    session.save(answer.token, email, answer.expires_at);
     sessionStorage.removeItem("shippy.signed-up");
-    go("consignments");
+    goHash(destination());
   });
 }
 
+/** Create an account, then log in. */
 function signup(view) {
   handle($("#signup-form", view), async (data) => {
     const user = {
-      name: data.get("name"),
-      company: data.get("company"),
+      name: String(data.get("name")).trim(),
+      company: String(data.get("company")).trim(),
       email: String(data.get("email")).trim(),
       password: data.get("password"),
     };
-    await api("POST", "/users", user);
+    try {
+      await api("POST", "/users", user);
+    } catch (e) {
+      if (e.status === 409) throw new Problems([{ field: "email", code: "taken", text: wordsFor("signup", "email", "taken") }]);
+      throw e;
+    }
     sessionStorage.setItem("shippy.signed-up", user.email);
     go("login", "Account created. Log in to start shipping.");
   });
 }
 
+/** The fleet, a form to add a vessel and one to find a vessel for a load. */
 async function vessels(view) {
   const list = $("#vessel-list", view);
+  let known = [];
+  // Reads the fleet again and draws it.
   const load = async () => {
     try {
-      const { vessels } = await api("GET", "/vessels");
-      list.replaceChildren(vessels.length
-        ? table(["Id", "Name", "Containers booked", "Weight booked", "Available"],
-          vessels.map((v) => [v.id, v.name, fill(v.capacity, v.remaining_capacity),
-            fill(v.max_weight, v.remaining_weight, " kg"), v.available ? "yes" : "no"]))
-        : placeholder("No vessels yet. Add one above."));
+      known = (await api("GET", "/vessels")).vessels;
+      list.replaceChildren(known.length ? vesselTable(known) : placeholder("No vessels yet. Add one above."));
     } catch (e) {
-      list.replaceChildren(placeholder(e.message, "error"));
+      list.replaceChildren(placeholder(plainly(e), "error"));
     }
   };
   handle($("#vessel-form", view), async (data) => {
-    const vessel = { id: String(data.get("id")).trim(), name: data.get("name"),
-      capacity: num(data.get("capacity")), max_weight: num(data.get("max_weight")) };
-    if (Number.isNaN(vessel.capacity)) throw new ApiError(400, "invalid_argument", "capacity: enter a number");
-    if (Number.isNaN(vessel.max_weight)) throw new ApiError(400, "invalid_argument", "max_weight: enter a number");
-    await api("POST", "/vessels", vessel);
+    const vessel = { id: String(data.get("id")).trim(), name: String(data.get("name")).trim(),
+      capacity: Number(data.get("capacity")), max_weight: Number(data.get("max_weight")) };
+    let created;
+    try {
+      created = (await api("POST", "/vessels", vessel)).vessel;
+    } catch (e) {
+      if (e.status === 409) throw new Problems([{ field: "id", code: "taken", text: wordsFor("vessel", "id", "taken") }]);
+      throw e;
+    }
     $("#vessel-form", view).reset();
+    notify(view, `${created.name} is added: room for ${containers(created.capacity)} and ${kg(created.max_weight)}.`);
     await load();
   });
   handle($("#find-form", view), async (data) => {
     const result = $("#find-result", view);
     result.hidden = true;
-    const q = new URLSearchParams({ capacity: data.get("capacity"), max_weight: data.get("max_weight") });
-    const { vessel } = await api("GET", `/vessels/available?${q}`);
-    result.textContent = `${vessel.name} (${vessel.id}) can carry it: room left for ${count(vessel.remaining_capacity)} containers and ${count(vessel.remaining_weight)} kg.`;
+    const need = { containers: Number(data.get("capacity")), weight: Number(data.get("max_weight")) };
+    const q = new URLSearchParams({ capacity: need.containers, max_weight: need.weight });
+    let vessel;
+    try {
+      ({ vessel } = await api("GET", `/vessels/available?${q}`));
+    } catch (e) {
+      if (e.status === 404) throw problem(noRoom(need, await fleet()));
+      throw e;
+    }
+    result.textContent = `${vessel.name} (${vessel.id}) can carry it: it has room left for ${containers(vessel.remaining_capacity)} and ${kg(vessel.remaining_weight)}.`;
     result.hidden = false;
+    announce(result.textContent);
   });
   await load();
 }
 
-async function consignments(view) {
+/** The fleet as a table: name and id, how full in containers and in kg, available. */
+function vesselTable(list) {
+  return table(["Vessel", "Containers booked", "Weight booked", "Available"],
+    list.map((v) => [
+      el("span", { className: "name" }, el("strong", { textContent: v.name }), " ", el("span", { className: "muted", textContent: v.id })),
+      fill(v.capacity, v.remaining_capacity, Number(v.capacity) === 1 ? "container" : "containers"),
+      fill(v.max_weight, v.remaining_weight, "kg"),
+      v.available ? "Yes" : "No",
+    ]));
+}
+
+/** Booking consignments (with the containers editor) and your list of them. */
+async function consignments(view, notice) {
+  notify(view, notice);
   let attempt = null;
+  let sent = [];
+  let rows = 0;
+  const form = $("#consignment-form", view);
   const list = $("#consignment-list", view);
-  const containers = $("#containers", view);
+  const box = $("#containers", view);
+  // Adds a blank container row.
   const addRow = () => {
-    const row = $("#container-row").content.cloneNode(true);
-    $(".remove", row).addEventListener("click", (e) => e.target.closest(".container-row").remove());
-    containers.appendChild(row);
+    const row = containerRow(++rows, renumber);
+    box.appendChild(row);
+    renumber();
+    return row;
   };
-  $("#add-container", view).addEventListener("click", addRow);
+  // Numbers the rows by where they are now.
+  const renumber = () => [...box.children].forEach((row, i) => numberRow(row, i + 1));
+  $("#add-container", view).addEventListener("click", () => $("input", addRow()).focus());
   addRow();
+  // Reads your consignments (and the vessels' names) again and draws them.
   const load = async () => {
     try {
-      const { consignments } = await api("GET", "/consignments");
-      list.replaceChildren(consignments.length
-        ? table(["Description", "Weight (kg)", "Containers", "Vessel", "Status", "Booked"],
-          consignments.map((c) => [link(`#/consignment/${encodeURIComponent(c.id)}`, c.description),
-            count(c.weight), c.containers.length, c.vessel_id || "—", c.status,
-            new Date(c.created_at).toLocaleString()]))
-        : placeholder("No consignments yet. Book one above."));
+      const [{ consignments: mine }, vessels] = await Promise.all([api("GET", "/consignments"), fleet()]);
+      list.replaceChildren(mine.length ? consignmentTable(mine, vessels) : placeholder("No consignments yet. Book one above."));
     } catch (e) {
-      list.replaceChildren(placeholder(e.message, "error"));
+      list.replaceChildren(placeholder(plainly(e), "error"));
     }
   };
-  handle($("#consignment-form", view), async (data) => {
-    const rows = [...containers.querySelectorAll(".container-row")].map((row) => ({
-      customer_id: $("[name=customer_id]", row).value.trim(),
-      origin: $("[name=origin]", row).value.trim(),
-      user_id: $("[name=user_id]", row).value.trim(),
-    })).filter((c) => c.customer_id || c.origin || c.user_id);
-    const consignment = { description: data.get("description"), weight: num(data.get("weight")), containers: rows };
-    if (Number.isNaN(consignment.weight)) throw new ApiError(400, "invalid_argument", "weight: enter a number");
+  // The containers' own check; remembers which rows are sent, for the API's field names.
+  const check = () => {
+    const { problems, filled } = containerProblems(box);
+    sent = filled;
+    return problems;
+  };
+  // The input an API field name means: `containers[N].origin` is the Nth row sent.
+  const locate = (field) => {
+    const m = field.match(/^containers\[(\d+)\]\.(\w+)$/);
+    if (m) return sent[Number(m[1])] ? $(`[name=${m[2]}]`, sent[Number(m[1])]) : $("#containers-set", view);
+    return field === "containers" ? $("#containers-set", view) : byName(form, field);
+  };
+  handle(form, async (data) => {
+    const consignment = {
+      description: String(data.get("description")).trim(),
+      weight: Number(data.get("weight")),
+      containers: sent.map(containerOf),
+    };
     // One key per attempt: pressing Book again with the same details after a 503 or a lost
     // answer retries the same booking, and the API books it once. Changed details, or any
     // answer, start a new attempt with a new key.
     const details = JSON.stringify(consignment);
     if (!attempt || attempt.details !== details) attempt = { key: crypto.randomUUID(), details };
+    let booked;
     try {
-      await api("POST", "/consignments", consignment, { "idempotency-key": attempt.key });
+      booked = (await api("POST", "/consignments", consignment, { "idempotency-key": attempt.key })).consignment;
     } catch (e) {
       if (e.status === 503 || e.status === 0) throw unfinished(e);
       attempt = null;
-      if (e.status === 422) await load();
-      throw plainBookingError(e);
+      if (e.status === 422) {
+        await load();
+        throw problem(`${noRoom({ containers: consignment.containers.length, weight: consignment.weight }, await fleet())} It is kept in your list below as rejected; nothing was booked.`);
+      }
+      throw refusedBooking(e);
     }
     attempt = null;
-    $("#consignment-form", view).reset();
-    containers.replaceChildren();
+    form.reset();
+    box.replaceChildren();
     addRow();
+    const vessels = await fleet();
+    notify(view, `“${booked.description}” is booked on ${vesselName(vessels, booked.vessel_id)}.`);
     await load();
-  });
+  }, { check, locate });
   await load();
+}
+
+/** A new row of the containers editor, numbered `n`; `removed` runs after its Remove. */
+function containerRow(n, removed) {
+  const row = $("#container-row").content.firstElementChild.cloneNode(true);
+  row.dataset.row = String(n);
+  row.querySelectorAll("input").forEach((input) => {
+    input.id = `container-${n}-${input.name}`;
+    $(`label[data-for=${input.name}]`, row).htmlFor = input.id;
+    input.setAttribute("aria-describedby", input.dataset.hint);
+  });
+  row.id = `container-${n}`;
+  $(".remove", row).addEventListener("click", () => {
+    const box = row.parentElement;
+    row.remove();
+    removed();
+    $("#add-container", box.closest("form")).focus();
+  });
+  return row;
+}
+
+/** Writes row `n`'s title and its Remove button's name ("Container 2", "Remove container 2"). */
+function numberRow(row, n) {
+  $(".row-title", row).textContent = `Container ${n}`;
+  $(".remove", row).setAttribute("aria-label", `Remove container ${n}`);
+  row.dataset.number = String(n);
+}
+
+/** A row's container as the API takes it. */
+function containerOf(row) {
+  const value = (name) => $(`[name=${name}]`, row).value.trim();
+  return { customer_id: value("customer_id"), origin: value("origin"), user_id: value("user_id") };
+}
+
+/**
+ * What is wrong with the containers: none at all, or a half-filled row (a customer id without
+ * an origin, or the other way round), named by its number. Blank rows are left out.
+ */
+function containerProblems(box) {
+  const problems = [];
+  const filled = [...box.children].filter((row) => Object.values(containerOf(row)).some(Boolean));
+  for (const row of filled) {
+    const c = containerOf(row);
+    const n = row.dataset.number;
+    const missing = [["customer_id", "a customer id"], ["origin", "an origin"]].filter(([name]) => !c[name]);
+    if (!missing.length) continue;
+    missing.forEach(([name, what]) => problems.push({ input: $(`[name=${name}]`, row), text: `Container ${n} needs ${what}` }));
+    problems.push({ text: `Container ${n} is half filled: fill in ${missing.map(([, what]) => what).join(" and ")}, or remove it.` });
+  }
+  if (!filled.length) {
+    const text = box.children.length ? "Fill in at least one container: its customer id and origin" : wordsFor("consignment", "containers", "required");
+    problems.push({ field: "containers", text });
+  }
+  return { problems, filled };
+}
+
+/** Your consignments as a table: description (a link), status, vessel, containers, weight, when. */
+function consignmentTable(mine, vessels) {
+  return table(["Consignment", "Status", "Vessel", "Containers", "Weight", "Placed"],
+    mine.map((c) => [link(`#/consignment/${encodeURIComponent(c.id)}`, c.description), badge(c.status),
+      c.vessel_id ? vesselName(vessels, c.vessel_id) : "—", containers(c.containers.length), kg(c.weight),
+      timeEl(Date.parse(c.created_at))]));
 }
 
 /** A booking that got no answer, in words that say what to do: the same attempt again. */
 function unfinished(e) {
-  const why = e.status === 0 ? "shippy could not be reached" : "shippy could not finish this booking just now";
-  return new ApiError(e.status, e.code, `${why}. Press Book again without changing anything: it will not be booked twice.`);
+  const why = e.status === 0 ? "shippy could not be reached" : "shippy could not finish it just now";
+  return problem(`The booking is not finished: ${why}. Press Book again without changing anything: it will not be booked twice.`);
 }
 
-/** A refused booking in plain words; field errors keep the API's "field: reason" form. */
-function plainBookingError(e) {
-  if (e.status === 422) {
-    return new ApiError(e.status, e.code, `No vessel can take this consignment (${e.message}). It is kept in your list as rejected; nothing was booked.`);
-  }
+/** A refused booking in plain words. */
+function refusedBooking(e) {
   if (e.status === 409) {
-    return new ApiError(e.status, e.code, "Your earlier try of this booking was already settled another way (cancelled, or sent with other details): see your list below. Press Book again to book this as a new consignment.");
+    return problem("Your earlier try of this booking was already settled another way (cancelled, or sent with other details): see your list below. Press Book again to book this as a new consignment.");
   }
   return e;
 }
 
+/** What each saga step is called, for a person. */
+const STEPS = {
+  pending: "Received", reserved: "Room reserved", booked: "Booked", rejecting: "No vessel could take it",
+  released: "Room given back", rejected: "Rejected", cancelling: "Cancellation asked for", cancelled: "Cancelled",
+};
+
+/** What a step did, in plain words, with the vessel by name. */
+function stepDetail(step, c, vessels) {
+  const vessel = (step.detail.match(/\bvessel (\S+)/) || [])[1];
+  const on = vessel ? vesselName(vessels, vessel) : null;
+  switch (step.name) {
+    case "pending": return `${containers(c.containers.length)} and ${kg(c.weight)} to book.`;
+    case "reserved": return `${containers(c.containers.length)} and ${kg(c.weight)} held on ${on}.`;
+    case "booked": return `On ${on}.`;
+    case "rejecting": case "rejected": return humanReason(step.detail, vessels);
+    case "released": return on ? `The room on ${on} is free again.` : "No room was held, so none needed giving back.";
+    case "cancelling": return "You cancelled it.";
+    case "cancelled": return "Nothing is held for it any more.";
+    default: return humanReason(step.detail, vessels);
+  }
+}
+
+/** One consignment: its facts, its steps with their times, its vessel by name, Cancel. */
 async function consignment(view, notice, id) {
   const error = $(".error", view);
   const cancel = $("#detail-cancel", view);
-  const show = (c, vessels) => {
-    const vessel = vessels.find((v) => v.id === c.vessel_id);
+  let vessels = [];
+  // Draws consignment `c`.
+  const show = (c) => {
     $("#detail-title", view).textContent = c.description;
-    const status = $("#detail-status", view);
-    status.textContent = c.status;
-    status.className = `badge ${c.status}`;
-    $("#detail-vessel", view).textContent = vessel ? `${vessel.name} (${vessel.id})` : c.vessel_id || "none";
-    $("#detail-weight", view).textContent = `${count(c.weight)} kg`;
-    $("#detail-containers", view).textContent = count(c.containers.length);
-    $("#detail-reason", view).textContent = c.reason;
+    document.title = `${c.description} · shippy`;
+    $("#detail-status", view).replaceWith(Object.assign(badge(c.status), { id: "detail-status" }));
+    const vessel = vessels.find((v) => v.id === c.vessel_id);
+    const held = c.steps.map((s) => s.name === "reserved" && (s.detail.match(/\bvessel (\S+)/) || [])[1]).find(Boolean);
+    $("#detail-vessel", view).textContent = vessel ? `${vessel.name} (${vessel.id})`
+      : c.vessel_id || (held ? `None now (it was on ${vesselName(vessels, held)})` : "None");
+    $("#detail-weight", view).textContent = kg(c.weight);
+    $("#detail-containers", view).textContent = containers(c.containers.length);
+    $("#detail-created", view).replaceChildren(timeEl(Date.parse(c.created_at)));
+    $("#detail-reason", view).textContent = c.reason ? humanReason(c.reason, vessels) : "";
     $("#detail-reason", view).hidden = $("#detail-reason-label", view).hidden = !c.reason;
     // A booking still cancelling (after a 503) finishes when cancelled again.
     cancel.hidden = !["pending", "booked", "cancelling"].includes(c.status);
-    $("#detail-steps", view).replaceChildren(...c.steps.map((s) => {
-      const li = document.createElement("li");
-      const name = document.createElement("strong");
-      name.textContent = s.name;
-      const time = document.createElement("time");
-      time.dateTime = s.at;
-      time.textContent = new Date(s.at).toLocaleString();
-      const detail = document.createElement("p");
-      detail.textContent = s.detail;
-      li.append(name, time, detail);
-      return li;
-    }));
+    $("#detail-steps", view).replaceChildren(...c.steps.map((s) => el("li", {},
+      el("strong", { textContent: STEPS[s.name] || sentence(s.name) }), " ", timeEl(Date.parse(s.at)),
+      el("p", { textContent: stepDetail(s, c, vessels) }))));
   };
+  // Reads the consignment and the vessels again.
   const load = async () => {
-    const [{ consignment: c }, { vessels }] = await Promise.all([
-      api("GET", `/consignments/${encodeURIComponent(id)}`),
-      api("GET", "/vessels").catch(() => ({ vessels: [] })),
-    ]);
-    show(c, vessels);
-    return vessels;
+    const [{ consignment: c }, list] = await Promise.all([api("GET", `/consignments/${encodeURIComponent(id)}`), fleet()]);
+    vessels = list;
+    show(c);
   };
-  let vessels = [];
   try {
-    vessels = await load();
+    await load();
   } catch (e) {
     $("#detail-title", view).textContent = e.status === 404 ? "No such consignment of yours" : "Consignment";
-    Object.assign(error, { textContent: e.message, hidden: false });
+    Object.assign(error, { textContent: e.status === 404 ? "It may have been booked by another account, or the link is wrong." : plainly(e), hidden: false });
     return;
   }
   cancel.addEventListener("click", async () => {
     error.hidden = true;
     cancel.disabled = true;
     try {
-      const { consignment: c } = await api("POST", `/consignments/${encodeURIComponent(id)}/cancel`);
-      show(c, vessels);
+      show((await api("POST", `/consignments/${encodeURIComponent(id)}/cancel`)).consignment);
+      announce("Cancelled. Its room on the vessel is given back.");
+      $("#detail-title", view).focus();
     } catch (e) {
       const message = e.status === 503 || e.status === 0
         ? "shippy could not finish cancelling just now. Press Cancel again to finish it."
-        : e.message;
+        : plainly(e);
       Object.assign(error, { textContent: message, hidden: false });
+      announce(message);
       await load().catch(() => {});
     } finally {
       cancel.disabled = false;
@@ -388,40 +982,123 @@ async function consignment(view, notice, id) {
   });
 }
 
+// ---- activity ------------------------------------------------------------------------------
+
+/** The names behind the ids events carry: vessels and your consignments. */
+const names = { vessels: new Map(), consignments: new Map() };
+
+/** Reads the vessels' names and your consignments' descriptions again. */
+async function learnNames() {
+  const [vessels, mine] = await Promise.all([fleet(), api("GET", "/consignments").then((r) => r.consignments).catch(() => [])]);
+  vessels.forEach((v) => names.vessels.set(v.id, v));
+  mine.forEach((c) => names.consignments.set(c.id, c));
+}
+
+/** How each kind of event reads: its pattern over the service's message, and its sentence. */
+const EVENTS = [
+  { method: "ConsignmentPending", re: /^consignment (\S+) \((\d+) containers?, (\d+) kg\)/,
+    say: ([, id, n, w]) => ["Your consignment ", consignmentLink(id), ` (${containers(n)}, ${kg(w)}) was received; shippy is finding a vessel for it.`] },
+  { method: "ConsignmentBooked", re: /^consignment (\S+) booked on vessel (\S+)/,
+    say: ([, id, v]) => ["Your consignment ", consignmentLink(id), ` was booked on ${vesselName(names.vessels, v)}.`] },
+  { method: "ConsignmentRejected", re: /^consignment (\S+) rejected: (.*)$/,
+    say: ([, id, why]) => ["Your consignment ", consignmentLink(id), ` was rejected. ${humanReason(why, names.vessels)}`] },
+  { method: "ConsignmentCancelled", re: /^consignment (\S+) cancelled/,
+    say: ([, id]) => ["You cancelled your consignment ", consignmentLink(id), "."] },
+  { method: "CapacityReserved", re: /^(\d+) containers? and (\d+) kg reserved on vessel (\S+) for consignment (\S+)/,
+    say: ([, n, w, v, id]) => [`${vesselName(names.vessels, v)} is holding room for ${containers(n)} and ${kg(w)} for `, consignmentLink(id), "."] },
+  { method: "CapacityReleased", re: /^(\d+) containers? and (\d+) kg released on vessel (\S+) by consignment (\S+)/,
+    say: ([, n, w, v, id]) => [`${vesselName(names.vessels, v)} has room for ${containers(n)} and ${kg(w)} again, given back by `, consignmentLink(id), "."] },
+  { origin: "shippy.vessel", method: "Create", re: /^vessel (\S+) ("(?:[^"\\]|\\.)*") created \(capacity (\d+), max weight (\d+)\)/,
+    say: ([, , name, n, w]) => [`You added the vessel ${unquote(name)}, for ${containers(n)} and ${kg(w)}.`] },
+  { origin: "shippy.user", method: "Create", re: /^user (.*) <[^>]*> signed up/,
+    say: ([, name]) => [`You signed up as ${name}. Welcome aboard!`] },
+  { origin: "shippy.user", method: "Logout", re: /logged out/, say: () => ["You logged out (that session cannot be used any more)."] },
+];
+
+/** What each service's events are about, as a small heading. */
+const TOPICS = { "shippy.consignment": "Booking", "shippy.vessel": "Vessel", "shippy.user": "Account", "shippy.log": "Log" };
+
+/** A consignment by its description, linked to its page (an unknown one by its id's start). */
+function consignmentLink(id) {
+  const c = names.consignments.get(id);
+  const a = link(`#/consignment/${encodeURIComponent(id)}`, c ? c.description : `#${id.slice(0, 8)}`);
+  return c ? el("span", {}, "“", a, "”") : a;
+}
+
+/** A Rust-quoted name ("\"Browser Barge\"") as it was typed. */
+function unquote(text) {
+  try { return JSON.parse(text); } catch (e) { return text.replace(/^"|"$/g, ""); }
+}
+
+/** The ids of vessels and consignments `event`'s message names. */
+function mentions(event) {
+  const m = event.message;
+  return {
+    vessels: [...m.matchAll(/\bvessel (\S+)/g)].map((x) => x[1]),
+    consignments: [...m.matchAll(/\bconsignment (\S+)/g)].map((x) => x[1]),
+  };
+}
+
+/** An event as a sentence (text and links), or its own message with numbers grouped. */
+function say(event) {
+  for (const kind of EVENTS) {
+    if (kind.method !== event.method || (kind.origin && kind.origin !== event.origin)) continue;
+    const m = event.message.match(kind.re);
+    if (m) return kind.say(m);
+  }
+  return [humanReason(event.message, names.vessels)];
+}
+
+/** The activity feed: recent events as sentences, then new ones live from the stream. */
 async function activity(view) {
   const events = $("#events", view);
   const live = $("#live", view);
-  const seen = new Set();
+  const seen = new Map();
+  // Writes an event's sentence into its item.
+  const draw = (li, e) => li.querySelector("p").replaceChildren(...say(e));
+  // Writes every sentence again (once names are known).
+  const redraw = () => seen.forEach(({ li, e }) => draw(li, e));
+  // Whether an event names a vessel or consignment whose name is not known yet.
+  const unknown = (e) => {
+    const { vessels, consignments } = mentions(e);
+    return vessels.some((v) => !names.vessels.has(v)) || consignments.some((c) => !names.consignments.has(c));
+  };
+  // Adds an event to the feed (new ones on top), once.
   const show = (e, fresh) => {
     if (seen.has(e.id)) return;
-    seen.add(e.id);
     $(".empty", events)?.remove();
-    const li = document.createElement("li");
-    li.className = fresh ? "event fresh" : "event";
+    const li = el("li", { className: fresh ? "event fresh" : "event" },
+      el("div", { className: "event-head" }, el("strong", { textContent: TOPICS[e.origin] || e.origin }), timeEl(e.time_unix_ms)),
+      el("p"));
     li.dataset.origin = e.origin;
-    const head = document.createElement("div");
-    head.className = "event-head";
-    const origin = document.createElement("strong");
-    origin.textContent = `${e.origin.replace("shippy.", "")} · ${e.method}`;
-    const time = document.createElement("time");
-    time.textContent = when(e.time_unix_ms);
-    head.append(origin, time);
-    const message = document.createElement("p");
-    message.textContent = e.message;
-    li.append(head, message);
+    seen.set(e.id, { li, e });
+    draw(li, e);
     if (fresh) events.prepend(li); else events.appendChild(li);
+    return li;
+  };
+  let learning = null;
+  // A live event: learns new names first, then shows and says it.
+  const fresh = async (e) => {
+    if (unknown(e)) {
+      learning = learning || learnNames().finally(() => { learning = null; });
+      await learning;
+    }
+    const li = show(e, true);
+    if (li) announce(li.querySelector("p").textContent);
   };
   const controller = new AbortController();
   leaving = () => controller.abort();
   try {
-    const { events: recent } = await api("GET", "/logs?limit=50");
+    const [{ events: recent }] = await Promise.all([api("GET", "/logs?limit=50"), learnNames()]);
     events.replaceChildren();
-    if (!recent.length) events.appendChild(Object.assign(placeholder("Nothing yet. Book a consignment and it shows up here."), { className: "muted empty" }));
+    if (!recent.length) events.appendChild(el("li", { className: "muted empty", textContent: "Nothing yet. Book a consignment and its story shows up here." }));
     recent.forEach((e) => show(e, false));
+    redraw();
   } catch (e) {
-    events.replaceChildren(placeholder(e.message, "error"));
+    events.replaceChildren(el("li", { className: "error", textContent: plainly(e) }));
   }
-  stream(controller.signal, (e) => show(e, true), (state) => {
+  let queue = Promise.resolve();
+  stream(controller.signal, (e) => { queue = queue.then(() => fresh(e)); }, (state) => {
     live.textContent = state;
     live.classList.toggle("on", state === "live");
   });
@@ -451,9 +1128,11 @@ async function stream(signal, onEvent, onState) {
     } catch (e) {
       if (signal.aborted) return;
     }
+    if (signal.aborted || !session.token) return;
     onState("reconnecting…");
     await new Promise((r) => setTimeout(r, 1000));
   }
 }
 
+watchExpiry();
 render();
