@@ -167,17 +167,7 @@ pub struct Bare {
 
 /// Where scripts/bench-deps.sh builds the Go peer (bench/go).
 fn go_peer() -> PathBuf {
-    let cache = std::env::var_os("SHIPPY_CACHE")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            std::env::var_os("XDG_CACHE_HOME")
-                .map(PathBuf::from)
-                .unwrap_or_else(|| {
-                    PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache")
-                })
-                .join("shippy")
-        });
-    cache.join("bench/bin/shippy-go-peer")
+    crate::cache_dir().join("bench/bin/shippy-go-peer")
 }
 
 async fn spawn_bare(command: &str) -> anyhow::Result<(tokio::process::Child, String)> {

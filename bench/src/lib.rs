@@ -8,6 +8,7 @@
 
 pub mod bare;
 mod cases;
+pub mod fleet;
 pub mod h2load;
 pub mod load;
 pub mod procs;
@@ -50,6 +51,38 @@ pub enum Command {
     ServeTonic,
 }
 
+/// The folder the project's scripts install tools into: `$SHIPPY_CACHE`, else
+/// `$XDG_CACHE_HOME/shippy`, else `~/.cache/shippy`.
+pub fn cache_dir() -> PathBuf {
+    std::env::var_os("SHIPPY_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            std::env::var_os("XDG_CACHE_HOME")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| {
+                    PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache")
+                })
+                .join("shippy")
+        })
+}
+
+/// The fleet case on each store there is: SQLite always, MongoDB where a server is found.
+async fn fleet() -> anyhow::Result<Vec<fleet::FleetResult>> {
+    const CALLS: usize = 2_000;
+    let dir = tempfile::tempdir()?;
+    eprintln!("bench: fleet (sqlite) ...");
+    let mut results = fleet::measure(fleet::Store::Sqlite(dir.path()), CALLS).await?;
+    match fleet::MongoServer::find().await {
+        Ok(server) => {
+            eprintln!("bench: fleet (mongodb at {}) ...", server.uri);
+            let store = fleet::Store::Mongo(&server.uri, server.server);
+            results.extend(fleet::measure(store, CALLS).await?);
+        }
+        Err(why) => eprintln!("bench: fleet on MongoDB skipped: {why}"),
+    }
+    Ok(results)
+}
+
 /// Runs every case and reports.
 pub async fn run(args: &Args) -> anyhow::Result<()> {
     let measure = Duration::from_secs(args.seconds);
@@ -87,7 +120,16 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
         eprintln!("bench: {} ...", case.name);
         results.push(case.measure(args.concurrency, measure, h2.as_ref()).await);
     }
-    let report = report::Report::new(results, startup, system.idle_rss.clone());
+    let fleet = if args
+        .only
+        .as_deref()
+        .is_none_or(|only| "fleet".contains(only))
+    {
+        fleet().await?
+    } else {
+        Vec::new()
+    };
+    let report = report::Report::new(results, fleet, startup, system.idle_rss.clone());
     report.print();
     report.write(&args.out)?;
     eprintln!("bench: wrote {}", args.out.display());

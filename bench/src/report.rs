@@ -7,11 +7,16 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::CaseResult;
+use crate::fleet::{FleetResult, LARGE, SMALL};
+
+/// How much dearer a lookup may be in the large fleet and still count as not growing.
+const FLEET_TARGET: f64 = 2.0;
 
 #[derive(Debug, Serialize)]
 pub struct Report {
     pub machine: String,
     pub cases: Vec<CaseResult>,
+    pub fleet: Vec<FleetResult>,
     /// Spawn of all five services until every one is registered, in milliseconds.
     pub cold_start_ms: f64,
     pub idle_rss_mib: BTreeMap<String, f64>,
@@ -38,6 +43,7 @@ fn machine() -> String {
 impl Report {
     pub fn new(
         cases: Vec<CaseResult>,
+        fleet: Vec<FleetResult>,
         startup: Duration,
         idle_rss_mib: BTreeMap<String, f64>,
     ) -> Self {
@@ -76,9 +82,16 @@ impl Report {
         if let (Some(hop), Some(remote)) = (find("hop"), find("hop-remote-auth")) {
             ratio("hop/hop-remote-auth throughput", hop.rps / remote.rps);
         }
+        for f in &fleet {
+            ratio(
+                &format!("fleet {} {}: {LARGE}/{SMALL}", f.store, f.lookup),
+                f.ratio(),
+            );
+        }
         Self {
             machine: machine(),
             cases,
+            fleet,
             cold_start_ms: startup.as_secs_f64() * 1000.0,
             idle_rss_mib,
             ratios,
@@ -86,6 +99,11 @@ impl Report {
     }
 
     pub fn print(&self) {
+        self.print_cases();
+        self.print_fleet();
+    }
+
+    fn print_cases(&self) {
         println!("shippy bench on {}", self.machine);
         println!();
         println!(
@@ -160,6 +178,32 @@ impl Report {
                     if met { "met" } else { "missed" }
                 );
             }
+        }
+    }
+
+    fn print_fleet(&self) {
+        if self.fleet.is_empty() {
+            return;
+        }
+        println!();
+        println!(
+            "| store | lookup | µs with {SMALL} | µs with {LARGE} | ratio (target ≤ {FLEET_TARGET}) |"
+        );
+        println!("|---|---|---:|---:|---:|");
+        for f in &self.fleet {
+            let ratio = f.ratio();
+            println!(
+                "| {} | {} | {:.1} | {:.1} | {ratio:.2} ({}) |",
+                f.store,
+                f.lookup,
+                f.small_us,
+                f.large_us,
+                if ratio <= FLEET_TARGET {
+                    "met"
+                } else {
+                    "missed"
+                }
+            );
         }
     }
 

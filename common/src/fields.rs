@@ -32,12 +32,18 @@ const CODES: [(FieldCode, &str, &str); 6] = [
 impl FieldCode {
     /// The lowercase code REST clients see in `error.fields[].code`.
     pub fn as_str(self) -> &'static str {
-        CODES.iter().find(|row| row.0 == self).map_or("", |row| row.1)
+        CODES
+            .iter()
+            .find(|row| row.0 == self)
+            .map_or("", |row| row.1)
     }
 
     /// The SCREAMING_SNAKE_CASE reason a gRPC field violation carries.
     pub fn reason(self) -> &'static str {
-        CODES.iter().find(|row| row.0 == self).map_or("", |row| row.2)
+        CODES
+            .iter()
+            .find(|row| row.0 == self)
+            .map_or("", |row| row.2)
     }
 
     /// The code of a gRPC reason; an unknown one (another server's) counts as a bad format.

@@ -1,12 +1,13 @@
 //! Builds the infrastructure adapters a config names, once at start. Opening a SQLite file
 //! may wait for other processes' locks, so it runs on the blocking pool ([`off_runtime`]),
-//! never on the async workers that serve requests and heartbeats.
+//! never on the async workers that serve requests and heartbeats. A binary built without an
+//! adapter's cargo feature (`make init`'s embedded build) says so when a config names it.
 
 use std::sync::Arc;
 
-use shippy_plugins::broker::{Broker, KafkaBroker, SqliteBroker};
+use shippy_plugins::broker::{Broker, SqliteBroker};
 use shippy_plugins::outbox::{Outbox, Relay, RelayConfig};
-use shippy_plugins::registry::{ConsulRegistry, Registry, SqliteRegistry};
+use shippy_plugins::registry::{Registry, SqliteRegistry};
 
 use crate::auth::{TokenVerifier, revocations};
 use crate::config::{BrokerKind, Config, RegistryKind};
@@ -32,9 +33,12 @@ pub async fn registry(config: &Config) -> anyhow::Result<Arc<dyn Registry>> {
             let registry = off_runtime(move || SqliteRegistry::open(&path)).await?;
             Ok(Arc::new(registry))
         }
-        RegistryKind::Consul => Ok(Arc::new(ConsulRegistry::connect(
+        #[cfg(feature = "consul")]
+        RegistryKind::Consul => Ok(Arc::new(shippy_plugins::registry::ConsulRegistry::connect(
             &config.registry.consul_address,
         )?)),
+        #[cfg(not(feature = "consul"))]
+        RegistryKind::Consul => Err(not_built("registry.kind = \"consul\"", "consul")),
     }
 }
 
@@ -47,13 +51,16 @@ pub async fn broker(config: &Config) -> anyhow::Result<Arc<dyn Broker>> {
                 off_runtime(move || SqliteBroker::open(&path)).await?,
             ))
         }
+        #[cfg(feature = "kafka")]
         BrokerKind::Kafka => {
             let b = &config.broker;
-            Ok(Arc::new(KafkaBroker::connect(
+            Ok(Arc::new(shippy_plugins::broker::KafkaBroker::connect(
                 &b.kafka_brokers,
                 b.kafka_partitions,
             )?))
         }
+        #[cfg(not(feature = "kafka"))]
+        BrokerKind::Kafka => Err(not_built("broker.kind = \"kafka\"", "kafka")),
     }
 }
 
@@ -70,7 +77,17 @@ pub async fn follow_revocations(
     ))
 }
 
+/// Why a binary cannot use the adapter `what` names: it was built without `feature`.
+pub fn not_built(what: &str, feature: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "the config says {what}, but this binary was built without that adapter (cargo feature \
+         `{feature}`): build it with `make init PROFILE=compose`, or `cargo build` without \
+         --no-default-features"
+    )
+}
+
 /// The MongoDB database the config names: one client per process, built at start.
+#[cfg(feature = "mongodb")]
 pub async fn mongo_database(config: &Config) -> anyhow::Result<mongodb::Database> {
     let store = &config.store;
     Ok(shippy_plugins::store::mongo::connect(&store.mongodb_uri, &store.mongodb_database).await?)

@@ -1,5 +1,6 @@
 //! The registry contract against the Consul adapter, on a contract double of Consul's
 //! documented HTTP API (no Consul can be installed here; compose runs the real one).
+#![cfg(feature = "consul")]
 
 mod support {
     pub mod consul_double;

@@ -1,5 +1,6 @@
 //! The broker contract against the Kafka adapter, on the Kafka-wire broker `make test`
 //! starts (`SHIPPY_TEST_KAFKA_BROKERS`).
+#![cfg(feature = "kafka")]
 
 use std::sync::Arc;
 

@@ -9,7 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use shippy_plugins::broker::{Broker, BrokerError, Message, SqliteBroker, Subscription};
 use shippy_plugins::outbox::contract::outgoing;
-use shippy_plugins::outbox::{MongoOutbox, Outbox, Relay, RelayConfig, SqliteOutbox};
+use shippy_plugins::outbox::{Outbox, Relay, RelayConfig, SqliteOutbox};
 use shippy_plugins::store::SqliteDb;
 
 fn fresh_dir() -> std::path::PathBuf {
@@ -32,7 +32,10 @@ mod sqlite {
     shippy_plugins::outbox_contract!(async { sqlite_outbox() });
 }
 
+#[cfg(feature = "mongodb")]
 mod mongo {
+    use shippy_plugins::outbox::MongoOutbox;
+
     use super::*;
     shippy_plugins::outbox_contract!(async {
         let db = shippy_plugins::store::mongo::test_database("outbox").await;

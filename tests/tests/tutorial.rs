@@ -326,7 +326,13 @@ async fn bad_input_is_refused_unstored_and_impossible_consignments_end_rejected_
             .as_array()
             .into_iter()
             .flatten()
-            .map(|f| format!("{} {}", f["field"].as_str().unwrap(), f["code"].as_str().unwrap()))
+            .map(|f| {
+                format!(
+                    "{} {}",
+                    f["field"].as_str().unwrap(),
+                    f["code"].as_str().unwrap()
+                )
+            })
             .collect()
     };
     let (status, body) = system
@@ -354,7 +360,11 @@ async fn bad_input_is_refused_unstored_and_impossible_consignments_end_rejected_
     assert_eq!(status, 400, "{body}");
     assert_eq!(
         fields(&body),
-        ["name required", "capacity too_small", "max_weight too_small"],
+        [
+            "name required",
+            "capacity too_small",
+            "max_weight too_small"
+        ],
         "{body}"
     );
     let (status, body) = system
@@ -368,7 +378,11 @@ async fn bad_input_is_refused_unstored_and_impossible_consignments_end_rejected_
     assert_eq!(status, 400, "{body}");
     assert_eq!(
         fields(&body),
-        ["description required", "weight too_small", "containers required"],
+        [
+            "description required",
+            "weight too_small",
+            "containers required"
+        ],
         "{body}"
     );
     let (_, body) = system

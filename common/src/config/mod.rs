@@ -454,9 +454,10 @@ const TOP_LEVEL: [&str; 3] = ["data_dir", "shutdown_grace_secs", "request_timeou
 fn is_config_var(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
     TOP_LEVEL.contains(&key.as_str())
-        || SECTIONS
-            .iter()
-            .any(|s| key.strip_prefix(s).is_some_and(|rest| rest.starts_with("__")))
+        || SECTIONS.iter().any(|s| {
+            key.strip_prefix(s)
+                .is_some_and(|rest| rest.starts_with("__"))
+        })
 }
 
 /// The per-checkout override file `make init` writes.

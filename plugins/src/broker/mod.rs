@@ -4,6 +4,7 @@
 //! [`KafkaBroker`] the real one.
 
 pub mod contract;
+#[cfg(feature = "kafka")]
 mod kafka;
 mod sqlite;
 
@@ -11,6 +12,7 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 
+#[cfg(feature = "kafka")]
 pub use kafka::KafkaBroker;
 pub use sqlite::SqliteBroker;
 

@@ -8,12 +8,14 @@
 //! ([`sqlite::enqueue`], [`mongo::enqueue`]); the [`Outbox`] trait is the relay's side.
 
 pub mod contract;
+#[cfg(feature = "mongodb")]
 pub mod mongo;
 pub mod relay;
 pub mod sqlite;
 
 use async_trait::async_trait;
 
+#[cfg(feature = "mongodb")]
 pub use mongo::MongoOutbox;
 pub use relay::{Relay, RelayConfig, Waker};
 pub use sqlite::SqliteOutbox;
@@ -47,6 +49,7 @@ impl From<crate::store::StoreError> for OutboxError {
     }
 }
 
+#[cfg(feature = "mongodb")]
 impl From<mongodb::error::Error> for OutboxError {
     fn from(e: mongodb::error::Error) -> Self {
         OutboxError::Unavailable(e.to_string())

@@ -2,6 +2,7 @@
 //! the healthy set and watch it change. [`SqliteRegistry`] is the embedded default;
 //! [`ConsulRegistry`] the real one.
 
+#[cfg(feature = "consul")]
 mod consul;
 pub mod contract;
 mod sqlite;
@@ -14,6 +15,7 @@ use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 use tokio::sync::watch;
 
+#[cfg(feature = "consul")]
 pub use consul::ConsulRegistry;
 pub use sqlite::SqliteRegistry;
 

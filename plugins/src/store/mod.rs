@@ -1,6 +1,7 @@
 //! Store plumbing the services' repositories are built on: SQLite files for the embedded
 //! default, and one MongoDB client per process for the real infrastructure.
 
+#[cfg(feature = "mongodb")]
 pub mod mongo;
 mod sqlite;
 

@@ -382,7 +382,13 @@ fn fields(body: &serde_json::Value) -> Vec<String> {
         .map(|fields| {
             fields
                 .iter()
-                .map(|f| format!("{} {}", f["field"].as_str().unwrap(), f["code"].as_str().unwrap()))
+                .map(|f| {
+                    format!(
+                        "{} {}",
+                        f["field"].as_str().unwrap(),
+                        f["code"].as_str().unwrap()
+                    )
+                })
                 .collect()
         })
         .unwrap_or_default()
@@ -394,13 +400,19 @@ async fn a_body_wrong_in_every_field_is_one_400_naming_each_before_any_service_i
     let request = Request::post("/api/v1/vessels")
         .header("content-type", "application/json")
         .header("authorization", "Bearer t")
-        .body(Body::from(r#"{"name": 5, "capacity": "ten", "max_weight": null}"#))
+        .body(Body::from(
+            r#"{"name": 5, "capacity": "ten", "max_weight": null}"#,
+        ))
         .unwrap();
     let (status, _, body) = call(request).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert_eq!(
         fields(&body),
-        ["name bad_format", "capacity not_a_number", "max_weight required"],
+        [
+            "name bad_format",
+            "capacity not_a_number",
+            "max_weight required"
+        ],
         "{body}"
     );
     assert!(
@@ -435,7 +447,9 @@ async fn a_booking_with_a_bad_key_and_bad_fields_names_them_all() {
         .header("content-type", "application/json")
         .header("authorization", "Bearer t")
         .header("idempotency-key", "two words")
-        .body(Body::from(r#"{"description": [], "weight": 1.5, "containers": [{}]}"#))
+        .body(Body::from(
+            r#"{"description": [], "weight": 1.5, "containers": [{}]}"#,
+        ))
         .unwrap();
     let (status, _, body) = call(request).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");

@@ -325,7 +325,12 @@ impl NewConsignment {
             FieldCode::TooLong,
             "must be at most 1024 bytes",
         );
-        errors.check(weight > 0, "weight", FieldCode::TooSmall, "must be greater than 0");
+        errors.check(
+            weight > 0,
+            "weight",
+            FieldCode::TooSmall,
+            "must be greater than 0",
+        );
         errors.check(
             !containers.is_empty(),
             "containers",

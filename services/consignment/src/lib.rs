@@ -37,8 +37,13 @@ pub async fn serve(
             let path = config.data_file("consignments");
             Arc::new(wiring::off_runtime(move || repo::SqliteConsignments::open(&path)).await?)
         }
+        #[cfg(feature = "mongodb")]
         StoreKind::Mongodb => {
             Arc::new(repo::MongoConsignments::open(&wiring::mongo_database(&config).await?).await?)
+        }
+        #[cfg(not(feature = "mongodb"))]
+        StoreKind::Mongodb => {
+            return Err(wiring::not_built("store.kind = \"mongodb\"", "mongodb"));
         }
     };
     let (_relay, events) = wiring::relay(&config, repo.outbox(), names::CONSIGNMENT).await?;

@@ -43,6 +43,7 @@ async fn a_store_from_before_the_saga_opens_with_its_bookings_as_they_were() {
 }
 
 /// The same contract against MongoDB (the MongoDB-wire test server `make test` starts).
+#[cfg(feature = "mongodb")]
 mod mongo {
     use std::sync::Arc;
 

@@ -5,9 +5,9 @@ use std::sync::Arc;
 use std::pin::Pin;
 
 use shippy_common::auth::caller;
-use shippy_common::{FieldCode, FieldErrors};
 use shippy_common::events::LogEvent;
 use shippy_common::shutdown::Stopping;
+use shippy_common::{FieldCode, FieldErrors};
 use shippy_proto::log::{self as pb, log_service_server::LogService};
 use shippy_proto::tonic::{self, Request, Response, Status};
 use tokio::sync::broadcast;
@@ -67,8 +67,18 @@ pub fn filter(req: &pb::ListRequest, caller_id: &str) -> Result<Filter, Status> 
     let mut errors = FieldErrors::new();
     let negative = "must not be negative";
     errors.check(req.limit >= 0, "limit", FieldCode::TooSmall, negative);
-    errors.check(req.since_unix_ms >= 0, "since_unix_ms", FieldCode::TooSmall, negative);
-    errors.check(req.until_unix_ms >= 0, "until_unix_ms", FieldCode::TooSmall, negative);
+    errors.check(
+        req.since_unix_ms >= 0,
+        "since_unix_ms",
+        FieldCode::TooSmall,
+        negative,
+    );
+    errors.check(
+        req.until_unix_ms >= 0,
+        "until_unix_ms",
+        FieldCode::TooSmall,
+        negative,
+    );
     if !errors.is_empty() {
         return Err(errors.status(tonic::Code::InvalidArgument, errors.to_string()));
     }

@@ -40,8 +40,13 @@ pub async fn serve(
             let path = config.data_file("logs");
             Arc::new(wiring::off_runtime(move || repo::SqliteLogs::open(&path)).await?)
         }
+        #[cfg(feature = "mongodb")]
         StoreKind::Mongodb => {
             Arc::new(repo::MongoLogs::open(&wiring::mongo_database(&config).await?).await?)
+        }
+        #[cfg(not(feature = "mongodb"))]
+        StoreKind::Mongodb => {
+            return Err(wiring::not_built("store.kind = \"mongodb\"", "mongodb"));
         }
     };
     let subscription = broker

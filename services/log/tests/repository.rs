@@ -108,6 +108,7 @@ async fn wait_for_count(repo: &dyn LogRepository, filter: &Filter, n: usize) {
 }
 
 /// The same contract against MongoDB (the MongoDB-wire test server `make test` starts).
+#[cfg(feature = "mongodb")]
 mod mongo {
     use std::sync::Arc;
 

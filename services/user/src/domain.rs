@@ -52,7 +52,12 @@ impl SignUp {
         let name = name.trim();
         let email = email.trim().to_lowercase();
         let mut errors = FieldErrors::new();
-        errors.check(!name.is_empty(), "name", FieldCode::Required, "must not be empty");
+        errors.check(
+            !name.is_empty(),
+            "name",
+            FieldCode::Required,
+            "must not be empty",
+        );
         if email.is_empty() {
             errors.add("email", FieldCode::Required, "must not be empty");
         }

@@ -2,10 +2,10 @@
 
 use std::sync::Arc;
 
+use shippy_common::FieldCode;
 use shippy_common::auth::{self, Claims, Subject, TokenIssuer, TokenVerifier, revocations};
 use shippy_common::error::to_status;
 use shippy_common::events::Events;
-use shippy_common::FieldCode;
 use shippy_common::forwarded::Origin;
 use shippy_proto::tonic::{self, Request, Response, Status};
 use shippy_proto::user::{self as pb, user_service_server::UserService};
@@ -132,7 +132,13 @@ impl UserHandler {
 
     async fn get(&self, input: pb::User) -> Result<User, UserError> {
         let found = match (input.id.trim(), input.email.trim()) {
-            ("", "") => return Err(UserError::invalid("id", FieldCode::Required, "give an id or an email")),
+            ("", "") => {
+                return Err(UserError::invalid(
+                    "id",
+                    FieldCode::Required,
+                    "give an id or an email",
+                ));
+            }
             ("", email) => self.repo.by_email(&email.to_lowercase()).await?,
             (id, _) => self.repo.get(id).await?,
         };

@@ -37,8 +37,13 @@ pub async fn serve(
             let path = config.data_file("users");
             Arc::new(wiring::off_runtime(move || repo::SqliteUsers::open(&path)).await?)
         }
+        #[cfg(feature = "mongodb")]
         StoreKind::Mongodb => {
             Arc::new(repo::MongoUsers::open(&wiring::mongo_database(&config).await?).await?)
+        }
+        #[cfg(not(feature = "mongodb"))]
+        StoreKind::Mongodb => {
+            return Err(wiring::not_built("store.kind = \"mongodb\"", "mongodb"));
         }
     };
     let (_relay, events) = wiring::relay(&config, repo.outbox(), names::USER).await?;

@@ -37,6 +37,7 @@ async fn users_survive_reopening_the_file() {
 }
 
 /// The same contract against MongoDB (the MongoDB-wire test server `make test` starts).
+#[cfg(feature = "mongodb")]
 mod mongo {
     use std::sync::Arc;
 

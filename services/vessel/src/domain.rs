@@ -27,8 +27,18 @@ pub struct Specification {
 impl Specification {
     pub fn parse(capacity: i32, max_weight: i32) -> Result<Self, VesselError> {
         let mut errors = FieldErrors::new();
-        errors.check(capacity >= 0, "capacity", FieldCode::TooSmall, "must not be negative");
-        errors.check(max_weight >= 0, "max_weight", FieldCode::TooSmall, "must not be negative");
+        errors.check(
+            capacity >= 0,
+            "capacity",
+            FieldCode::TooSmall,
+            "must not be negative",
+        );
+        errors.check(
+            max_weight >= 0,
+            "max_weight",
+            FieldCode::TooSmall,
+            "must not be negative",
+        );
         errors.finish().map_err(VesselError::Invalid)?;
         Ok(Self {
             capacity,
@@ -76,12 +86,32 @@ impl Vessel {
             self.id = format!("vessel-{}", uuid::Uuid::new_v4().simple());
         }
         let mut errors = FieldErrors::new();
-        errors.check(self.id.len() <= 64, "id", FieldCode::TooLong, "must be at most 64 bytes");
-        errors.check(!self.name.is_empty(), "name", FieldCode::Required, "must not be empty");
-        errors.check(self.name.len() <= 256, "name", FieldCode::TooLong, "must be at most 256 bytes");
+        errors.check(
+            self.id.len() <= 64,
+            "id",
+            FieldCode::TooLong,
+            "must be at most 64 bytes",
+        );
+        errors.check(
+            !self.name.is_empty(),
+            "name",
+            FieldCode::Required,
+            "must not be empty",
+        );
+        errors.check(
+            self.name.len() <= 256,
+            "name",
+            FieldCode::TooLong,
+            "must be at most 256 bytes",
+        );
         let positive = "must be greater than 0";
         errors.check(self.capacity > 0, "capacity", FieldCode::TooSmall, positive);
-        errors.check(self.max_weight > 0, "max_weight", FieldCode::TooSmall, positive);
+        errors.check(
+            self.max_weight > 0,
+            "max_weight",
+            FieldCode::TooSmall,
+            positive,
+        );
         errors.finish().map_err(VesselError::Invalid)?;
         self.remaining_capacity = self.capacity;
         self.remaining_weight = self.max_weight;
@@ -156,8 +186,18 @@ pub fn parse_id(field: &'static str, id: &str) -> Result<String, VesselError> {
 /// `id` trimmed, with what is wrong with it noted in `errors`.
 fn check_id(errors: &mut FieldErrors, field: &str, id: &str) -> String {
     let id = id.trim();
-    errors.check(!id.is_empty(), field, FieldCode::Required, "must not be empty");
-    errors.check(id.len() <= 64, field, FieldCode::TooLong, "must be at most 64 bytes");
+    errors.check(
+        !id.is_empty(),
+        field,
+        FieldCode::Required,
+        "must not be empty",
+    );
+    errors.check(
+        id.len() <= 64,
+        field,
+        FieldCode::TooLong,
+        "must be at most 64 bytes",
+    );
     id.to_owned()
 }
 
@@ -266,7 +306,6 @@ impl VesselError {
             weight: hold.weight,
         }
     }
-
 }
 
 impl KindedError for VesselError {

@@ -60,6 +60,7 @@ async fn a_store_from_before_reservations_opens_with_every_vessel_empty() {
 }
 
 /// The same contract against MongoDB (the MongoDB-wire test server `make test` starts).
+#[cfg(feature = "mongodb")]
 mod mongo {
     use std::sync::Arc;
 

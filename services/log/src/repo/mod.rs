@@ -2,12 +2,14 @@
 //! every adapter must pass.
 
 pub mod contract;
+#[cfg(feature = "mongodb")]
 mod mongo;
 mod sqlite;
 
 use async_trait::async_trait;
 use shippy_common::events::LogEvent;
 
+#[cfg(feature = "mongodb")]
 pub use mongo::MongoLogs;
 pub use sqlite::SqliteLogs;
 

@@ -2,6 +2,7 @@
 //! and the contract every adapter must pass.
 
 pub mod contract;
+#[cfg(feature = "mongodb")]
 mod mongo;
 mod sqlite;
 
@@ -10,6 +11,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use shippy_plugins::outbox::{Outbox, Outgoing};
 
+#[cfg(feature = "mongodb")]
 pub use mongo::MongoVessels;
 pub use sqlite::SqliteVessels;
 

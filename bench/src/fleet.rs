@@ -1,0 +1,343 @@
+//! The fleet case: the store lookups a booking makes, timed with ten vessels and ten
+//! consignments and again with 10,000 of each, on the embedded store and on MongoDB, through
+//! the services' own repositories. The ratio of the two says whether a lookup's cost grows
+//! with the fleet (it should not: each walks an index from where its answer starts).
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use shippy_consignment::domain::{Consignment, Container, IdempotencyKey, NewConsignment, Now};
+use shippy_consignment::repo::{ConsignmentRepository, MongoConsignments, SqliteConsignments};
+use shippy_plugins::outbox::contract::outgoing;
+use shippy_vessel::domain::{Specification, Vessel};
+use shippy_vessel::repo::{MongoVessels, SqliteVessels, VesselRepository};
+
+/// The small fleet and the large one, in vessels (and as many consignments).
+pub const SMALL: usize = 10;
+pub const LARGE: usize = 10_000;
+/// Consignments a shipper owns, in either fleet: a listing answers as many rows in both.
+const PER_OWNER: usize = 10;
+
+/// One lookup on one store at both sizes.
+#[derive(Clone, Debug, Serialize)]
+pub struct FleetResult {
+    pub store: String,
+    pub lookup: String,
+    /// Median microseconds of one call with [`SMALL`] and with [`LARGE`] rows.
+    pub small_us: f64,
+    pub large_us: f64,
+}
+
+impl FleetResult {
+    /// How many times dearer the lookup is in the large fleet.
+    pub fn ratio(&self) -> f64 {
+        self.large_us / self.small_us.max(0.001)
+    }
+}
+
+/// Where the two repositories of one store live.
+#[derive(Clone, Copy, Debug)]
+pub enum Store<'a> {
+    Sqlite(&'a std::path::Path),
+    /// A MongoDB-wire server's URI, and what the server is.
+    Mongo(&'a str, &'a str),
+}
+
+impl Store<'_> {
+    fn name(&self) -> String {
+        match self {
+            Store::Sqlite(_) => "sqlite".into(),
+            Store::Mongo(_, server) => format!("mongodb ({server})"),
+        }
+    }
+
+    /// Fresh repositories for a fleet of `size`, with their indexes as the services make
+    /// them.
+    async fn open(
+        &self,
+        size: usize,
+    ) -> anyhow::Result<(Arc<dyn VesselRepository>, Arc<dyn ConsignmentRepository>)> {
+        Ok(match self {
+            Store::Sqlite(dir) => {
+                let dir = dir.join(format!("fleet-{size}"));
+                std::fs::create_dir_all(&dir)?;
+                (
+                    Arc::new(SqliteVessels::open(&dir.join("vessels.db"))?),
+                    Arc::new(SqliteConsignments::open(&dir.join("consignments.db"))?),
+                )
+            }
+            Store::Mongo(uri, _) => {
+                let name = format!("shippy_bench_fleet_{size}_{}", std::process::id());
+                let db = shippy_plugins::store::mongo::connect(uri, &name).await?;
+                db.drop().await?;
+                (
+                    Arc::new(MongoVessels::open(&db).await?),
+                    Arc::new(MongoConsignments::open(&db).await?),
+                )
+            }
+        })
+    }
+}
+
+/// A small deterministic generator, so every run books against the same fleet.
+struct Xorshift(u64);
+
+impl Xorshift {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
+/// Vessel `i` of a fleet: sizes spread from 1 to 500 containers and 10 t to 200,000 t; one
+/// in ten laid up (not available) and every other one with no room left, so the lookup
+/// must pass over full vessels as it would in a busy fleet.
+fn vessel(i: usize, random: &mut Xorshift) -> Vessel {
+    let capacity = 1 + random.below(500) as i32;
+    let max_weight = 10_000 + random.below(200_000_000) as i32;
+    let full = i % 2 == 1;
+    Vessel {
+        id: format!("fleet-{i:05}"),
+        capacity,
+        max_weight,
+        name: format!("Fleet {i}"),
+        available: i % 10 != 9,
+        owner_id: "fleet-owner".into(),
+        remaining_capacity: if full { 0 } else { capacity },
+        remaining_weight: if full { 0 } else { max_weight },
+    }
+}
+
+fn owner(i: usize) -> String {
+    format!("shipper-{}", i / PER_OWNER)
+}
+
+fn consignment(i: usize) -> anyhow::Result<Consignment> {
+    let container = Container {
+        id: format!("box-{i}"),
+        customer_id: owner(i),
+        origin: "Manchester".into(),
+        user_id: owner(i),
+    };
+    let new = NewConsignment::parse(&format!("cargo {i}"), 1_000 + i as i32, vec![container])?;
+    let now = Now {
+        rfc3339: "2026-11-23T00:00:00Z".into(),
+        unix_ms: 1_795_000_000_000 + i as i64,
+    };
+    // Stored as `key-{i}`, which the lookup asks for.
+    let key = IdempotencyKey::parse(Some(&i.to_string()))?;
+    Ok(Consignment::pending(
+        format!("c-{i:05}"),
+        new,
+        &owner(i),
+        key,
+        &now,
+    ))
+}
+
+/// Stores `size` vessels and `size` consignments, each with its event, 32 writes at a time.
+async fn fill(
+    vessels: &Arc<dyn VesselRepository>,
+    consignments: &Arc<dyn ConsignmentRepository>,
+    size: usize,
+) -> anyhow::Result<()> {
+    let mut random = Xorshift(0x5eed_f1ee7);
+    let mut writes = tokio::task::JoinSet::new();
+    for i in 0..size {
+        if writes.len() >= 32 {
+            writes.join_next().await.expect("a write in flight")??;
+        }
+        let (vessels, consignments) = (Arc::clone(vessels), Arc::clone(consignments));
+        let (v, c) = (vessel(i, &mut random), consignment(i)?);
+        writes.spawn(async move {
+            let event = outgoing("shippy.log", &v.id, "created");
+            vessels.create(&v, &event).await?;
+            let event = outgoing("shippy.log", &c.id, "booked");
+            consignments.create(&c, &event).await?;
+            anyhow::Ok(())
+        });
+    }
+    while let Some(write) = writes.join_next().await {
+        write??;
+    }
+    Ok(())
+}
+
+/// The median of up to `calls` sequential calls (after a few to warm up), in microseconds;
+/// fewer, but at least five, where they take longer than [`BUDGET`] together.
+async fn median_us<F, Fut>(calls: usize, mut call: F) -> anyhow::Result<f64>
+where
+    F: FnMut(usize) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
+    for i in 0..3 {
+        call(i).await?;
+    }
+    let (mut took, started) = (Vec::with_capacity(calls), Instant::now());
+    for i in 0..calls {
+        if i >= 5 && started.elapsed() > BUDGET {
+            break;
+        }
+        let start = Instant::now();
+        call(i).await?;
+        took.push(start.elapsed());
+    }
+    took.sort_unstable();
+    Ok(took[took.len() / 2].as_secs_f64() * 1e6)
+}
+
+/// How long one lookup is timed for at most, past its fifth call.
+const BUDGET: Duration = Duration::from_secs(2);
+
+/// The lookups, in the order a booking makes them, then a shipper's listing.
+const LOOKUPS: [&str; 5] = [
+    "booking key (by_key)",
+    "vessel for 3 containers, 55 t",
+    "vessel for 450 containers, 190,000 t",
+    "consignment by id (get)",
+    "shipper's consignments (by_owner)",
+];
+
+/// Times every lookup on a fresh fleet of `size`; `calls` each.
+async fn time_lookups(store: Store<'_>, size: usize, calls: usize) -> anyhow::Result<Vec<f64>> {
+    let (vessels, consignments) = store.open(size).await?;
+    fill(&vessels, &consignments, size).await?;
+    // Every lookup asks for rows that exist in both fleets: shipper 0's, the first ids.
+    let ids: Vec<usize> = (0..calls).map(|i| i % SMALL).collect();
+    let (v, c, ids) = (&vessels, &consignments, &ids);
+    let small = Specification {
+        capacity: 3,
+        max_weight: 55_000,
+    };
+    let big = Specification {
+        capacity: 450,
+        max_weight: 190_000_000,
+    };
+    let mut medians = Vec::new();
+    medians.push(
+        median_us(calls, |i| async move {
+            let found = c.by_key(&owner(0), &format!("key-{}", ids[i])).await?;
+            anyhow::ensure!(found.is_some(), "booking key-{} not found", ids[i]);
+            Ok(())
+        })
+        .await?,
+    );
+    for spec in [small, big] {
+        medians.push(
+            median_us(calls, |_| async move {
+                v.find_available(spec).await?;
+                Ok(())
+            })
+            .await?,
+        );
+    }
+    medians.push(
+        median_us(calls, |i| async move {
+            let found = c.get(&format!("c-{:05}", ids[i])).await?;
+            anyhow::ensure!(found.is_some(), "consignment c-{:05} not found", ids[i]);
+            Ok(())
+        })
+        .await?,
+    );
+    medians.push(
+        median_us(calls, |_| async move {
+            let listed = c.by_owner(&owner(0)).await?;
+            anyhow::ensure!(listed.len() == PER_OWNER, "{} listed", listed.len());
+            Ok(())
+        })
+        .await?,
+    );
+    Ok(medians)
+}
+
+/// Every lookup on `store` at both sizes.
+pub async fn measure(store: Store<'_>, calls: usize) -> anyhow::Result<Vec<FleetResult>> {
+    let started = Instant::now();
+    let small = time_lookups(store, SMALL, calls).await?;
+    let large = time_lookups(store, LARGE, calls).await?;
+    eprintln!(
+        "bench: fleet on {}: filled and timed in {:.1} s",
+        store.name(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(LOOKUPS
+        .iter()
+        .zip(small.into_iter().zip(large))
+        .map(|(lookup, (small_us, large_us))| FleetResult {
+            store: store.name(),
+            lookup: (*lookup).to_owned(),
+            small_us,
+            large_us,
+        })
+        .collect())
+}
+
+/// How long a MongoDB-wire server may take to answer once started.
+pub const MONGO_START: Duration = Duration::from_secs(60);
+
+/// A MongoDB-wire server for the fleet case: `SHIPPY_BENCH_MONGO_URI` (a real MongoDB), else
+/// SecantusDB from the cache folder (scripts/bench-deps.sh installs it) on a free port, gone
+/// with this value.
+pub struct MongoServer {
+    pub uri: String,
+    /// What answers: MongoDB (by the variable) or SecantusDB.
+    pub server: &'static str,
+    _child: Option<tokio::process::Child>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+impl MongoServer {
+    /// The server, or why there is none.
+    pub async fn find() -> Result<Self, String> {
+        if let Ok(uri) = std::env::var("SHIPPY_BENCH_MONGO_URI") {
+            return Ok(Self {
+                uri,
+                server: "SHIPPY_BENCH_MONGO_URI",
+                _child: None,
+                _dir: None,
+            });
+        }
+        let server = crate::cache_dir().join("venv/bin/secantusd-py");
+        if !server.exists() {
+            return Err(format!(
+                "no MongoDB-wire server ({} is missing: scripts/bench-deps.sh installs it; or set SHIPPY_BENCH_MONGO_URI)",
+                server.display()
+            ));
+        }
+        let failed = |e: &dyn std::fmt::Display| format!("SecantusDB did not start: {e}");
+        let dir = tempfile::tempdir().map_err(|e| failed(&e))?;
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map_err(|e| failed(&e))?
+            .port();
+        let child = tokio::process::Command::new(&server)
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .arg("--storage-path")
+            .arg(dir.path().join("mongo"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .map_err(|e| failed(&e))?;
+        let started = Instant::now();
+        while tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
+        {
+            if started.elapsed() > MONGO_START {
+                return Err(failed(&"nothing answered within a minute"));
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Ok(Self {
+            uri: format!("mongodb://127.0.0.1:{port}/?directConnection=true"),
+            server: "SecantusDB",
+            _child: Some(child),
+            _dir: Some(dir),
+        })
+    }
+}
