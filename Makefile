@@ -13,11 +13,11 @@ help: ## list the targets
 # What `make run` starts. The embedded default needs none of the real-infrastructure adapters
 # (the cargo features kafka, mongodb and consul: librdkafka in C, the MongoDB driver, Consul's
 # HTTP client), so a plain `make init` leaves them out, which saves about half of a cold
-# build; any PROFILE builds them all. `make test` and `make bench` build everything.
+# build; any PROFILE (or SHIPPY_PROFILE) builds them all. `make test` and `make bench` build everything.
 RUN_PACKAGES := -p shippy-user -p shippy-vessel -p shippy-consignment -p shippy-log -p shippy-api -p shippy-cli
 
 init: ## build the release binaries (PROFILE=compose: with the Kafka, MongoDB and Consul adapters), create .shippy/ (config, token key pair), start PROFILE=compose's containers; safe to repeat
-	$(CARGO) build --release $(RUN_PACKAGES) --bins $(if $(PROFILE),,--no-default-features)
+	$(CARGO) build --release $(RUN_PACKAGES) --bins $(if $(PROFILE)$(SHIPPY_PROFILE),,--no-default-features)
 	$(BIN)/shippy init $(if $(PROFILE),--profile $(PROFILE))
 	@scripts/infra.sh $(PROFILE)
 

@@ -1109,6 +1109,12 @@ async function stream(signal, onEvent, onState) {
   while (!signal.aborted) {
     try {
       const response = await fetch(`${API}/logs/stream`, { headers: { authorization: `Bearer ${session.token}` }, signal });
+      // A token the API no longer takes (revoked, expired) will not start working: log in.
+      if (response.status === 401) {
+        session.clear("rejected");
+        sendToLogIn("Your session has ended. Log in again to carry on.");
+        return;
+      }
       if (!response.ok) throw new Error(`stream answered ${response.status}`);
       onState("live");
       const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();

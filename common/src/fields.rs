@@ -63,9 +63,17 @@ pub struct FieldError {
     pub message: String,
 }
 
-/// The fields a request got wrong, in the order they were checked.
+/// The most fields one answer names; past that they are counted, so that a consignment with
+/// thousands of bad containers still fits its refusal in a gRPC header.
+pub const MAX_FIELDS: usize = 20;
+
+/// The fields a request got wrong, in the order they were checked (the first
+/// [`MAX_FIELDS`], and how many more).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct FieldErrors(Vec<FieldError>);
+pub struct FieldErrors {
+    errors: Vec<FieldError>,
+    more: usize,
+}
 
 impl FieldErrors {
     pub fn new() -> Self {
@@ -82,13 +90,18 @@ impl FieldErrors {
     /// Records that `field` is wrong; a field already refused keeps its first reason.
     pub fn add(&mut self, field: impl Into<String>, code: FieldCode, message: impl Into<String>) {
         let field = field.into();
-        if !self.0.iter().any(|e| e.field == field) {
-            self.0.push(FieldError {
-                field,
-                code,
-                message: message.into(),
-            });
+        if self.has(&field) {
+            return;
         }
+        if self.errors.len() >= MAX_FIELDS {
+            self.more += 1;
+            return;
+        }
+        self.errors.push(FieldError {
+            field,
+            code,
+            message: message.into(),
+        });
     }
 
     /// Records `field` as wrong unless `ok`.
@@ -99,21 +112,21 @@ impl FieldErrors {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.errors.is_empty()
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &FieldError> {
-        self.0.iter()
+        self.errors.iter()
     }
 
     /// Whether `field` was refused.
     pub fn has(&self, field: &str) -> bool {
-        self.0.iter().any(|e| e.field == field)
+        self.errors.iter().any(|e| e.field == field)
     }
 
     /// The names of the refused fields, in order.
     pub fn names(&self) -> Vec<&str> {
-        self.0.iter().map(|e| e.field.as_str()).collect()
+        self.errors.iter().map(|e| e.field.as_str()).collect()
     }
 
     /// `Ok` when nothing was refused, else every refusal.
@@ -125,11 +138,14 @@ impl FieldErrors {
 /// `name: must not be empty; capacity: must be greater than 0`.
 impl fmt::Display for FieldErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for (i, e) in self.0.iter().enumerate() {
+        for (i, e) in self.errors.iter().enumerate() {
             if i > 0 {
                 f.write_str("; ")?;
             }
             write!(f, "{}: {}", e.field, e.message)?;
+        }
+        if self.more > 0 {
+            write!(f, "; and {} more", self.more)?;
         }
         Ok(())
     }
@@ -186,6 +202,28 @@ mod tests {
             "name: must not be empty; capacity: must be greater than 0"
         );
         assert!(FieldErrors::new().finish().is_ok());
+    }
+
+    #[test]
+    fn thousands_of_bad_fields_are_named_up_to_the_cap_and_counted_past_it() {
+        let mut errors = FieldErrors::new();
+        for i in 0..5_000 {
+            errors.add(
+                format!("containers[{i}].origin"),
+                FieldCode::TooLong,
+                "too long",
+            );
+        }
+        assert_eq!(errors.iter().count(), MAX_FIELDS);
+        assert!(errors.to_string().ends_with("; and 4980 more"), "{errors}");
+        let status = errors.status(tonic::Code::InvalidArgument, errors.to_string());
+        let response = status.into_http::<()>();
+        let size: usize = response
+            .headers()
+            .iter()
+            .map(|(k, v)| k.as_str().len() + v.len())
+            .sum();
+        assert!(size < 8 * 1024, "{size} bytes of headers");
     }
 
     #[test]

@@ -22,7 +22,8 @@ pub enum Field<T> {
 /// A whole number in a JSON body: `2` and `2.0` alike, as JSON Schema's `integer` allows;
 /// required.
 pub type Whole = Field<i32>;
-/// A string in a JSON body; absent is empty, for the service to judge.
+/// A string in a JSON body; absent is empty, for the service to judge; `null` is not a
+/// string (the API document does not allow it), so it is refused as one.
 pub type Text = Field<String>;
 
 const NOT_WHOLE: &str = "must be a whole number from -2147483648 to 2147483647";
@@ -78,7 +79,6 @@ impl<'de> Deserialize<'de> for Whole {
 impl<'de> Deserialize<'de> for Text {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         Ok(match Value::deserialize(deserializer)? {
-            Value::Null => Field::Missing,
             Value::String(s) => Field::Value(s),
             _ => Field::Wrong(FieldCode::BadFormat, "must be a string"),
         })
@@ -155,8 +155,18 @@ mod tests {
         assert_eq!(codes, ["name bad_format", "weight not_a_number"]);
         let missing: Body = serde_json::from_str("{}").unwrap();
         let mut errors = FieldErrors::new();
+        assert_eq!(missing.company.take(&mut errors, "company"), "");
         missing.weight.take(&mut errors, "weight");
-        assert_eq!(errors.to_string(), "weight: is required");
+        assert_eq!(
+            errors.to_string(),
+            "weight: is required",
+            "absent text is empty"
+        );
+        // `null` is no string: an optional text field sent as null is refused, not emptied.
+        let null: Body = serde_json::from_str(r#"{"company": null}"#).unwrap();
+        let mut errors = FieldErrors::new();
+        null.company.take(&mut errors, "company");
+        assert_eq!(errors.to_string(), "company: must be a string");
     }
 
     #[derive(Deserialize)]

@@ -26,14 +26,13 @@ impl From<JsonRejection> for ApiError {
         let text = rejection.body_text();
         let mut error = ApiError::new(ErrorKind::InvalidArgument, &text);
         // A value of the wrong shape deep in the body: serde names its path.
-        if let JsonRejection::JsonDataError(_) = rejection {
-            if let Some((field, why)) = text
+        if let JsonRejection::JsonDataError(_) = rejection
+            && let Some((field, why)) = text
                 .split_once("target type: ")
                 .and_then(|(_, rest)| rest.split_once(": "))
                 .filter(|(field, _)| !field.contains(' '))
-            {
-                error.fields = FieldErrors::one(field, FieldCode::BadFormat, why);
-            }
+        {
+            error.fields = FieldErrors::one(field, FieldCode::BadFormat, why);
         }
         error
     }
