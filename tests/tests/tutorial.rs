@@ -335,56 +335,39 @@ async fn bad_input_is_refused_unstored_and_impossible_consignments_end_rejected_
             })
             .collect()
     };
-    let (status, body) = system
-        .rest(
-            "POST",
+    let every_field_wrong = [
+        (
             "/api/v1/users",
             None,
-            Some(json!({"name": " ", "email": "not-an-email", "password": "short"})),
-        )
-        .await;
-    assert_eq!(status, 400, "{body}");
-    assert_eq!(
-        fields(&body),
-        ["name required", "email bad_format", "password too_small"],
-        "{body}"
-    );
-    let (status, body) = system
-        .rest(
-            "POST",
+            json!({"name": " ", "email": "not-an-email", "password": "short"}),
+            ["name required", "email bad_format", "password too_small"],
+        ),
+        (
             "/api/v1/vessels",
-            Some(&token),
-            Some(json!({"name": "", "capacity": 0, "max_weight": -1})),
-        )
-        .await;
-    assert_eq!(status, 400, "{body}");
-    assert_eq!(
-        fields(&body),
-        [
-            "name required",
-            "capacity too_small",
-            "max_weight too_small"
-        ],
-        "{body}"
-    );
-    let (status, body) = system
-        .rest(
-            "POST",
+            Some(token.as_str()),
+            json!({"name": "", "capacity": 0, "max_weight": -1}),
+            [
+                "name required",
+                "capacity too_small",
+                "max_weight too_small",
+            ],
+        ),
+        (
             "/api/v1/consignments",
-            Some(&token),
-            Some(json!({"description": "", "weight": 0, "containers": []})),
-        )
-        .await;
-    assert_eq!(status, 400, "{body}");
-    assert_eq!(
-        fields(&body),
-        [
-            "description required",
-            "weight too_small",
-            "containers required"
-        ],
-        "{body}"
-    );
+            Some(token.as_str()),
+            json!({"description": "", "weight": 0, "containers": []}),
+            [
+                "description required",
+                "weight too_small",
+                "containers required",
+            ],
+        ),
+    ];
+    for (path, caller, bad, expected) in every_field_wrong {
+        let (status, body) = system.rest("POST", path, caller, Some(bad)).await;
+        assert_eq!(status, 400, "{path}: {body}");
+        assert_eq!(fields(&body), expected, "{path}: {body}");
+    }
     let (_, body) = system
         .rest("GET", "/api/v1/consignments", Some(&token), None)
         .await;

@@ -116,9 +116,10 @@ pub fn check(errors: FieldErrors) -> Result<(), ApiError> {
 impl ApiError {
     /// A 400 naming every field in `errors`.
     pub fn invalid(errors: FieldErrors) -> Self {
+        let message = errors.to_string();
         Self {
-            fields: errors.clone(),
-            ..Self::new(ErrorKind::InvalidArgument, errors.to_string())
+            fields: errors,
+            ..Self::new(ErrorKind::InvalidArgument, message)
         }
     }
 }
