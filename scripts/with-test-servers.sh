@@ -3,7 +3,9 @@
 # and stops them afterwards, even on failure:
 # - a MongoDB-wire server (SecantusDB), as SHIPPY_TEST_MONGO_URI;
 # - a Kafka-wire broker (tansu, in memory), as SHIPPY_TEST_KAFKA_BROKERS (its process id as
-#   SHIPPY_TEST_KAFKA_PID).
+#   SHIPPY_TEST_KAFKA_PID);
+# and sets SHIPPY_TEST_SERVERS=required, so no test that needs one is skipped (without this
+# script, such a test says it is skipped and why: plugins/src/test_servers.rs).
 # scripts/test-deps.sh installs them.
 set -euo pipefail
 
@@ -50,5 +52,7 @@ wait_port "$kafka_port" 60 || { cat "$work/kafka.log" >&2; exit 1; }
 export SHIPPY_TEST_KAFKA_BROKERS="127.0.0.1:$kafka_port"
 # The chaos tests pause the broker (SIGSTOP) to play an outage.
 export SHIPPY_TEST_KAFKA_PID="${pids[-1]}"
+# Under these servers a test that cannot find one fails instead of saying it is skipped.
+export SHIPPY_TEST_SERVERS=required
 
 "$@"

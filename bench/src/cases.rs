@@ -244,7 +244,7 @@ fn pid_of(system: &Running, service: &str) -> (String, u32) {
 pub async fn all(system: &Running, bare: &Bare) -> anyhow::Result<Vec<Case>> {
     let http = reqwest::Client::new();
     let timeout = Duration::from_secs(system.config.request_timeout_secs);
-    let breaker: BreakerConfig = system.config.client.breaker();
+    let breaker: BreakerConfig = BreakerConfig::from(&system.config.client);
     let discovered =
         |service| Discovered::new(Arc::clone(&system.registry), service, timeout, breaker);
     let token = system.token.clone();

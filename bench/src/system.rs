@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context;
 use shippy_cli::launcher::{Launch, Logs, Running as Child, wait_registered};
 use shippy_common::config::{Config, Sources};
-use shippy_common::{auth, names};
+use shippy_common::{Service, auth, names};
 use shippy_plugins::registry::Registry;
 
 pub struct Running {
@@ -95,8 +95,8 @@ impl Running {
             logs: Logs::Files(dir.path().join("logs")),
         };
         let started = tokio::time::Instant::now();
-        let mut children = names::ALL
-            .iter()
+        let mut children = Service::ALL
+            .into_iter()
             .map(|s| launch.spawn(s))
             .collect::<anyhow::Result<Vec<_>>>()?;
         wait_registered(registry.as_ref(), &mut children, Duration::from_secs(30)).await?;
@@ -105,7 +105,7 @@ impl Running {
         tokio::time::sleep(Duration::from_secs(1)).await;
         let idle_rss = children
             .iter()
-            .map(|c| (c.service.clone(), crate::procs::rss_mib(c.pid())))
+            .map(|c| (c.service.name().to_owned(), crate::procs::rss_mib(c.pid())))
             .collect();
         let api = format!(
             "http://{}",
@@ -135,7 +135,7 @@ impl Running {
     pub fn pids(&self) -> Vec<(String, u32)> {
         self.children
             .iter()
-            .map(|c| (c.service.clone(), c.pid()))
+            .map(|c| (c.service.name().to_owned(), c.pid()))
             .collect()
     }
 

@@ -17,11 +17,11 @@ pub struct ConnArgs {
     /// Call this address instead of looking the service up in the registry
     #[arg(long, global = true, env = "SHIPPY_ADDR")]
     pub addr: Option<String>,
-    /// Folder with default.toml (finds the registry) [env: SHIPPY_CONFIG_DIR]
-    #[arg(long, global = true)]
+    /// Folder with default.toml (finds the registry)
+    #[arg(long, global = true, env = "SHIPPY_CONFIG_DIR")]
     pub config_dir: Option<PathBuf>,
-    /// Config profile [env: SHIPPY_PROFILE]
-    #[arg(long, global = true)]
+    /// Config profile
+    #[arg(long, global = true, env = "SHIPPY_PROFILE")]
     pub profile: Option<String>,
     /// The token from `user-cli auth`
     #[arg(long, global = true, env = "SHIPPY_TOKEN", hide_env_values = true)]
@@ -53,7 +53,12 @@ impl ConnArgs {
         })?;
         let registry = shippy_common::wiring::registry(&config).await?;
         let timeout = Duration::from_secs(config.request_timeout_secs);
-        let discovered = Discovered::new(registry, service, timeout, config.client.breaker());
+        let discovered = Discovered::new(
+            registry,
+            service,
+            timeout,
+            shippy_common::client::BreakerConfig::from(&config.client),
+        );
         discovered
             .channel()
             .await

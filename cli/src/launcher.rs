@@ -6,14 +6,10 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use anyhow::Context;
+use shippy_common::Service;
 use shippy_plugins::registry::Registry;
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, Command};
-
-/// The binary that serves the service registered as `service`: `shippy.user` → `user-service`.
-pub fn binary_name(service: &str) -> String {
-    format!("{}-service", service.trim_start_matches("shippy."))
-}
 
 /// Where a service's log lines go.
 #[derive(Clone, Debug)]
@@ -37,7 +33,7 @@ pub struct Launch {
 /// A started service.
 #[derive(Debug)]
 pub struct Running {
-    pub service: String,
+    pub service: Service,
     pub child: Child,
 }
 
@@ -70,10 +66,9 @@ impl Running {
 }
 
 impl Launch {
-    /// Starts the service registered as `service`.
-    pub fn spawn(&self, service: &str) -> anyhow::Result<Running> {
-        let binary = binary_name(service);
-        let path = self.bin_dir.join(&binary);
+    /// Starts `service`'s binary.
+    pub fn spawn(&self, service: Service) -> anyhow::Result<Running> {
+        let path = self.bin_dir.join(service.binary());
         let mut command = Command::new(&path);
         command
             .args(&self.args)
@@ -90,22 +85,19 @@ impl Launch {
             )
         })?;
         if let Some(stderr) = child.stderr.take() {
-            tokio::spawn(forward(stderr, binary, self.logs.clone()));
+            tokio::spawn(forward(stderr, service, self.logs.clone()));
         }
-        Ok(Running {
-            service: service.to_owned(),
-            child,
-        })
+        Ok(Running { service, child })
     }
 }
 
-async fn forward(stderr: tokio::process::ChildStderr, binary: String, logs: Logs) {
+async fn forward(stderr: tokio::process::ChildStderr, service: Service, logs: Logs) {
     let mut lines = BufReader::new(stderr).lines();
     let mut file = match &logs {
-        Logs::Files(dir) => open_log(dir, &binary).await,
+        Logs::Files(dir) => open_log(dir, service.binary()).await,
         Logs::Prefixed => None,
     };
-    let short = binary.trim_end_matches("-service").to_owned();
+    let short = service.key();
     while let Ok(Some(line)) = lines.next_line().await {
         match file.as_mut() {
             Some(f) => {
@@ -136,21 +128,18 @@ pub async fn wait_registered(
     for r in running.iter_mut() {
         let pid = r.pid().to_string();
         loop {
-            let up = registry.healthy(&r.service).await?;
+            let up = registry.healthy(r.service.name()).await?;
             if up.iter().any(|i| i.metadata.get("pid") == Some(&pid)) {
                 break;
             }
             if let Some(status) = r.child.try_wait()? {
                 anyhow::bail!(
                     "{} exited ({status}) before it registered; see its log above",
-                    binary_name(&r.service)
+                    r.service.binary()
                 );
             }
             if tokio::time::Instant::now() >= deadline {
-                anyhow::bail!(
-                    "{} did not register within {timeout:?}",
-                    binary_name(&r.service)
-                );
+                anyhow::bail!("{} did not register within {timeout:?}", r.service.binary());
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use tokio::time::Instant;
 
-use crate::launcher::{Launch, Running, binary_name};
+use shippy_common::Service;
+
+use crate::launcher::{Launch, Running};
 
 /// The first wait before a restart; it doubles after each failure in a row.
 pub const FIRST_BACKOFF: Duration = Duration::from_millis(500);
@@ -23,7 +25,7 @@ const CHECK_EVERY: Duration = Duration::from_millis(200);
 #[derive(Debug)]
 pub struct Supervised {
     launch: Launch,
-    service: String,
+    service: Service,
     running: Option<Running>,
     /// The running process's id (the child forgets it once it has been reaped).
     pid: u32,
@@ -38,7 +40,7 @@ impl Supervised {
     pub fn new(launch: Launch, running: Running) -> Self {
         Self {
             launch,
-            service: running.service.clone(),
+            service: running.service,
             pid: running.pid(),
             running: Some(running),
             started: Instant::now(),
@@ -50,7 +52,7 @@ impl Supervised {
 
     /// Notices an exit and schedules the restart, or makes a restart that is due.
     fn check(&mut self, now: Instant) {
-        let binary = binary_name(&self.service);
+        let binary = self.service.binary();
         if let Some(running) = self.running.as_mut() {
             let Ok(Some(status)) = running.child.try_wait() else {
                 return;
@@ -67,7 +69,7 @@ impl Supervised {
             return;
         }
         if self.due.is_some_and(|due| now >= due) {
-            match self.launch.spawn(&self.service) {
+            match self.launch.spawn(self.service) {
                 Ok(running) => {
                     self.restarts += 1;
                     println!(

@@ -13,23 +13,19 @@ use std::task::{Context, Poll};
 use shippy_plugins::flags::{self, Following};
 use tonic::Status;
 
+use crate::Service;
 use crate::config::Config;
-
-/// The scope of `service`'s own flags: `shippy.vessel` → `vessel`.
-pub fn scope(service: &str) -> &str {
-    service.trim_start_matches("shippy.")
-}
 
 /// Follows the config's flags file for `service` serving at `address` (as registered), for
 /// as long as the answer is kept; `None` when no file is configured.
-pub async fn follow(config: &Config, service: &str, address: SocketAddr) -> Option<Following> {
+pub async fn follow(config: &Config, service: Service, address: SocketAddr) -> Option<Following> {
     let path = config.faults.flags_file.clone();
     if path.as_os_str().is_empty() {
         return None;
     }
-    let scope = scope(service);
+    let scope = service.key();
     // The gateway keeps no store and publishes nothing.
-    let shared: &[&str] = if service == crate::names::API {
+    let shared: &[&str] = if service == Service::Api {
         &[]
     } else {
         &["broker", "store"]
@@ -57,10 +53,10 @@ pub struct FaultsLayer {
 }
 
 impl FaultsLayer {
-    /// The layer for `service` (`shippy.vessel`).
-    pub fn new(service: &str) -> Self {
+    /// The layer for `service`'s flags (`vessel.fail_rate`, …).
+    pub fn new(service: Service) -> Self {
         let key = |fault: &str| {
-            let key = format!("{}.{fault}", scope(service));
+            let key = format!("{}.{fault}", service.key());
             flags::find(&key).map_or("", |f| f.key)
         };
         Self {
@@ -141,10 +137,10 @@ mod tests {
 
     #[test]
     fn each_service_finds_its_own_flags() {
-        let layer = FaultsLayer::new(crate::names::VESSEL);
+        let layer = FaultsLayer::new(Service::Vessel);
         assert_eq!(layer.fail, "vessel.fail_rate");
         assert_eq!(layer.latency, "vessel.latency_ms");
-        assert_eq!(FaultsLayer::new(crate::names::API).fail, "api.fail_rate");
+        assert_eq!(FaultsLayer::new(Service::Api).fail, "api.fail_rate");
     }
 
     #[test]

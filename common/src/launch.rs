@@ -5,16 +5,17 @@ use std::path::PathBuf;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
-use crate::config::{Config, Sources, listen_key};
+use crate::Service;
+use crate::config::{Config, Sources};
 
 /// The flags every service binary takes.
 #[derive(Clone, Debug, clap::Parser)]
 pub struct ServiceArgs {
-    /// Folder with default.toml and the profile files [env: SHIPPY_CONFIG_DIR, default: ./config]
-    #[arg(long)]
+    /// Folder with default.toml and the profile files [default: ./config]
+    #[arg(long, env = "SHIPPY_CONFIG_DIR")]
     pub config_dir: Option<PathBuf>,
-    /// Config profile to layer over the defaults, e.g. `compose` [env: SHIPPY_PROFILE]
-    #[arg(long)]
+    /// Config profile to layer over the defaults, e.g. `compose`
+    #[arg(long, env = "SHIPPY_PROFILE")]
     pub profile: Option<String>,
     /// Address to listen on, overriding `services.<name>.listen` (port 0 picks a free port)
     #[arg(long)]
@@ -25,20 +26,14 @@ pub struct ServiceArgs {
 }
 
 impl ServiceArgs {
-    /// Loads the config for the service registered as `service`.
-    pub fn load(&self, service: &str) -> anyhow::Result<Config> {
+    /// Loads the config for `service`.
+    pub fn load(&self, service: Service) -> anyhow::Result<Config> {
         let mut overrides = Vec::new();
         if let Some(listen) = &self.listen {
-            overrides.push((listen_key(service), listen.clone()));
+            overrides.push((service.listen_key(), listen.clone()));
         }
         if let Some(listen) = &self.metrics_listen {
-            overrides.push((
-                format!(
-                    "{}.metrics_listen",
-                    listen_key(service).trim_end_matches(".listen")
-                ),
-                listen.clone(),
-            ));
+            overrides.push((service.metrics_listen_key(), listen.clone()));
         }
         let sources = Sources {
             config_dir: self.config_dir.clone(),
@@ -50,11 +45,9 @@ impl ServiceArgs {
 }
 
 /// Binds the listen address the config gives `service`.
-pub async fn bind(config: &Config, service: &str) -> anyhow::Result<TcpListener> {
-    let address = config
-        .listen_of(service)
-        .with_context(|| format!("no listen address for {service}"))?;
+pub async fn bind(config: &Config, service: Service) -> anyhow::Result<TcpListener> {
+    let address = config.service(service).listen;
     TcpListener::bind(address)
         .await
-        .with_context(|| format!("cannot listen on {address} ({})", listen_key(service)))
+        .with_context(|| format!("cannot listen on {address} ({})", service.listen_key()))
 }

@@ -1,11 +1,14 @@
-//! The one source of truth for service names: what instances register as and what clients
-//! resolve. (The reference system's "service not found" came from two spellings of one name.)
+//! The registry names of the five services, as constants for the places that only need a
+//! name (resolving a client, a metric label). They come from [`Service`], the one source of
+//! truth.
 
-pub const USER: &str = "shippy.user";
-pub const VESSEL: &str = "shippy.vessel";
-pub const CONSIGNMENT: &str = "shippy.consignment";
-pub const LOG: &str = "shippy.log";
-pub const API: &str = "shippy.api";
+use crate::service::Service;
 
-/// Every service, in start order.
+pub const USER: &str = Service::User.name();
+pub const VESSEL: &str = Service::Vessel.name();
+pub const CONSIGNMENT: &str = Service::Consignment.name();
+pub const LOG: &str = Service::Log.name();
+pub const API: &str = Service::Api.name();
+
+/// Every service's registry name, in start order ([`Service::ALL`]).
 pub const ALL: [&str; 5] = [USER, VESSEL, CONSIGNMENT, LOG, API];

@@ -13,26 +13,8 @@ use tokio::time::Instant;
 use tracing::Instrument;
 use tracing::field::Empty;
 
+use crate::request_id::{REQUEST_ID_HEADER, with_request_id};
 use crate::telemetry;
-
-tokio::task_local! {
-    /// The id of the request being served (the gateway's `x-request-id`), for the calls it
-    /// makes onward and for log lines.
-    static REQUEST_ID: String;
-}
-
-/// The header the request id travels in.
-pub const REQUEST_ID_HEADER: &str = "x-request-id";
-
-/// The id of the request this task serves, if one came in.
-pub fn request_id() -> Option<String> {
-    REQUEST_ID.try_with(Clone::clone).ok()
-}
-
-/// Runs `work` as serving request `id`: calls it makes onward carry the id.
-pub async fn with_request_id<F: Future>(id: String, work: F) -> F::Output {
-    REQUEST_ID.scope(id, work).await
-}
 
 /// Adds [`GrpcRequests`] around a tonic server.
 #[derive(Clone, Copy, Debug, Default)]

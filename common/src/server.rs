@@ -21,6 +21,7 @@ use crate::limit::{ClientLimits, RateLimited};
 use crate::observe::GrpcRequestsLayer;
 use crate::registration::Registration;
 use crate::runtime;
+use crate::service::Service;
 
 /// How long an instance keeps serving after deregistering: a little over two registry polls.
 pub const DEREGISTER_DELAY: Duration = Duration::from_millis(500);
@@ -43,8 +44,8 @@ pub fn guarded<S>(
 
 /// One gRPC service ready to serve.
 pub struct GrpcService {
-    /// The registry name, from [`crate::names`].
-    pub name: &'static str,
+    /// Which service it is: what it registers as and which settings it serves with.
+    pub service: Service,
     /// The fully qualified gRPC service name, for the health service.
     pub grpc_name: &'static str,
     pub routes: Routes,
@@ -59,7 +60,7 @@ pub async fn serve_grpc(
     shutdown: impl Future<Output = ()> + Send,
 ) -> anyhow::Result<()> {
     let address = listener.local_addr()?;
-    let _flags = crate::faults::follow(config, service.name, address).await;
+    let _flags = crate::faults::follow(config, service.service, address).await;
     let (reporter, health) = tonic_health::server::health_reporter();
     reporter
         .set_service_status(service.grpc_name, ServingStatus::Serving)
@@ -70,23 +71,19 @@ pub async fn serve_grpc(
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let routes = service.routes.add_service(health);
-    let name = service.name;
+    let me = service.service;
     let server = spread_servers(listener, stop_rx, move |incoming, stopped| {
         tonic::transport::Server::builder()
             .layer(GrpcRequestsLayer)
             .layer(DecodeErrorsLayer)
-            .layer(FaultsLayer::new(name))
+            .layer(FaultsLayer::new(me))
             .add_routes(routes.clone())
             .serve_with_incoming_shutdown(incoming, stopped)
     });
-    tracing::info!(service = service.name, %address, "serving gRPC");
-    let metrics_listen = config
-        .service(service.name)
-        .map(|s| s.metrics_listen)
-        .ok_or_else(|| anyhow::anyhow!("no settings for {}", service.name))?;
-    let metrics = crate::admin::serve(metrics_listen).await?;
+    tracing::info!(service = me.name(), %address, "serving gRPC");
+    let metrics = crate::admin::serve(config.service(me).metrics_listen).await?;
     let registration =
-        Registration::start(registry, service.name, address, metrics, &config.registry).await?;
+        Registration::start(registry, me.name(), address, metrics, &config.registry).await?;
 
     shutdown.await;
     reporter
@@ -97,7 +94,7 @@ pub async fn serve_grpc(
         .await;
     let grace = Duration::from_secs(config.shutdown_grace_secs);
     drain(registration, stop_tx, server, grace).await?;
-    tracing::info!(service = service.name, "stopped");
+    tracing::info!(service = me.name(), "stopped");
     Ok(())
 }
 

@@ -7,6 +7,7 @@
 //! - [`outbox`]: events stored with their writes and relayed to the broker afterwards.
 //! - [`flags`]: fault flags, read from a flagd file and followed as it changes.
 //! - [`task`]: background tasks that stop when their handle is dropped.
+//! - [`test_servers`]: which wire-protocol test servers are running, for tests that need one.
 
 pub mod broker;
 pub mod flags;
@@ -14,6 +15,7 @@ pub mod outbox;
 pub mod registry;
 pub mod store;
 pub mod task;
+pub mod test_servers;
 
 /// Milliseconds since the Unix epoch, the time unit the embedded adapters store.
 pub fn now_unix_ms() -> i64 {

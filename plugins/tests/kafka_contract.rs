@@ -5,15 +5,9 @@
 use std::sync::Arc;
 
 use shippy_plugins::broker::{Broker, KafkaBroker};
+use shippy_plugins::test_servers::TestServer;
 
-fn brokers() -> String {
-    std::env::var("SHIPPY_TEST_KAFKA_BROKERS").unwrap_or_else(|_| {
-        panic!(
-            "SHIPPY_TEST_KAFKA_BROKERS is not set: run `make test` (it starts a Kafka-wire broker)"
-        )
-    })
-}
-
-shippy_plugins::broker_contract!(async {
-    Arc::new(KafkaBroker::connect(&brokers(), 1).unwrap()) as Arc<dyn Broker>
+shippy_plugins::broker_contract!(needs[TestServer::Kafka], async {
+    let brokers = TestServer::Kafka.address().expect("checked before");
+    Arc::new(KafkaBroker::connect(&brokers, 1).unwrap()) as Arc<dyn Broker>
 });

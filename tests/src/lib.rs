@@ -5,6 +5,7 @@
 pub mod browser;
 pub mod otlp;
 pub mod prometheus;
+pub mod servers;
 
 use std::collections::BTreeMap;
 use std::future::Future;
@@ -18,8 +19,13 @@ use anyhow::Context;
 use serde_json::Value;
 use shippy_cli::launcher::{Launch, Logs, Running, wait_registered};
 use shippy_common::config::{Config, Sources};
-use shippy_common::{auth, names};
+use shippy_common::{Service, auth, names};
 use shippy_plugins::registry::Registry;
+
+/// The service registered as `name` (the tests name services by [`names`]).
+pub fn service_named(name: &str) -> Service {
+    Service::from_name(name).unwrap_or_else(|| panic!("{name} is not a shippy service"))
+}
 
 /// The repository root (this crate lives in `tests/`).
 pub fn repo_root() -> PathBuf {
@@ -138,7 +144,7 @@ impl System {
 
     /// Starts one service and waits until it has registered.
     pub async fn start_service(&mut self, service: &'static str) {
-        let mut one = [self.launch.spawn(service).unwrap()];
+        let mut one = [self.launch.spawn(service_named(service)).unwrap()];
         if let Err(e) =
             wait_registered(self.registry.as_ref(), &mut one, Duration::from_secs(30)).await
         {
@@ -150,7 +156,7 @@ impl System {
 
     /// Starts another instance of `service` beside the running one; the caller owns it.
     pub async fn start_extra(&self, service: &'static str) -> Running {
-        let mut one = [self.launch.spawn(service).unwrap()];
+        let mut one = [self.launch.spawn(service_named(service)).unwrap()];
         if let Err(e) =
             wait_registered(self.registry.as_ref(), &mut one, Duration::from_secs(30)).await
         {
@@ -218,10 +224,11 @@ impl System {
     pub fn logs(&self) -> String {
         let mut out = String::new();
         for service in names::ALL {
-            let file = self.dir.path().join("logs").join(format!(
-                "{}.log",
-                shippy_cli::launcher::binary_name(service)
-            ));
+            let file = self
+                .dir
+                .path()
+                .join("logs")
+                .join(format!("{}.log", service_named(service).binary()));
             out.push_str(&format!(
                 "--- {}\n{}\n",
                 file.display(),

@@ -13,7 +13,7 @@ use shippy_cli::launcher::{Launch, Logs, Running, wait_registered};
 use shippy_cli::output;
 use shippy_cli::supervise::{Supervised, supervise};
 use shippy_common::config::{Config, Sources};
-use shippy_common::{auth, names};
+use shippy_common::{Service, auth};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -21,9 +21,12 @@ use shippy_common::{auth, names};
     about = "Prepare and run the shippy services on this machine"
 )]
 struct Cli {
-    /// Config profile to run with, e.g. `compose` [env: SHIPPY_PROFILE]
-    #[arg(long, global = true)]
+    /// Config profile to run with, e.g. `compose`
+    #[arg(long, global = true, env = "SHIPPY_PROFILE")]
     profile: Option<String>,
+    /// Folder with default.toml and the profile files [default: ./config]
+    #[arg(long, global = true, env = "SHIPPY_CONFIG_DIR")]
+    config_dir: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -38,7 +41,7 @@ enum Command {
         /// Run more than one instance of a service, e.g. `--scale vessel=2` (repeatable);
         /// the extra instances listen on free ports and register them
         #[arg(long, value_parser = parse_scale)]
-        scale: Vec<(String, usize)>,
+        scale: Vec<(Service, usize)>,
     },
     /// Exit 0 when TARGET serves: `host:port` asks gRPC health, an `http://` URL wants a 2xx
     Health { target: String },
@@ -180,17 +183,12 @@ fn init(config: &Config) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `vessel=2` → (`shippy.vessel`, 2).
-fn parse_scale(text: &str) -> Result<(String, usize), String> {
+/// `vessel=2` → (`Service::Vessel`, 2).
+fn parse_scale(text: &str) -> Result<(Service, usize), String> {
     let (name, n) = text
         .split_once('=')
         .ok_or_else(|| format!("{text:?}: expected SERVICE=COUNT, e.g. vessel=2"))?;
-    let service = format!("shippy.{}", name.trim_end_matches("-service"));
-    if !names::ALL.contains(&service.as_str()) {
-        return Err(format!(
-            "{name:?} is not a shippy service (user, vessel, consignment, log, api)"
-        ));
-    }
+    let service: Service = name.parse().map_err(|e| format!("{e}"))?;
     let n: usize = n
         .parse()
         .ok()
@@ -199,11 +197,7 @@ fn parse_scale(text: &str) -> Result<(String, usize), String> {
     Ok((service, n))
 }
 
-async fn run(
-    config: Config,
-    profile: Option<String>,
-    scale: &[(String, usize)],
-) -> anyhow::Result<()> {
+async fn run(config: Config, sources: &Sources, scale: &[(Service, usize)]) -> anyhow::Result<()> {
     for key in [&config.auth.private_key, &config.auth.service_private_key] {
         if !key.exists() {
             anyhow::bail!("no key at {}: run `make init` first", key.display());
@@ -213,9 +207,14 @@ async fn run(
         .parent()
         .map(PathBuf::from)
         .context("no binary folder")?;
-    let args = profile
-        .map(|p| vec!["--profile".to_owned(), p])
-        .unwrap_or_default();
+    // The services load the config this process loaded.
+    let mut args = Vec::new();
+    if let Some(profile) = &sources.profile {
+        args.extend(["--profile".to_owned(), profile.clone()]);
+    }
+    if let Some(dir) = &sources.config_dir {
+        args.extend(["--config-dir".to_owned(), dir.display().to_string()]);
+    }
     let launch = Launch {
         bin_dir,
         cwd: std::env::current_dir()?,
@@ -233,12 +232,12 @@ async fn run(
     let stop = shippy_common::shutdown::signal();
     let mut running: Vec<Running> = Vec::new();
     let mut launches: Vec<Launch> = Vec::new();
-    for service in names::ALL {
+    for service in Service::ALL {
         running.push(launch.spawn(service)?);
         launches.push(launch.clone());
         let count = scale
             .iter()
-            .find(|(s, _)| s == service)
+            .find(|(s, _)| *s == service)
             .map_or(1, |(_, n)| *n);
         for _ in 1..count {
             running.push(extra.spawn(service)?);
@@ -279,7 +278,7 @@ async fn run(
 async fn stop_all(running: Vec<Running>, grace_secs: u64) {
     let grace = Duration::from_secs(grace_secs + 2);
     let stops = running.into_iter().rev().map(|r| async move {
-        let name = r.service.clone();
+        let name = r.service.name();
         match r.stop(grace).await {
             Ok(status) => println!("{name} stopped ({status})"),
             Err(error) => eprintln!("{name}: {error}"),
@@ -294,7 +293,7 @@ async fn stop_all(running: Vec<Running>, grace_secs: u64) {
 async fn main() -> ExitCode {
     let cli = Cli::parse();
     let sources = Sources {
-        config_dir: None,
+        config_dir: cli.config_dir.clone(),
         profile: cli.profile.clone(),
         overrides: vec![],
     };
@@ -305,7 +304,7 @@ async fn main() -> ExitCode {
         let config = Config::load(&sources)?;
         match cli.command {
             Command::Init => init(&config),
-            Command::Run { scale } => run(config, cli.profile, &scale).await,
+            Command::Run { scale } => run(config, &sources, &scale).await,
             Command::Health { .. } => unreachable!("answered above"),
             Command::Flags { action } => flags(&config, action),
             Command::Load(args) => load(&config, &args).await,

@@ -25,6 +25,16 @@ pub struct BreakerConfig {
     pub open_for: Duration,
 }
 
+impl From<&crate::config::ClientConfig> for BreakerConfig {
+    /// The breaker every instance gets, as the `client` config section sets it.
+    fn from(config: &crate::config::ClientConfig) -> Self {
+        Self {
+            failures: config.breaker_failures,
+            open_for: Duration::from_millis(config.breaker_open_ms),
+        }
+    }
+}
+
 /// Whether calls may go to the instance.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum BreakerState {

@@ -28,7 +28,7 @@ use tower::{BoxError, ServiceBuilder, ServiceExt};
 
 pub use breaker::{Breaker, BreakerConfig, BreakerState};
 
-use crate::{deadline, forwarded, observe, telemetry};
+use crate::{deadline, forwarded, request_id, telemetry};
 
 /// What every gRPC client here sends through: any instance, balanced, or one fixed address.
 pub type GrpcChannel = BoxCloneSyncService<http::Request<Body>, http::Response<Body>, CallError>;
@@ -109,12 +109,12 @@ impl Discovered {
                     .or_insert_with(|| header.clone());
                 // The caller's trace and request id continue in the instance that answers.
                 telemetry::inject_headers(request.headers_mut());
-                if let Some(id) = observe::request_id()
+                if let Some(id) = request_id::request_id()
                     && let Ok(value) = http::HeaderValue::try_from(id)
                 {
                     request
                         .headers_mut()
-                        .insert(observe::REQUEST_ID_HEADER, value);
+                        .insert(request_id::REQUEST_ID_HEADER, value);
                 }
                 // On the gateway: whom the call is for, so each client is limited apart.
                 if let Some(client) = forwarded::client()

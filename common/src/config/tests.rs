@@ -1,6 +1,10 @@
 //! Config loading against the repository's own `config/` folder.
 
+use std::path::{Path, PathBuf};
+
+use super::load::{SECTIONS, TOP_LEVEL, is_config_var};
 use super::*;
+use crate::Service;
 
 fn repo_config_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../config")
@@ -27,7 +31,7 @@ fn the_shipped_defaults_load_and_validate() {
 
 #[test]
 fn a_flag_override_wins_over_the_files() {
-    let key = listen_key(crate::names::VESSEL);
+    let key = Service::Vessel.listen_key();
     let config = Config::load(&sources(&[(key.as_str(), "127.0.0.1:0")])).unwrap();
     assert_eq!(config.services.vessel.listen.port(), 0);
 }

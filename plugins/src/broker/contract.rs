@@ -230,8 +230,10 @@ pub async fn a_member_that_stops_has_its_share_taken_over(b: Arc<dyn Broker>) {
 /// expression evaluating to a future of `Arc<dyn Broker>`.
 #[macro_export]
 macro_rules! broker_contract {
-    ($make:expr) => {
-        $crate::broker_contract!(@cases $make;
+    // Cases that need test servers (`$crate::test_servers::TestServer`s): each is skipped,
+    // saying why, when one is not running.
+    (needs [$($server:expr),*], $make:expr) => {
+        $crate::broker_contract!(@cases [$($server),*] $make;
             published_messages_arrive_in_order_with_key_and_headers,
             a_batch_arrives_whole_and_in_order_per_topic,
             a_waiting_consumer_gets_a_message_published_later,
@@ -243,10 +245,16 @@ macro_rules! broker_contract {
             a_member_that_stops_has_its_share_taken_over,
         );
     };
-    (@cases $make:expr; $($case:ident),+ $(,)?) => {
+    ($make:expr) => {
+        $crate::broker_contract!(needs [], $make);
+    };
+    (@cases $servers:tt $make:expr; $($case:ident),+ $(,)?) => {
         $(
             #[tokio::test]
             async fn $case() {
+                if !$crate::test_servers::all_present(&$servers) {
+                    return;
+                }
                 let broker = $make.await;
                 $crate::broker::contract::$case(broker).await;
             }

@@ -91,18 +91,26 @@ pub async fn an_empty_outbox_has_nothing_pending(o: Arc<dyn Outbox>) {
 /// Runs every case of the outbox contract against the outbox `$make` builds.
 #[macro_export]
 macro_rules! outbox_contract {
-    ($make:expr) => {
-        $crate::outbox_contract!(@cases $make;
+    // Cases that need test servers (`$crate::test_servers::TestServer`s): each is skipped,
+    // saying why, when one is not running.
+    (needs [$($server:expr),*], $make:expr) => {
+        $crate::outbox_contract!(@cases [$($server),*] $make;
             enqueued_events_wait_in_order_and_intact,
             a_sent_event_leaves_and_the_rest_stay,
             sent_events_leave_together_and_only_they,
             an_empty_outbox_has_nothing_pending,
         );
     };
-    (@cases $make:expr; $($case:ident),+ $(,)?) => {
+    ($make:expr) => {
+        $crate::outbox_contract!(needs [], $make);
+    };
+    (@cases $servers:tt $make:expr; $($case:ident),+ $(,)?) => {
         $(
             #[tokio::test]
             async fn $case() {
+                if !$crate::test_servers::all_present(&$servers) {
+                    return;
+                }
                 let outbox = $make.await;
                 $crate::outbox::contract::$case(outbox).await;
             }

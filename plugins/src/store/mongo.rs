@@ -33,13 +33,16 @@ pub fn is_transient(error: &mongodb::error::Error) -> bool {
 /// How many times a transaction that failed for a passing reason is run again.
 pub const TRANSACTION_TRIES: u32 = 20;
 
-/// The MongoDB URI of the test server `make test` starts (`SHIPPY_TEST_MONGO_URI`).
+/// The MongoDB URI of the test server `make test` starts (`SHIPPY_TEST_MONGO_URI`); a test
+/// asks [`crate::test_servers::TestServer::present`] first, to be skipped without one.
+///
+/// # Panics
+///
+/// When no test server is running.
 pub fn test_uri() -> String {
-    std::env::var("SHIPPY_TEST_MONGO_URI").unwrap_or_else(|_| {
-        panic!(
-            "SHIPPY_TEST_MONGO_URI is not set: run `make test` (it starts a MongoDB-wire server)"
-        )
-    })
+    crate::test_servers::TestServer::Mongo
+        .address()
+        .expect("a MongoDB-wire test server (ask TestServer::Mongo.present() first)")
 }
 
 /// A database no other test uses, on the test server.

@@ -90,10 +90,14 @@ pub async fn serve(
     let (stop, stopping) = Stopping::new();
     let state = AppState {
         stopping,
-        ..AppState::discover(Arc::clone(&registry), timeout, config.client.breaker())
+        ..AppState::discover(
+            Arc::clone(&registry),
+            timeout,
+            shippy_common::client::BreakerConfig::from(&config.client),
+        )
     };
     let address = listener.local_addr()?;
-    let _flags = shippy_common::faults::follow(&config, names::API, address).await;
+    let _flags = shippy_common::faults::follow(&config, shippy_common::Service::Api, address).await;
     let metrics = shippy_common::admin::serve(config.services.api.metrics_listen).await?;
     let registration =
         Registration::start(registry, names::API, address, metrics, &config.registry).await?;

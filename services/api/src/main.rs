@@ -1,15 +1,15 @@
 //! `api-service`: the REST gateway over the shippy gRPC services.
 
 use clap::Parser;
-use shippy_common::{launch::ServiceArgs, names, shutdown, telemetry};
+use shippy_common::{Service, launch::ServiceArgs, shutdown, telemetry};
 
 fn main() -> anyhow::Result<()> {
     shippy_common::runtime::main(run())
 }
 
 async fn run() -> anyhow::Result<()> {
-    let config = ServiceArgs::parse().load(names::API)?;
-    let _telemetry = telemetry::init(&config.telemetry, names::API);
-    let listener = shippy_common::launch::bind(&config, names::API).await?;
+    let config = ServiceArgs::parse().load(Service::Api)?;
+    let _telemetry = telemetry::init(&config.telemetry, Service::Api.name());
+    let listener = shippy_common::launch::bind(&config, Service::Api).await?;
     shippy_api::serve(config, listener, shutdown::signal()).await
 }

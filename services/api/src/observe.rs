@@ -9,7 +9,7 @@ use axum::extract::{MatchedPath, Request};
 use axum::http::HeaderValue;
 use axum::middleware::Next;
 use axum::response::Response;
-use shippy_common::observe::with_request_id;
+use shippy_common::request_id::with_request_id;
 use shippy_common::telemetry;
 use tokio::time::Instant;
 use tracing::Instrument;

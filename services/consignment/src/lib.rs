@@ -54,7 +54,7 @@ pub async fn serve(
             Arc::clone(&registry),
             names::VESSEL,
             timeout,
-            config.client.breaker(),
+            shippy_common::client::BreakerConfig::from(&config.client),
         ),
         tokens,
         &config.client,
@@ -69,7 +69,7 @@ pub async fn serve(
     )));
     let server = ShippingServiceServer::new(ConsignmentHandler::new(saga, timeout));
     let service = GrpcService {
-        name: names::CONSIGNMENT,
+        service: shippy_common::Service::Consignment,
         grpc_name: ShippingServiceServer::<ConsignmentHandler>::NAME,
         routes: Routes::new(guarded(server, verifier, &[], &config.limits)),
     };

@@ -13,7 +13,7 @@ use shippy_common::auth::TokenVerifier;
 use shippy_common::config::StoreKind;
 use shippy_common::server::{GrpcService, guarded, serve_grpc};
 use shippy_common::shutdown::{Stopping, then_stop};
-use shippy_common::{Config, names, wiring};
+use shippy_common::{Config, wiring};
 use shippy_proto::log::log_service_server::LogServiceServer;
 use shippy_proto::tonic::server::NamedService;
 use shippy_proto::tonic::service::Routes;
@@ -69,7 +69,7 @@ pub async fn serve(
     let verifier = Arc::new(TokenVerifier::load(&config.auth)?);
     let _revocations = wiring::follow_revocations(&config, &verifier).await?;
     let service = GrpcService {
-        name: names::LOG,
+        service: shippy_common::Service::Log,
         grpc_name: LogServiceServer::<LogHandler>::NAME,
         routes: Routes::new(guarded(
             LogServiceServer::new(LogHandler::new(repo, live, stopping)),

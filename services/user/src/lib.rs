@@ -59,7 +59,7 @@ pub async fn serve(
     let handler = UserHandler::new(repo, issuer, Arc::clone(&verifier), events, throttle);
     let server = UserServiceServer::new(handler);
     let service = GrpcService {
-        name: names::USER,
+        service: shippy_common::Service::User,
         grpc_name: UserServiceServer::<UserHandler>::NAME,
         routes: Routes::new(guarded(server, verifier, PUBLIC, &config.limits)),
     };

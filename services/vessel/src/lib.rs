@@ -48,7 +48,7 @@ pub async fn serve(
     let _revocations = wiring::follow_revocations(&config, &verifier).await?;
     let server = VesselServiceServer::new(VesselHandler::new(repo, events));
     let service = GrpcService {
-        name: names::VESSEL,
+        service: shippy_common::Service::Vessel,
         grpc_name: VesselServiceServer::<VesselHandler>::NAME,
         routes: Routes::new(guarded(server, verifier, &[], &config.limits)),
     };

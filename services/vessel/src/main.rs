@@ -1,15 +1,15 @@
 //! `vessel-service`: vessels and the search for one that fits, over gRPC.
 
 use clap::Parser;
-use shippy_common::{launch::ServiceArgs, names, shutdown, telemetry};
+use shippy_common::{Service, launch::ServiceArgs, shutdown, telemetry};
 
 fn main() -> anyhow::Result<()> {
     shippy_common::runtime::main(run())
 }
 
 async fn run() -> anyhow::Result<()> {
-    let config = ServiceArgs::parse().load(names::VESSEL)?;
-    let _telemetry = telemetry::init(&config.telemetry, names::VESSEL);
-    let listener = shippy_common::launch::bind(&config, names::VESSEL).await?;
+    let config = ServiceArgs::parse().load(Service::Vessel)?;
+    let _telemetry = telemetry::init(&config.telemetry, Service::Vessel.name());
+    let listener = shippy_common::launch::bind(&config, Service::Vessel).await?;
     shippy_vessel::serve(config, listener, shutdown::signal()).await
 }

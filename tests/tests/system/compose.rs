@@ -11,8 +11,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_yaml::Value;
 use shippy_common::config::{Config, Sources};
-use shippy_common::names;
-use shippy_system_tests::{load_args, repo_root};
+use shippy_common::{Service, names};
+use shippy_system_tests::{load_args, repo_root, service_named};
 
 fn compose() -> Value {
     let text = std::fs::read_to_string(repo_root().join("docker-compose.yml")).unwrap();
@@ -133,15 +133,14 @@ fn every_shippy_container_gets_a_valid_config_that_points_at_containers_that_exi
         .collect();
     let expected: BTreeSet<String> = names::ALL
         .iter()
-        .map(|s| shippy_cli::launcher::binary_name(s))
+        .map(|s| service_named(s).binary().to_owned())
         .collect();
     assert_eq!(binaries, expected, "compose runs each of the five services");
 
     for (name, service) in app {
         let config = config_of(service);
         let binary = strings(&service["command"])[0].clone();
-        let registered = format!("shippy.{}", binary.trim_end_matches("-service"));
-        let listen = config.listen_of(&registered).unwrap();
+        let listen = config.service(binary.parse::<Service>().unwrap()).listen;
         assert!(
             listen.ip().is_unspecified(),
             "{name} listens on every interface"
@@ -369,12 +368,11 @@ fn prometheus_scrapes_every_services_metrics_port_and_grafana_gets_its_dashboard
         .collect();
     let mut expected = BTreeMap::new();
     for service in names::ALL {
-        let container = shippy_cli::launcher::binary_name(service);
-        let metrics = config_of(&all[&container])
-            .service(service)
-            .unwrap()
+        let container = service_named(service).binary();
+        let metrics = config_of(&all[container])
+            .service(service_named(service))
             .metrics_listen;
-        expected.insert(container, metrics.port());
+        expected.insert(container.to_owned(), metrics.port());
     }
     assert_eq!(
         scraped, expected,
@@ -446,9 +444,7 @@ fn loadgen_runs_shippy_load_against_the_gateway_until_stopped() {
     let api = load.api.expect("loadgen names the gateway");
     let (host, port) = host_port(&api);
     assert_eq!(host, "api-service");
-    let listen = config_of(&all["api-service"])
-        .listen_of(names::API)
-        .unwrap();
+    let listen = config_of(&all["api-service"]).service(Service::Api).listen;
     assert_eq!(port, listen.port());
     assert_eq!(
         loadgen["depends_on"]["api-service"]["condition"], "service_healthy",

@@ -25,7 +25,7 @@ use serde_yaml::Value;
 use shippy_common::auth::{ServiceTokens, Subject, TokenIssuer, TokenVerifier};
 use shippy_common::config::{AuthConfig, BrokerKind, Config, RegistryKind, StoreKind};
 use shippy_common::names;
-use shippy_system_tests::{System, bin_dir, cache_dir, load_args, repo_root};
+use shippy_system_tests::{System, bin_dir, cache_dir, load_args, repo_root, service_named};
 
 /// The overlays a README reader is told about; every folder under overlays/ is checked.
 const OVERLAYS: [&str; 3] = ["local", "cluster", "external-infrastructure"];
@@ -153,8 +153,7 @@ impl Manifest {
             .filter_map(|w| {
                 let command = strings(&w.containers()[0]["command"]);
                 let service = names::ALL.into_iter().find(|s| {
-                    command.first().map(String::as_str)
-                        == Some(shippy_cli::launcher::binary_name(s).as_str())
+                    command.first().map(String::as_str) == Some(service_named(s).binary())
                 })?;
                 Some((service, w))
             })
@@ -366,7 +365,7 @@ fn load_config(env: &BTreeMap<String, String>) -> Result<Config, String> {
     std::os::unix::fs::symlink(repo_root().join("config"), dir.path().join("config")).unwrap();
     let out = Command::new(std::env::current_exe().unwrap())
         .args([
-            "the_child_half_of_loading_a_containers_config",
+            &child_test_name(),
             "--exact",
             "--nocapture",
             "--test-threads=1",
@@ -400,12 +399,20 @@ fn load_config(env: &BTreeMap<String, String>) -> Result<Config, String> {
 }
 
 /// The child's half of [`load_config`]; does nothing in an ordinary run.
+/// The harness's name for the test below: its module path in this binary, then its name.
+fn child_test_name() -> String {
+    let path = module_path!().split_once("::").map_or("", |(_, p)| p);
+    format!("{path}::the_child_half_of_loading_a_containers_config")
+}
+
 #[test]
 fn the_child_half_of_loading_a_containers_config() {
     if std::env::var_os(CHILD).is_none() {
         return;
     }
-    match Config::load(&Default::default()) {
+    // As a service binary loads it: its flags, read from the environment (clap's `env`).
+    let args = <shippy_common::launch::ServiceArgs as clap::Parser>::parse_from(["container"]);
+    match args.load(shippy_common::Service::User) {
         Ok(config) => println!("SHIPPY-CONFIG {}", serde_json::to_string(&config).unwrap()),
         Err(e) => println!("SHIPPY-CONFIG-ERROR {e}"),
     }
@@ -689,7 +696,7 @@ fn every_shippy_container_loads_a_valid_config_that_points_at_what_exists() {
                 );
             }
             let config = config_of(m, &w);
-            let settings = config.service(service).unwrap();
+            let settings = config.service(service_named(service));
             let listen_port = if service == names::API {
                 "http"
             } else {
@@ -1066,7 +1073,7 @@ fn calls(m: &Manifest) -> BTreeSet<(String, Target)> {
     for (service, w) in &shippy {
         for callee in uses(service).services {
             let (_, callee_w) = shippy.iter().find(|(s, _)| *s == callee).unwrap();
-            let port = configs[callee].service(callee).unwrap().listen.port();
+            let port = configs[callee].service(service_named(callee)).listen.port();
             calls.insert((w.name.clone(), Target::Pod(callee_w.name.clone(), port)));
         }
         for (_, target) in infra_targets(m, service, &configs[service]) {
@@ -1319,7 +1326,7 @@ async fn the_probes_ask_what_the_real_binaries_serve() {
     for m in manifests() {
         for (service, w) in m.shippy() {
             let config = config_of(m, &w);
-            let listen = config.service(service).unwrap().listen.port();
+            let listen = config.service(service_named(service)).listen.port();
             for kind in PROBES {
                 let probe = &w.container()[kind];
                 assert!(!probe.is_null(), "{}: {service} has a {kind}", m.overlay);
@@ -2179,8 +2186,8 @@ async fn a_configmap_edit_reaches_the_service_as_the_kubelet_brings_it() {
     let shipped = text(&map["data"][name]).to_owned();
     project_configmap(&dir, &[(name, &shipped)], 1);
     config.faults.flags_file = dir.join(name);
-    let listen = config.service(service).unwrap().listen;
-    let _following = shippy_common::faults::follow(&config, service, listen)
+    let listen = config.service(service_named(service)).listen;
+    let _following = shippy_common::faults::follow(&config, service_named(service), listen)
         .await
         .expect("the service follows a flags file");
     let becomes = |expected: f64| async move {

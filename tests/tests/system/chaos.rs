@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 use shippy_common::names;
-use shippy_system_tests::{System, eventually, sample};
+use shippy_system_tests::{System, eventually, sample, servers};
 use tokio::sync::Mutex;
 
 fn consignment() -> Value {
@@ -118,17 +118,15 @@ async fn the_embedded_broker_locked_for_10_s_delays_events_and_loses_none() {
 
 #[tokio::test]
 async fn kafka_paused_for_10_s_delays_events_and_loses_none() {
-    let kafka = std::env::var("SHIPPY_TEST_KAFKA_BROKERS")
-        .expect("run `make test`: it starts a Kafka-wire broker");
-    let pid: i32 = std::env::var("SHIPPY_TEST_KAFKA_PID")
-        .expect("run `make test`: it names the broker's process")
-        .parse()
-        .unwrap();
+    let Some(kafka) = servers::kafka().await else {
+        return;
+    };
+    let pid = kafka.pid.expect("make test names the broker's process");
     let run = format!("{}_{}", std::process::id(), shippy_plugins::now_unix_ms());
     let (topic, group) = (format!("shippy.chaos.{run}"), format!("chaos-{run}"));
     let mut system = System::start_with(&[
         ("SHIPPY_BROKER__KIND", "kafka"),
-        ("SHIPPY_BROKER__KAFKA_BROKERS", &kafka),
+        ("SHIPPY_BROKER__KAFKA_BROKERS", &kafka.brokers),
         ("SHIPPY_BROKER__LOG_TOPIC", &topic),
         ("SHIPPY_BROKER__LOG_GROUP", &group),
         (
