@@ -1,35 +1,25 @@
 //! A gRPC request whose bytes do not decode (a string that is not UTF-8, a truncated field)
 //! is the caller's mistake, but tonic answers it INTERNAL; a message over the 4 MiB cap it
-//! answers OUT_OF_RANGE. This layer, mounted on every server, answers them as gRPC's own
+//! answers OUT_OF_RANGE. Every server's answers pass through [`corrected`], which answers them as gRPC's own
 //! servers do, INVALID_ARGUMENT and RESOURCE_EXHAUSTED, keeping tonic's message, which names
 //! the field or the sizes.
 
-use std::future::Future;
-use std::pin::Pin;
-use std::task::{Context, Poll};
-
 use http::HeaderValue;
 
-/// The layer for `Server::builder().layer(...)`.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct DecodeErrorsLayer;
-
-impl<S> tower::Layer<S> for DecodeErrorsLayer {
-    type Service = DecodeErrors<S>;
-
-    fn layer(&self, inner: S) -> Self::Service {
-        DecodeErrors { inner }
+/// `response` with the code it should have had, when it is one of tonic's decoding failures
+/// ([`crate::layers`] maps every answer through it).
+pub fn corrected<B>(mut response: http::Response<B>) -> http::Response<B> {
+    if let Some(code) = correction(response.headers()) {
+        response
+            .headers_mut()
+            .insert("grpc-status", HeaderValue::from(code as i32));
     }
-}
-
-#[derive(Clone, Debug)]
-pub struct DecodeErrors<S> {
-    inner: S,
+    response
 }
 
 /// The code a trailers-only answer should have had, when it is one of tonic's decoding
 /// failures.
-fn corrected(headers: &http::HeaderMap) -> Option<tonic::Code> {
+fn correction(headers: &http::HeaderMap) -> Option<tonic::Code> {
     let status = headers.get("grpc-status")?;
     let message = headers
         .get("grpc-message")
@@ -48,33 +38,6 @@ fn corrected(headers: &http::HeaderMap) -> Option<tonic::Code> {
     }
 }
 
-impl<S, B, RB> tower::Service<http::Request<B>> for DecodeErrors<S>
-where
-    S: tower::Service<http::Request<B>, Response = http::Response<RB>>,
-    S::Future: Send + 'static,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        let answer = self.inner.call(request);
-        Box::pin(async move {
-            let mut response = answer.await?;
-            if let Some(code) = corrected(response.headers()) {
-                response
-                    .headers_mut()
-                    .insert("grpc-status", HeaderValue::from(code as i32));
-            }
-            Ok(response)
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -83,7 +46,7 @@ mod tests {
         let mut h = http::HeaderMap::new();
         h.insert("grpc-status", status.parse().unwrap());
         h.insert("grpc-message", message.parse().unwrap());
-        corrected(&h)
+        correction(&h)
     }
 
     #[test]

@@ -15,6 +15,7 @@ pub mod faults;
 pub mod fields;
 pub mod forwarded;
 pub mod launch;
+pub mod layers;
 pub mod limit;
 pub mod logs;
 pub mod meters;

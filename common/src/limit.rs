@@ -10,22 +10,20 @@
 //! own behalf (the booking saga) are held to neither: the user requests that cause those
 //! calls already were, where they came in.
 
-use std::future::Future;
 use std::net::IpAddr;
 use std::num::NonZeroU32;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 use std::time::Duration;
 
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use tonic::Status;
-use tonic::server::NamedService;
+use tonic::body::Body;
 
 use crate::auth::Caller;
 use crate::config::LimitsConfig;
 use crate::forwarded::{Origin, TrustedProxies};
+use crate::layers::Check;
 
 /// The limits of one process, shared by every request.
 #[derive(Debug)]
@@ -99,45 +97,34 @@ enum Budget {
     User,
 }
 
-/// Holds every request to one of the per-client budgets: see the module docs and
-/// [`crate::server::guarded`], which puts the two around the token guard.
+/// Holds every request to one of the per-client budgets (a [`Check`]): see the module
+/// docs and [`crate::layers::guarded`], which puts the two around the token guard.
 #[derive(Clone)]
-pub struct RateLimited<S> {
-    inner: S,
+pub struct RateLimit {
     limits: Option<Arc<ClientLimits>>,
     budget: Budget,
     trusted: TrustedProxies,
 }
 
-impl<S> RateLimited<S> {
-    /// The outer wrapper: judges the request's [`Origin`] (put into the extensions for the
+impl RateLimit {
+    /// The outer check: judges the request's [`Origin`] (put into the extensions for the
     /// handlers, e.g. log-in throttling) and holds clients to their address's budget.
-    pub fn by_address(
-        inner: S,
-        limits: Option<Arc<ClientLimits>>,
-        trusted: TrustedProxies,
-    ) -> Self {
+    pub fn by_address(limits: Option<Arc<ClientLimits>>, trusted: TrustedProxies) -> Self {
         Self {
-            inner,
             limits,
             budget: Budget::Address,
             trusted,
         }
     }
 
-    /// The inner wrapper: holds each verified user (not a service) to their own budget.
-    pub fn by_user(inner: S, limits: Option<Arc<ClientLimits>>) -> Self {
+    /// The inner check: holds each verified user (not a service) to their own budget.
+    pub fn by_user(limits: Option<Arc<ClientLimits>>) -> Self {
         Self {
-            inner,
             limits,
             budget: Budget::User,
             trusted: TrustedProxies::default(),
         }
     }
-}
-
-impl<S: NamedService> NamedService for RateLimited<S> {
-    const NAME: &'static str = S::NAME;
 }
 
 /// The TCP peer of a request tonic serves.
@@ -148,7 +135,7 @@ fn peer<B>(req: &http::Request<B>) -> Option<IpAddr> {
         .map(|a| a.ip())
 }
 
-impl<S> RateLimited<S> {
+impl RateLimit {
     /// The key `req` counts against under this budget; `None` when it is exempt.
     fn client_key<B>(&self, req: &mut http::Request<B>) -> Option<String> {
         match self.budget {
@@ -172,29 +159,16 @@ impl<S> RateLimited<S> {
     }
 }
 
-impl<S, B> tower::Service<http::Request<B>> for RateLimited<S>
-where
-    S: tower::Service<http::Request<B>, Response = http::Response<tonic::body::Body>>,
-    S::Future: Send + 'static,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut req: http::Request<B>) -> Self::Future {
-        let key = self.client_key(&mut req);
+impl Check for RateLimit {
+    fn refusal<B>(&self, req: &mut http::Request<B>) -> Option<http::Response<Body>> {
+        let key = self.client_key(req);
         if let (Some(limits), Some(key)) = (&self.limits, key)
             && let Err(wait) = limits.check(&key)
         {
             tracing::debug!(client = %key, ?wait, "rate limited");
-            let response = limits.refusal(wait).into_http();
-            return Box::pin(async move { Ok(response) });
+            return Some(limits.refusal(wait).into_http());
         }
-        Box::pin(self.inner.call(req))
+        None
     }
 }
 

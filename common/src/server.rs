@@ -12,35 +12,13 @@ use tokio::net::TcpListener;
 use tonic::service::Routes;
 use tonic_health::ServingStatus;
 
-use crate::auth::{RequireAuth, TokenVerifier};
-use crate::config::{Config, LimitsConfig};
-use crate::decode_errors::DecodeErrorsLayer;
-use crate::faults::FaultsLayer;
-use crate::forwarded::TrustedProxies;
-use crate::limit::{ClientLimits, RateLimited};
-use crate::observe::GrpcRequestsLayer;
+use crate::config::Config;
 use crate::registration::Registration;
 use crate::runtime;
 use crate::service::Service;
 
 /// How long an instance keeps serving after deregistering: a little over two registry polls.
 pub const DEREGISTER_DELAY: Duration = Duration::from_millis(500);
-
-/// A generated tonic server as every shippy service serves it: each request is first held
-/// to its client address's rate limit, then to the token guard (methods not in `public`
-/// need a valid token), then to its user's rate limit; cheap refusals come before dear work.
-pub fn guarded<S>(
-    server: S,
-    verifier: Arc<TokenVerifier>,
-    public: &'static [&'static str],
-    limits: &LimitsConfig,
-) -> RateLimited<RequireAuth<RateLimited<S>>> {
-    let shared = ClientLimits::new(limits);
-    // The config was validated at load; a bad list trusts nobody.
-    let trusted = TrustedProxies::new(&limits.trusted_proxies).unwrap_or_default();
-    let by_user = RateLimited::by_user(server, shared.clone());
-    RateLimited::by_address(RequireAuth::new(by_user, verifier, public), shared, trusted)
-}
 
 /// One gRPC service ready to serve.
 pub struct GrpcService {
@@ -72,11 +50,10 @@ pub async fn serve_grpc(
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let routes = service.routes.add_service(health);
     let me = service.service;
+    let layers = crate::layers::server_layers(me);
     let server = spread_servers(listener, stop_rx, move |incoming, stopped| {
         tonic::transport::Server::builder()
-            .layer(GrpcRequestsLayer)
-            .layer(DecodeErrorsLayer)
-            .layer(FaultsLayer::new(me))
+            .layer(layers.clone())
             .add_routes(routes.clone())
             .serve_with_incoming_shutdown(incoming, stopped)
     });

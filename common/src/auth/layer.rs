@@ -1,17 +1,15 @@
-//! The gRPC guard: a tower wrapper around a generated tonic server that verifies the
+//! The gRPC token guard: a [`Check`] before a generated tonic server that verifies the
 //! caller's token before any protected method runs and puts the [`Caller`] into the request
 //! extensions. Public methods (sign-up, log-in) pass through untouched.
 
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
 
-use tonic::server::NamedService;
+use tonic::body::Body;
 use tonic::{Request, Status};
 
 use super::{AuthError, Claims, TokenVerifier};
 use crate::error::to_status;
+use crate::layers::Check;
 
 /// Who is calling: the verified claims and the token itself, to forward downstream.
 #[derive(Clone)]
@@ -41,27 +39,19 @@ impl Caller {
     }
 }
 
-/// Wraps a tonic service so every method not listed as public needs a valid token.
+/// The token guard: every method not listed as public needs a valid token (a [`Check`]
+/// that [`crate::layers::guarded`] runs).
 #[derive(Clone)]
-pub struct RequireAuth<S> {
-    inner: S,
+pub struct TokenGuard {
     verifier: Arc<TokenVerifier>,
     public: &'static [&'static str],
 }
 
-impl<S> RequireAuth<S> {
-    /// Guards every method of `inner` except those named in `public` (e.g. `["Auth"]`).
-    pub fn new(inner: S, verifier: Arc<TokenVerifier>, public: &'static [&'static str]) -> Self {
-        Self {
-            inner,
-            verifier,
-            public,
-        }
+impl TokenGuard {
+    /// Guards every method except those named in `public` (e.g. `["Auth"]`).
+    pub fn new(verifier: Arc<TokenVerifier>, public: &'static [&'static str]) -> Self {
+        Self { verifier, public }
     }
-}
-
-impl<S: NamedService> NamedService for RequireAuth<S> {
-    const NAME: &'static str = S::NAME;
 }
 
 /// The token a request carries: `authorization: Bearer <t>`, or the reference clients'
@@ -84,45 +74,30 @@ pub fn bearer_from_metadata(headers: &http::HeaderMap) -> Result<&str, AuthError
     }
 }
 
-impl<S, B> tower::Service<http::Request<B>> for RequireAuth<S>
-where
-    S: tower::Service<http::Request<B>, Response = http::Response<tonic::body::Body>>
-        + Clone
-        + Send
-        + 'static,
-    S::Future: Send + 'static,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, mut req: http::Request<B>) -> Self::Future {
+impl Check for TokenGuard {
+    fn refusal<B>(&self, req: &mut http::Request<B>) -> Option<http::Response<Body>> {
         let method = req.uri().path().rsplit('/').next().unwrap_or_default();
-        if !self.public.contains(&method) {
-            let verified = bearer_from_metadata(req.headers()).and_then(|token| {
-                let claims = self.verifier.verify(token)?;
-                Ok(Caller {
-                    claims,
-                    token: token.to_owned(),
-                })
-            });
-            match verified {
-                Ok(caller) => {
-                    tracing::Span::current().record("user.id", caller.user_id());
-                    req.extensions_mut().insert(caller);
-                }
-                Err(error) => {
-                    tracing::debug!(%error, method, "refused unauthenticated call");
-                    let response = to_status(&error).into_http();
-                    return Box::pin(async move { Ok(response) });
-                }
+        if self.public.contains(&method) {
+            return None;
+        }
+        let verified = bearer_from_metadata(req.headers()).and_then(|token| {
+            let claims = self.verifier.verify(token)?;
+            Ok(Caller {
+                claims,
+                token: token.to_owned(),
+            })
+        });
+        match verified {
+            Ok(caller) => {
+                tracing::Span::current().record("user.id", caller.user_id());
+                req.extensions_mut().insert(caller);
+                None
+            }
+            Err(error) => {
+                tracing::debug!(%error, method, "refused unauthenticated call");
+                Some(to_status(&error).into_http())
             }
         }
-        Box::pin(self.inner.call(req))
     }
 }
 

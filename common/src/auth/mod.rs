@@ -1,5 +1,5 @@
 //! JWT auth: Ed25519 key pairs, the token issuer (only the user service holds the private
-//! key), the verifier every service loads at start, and the gRPC guard ([`RequireAuth`]).
+//! key), the verifier every service loads at start, and the gRPC guard ([`TokenGuard`]).
 //!
 //! Claims carry the user's id, email and name, the issuer, audience and times: nothing
 //! secret (the reference system put the password hash in its tokens).
@@ -19,7 +19,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 pub use keys::{KeyPair, generate_key_pair, write_key_pair};
-pub use layer::{Caller, RequireAuth, bearer_from_metadata, caller, forward_token};
+pub use layer::{Caller, TokenGuard, bearer_from_metadata, caller, forward_token};
 pub use service::{SERVICE_ISSUER, ServiceTokens};
 
 use crate::config::AuthConfig;

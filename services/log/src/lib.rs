@@ -11,7 +11,8 @@ use std::sync::Arc;
 
 use shippy_common::auth::TokenVerifier;
 use shippy_common::config::StoreKind;
-use shippy_common::server::{GrpcService, guarded, serve_grpc};
+use shippy_common::layers::guarded;
+use shippy_common::server::{GrpcService, serve_grpc};
 use shippy_common::shutdown::{Stopping, then_stop};
 use shippy_common::{Config, wiring};
 use shippy_proto::log::log_service_server::LogServiceServer;

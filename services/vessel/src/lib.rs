@@ -12,7 +12,8 @@ use std::sync::Arc;
 
 use shippy_common::auth::TokenVerifier;
 use shippy_common::config::StoreKind;
-use shippy_common::server::{GrpcService, guarded, serve_grpc};
+use shippy_common::layers::guarded;
+use shippy_common::server::{GrpcService, serve_grpc};
 use shippy_common::{Config, names, wiring};
 use shippy_proto::tonic::server::NamedService;
 use shippy_proto::tonic::service::Routes;
