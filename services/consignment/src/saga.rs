@@ -33,7 +33,7 @@ pub struct Saga {
 
 /// The clock, as the steps record it.
 fn now() -> Now {
-    Now::now()
+    Now::current()
 }
 
 impl Saga {

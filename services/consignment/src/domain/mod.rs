@@ -125,7 +125,7 @@ pub struct Now {
 
 impl Now {
     /// The clock, now.
-    pub fn now() -> Self {
+    pub fn current() -> Self {
         let at = time::OffsetDateTime::now_utc();
         Now {
             rfc3339: at.format(&Rfc3339).unwrap_or_default(),

@@ -45,7 +45,7 @@ impl LogRepository for MemoryLogs {
             .filter(|(_, e)| matches(filter, e))
             .collect();
         // Newest first; of two at one time, the later inserted first (as `seq DESC`).
-        found.sort_by(|a, b| (b.1.time_unix_ms, b.0).cmp(&(a.1.time_unix_ms, a.0)));
+        found.sort_by_key(|(i, e)| std::cmp::Reverse((e.time_unix_ms, *i)));
         let limit = usize::try_from(filter.limit).unwrap_or(usize::MAX);
         Ok(found
             .into_iter()
