@@ -1,61 +1,100 @@
-//! The log events every mutating RPC publishes and the log service records: plain JSON on
-//! the log topic, keyed by user so one user's events keep their order, with the event id,
-//! origin and user id also in the headers. Services never publish them directly: each goes
-//! into the outbox with the write it describes, and the relay publishes it.
+//! The log events every mutating RPC publishes and the log service records. The wire schema
+//! is `shippy.log.LogEvent` in `proto/log.proto`, defined once: the broker payload is that
+//! message, prost-encoded (`content-type: application/x-protobuf`), keyed by user so one
+//! user's events keep their order, with the event id, origin and user id also in the
+//! headers. Services never publish them directly: each goes into the outbox with the write
+//! it describes, and the relay publishes it.
 
 use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
 
-use serde::{Deserialize, Serialize};
 use shippy_plugins::broker::Message;
-use shippy_plugins::outbox::Outgoing;
-use shippy_plugins::outbox::Waker;
+use shippy_plugins::outbox::{Outbox, OutboxError, Outgoing, Pending, Waker};
+use shippy_proto::prost::Message as _;
 
-/// One thing that happened.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct LogEvent {
-    /// Unique per event; consumers store each id once.
-    pub id: String,
-    /// The publishing service, e.g. `shippy.vessel`.
-    pub origin: String,
-    /// The RPC, e.g. `Create`.
-    pub method: String,
-    pub message: String,
-    /// Who caused it; empty for the system's own events (seeding).
-    pub user_id: String,
-    pub time_unix_ms: i64,
+/// One thing that happened: the proto message, re-exported so callers need not know where
+/// the wire contract lives.
+pub use shippy_proto::log::LogEvent;
+
+/// The content type of an event's payload.
+pub const CONTENT_TYPE: &str = "application/x-protobuf";
+
+/// What events written before the payload became protobuf carry; still read, so events
+/// that waited in an outbox or on the topic across the upgrade are not skipped.
+const LEGACY_CONTENT_TYPE: &str = "application/json";
+
+/// Why a broker message is not a log event.
+#[derive(Debug, thiserror::Error)]
+pub enum NotAnEvent {
+    #[error("payload is not a protobuf log event: {0}")]
+    Proto(#[from] shippy_proto::prost::DecodeError),
+    #[error("payload is not a JSON log event: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("the event has no {0}")]
+    Missing(&'static str),
 }
 
-impl LogEvent {
-    /// A new event with a fresh id, happening now.
-    pub fn new(origin: &str, method: &str, message: String, user_id: &str) -> Self {
-        Self {
-            id: uuid::Uuid::now_v7().to_string(),
-            origin: origin.to_owned(),
-            method: method.to_owned(),
-            message,
-            user_id: user_id.to_owned(),
-            time_unix_ms: shippy_plugins::now_unix_ms(),
-        }
+/// A new event with a fresh id, happening now.
+pub fn new_event(origin: &str, method: &str, message: String, user_id: &str) -> LogEvent {
+    LogEvent {
+        id: uuid::Uuid::now_v7().to_string(),
+        origin: origin.to_owned(),
+        method: method.to_owned(),
+        message,
+        user_id: user_id.to_owned(),
+        time_unix_ms: shippy_plugins::now_unix_ms(),
     }
+}
 
-    /// The broker message carrying this event.
-    pub fn to_message(&self) -> Message {
-        Message {
-            key: self.user_id.clone(),
-            headers: BTreeMap::from([
-                ("content-type".to_owned(), "application/json".to_owned()),
-                ("event-id".to_owned(), self.id.clone()),
-                ("origin".to_owned(), self.origin.clone()),
-                ("user-id".to_owned(), self.user_id.clone()),
-            ]),
-            payload: serde_json::to_vec(self).unwrap_or_default(),
-        }
+/// The broker message carrying `event`.
+pub fn to_message(event: &LogEvent) -> Message {
+    Message {
+        key: event.user_id.clone(),
+        headers: BTreeMap::from([
+            ("content-type".to_owned(), CONTENT_TYPE.to_owned()),
+            ("event-id".to_owned(), event.id.clone()),
+            ("origin".to_owned(), event.origin.clone()),
+            ("user-id".to_owned(), event.user_id.clone()),
+        ]),
+        payload: event.encode_to_vec(),
     }
+}
 
-    /// The event a broker message carries.
-    pub fn from_message(message: &Message) -> Result<Self, serde_json::Error> {
-        serde_json::from_slice(&message.payload)
+/// The event a broker message carries. Any protobuf decodes to *some* message, so one
+/// without an id or an origin is refused as not an event.
+pub fn from_message(message: &Message) -> Result<LogEvent, NotAnEvent> {
+    let event = match message.headers.get("content-type").map(String::as_str) {
+        Some(LEGACY_CONTENT_TYPE) => from_json(&message.payload)?,
+        _ => LogEvent::decode(message.payload.as_slice())?,
+    };
+    if event.id.is_empty() {
+        return Err(NotAnEvent::Missing("id"));
     }
+    if event.origin.is_empty() {
+        return Err(NotAnEvent::Missing("origin"));
+    }
+    Ok(event)
+}
+
+/// An event as the JSON payloads before protobuf spelled it (the same six fields).
+fn from_json(payload: &[u8]) -> Result<LogEvent, NotAnEvent> {
+    let value: serde_json::Value = serde_json::from_slice(payload)?;
+    let text = |field| {
+        value[field]
+            .as_str()
+            .map(str::to_owned)
+            .ok_or(NotAnEvent::Missing(field))
+    };
+    Ok(LogEvent {
+        id: text("id")?,
+        origin: text("origin")?,
+        method: text("method")?,
+        message: text("message")?,
+        user_id: text("user_id")?,
+        time_unix_ms: value["time_unix_ms"]
+            .as_i64()
+            .ok_or(NotAnEvent::Missing("time_unix_ms"))?,
+    })
 }
 
 /// Describes a service's events as outbox entries for the log topic, and wakes the outbox
@@ -79,8 +118,8 @@ impl Events {
     /// The event that `user_id` did `method`, addressed to the log topic: hand it to the
     /// repository with the write it describes.
     pub fn outgoing(&self, method: &str, message: String, user_id: &str) -> Outgoing {
-        let event = LogEvent::new(self.origin, method, message, user_id);
-        let mut message = event.to_message();
+        let event = new_event(self.origin, method, message, user_id);
+        let mut message = to_message(&event);
         // The request's trace continues where the event is consumed.
         crate::telemetry::inject_map(&mut message.headers);
         Outgoing {
@@ -92,5 +131,115 @@ impl Events {
     /// Tells the relay a write with an event has committed, so it publishes now.
     pub fn written(&self) {
         self.relay.wake();
+    }
+}
+
+/// An outbox in memory, for the in-memory repositories services test their handlers with:
+/// such a repository pushes an event while it holds its own lock for the write, so the
+/// write and its event land together. It passes the plugins' outbox contract.
+#[derive(Clone, Debug, Default)]
+pub struct MemoryOutbox {
+    queue: Arc<Mutex<(u64, Vec<Pending>)>>,
+}
+
+impl MemoryOutbox {
+    /// Enqueues `outgoing` now (call it inside the write it describes).
+    pub fn push(&self, outgoing: &Outgoing) {
+        let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        queue.0 += 1;
+        let id = queue.0.to_string();
+        queue.1.push(Pending {
+            id,
+            outgoing: outgoing.clone(),
+        });
+    }
+
+    fn pending_now(&self, limit: usize) -> Vec<Pending> {
+        let queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        queue.1.iter().take(limit).cloned().collect()
+    }
+}
+
+#[tonic::async_trait]
+impl Outbox for MemoryOutbox {
+    async fn enqueue(&self, outgoing: &Outgoing) -> Result<(), OutboxError> {
+        self.push(outgoing);
+        Ok(())
+    }
+
+    async fn pending(&self, limit: usize) -> Result<Vec<Pending>, OutboxError> {
+        Ok(self.pending_now(limit))
+    }
+
+    async fn sent(&self, ids: &[String]) -> Result<(), OutboxError> {
+        let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        queue.1.retain(|p| !ids.contains(&p.id));
+        Ok(())
+    }
+
+    async fn backlog(&self) -> Result<u64, OutboxError> {
+        let queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(u64::try_from(queue.1.len()).unwrap_or(u64::MAX))
+    }
+}
+
+#[cfg(test)]
+mod memory_outbox {
+    shippy_plugins::outbox_contract!(async {
+        std::sync::Arc::new(super::MemoryOutbox::default())
+            as std::sync::Arc<dyn shippy_plugins::outbox::Outbox>
+    });
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_event_survives_the_broker_whole_with_its_headers() {
+        let event = new_event(
+            "shippy.vessel",
+            "Create",
+            "vessel v1 created".into(),
+            "alice",
+        );
+        let message = to_message(&event);
+        assert_eq!(message.key, "alice");
+        assert_eq!(message.headers["content-type"], "application/x-protobuf");
+        assert_eq!(message.headers["event-id"], event.id);
+        assert_eq!(message.headers["origin"], "shippy.vessel");
+        assert_eq!(message.headers["user-id"], "alice");
+        assert_eq!(from_message(&message).unwrap(), event);
+    }
+
+    #[test]
+    fn an_event_written_as_json_before_the_upgrade_is_still_read() {
+        let message = Message {
+            key: "alice".into(),
+            headers: BTreeMap::from([("content-type".into(), "application/json".into())]),
+            payload: br#"{"id":"e1","origin":"shippy.user","method":"Create",
+                          "message":"signed up","user_id":"alice","time_unix_ms":7}"#
+                .to_vec(),
+        };
+        let event = from_message(&message).unwrap();
+        assert_eq!(
+            (
+                event.id.as_str(),
+                event.user_id.as_str(),
+                event.time_unix_ms
+            ),
+            ("e1", "alice", 7)
+        );
+    }
+
+    #[test]
+    fn a_payload_that_is_no_event_is_refused() {
+        let message = |payload: &[u8]| Message {
+            key: String::new(),
+            headers: BTreeMap::new(),
+            payload: payload.to_vec(),
+        };
+        assert!(from_message(&message(b"")).is_err(), "an empty payload");
+        assert!(from_message(&message(b"\xff\xff\xff")).is_err(), "garbage");
     }
 }

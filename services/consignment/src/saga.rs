@@ -13,15 +13,14 @@ use shippy_common::ErrorKind;
 use shippy_common::config::SagaConfig;
 use shippy_common::events::Events;
 use shippy_plugins::outbox::Outgoing;
-use shippy_proto::vessel::{ReleaseRequest, ReserveRequest};
-use time::format_description::well_known::Rfc3339;
 use tokio::time::Instant;
 
 use crate::domain::{
     Consignment, ConsignmentError, IdempotencyKey, NewConsignment, Next, Now, Status, containers,
+    new_id,
 };
 use crate::repo::{ConsignmentRepository, RepoError};
-use crate::vessels::{Hold, Vessels};
+use crate::vessels::{Hold, Room, Vessels};
 
 /// Drives bookings through their steps.
 #[derive(Clone)]
@@ -33,12 +32,8 @@ pub struct Saga {
 }
 
 /// The clock, as the steps record it.
-pub fn now() -> Now {
-    let at = time::OffsetDateTime::now_utc();
-    Now {
-        rfc3339: at.format(&Rfc3339).unwrap_or_default(),
-        unix_ms: i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX),
-    }
+fn now() -> Now {
+    Now::current()
 }
 
 impl Saga {
@@ -65,8 +60,7 @@ impl Saga {
         new: NewConsignment,
         deadline: Instant,
     ) -> Result<Consignment, ConsignmentError> {
-        let id = uuid::Uuid::now_v7().to_string();
-        let pending = Consignment::pending(id, new.clone(), user_id, key, &now());
+        let pending = Consignment::pending(new_id(), new.clone(), user_id, key, &now());
         let message = format!(
             "consignment {} ({}, {} kg) stored as pending; reserving room",
             pending.id,
@@ -165,11 +159,10 @@ impl Saga {
                     Err(reason) => (booking.rejecting(&reason, &now())?, None),
                 },
                 Next::Release => {
-                    let request = ReleaseRequest {
-                        consignment_id: booking.id.clone(),
-                        user_id: booking.user_id.clone(),
-                    };
-                    let vessel = self.vessels.release(request, deadline).await?;
+                    let vessel = self
+                        .vessels
+                        .release(&booking.id, &booking.user_id, deadline)
+                        .await?;
                     self.pause("after-release").await;
                     let ended = booking.released(vessel.as_deref(), &now())?;
                     let event = if ended.status == Status::Rejected {
@@ -215,14 +208,14 @@ impl Saga {
                 Err(ConsignmentError::NoVessel(reason)) => return Ok(Err(reason)),
                 Err(e) => return Err(e),
             };
-            let request = ReserveRequest {
+            let room = Room {
                 consignment_id: booking.id.clone(),
                 vessel_id,
                 capacity,
                 weight,
                 user_id: booking.user_id.clone(),
             };
-            match self.vessels.reserve(request, deadline).await? {
+            match self.vessels.reserve(&room, deadline).await? {
                 Hold::Held { vessel_id } => {
                     self.pause("after-reserve").await;
                     return Ok(Ok(vessel_id));

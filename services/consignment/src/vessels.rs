@@ -32,7 +32,30 @@ pub enum Hold {
     Released,
 }
 
-/// The vessel service, as the booking saga uses it.
+/// Room to hold for one booking on one vessel, in the saga's terms.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Room {
+    pub consignment_id: String,
+    pub vessel_id: String,
+    pub capacity: i32,
+    pub weight: i32,
+    /// The booking's owner, for the vessel service's activity log.
+    pub user_id: String,
+}
+
+impl From<&Room> for ReserveRequest {
+    fn from(r: &Room) -> Self {
+        ReserveRequest {
+            consignment_id: r.consignment_id.clone(),
+            vessel_id: r.vessel_id.clone(),
+            capacity: r.capacity,
+            weight: r.weight,
+            user_id: r.user_id.clone(),
+        }
+    }
+}
+
+/// The vessel service, as the booking saga uses it: no wire types, so a fake stands in.
 #[async_trait]
 pub trait Vessels: Send + Sync + 'static {
     /// The id of the smallest available vessel with room left for `capacity` containers
@@ -43,16 +66,14 @@ pub trait Vessels: Send + Sync + 'static {
         max_weight: i32,
         deadline: Instant,
     ) -> Result<String, ConsignmentError>;
-    /// Holds room for `consignment_id` on `vessel_id` (asking again holds nothing more).
-    async fn reserve(
-        &self,
-        request: ReserveRequest,
-        deadline: Instant,
-    ) -> Result<Hold, ConsignmentError>;
-    /// Gives back what `consignment_id` holds; answers the vessel it was held on, if any.
+    /// Holds `room` (asking again for its consignment holds nothing more).
+    async fn reserve(&self, room: &Room, deadline: Instant) -> Result<Hold, ConsignmentError>;
+    /// Gives back what `consignment_id` holds (the owner `user_id`'s); answers the vessel
+    /// it was held on, if any.
     async fn release(
         &self,
-        request: ReleaseRequest,
+        consignment_id: &str,
+        user_id: &str,
         deadline: Instant,
     ) -> Result<Option<String>, ConsignmentError>;
 }
@@ -229,20 +250,22 @@ impl Vessels for GrpcVessels {
             .await
     }
 
-    async fn reserve(
-        &self,
-        request: ReserveRequest,
-        deadline: Instant,
-    ) -> Result<Hold, ConsignmentError> {
+    async fn reserve(&self, room: &Room, deadline: Instant) -> Result<Hold, ConsignmentError> {
+        let request = ReserveRequest::from(room);
         self.retrying(deadline, || self.reserve_once(request.clone(), deadline))
             .await
     }
 
     async fn release(
         &self,
-        request: ReleaseRequest,
+        consignment_id: &str,
+        user_id: &str,
         deadline: Instant,
     ) -> Result<Option<String>, ConsignmentError> {
+        let request = ReleaseRequest {
+            consignment_id: consignment_id.to_owned(),
+            user_id: user_id.to_owned(),
+        };
         self.retrying(deadline, || self.release_once(request.clone(), deadline))
             .await
     }

@@ -42,6 +42,17 @@ async fn a_store_from_before_the_saga_opens_with_its_bookings_as_they_were() {
     SqliteConsignments::open(&path).expect("opening again migrates nothing twice");
 }
 
+/// The same contract against the in-memory store the handler tests use, so it cannot drift.
+mod memory {
+    use std::sync::Arc;
+
+    use shippy_consignment::repo::{ConsignmentRepository, MemoryConsignments};
+
+    shippy_consignment::consignment_repo_contract!(async {
+        Arc::new(MemoryConsignments::default()) as Arc<dyn ConsignmentRepository>
+    });
+}
+
 /// The same contract against MongoDB (the MongoDB-wire test server `make test` starts).
 #[cfg(feature = "mongodb")]
 mod mongo {

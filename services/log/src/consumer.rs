@@ -7,12 +7,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use shippy_common::events::LogEvent;
-use shippy_common::telemetry;
+use shippy_common::{events, telemetry};
 use shippy_plugins::broker::Subscription;
 use tokio::sync::broadcast;
 use tracing::Instrument;
 
+use crate::domain::Event;
 use crate::repo::LogRepository;
 
 /// Consumes until the task is aborted.
@@ -26,7 +26,7 @@ pub async fn run(mut subscription: Box<dyn Subscription>, repo: Arc<dyn LogRepos
                 continue;
             }
         };
-        match LogEvent::from_message(&delivery.message) {
+        match events::from_message(&delivery.message).map(Event::from) {
             Ok(event) => {
                 // Recording the event continues the trace of the request that caused it.
                 let span = tracing::info_span!(
@@ -66,7 +66,7 @@ const LIVE_SEEN: usize = 4096;
 /// task is aborted. Reads under a group of this instance's own and commits nothing.
 pub async fn follow_live(
     mut subscription: Box<dyn Subscription>,
-    live: broadcast::Sender<LogEvent>,
+    live: broadcast::Sender<Event>,
     since_ms: i64,
 ) {
     let mut seen = std::collections::HashSet::new();
@@ -80,7 +80,7 @@ pub async fn follow_live(
                 continue;
             }
         };
-        let Ok(event) = LogEvent::from_message(&delivery.message) else {
+        let Ok(event) = events::from_message(&delivery.message).map(Event::from) else {
             continue;
         };
         if event.time_unix_ms < since_ms || !seen.insert(event.id.clone()) {
@@ -98,7 +98,7 @@ pub async fn follow_live(
 }
 
 /// Stores `event`, retrying until the store answers; whether it was new.
-async fn store_until_done(repo: &dyn LogRepository, event: &LogEvent) -> bool {
+async fn store_until_done(repo: &dyn LogRepository, event: &Event) -> bool {
     let mut backoff = Duration::from_millis(100);
     loop {
         match repo.insert(event).await {

@@ -1,31 +1,27 @@
-//! The gRPC edge of the log service.
-
-use std::sync::Arc;
+//! The gRPC edge of the log service: proto in, the domain's rules, the store, proto out.
+//! The conversions between the wire's `LogEvent` and the domain's [`Event`] live here, and
+//! the broker consumer uses them too.
 
 use std::pin::Pin;
+use std::sync::Arc;
 
 use shippy_common::auth::caller;
-use shippy_common::events::LogEvent;
+use shippy_common::error::to_status;
 use shippy_common::shutdown::Stopping;
-use shippy_common::{FieldCode, FieldErrors};
 use shippy_proto::log::{self as pb, log_service_server::LogService};
 use shippy_proto::tonic::{self, Request, Response, Status};
 use tokio::sync::broadcast;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::{Stream, StreamExt};
 
-use crate::repo::{Filter, LogRepository};
-
-/// How many events `List` answers when the request does not say.
-pub const DEFAULT_LIMIT: u32 = 50;
-/// The most events one `List` answers.
-pub const MAX_LIMIT: u32 = 1000;
+use crate::domain::{Event, Filter, ListQuery, LogError, Watch};
+use crate::repo::LogRepository;
 
 /// Serves `shippy.log.LogService`.
 #[derive(Clone)]
 pub struct LogHandler {
     repo: Arc<dyn LogRepository>,
-    live: broadcast::Sender<LogEvent>,
+    live: broadcast::Sender<Event>,
     stopping: Stopping,
 }
 
@@ -33,7 +29,7 @@ impl LogHandler {
     /// `live` carries every newly recorded event, for `Watch`; watches end at `stopping`.
     pub fn new(
         repo: Arc<dyn LogRepository>,
-        live: broadcast::Sender<LogEvent>,
+        live: broadcast::Sender<Event>,
         stopping: Stopping,
     ) -> Self {
         Self {
@@ -44,14 +40,41 @@ impl LogHandler {
     }
 }
 
-fn to_proto(e: LogEvent) -> pb::LogEvent {
-    pb::LogEvent {
-        id: e.id,
-        origin: e.origin,
-        method: e.method,
-        message: e.message,
-        user_id: e.user_id,
-        time_unix_ms: e.time_unix_ms,
+impl From<pb::LogEvent> for Event {
+    fn from(e: pb::LogEvent) -> Self {
+        Event {
+            id: e.id,
+            origin: e.origin,
+            method: e.method,
+            message: e.message,
+            user_id: e.user_id,
+            time_unix_ms: e.time_unix_ms,
+        }
+    }
+}
+
+impl From<Event> for pb::LogEvent {
+    fn from(e: Event) -> Self {
+        pb::LogEvent {
+            id: e.id,
+            origin: e.origin,
+            method: e.method,
+            message: e.message,
+            user_id: e.user_id,
+            time_unix_ms: e.time_unix_ms,
+        }
+    }
+}
+
+impl From<pb::ListRequest> for ListQuery {
+    fn from(r: pb::ListRequest) -> Self {
+        ListQuery {
+            user_id: r.user_id,
+            origin: r.origin,
+            since_unix_ms: r.since_unix_ms,
+            until_unix_ms: r.until_unix_ms,
+            limit: r.limit,
+        }
     }
 }
 
@@ -59,40 +82,16 @@ type EventStream = Pin<Box<dyn Stream<Item = Result<pb::LogEvent, Status>> + Sen
 
 /// The filter a request asks for, on behalf of `caller_id`: a caller sees only their own.
 pub fn filter(req: &pb::ListRequest, caller_id: &str) -> Result<Filter, Status> {
-    if !req.user_id.is_empty() && req.user_id != caller_id {
-        return Err(Status::permission_denied(
-            "user_id: you can only list your own events",
-        ));
+    ListQuery::from(req.clone())
+        .filter_for(caller_id)
+        .map_err(|e| to_status(&e))
+}
+
+fn status(e: LogError) -> Status {
+    if let LogError::Store(_) = e {
+        tracing::warn!(error = %e.detail(), "log store unavailable");
     }
-    let mut errors = FieldErrors::new();
-    let negative = "must not be negative";
-    errors.check(req.limit >= 0, "limit", FieldCode::TooSmall, negative);
-    errors.check(
-        req.since_unix_ms >= 0,
-        "since_unix_ms",
-        FieldCode::TooSmall,
-        negative,
-    );
-    errors.check(
-        req.until_unix_ms >= 0,
-        "until_unix_ms",
-        FieldCode::TooSmall,
-        negative,
-    );
-    if !errors.is_empty() {
-        return Err(errors.status(tonic::Code::InvalidArgument, errors.to_string()));
-    }
-    let limit = match req.limit {
-        0 => DEFAULT_LIMIT,
-        n => u32::try_from(n).unwrap_or(MAX_LIMIT).min(MAX_LIMIT),
-    };
-    Ok(Filter {
-        user_id: caller_id.to_owned(),
-        origin: Some(req.origin.trim().to_owned()).filter(|o| !o.is_empty()),
-        since_unix_ms: Some(req.since_unix_ms).filter(|t| *t > 0),
-        until_unix_ms: Some(req.until_unix_ms).filter(|t| *t > 0),
-        limit,
-    })
+    to_status(&e)
 }
 
 #[tonic::async_trait]
@@ -103,11 +102,12 @@ impl LogService for LogHandler {
     ) -> Result<Response<pb::ListResponse>, Status> {
         let caller_id = caller(&request)?.user_id().to_owned();
         let filter = filter(request.get_ref(), &caller_id)?;
-        let events = self.repo.list(&filter).await.map_err(|e| {
-            tracing::warn!(error = %e, "log store unavailable");
-            Status::unavailable("log store unavailable")
-        })?;
-        let events = events.into_iter().map(to_proto).collect();
+        let events = self
+            .repo
+            .list(&filter)
+            .await
+            .map_err(|e| status(e.into()))?;
+        let events = events.into_iter().map(Into::into).collect();
         Ok(Response::new(pb::ListResponse { events }))
     }
 
@@ -118,12 +118,10 @@ impl LogService for LogHandler {
         request: Request<pb::WatchRequest>,
     ) -> Result<Response<Self::WatchStream>, Status> {
         let caller_id = caller(&request)?.user_id().to_owned();
-        let origin = request.into_inner().origin.trim().to_owned();
+        let watch = Watch::new(&caller_id, &request.into_inner().origin);
         let events =
             BroadcastStream::new(self.live.subscribe()).filter_map(move |next| match next {
-                Ok(e) if e.user_id == caller_id && (origin.is_empty() || e.origin == origin) => {
-                    Some(Ok(to_proto(e)))
-                }
+                Ok(e) if watch.sees(&e) => Some(Ok(e.into())),
                 Ok(_) => None,
                 Err(lagged) => {
                     tracing::warn!(%lagged, "a watcher fell behind; some live events skipped");
@@ -137,6 +135,7 @@ impl LogService for LogHandler {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::{DEFAULT_LIMIT, MAX_LIMIT};
 
     #[test]
     fn a_caller_lists_only_their_own_events_within_the_limit() {
@@ -174,6 +173,7 @@ mod properties {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::domain::MAX_LIMIT;
 
     proptest! {
         /// Any list request is the caller's own filter within the limit, or a clear refusal.

@@ -1,8 +1,9 @@
 //! The log service: a consumer group on the log topic stores each event once (by event id)
 //! and commits the offset only after the event is stored, so a crash redelivers rather than
-//! loses; `List` serves the caller's events, newest first.
+//! loses; `List` serves the caller's events, newest first, and `Watch` the new ones live.
 
 pub mod consumer;
+pub mod domain;
 mod handler;
 pub mod repo;
 

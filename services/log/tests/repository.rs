@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use shippy_common::events::LogEvent;
+use shippy_common::events::{new_event, to_message};
 use shippy_log::repo::{Filter, LogRepository, SqliteLogs};
 use shippy_plugins::broker::{Broker, SqliteBroker};
 
@@ -26,9 +26,9 @@ async fn events_published_before_the_consumer_starts_are_recorded_once_after_a_r
     let publish = |message: String| {
         let broker = Arc::clone(&broker);
         async move {
-            let event = LogEvent::new("shippy.vessel", "Create", message, "alice");
+            let event = new_event("shippy.vessel", "Create", message, "alice");
             broker
-                .publish("shippy.log", event.to_message())
+                .publish("shippy.log", to_message(&event))
                 .await
                 .unwrap();
         }
@@ -66,14 +66,14 @@ async fn events_published_before_the_consumer_starts_are_recorded_once_after_a_r
 #[tokio::test]
 async fn the_live_feed_announces_each_new_event_once_and_no_old_one() {
     let broker: Arc<dyn Broker> = Arc::new(SqliteBroker::open(&fresh("broker.db")).unwrap());
-    let mut old = LogEvent::new("shippy.vessel", "Create", "old".into(), "alice");
+    let mut old = new_event("shippy.vessel", "Create", "old".into(), "alice");
     old.time_unix_ms -= 60_000;
-    let new = LogEvent::new("shippy.vessel", "Create", "new".into(), "alice");
-    let later = LogEvent::new("shippy.vessel", "Create", "later".into(), "alice");
+    let new = new_event("shippy.vessel", "Create", "new".into(), "alice");
+    let later = new_event("shippy.vessel", "Create", "later".into(), "alice");
     // The relay delivers at least once: the new event comes twice.
     for event in [&old, &new, &new, &later] {
         broker
-            .publish("shippy.log", event.to_message())
+            .publish("shippy.log", to_message(event))
             .await
             .unwrap();
     }
@@ -105,6 +105,17 @@ async fn wait_for_count(repo: &dyn LogRepository, filter: &Filter, n: usize) {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("fewer than {n} events recorded within 5 s");
+}
+
+/// The same contract against the in-memory store the handler tests use, so it cannot drift.
+mod memory {
+    use std::sync::Arc;
+
+    use shippy_log::repo::{LogRepository, MemoryLogs};
+
+    shippy_log::log_repo_contract!(async {
+        Arc::new(MemoryLogs::default()) as Arc<dyn LogRepository>
+    });
 }
 
 /// The same contract against MongoDB (the MongoDB-wire test server `make test` starts).

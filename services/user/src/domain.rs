@@ -1,4 +1,5 @@
-//! Users as the service understands them, and the checks sign-up input must pass.
+//! Users as the service understands them, the checks sign-up input must pass, and the
+//! other requests the service takes (log-in, look-up, log-out) in its own terms.
 
 use shippy_common::{ErrorKind, FieldCode, FieldErrors, KindedError};
 
@@ -97,6 +98,87 @@ impl SignUp {
             password: password.to_owned(),
         })
     }
+
+    /// The user this sign-up makes, with a fresh id (the password goes to be hashed).
+    pub fn into_user(self) -> (User, String) {
+        let user = User {
+            id: uuid::Uuid::new_v4().to_string(),
+            name: self.name,
+            company: self.company,
+            email: self.email,
+        };
+        (user, self.password)
+    }
+}
+
+impl User {
+    /// What the activity log says of this user signing up.
+    pub fn signed_up(&self) -> String {
+        format!("user {} <{}> signed up", self.name, self.email)
+    }
+}
+
+/// An email as the store keeps and compares it.
+pub fn normalise_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+/// A log-in attempt: the email as stored, and the password to check.
+#[derive(Clone)]
+pub struct Credentials {
+    pub email: String,
+    pub password: String,
+}
+
+impl Credentials {
+    pub fn new(email: &str, password: String) -> Self {
+        Self {
+            email: normalise_email(email),
+            password,
+        }
+    }
+}
+
+/// A signed token for a user, as log-in answers it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Session {
+    pub token: String,
+    pub user_id: String,
+    /// Unix seconds.
+    pub expires_at: i64,
+}
+
+/// Which user to look up: by id when one is given, else by email.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Lookup {
+    Id(String),
+    Email(String),
+}
+
+impl Lookup {
+    pub fn parse(id: &str, email: &str) -> Result<Self, UserError> {
+        match (id.trim(), email.trim()) {
+            ("", "") => Err(UserError::invalid(
+                "id",
+                FieldCode::Required,
+                "give an id or an email",
+            )),
+            ("", email) => Ok(Lookup::Email(normalise_email(email))),
+            (id, _) => Ok(Lookup::Id(id.to_owned())),
+        }
+    }
+}
+
+/// Refuses to revoke a token without an id (`jti`): nothing could recognise it later.
+pub fn check_revocable(jti: &str) -> Result<(), UserError> {
+    if jti.is_empty() {
+        return Err(UserError::invalid(
+            "token",
+            FieldCode::BadFormat,
+            "this token has no id to revoke (a service's, or issued before log-out existed)",
+        ));
+    }
+    Ok(())
 }
 
 fn is_plausible_email(email: &str) -> bool {
@@ -205,6 +287,34 @@ mod tests {
         assert_eq!(
             fields(SignUp::parse("x", &"c".repeat(300), "a@b.co", "Testing123")),
             ["company too_long"]
+        );
+    }
+
+    #[test]
+    fn a_look_up_takes_the_id_first_and_needs_one_or_an_email() {
+        assert_eq!(
+            Lookup::parse(" u1 ", "a@b.co").unwrap(),
+            Lookup::Id("u1".into())
+        );
+        assert_eq!(
+            Lookup::parse("", " A@B.co ").unwrap(),
+            Lookup::Email("a@b.co".into())
+        );
+        let Err(UserError::Invalid(errors)) = Lookup::parse(" ", "") else {
+            panic!("an empty look-up was accepted");
+        };
+        assert_eq!(errors.names(), ["id"]);
+    }
+
+    #[test]
+    fn a_sign_up_makes_a_user_with_a_fresh_id() {
+        let sign_up = SignUp::parse("Ewan", "Acme", "ewan@example.com", "Testing123").unwrap();
+        let (a, password) = sign_up.clone().into_user();
+        let (b, _) = sign_up.into_user();
+        assert_ne!(a.id, b.id);
+        assert_eq!(
+            (a.email.as_str(), password.as_str()),
+            ("ewan@example.com", "Testing123")
         );
     }
 

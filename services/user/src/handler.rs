@@ -2,7 +2,6 @@
 
 use std::sync::Arc;
 
-use shippy_common::FieldCode;
 use shippy_common::auth::{self, Claims, Subject, TokenIssuer, TokenVerifier, revocations};
 use shippy_common::error::to_status;
 use shippy_common::events::Events;
@@ -10,7 +9,9 @@ use shippy_common::forwarded::Origin;
 use shippy_proto::tonic::{self, Request, Response, Status};
 use shippy_proto::user::{self as pb, user_service_server::UserService};
 
-use crate::domain::{SignUp, StoredUser, User, UserError};
+use crate::domain::{
+    Credentials, Lookup, Session, SignUp, StoredUser, User, UserError, check_revocable,
+};
 use crate::password;
 use crate::repo::{RepoError, UserRepository};
 use crate::throttle::LoginThrottle;
@@ -42,23 +43,14 @@ impl UserHandler {
         }
     }
 
-    async fn create(&self, input: pb::User) -> Result<User, UserError> {
-        let sign_up = SignUp::parse(&input.name, &input.company, &input.email, &input.password)?;
+    async fn create(&self, sign_up: SignUp) -> Result<User, UserError> {
+        let (user, password) = sign_up.into_user();
         let stored = StoredUser {
-            user: User {
-                id: uuid::Uuid::new_v4().to_string(),
-                name: sign_up.name,
-                company: sign_up.company,
-                email: sign_up.email,
-            },
-            password_hash: password::hash(sign_up.password).await?,
+            password_hash: password::hash(password).await?,
+            user,
         };
         let u = &stored.user;
-        let event = self.events.outgoing(
-            "Create",
-            format!("user {} <{}> signed up", u.name, u.email),
-            &u.id,
-        );
+        let event = self.events.outgoing("Create", u.signed_up(), &u.id);
         self.repo
             .create(&stored, &event)
             .await
@@ -71,8 +63,8 @@ impl UserHandler {
     }
 
     /// Log-in from `address`: throttled per account and per address.
-    async fn auth(&self, input: pb::User, address: &str) -> Result<pb::Token, UserError> {
-        let email = input.email.trim().to_lowercase();
+    async fn auth(&self, input: Credentials, address: &str) -> Result<Session, UserError> {
+        let email = input.email;
         self.throttle
             .begin(&email, address)
             .map_err(UserError::Throttled)?;
@@ -95,10 +87,8 @@ impl UserHandler {
             name: &user.name,
         };
         let (token, expires_at) = self.issuer.issue(&subject)?;
-        Ok(pb::Token {
+        Ok(Session {
             token,
-            valid: true,
-            errors: vec![],
             user_id: user.id,
             expires_at,
         })
@@ -107,13 +97,7 @@ impl UserHandler {
     /// Revokes the token `claims` describe: its log-out event goes into the outbox (stored,
     /// so it will reach every service), and this instance refuses it at once.
     async fn log_out(&self, claims: &Claims) -> Result<(), UserError> {
-        if claims.jti.is_empty() {
-            return Err(UserError::invalid(
-                "token",
-                FieldCode::BadFormat,
-                "this token has no id to revoke (a service's, or issued before log-out existed)",
-            ));
-        }
+        check_revocable(&claims.jti)?;
         let mut event = self.events.outgoing(
             "Logout",
             format!("user {} <{}> logged out", claims.name, claims.email),
@@ -130,17 +114,10 @@ impl UserHandler {
         Ok(())
     }
 
-    async fn get(&self, input: pb::User) -> Result<User, UserError> {
-        let found = match (input.id.trim(), input.email.trim()) {
-            ("", "") => {
-                return Err(UserError::invalid(
-                    "id",
-                    FieldCode::Required,
-                    "give an id or an email",
-                ));
-            }
-            ("", email) => self.repo.by_email(&email.to_lowercase()).await?,
-            (id, _) => self.repo.get(id).await?,
+    async fn get(&self, lookup: Lookup) -> Result<User, UserError> {
+        let found = match lookup {
+            Lookup::Email(email) => self.repo.by_email(&email).await?,
+            Lookup::Id(id) => self.repo.get(&id).await?,
         };
         found.map(|s| s.user).ok_or(UserError::NotFound)
     }
@@ -158,49 +135,82 @@ fn client_address<T>(request: &Request<T>) -> String {
     }
 }
 
-fn to_proto(user: User) -> pb::User {
-    pb::User {
-        id: user.id,
-        name: user.name,
-        company: user.company,
-        email: user.email,
-        password: String::new(),
+impl TryFrom<pb::User> for SignUp {
+    type Error = UserError;
+
+    fn try_from(u: pb::User) -> Result<Self, UserError> {
+        SignUp::parse(&u.name, &u.company, &u.email, &u.password)
+    }
+}
+
+impl From<pb::User> for Credentials {
+    fn from(u: pb::User) -> Self {
+        Credentials::new(&u.email, u.password)
+    }
+}
+
+impl TryFrom<pb::User> for Lookup {
+    type Error = UserError;
+
+    fn try_from(u: pb::User) -> Result<Self, UserError> {
+        Lookup::parse(&u.id, &u.email)
+    }
+}
+
+/// A user as answered: never with a password.
+impl From<User> for pb::User {
+    fn from(user: User) -> Self {
+        pb::User {
+            id: user.id,
+            name: user.name,
+            company: user.company,
+            email: user.email,
+            password: String::new(),
+        }
+    }
+}
+
+impl From<Session> for pb::Token {
+    fn from(s: Session) -> Self {
+        pb::Token {
+            token: s.token,
+            valid: true,
+            errors: vec![],
+            user_id: s.user_id,
+            expires_at: s.expires_at,
+        }
     }
 }
 
 fn one(user: User) -> pb::Response {
     pb::Response {
-        user: Some(to_proto(user)),
+        user: Some(user.into()),
         users: vec![],
         errors: vec![],
     }
 }
 
+fn status(e: UserError) -> Status {
+    to_status(&e)
+}
+
 #[tonic::async_trait]
 impl UserService for UserHandler {
     async fn create(&self, request: Request<pb::User>) -> Result<Response<pb::Response>, Status> {
-        let user = self
-            .create(request.into_inner())
-            .await
-            .map_err(|e| to_status(&e))?;
+        let sign_up = SignUp::try_from(request.into_inner()).map_err(status)?;
+        let user = self.create(sign_up).await.map_err(status)?;
         Ok(Response::new(one(user)))
     }
 
     async fn get(&self, request: Request<pb::User>) -> Result<Response<pb::Response>, Status> {
-        let user = self
-            .get(request.into_inner())
-            .await
-            .map_err(|e| to_status(&e))?;
+        let lookup = Lookup::try_from(request.into_inner()).map_err(status)?;
+        let user = self.get(lookup).await.map_err(status)?;
         Ok(Response::new(one(user)))
     }
 
     async fn get_all(&self, _: Request<pb::Request>) -> Result<Response<pb::Response>, Status> {
-        let users = self
-            .repo
-            .list()
-            .await
-            .map_err(|e| to_status(&UserError::from(e)))?;
-        let users = users.into_iter().map(|s| to_proto(s.user)).collect();
+        let users = self.repo.list().await.map_err(|e| status(e.into()))?;
+        let users = users.into_iter().map(|s| s.user.into()).collect();
         Ok(Response::new(pb::Response {
             user: None,
             users,
@@ -210,8 +220,8 @@ impl UserService for UserHandler {
 
     async fn auth(&self, request: Request<pb::User>) -> Result<Response<pb::Token>, Status> {
         let address = client_address(&request);
-        match self.auth(request.into_inner(), &address).await {
-            Ok(token) => Ok(Response::new(token)),
+        match self.auth(request.into_inner().into(), &address).await {
+            Ok(session) => Ok(Response::new(session.into())),
             Err(e) => {
                 let mut status = to_status(&e);
                 if let UserError::Throttled(wait) = e {
@@ -233,7 +243,7 @@ impl UserService for UserHandler {
         let claims = self
             .verifier
             .verify(&token)
-            .map_err(|e| to_status(&UserError::Auth(e)))?;
+            .map_err(|e| status(UserError::Auth(e)))?;
         // The answer never repeats the token: a full token belongs in no response but log-in's.
         Ok(Response::new(pb::Token {
             token: String::new(),
@@ -246,9 +256,7 @@ impl UserService for UserHandler {
 
     async fn logout(&self, request: Request<pb::Token>) -> Result<Response<pb::Token>, Status> {
         let caller = auth::caller(&request)?.clone();
-        self.log_out(&caller.claims)
-            .await
-            .map_err(|e| to_status(&e))?;
+        self.log_out(&caller.claims).await.map_err(status)?;
         Ok(Response::new(pb::Token {
             token: String::new(),
             valid: false,

@@ -49,3 +49,14 @@ mod mongo {
         Arc::new(MongoUsers::open(&db).await.unwrap()) as Arc<dyn UserRepository>
     });
 }
+
+/// The same contract against the in-memory store the handler tests use, so it cannot drift.
+mod memory {
+    use std::sync::Arc;
+
+    use shippy_user::repo::{MemoryUsers, UserRepository};
+
+    shippy_user::user_repo_contract!(async {
+        Arc::new(MemoryUsers::default()) as Arc<dyn UserRepository>
+    });
+}

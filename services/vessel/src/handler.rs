@@ -8,9 +8,7 @@ use shippy_common::events::Events;
 use shippy_proto::tonic::{self, Request, Response, Status};
 use shippy_proto::vessel::{self as pb, vessel_service_server::VesselService};
 
-use crate::domain::{
-    Hold, Released, Reservation, Reserved, Specification, Vessel, VesselError, containers,
-};
+use crate::domain::{Answer, Hold, Release, Reservation, Specification, Vessel, VesselError};
 use crate::repo::{RepoError, VesselRepository};
 
 /// Serves `shippy.vessel.VesselService`.
@@ -70,14 +68,33 @@ impl TryFrom<pb::ReserveRequest> for Hold {
     }
 }
 
-fn reservation(r: Reservation, changed: bool) -> pb::Reservation {
-    pb::Reservation {
-        consignment_id: r.consignment_id,
-        vessel_id: r.vessel_id,
-        capacity: r.capacity,
-        weight: r.weight,
-        held: r.held,
-        changed,
+impl TryFrom<pb::ReleaseRequest> for Release {
+    type Error = VesselError;
+
+    fn try_from(r: pb::ReleaseRequest) -> Result<Self, VesselError> {
+        Release::parse(&r.consignment_id, &r.user_id)
+    }
+}
+
+impl TryFrom<pb::Specification> for Specification {
+    type Error = VesselError;
+
+    fn try_from(s: pb::Specification) -> Result<Self, VesselError> {
+        Specification::parse(s.capacity, s.max_weight)
+    }
+}
+
+impl From<Answer> for pb::Reservation {
+    fn from(a: Answer) -> Self {
+        let r = a.reservation;
+        pb::Reservation {
+            consignment_id: r.consignment_id,
+            vessel_id: r.vessel_id,
+            capacity: r.capacity,
+            weight: r.weight,
+            held: r.held,
+            changed: a.changed,
+        }
     }
 }
 
@@ -105,8 +122,7 @@ impl VesselService for VesselHandler {
         &self,
         request: Request<pb::Specification>,
     ) -> Result<Response<pb::Response>, Status> {
-        let s = request.into_inner();
-        let spec = Specification::parse(s.capacity, s.max_weight).map_err(status)?;
+        let spec = Specification::try_from(request.into_inner()).map_err(status)?;
         let found = self.repo.find_available(spec).await.map_err(store)?;
         let vessel = found.ok_or_else(|| status(VesselError::NoneAvailable(spec)))?;
         Ok(Response::new(pb::Response {
@@ -118,13 +134,12 @@ impl VesselService for VesselHandler {
 
     async fn create(&self, request: Request<pb::Vessel>) -> Result<Response<pb::Response>, Status> {
         let user_id = caller(&request)?.user_id().to_owned();
-        let mut vessel = Vessel::from(request.into_inner()).parse().map_err(status)?;
-        vessel.owner_id.clone_from(&user_id);
-        let message = format!(
-            "vessel {} {:?} created (capacity {}, max weight {})",
-            vessel.id, vessel.name, vessel.capacity, vessel.max_weight
-        );
-        let event = self.events.outgoing("Create", message, &user_id);
+        let vessel = Vessel::from(request.into_inner())
+            .create(&user_id)
+            .map_err(status)?;
+        let event = self
+            .events
+            .outgoing("Create", vessel.created_message(), &user_id);
         self.repo
             .create(&vessel, &event)
             .await
@@ -155,28 +170,15 @@ impl VesselService for VesselHandler {
     ) -> Result<Response<pb::Reservation>, Status> {
         service_only(&request, "Reserve")?;
         let hold = Hold::try_from(request.into_inner()).map_err(status)?;
-        let message = format!(
-            "{} and {} kg reserved on vessel {} for consignment {}",
-            containers(hold.capacity),
-            hold.weight,
-            hold.vessel_id,
-            hold.consignment_id
-        );
-        let event = self
-            .events
-            .outgoing("CapacityReserved", message, &hold.user_id);
-        match self.repo.reserve(&hold, &event).await.map_err(store)? {
-            Reserved::Made(r) => {
-                self.events.written();
-                Ok(Response::new(reservation(r, true)))
-            }
-            Reserved::AlreadyHeld(r) => Ok(Response::new(reservation(r, false))),
-            Reserved::WasReleased(r) => {
-                Err(status(VesselError::ReservationReleased(r.consignment_id)))
-            }
-            Reserved::NoRoom(vessel) => Err(status(VesselError::no_room(&vessel, &hold))),
-            Reserved::NoVessel => Err(status(VesselError::UnknownVessel(hold.vessel_id))),
+        let event =
+            self.events
+                .outgoing("CapacityReserved", hold.reserved_message(), &hold.user_id);
+        let reserved = self.repo.reserve(&hold, &event).await.map_err(store)?;
+        let answer = hold.answer(reserved).map_err(status)?;
+        if answer.changed {
+            self.events.written();
         }
+        Ok(Response::new(answer.into()))
     }
 
     async fn release(
@@ -184,32 +186,20 @@ impl VesselService for VesselHandler {
         request: Request<pb::ReleaseRequest>,
     ) -> Result<Response<pb::Reservation>, Status> {
         service_only(&request, "Release")?;
-        let r = request.into_inner();
-        let consignment_id =
-            crate::domain::parse_id("consignment_id", &r.consignment_id).map_err(status)?;
+        let release = Release::try_from(request.into_inner()).map_err(status)?;
         let events = self.events.clone();
-        let user_id = r.user_id;
+        let user_id = release.user_id;
         let event = Box::new(move |held: &Reservation| {
-            let message = format!(
-                "{} and {} kg released on vessel {} by consignment {}",
-                containers(held.capacity),
-                held.weight,
-                held.vessel_id,
-                held.consignment_id
-            );
-            events.outgoing("CapacityReleased", message, &user_id)
+            events.outgoing("CapacityReleased", held.released_message(), &user_id)
         });
-        let Released {
-            reservation: r,
-            changed,
-        } = self
+        let released = self
             .repo
-            .release(&consignment_id, event)
+            .release(&release.consignment_id, event)
             .await
             .map_err(store)?;
-        if changed {
+        if released.changed {
             self.events.written();
         }
-        Ok(Response::new(reservation(r, changed)))
+        Ok(Response::new(Answer::from(released).into()))
     }
 }

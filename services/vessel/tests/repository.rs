@@ -59,6 +59,17 @@ async fn a_store_from_before_reservations_opens_with_every_vessel_empty() {
     SqliteVessels::open(&path).expect("opening again migrates nothing twice");
 }
 
+/// The same contract against the in-memory store the handler tests use, so it cannot drift.
+mod memory {
+    use std::sync::Arc;
+
+    use shippy_vessel::repo::{MemoryVessels, VesselRepository};
+
+    shippy_vessel::vessel_repo_contract!(async {
+        Arc::new(MemoryVessels::default()) as Arc<dyn VesselRepository>
+    });
+}
+
 /// The same contract against MongoDB (the MongoDB-wire test server `make test` starts).
 #[cfg(feature = "mongodb")]
 mod mongo {

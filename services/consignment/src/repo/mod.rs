@@ -1,7 +1,8 @@
-//! Where consignments are kept: the [`ConsignmentRepository`] port, its SQLite adapter, and
-//! the contract every adapter must pass.
+//! Where consignments are kept: the [`ConsignmentRepository`] port, its SQLite and MongoDB
+//! adapters, an in-memory one for handler tests, and the contract every adapter must pass.
 
 pub mod contract;
+mod memory;
 #[cfg(feature = "mongodb")]
 mod mongo;
 mod sqlite;
@@ -11,6 +12,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use shippy_plugins::outbox::{Outbox, Outgoing};
 
+pub use memory::MemoryConsignments;
 #[cfg(feature = "mongodb")]
 pub use mongo::MongoConsignments;
 pub use sqlite::SqliteConsignments;

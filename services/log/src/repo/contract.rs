@@ -2,12 +2,10 @@
 
 use std::sync::Arc;
 
-use shippy_common::events::LogEvent;
+use super::{Event, Filter, LogRepository};
 
-use super::{Filter, LogRepository};
-
-pub fn event(id: &str, origin: &str, user_id: &str, time_unix_ms: i64) -> LogEvent {
-    LogEvent {
+pub fn event(id: &str, origin: &str, user_id: &str, time_unix_ms: i64) -> Event {
+    Event {
         id: id.into(),
         origin: origin.into(),
         method: "Create".into(),

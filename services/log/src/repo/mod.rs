@@ -1,14 +1,16 @@
-//! Where events are kept: the [`LogRepository`] port, its SQLite adapter, and the contract
-//! every adapter must pass.
+//! Where events are kept: the [`LogRepository`] port, its SQLite and MongoDB adapters, an
+//! in-memory one for handler tests, and the contract every adapter must pass.
 
 pub mod contract;
+mod memory;
 #[cfg(feature = "mongodb")]
 mod mongo;
 mod sqlite;
 
 use async_trait::async_trait;
-use shippy_common::events::LogEvent;
 
+pub use crate::domain::{Event, Filter};
+pub use memory::MemoryLogs;
 #[cfg(feature = "mongodb")]
 pub use mongo::MongoLogs;
 pub use sqlite::SqliteLogs;
@@ -19,24 +21,17 @@ pub enum RepoError {
     Unavailable(String),
 }
 
-/// Which events to list.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Filter {
-    pub user_id: String,
-    /// Only this origin, when set.
-    pub origin: Option<String>,
-    /// Only at or after this time (unix ms), when set.
-    pub since_unix_ms: Option<i64>,
-    /// Only before this time (unix ms), when set.
-    pub until_unix_ms: Option<i64>,
-    pub limit: u32,
+impl From<RepoError> for crate::domain::LogError {
+    fn from(e: RepoError) -> Self {
+        crate::domain::LogError::Store(e.to_string())
+    }
 }
 
 /// The event store.
 #[async_trait]
 pub trait LogRepository: Send + Sync + 'static {
     /// Stores `event` unless its id is already stored; answers whether it was new.
-    async fn insert(&self, event: &LogEvent) -> Result<bool, RepoError>;
+    async fn insert(&self, event: &Event) -> Result<bool, RepoError>;
     /// Events matching `filter`, newest first.
-    async fn list(&self, filter: &Filter) -> Result<Vec<LogEvent>, RepoError>;
+    async fn list(&self, filter: &Filter) -> Result<Vec<Event>, RepoError>;
 }

@@ -6,10 +6,9 @@ use async_trait::async_trait;
 use mongodb::bson::{Document, doc};
 use mongodb::{Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
-use shippy_common::events::LogEvent;
 use shippy_plugins::store::mongo::is_duplicate_key;
 
-use super::{Filter, LogRepository, RepoError};
+use super::{Event, Filter, LogRepository, RepoError};
 
 #[derive(Debug, Serialize, Deserialize)]
 struct EventDoc {
@@ -67,7 +66,7 @@ fn query(f: &Filter) -> Document {
 
 #[async_trait]
 impl LogRepository for MongoLogs {
-    async fn insert(&self, e: &LogEvent) -> Result<bool, RepoError> {
+    async fn insert(&self, e: &Event) -> Result<bool, RepoError> {
         let document = EventDoc {
             id: e.id.clone(),
             origin: e.origin.clone(),
@@ -83,7 +82,7 @@ impl LogRepository for MongoLogs {
         }
     }
 
-    async fn list(&self, filter: &Filter) -> Result<Vec<LogEvent>, RepoError> {
+    async fn list(&self, filter: &Filter) -> Result<Vec<Event>, RepoError> {
         let mut cursor = self
             .events
             .find(query(filter))
@@ -94,7 +93,7 @@ impl LogRepository for MongoLogs {
         let mut out = Vec::new();
         while cursor.advance().await.map_err(unavailable)? {
             let d = cursor.deserialize_current().map_err(unavailable)?;
-            out.push(LogEvent {
+            out.push(Event {
                 id: d.id,
                 origin: d.origin,
                 method: d.method,

@@ -4,10 +4,9 @@ use std::path::Path;
 
 use async_trait::async_trait;
 use rusqlite::params;
-use shippy_common::events::LogEvent;
 use shippy_plugins::store::{SqliteDb, StoreError};
 
-use super::{Filter, LogRepository, RepoError};
+use super::{Event, Filter, LogRepository, RepoError};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS events (
@@ -41,7 +40,7 @@ fn unavailable(e: StoreError) -> RepoError {
 
 #[async_trait]
 impl LogRepository for SqliteLogs {
-    async fn insert(&self, event: &LogEvent) -> Result<bool, RepoError> {
+    async fn insert(&self, event: &Event) -> Result<bool, RepoError> {
         let e = event.clone();
         let inserted = self
             .db
@@ -64,7 +63,7 @@ impl LogRepository for SqliteLogs {
         Ok(inserted == 1)
     }
 
-    async fn list(&self, filter: &Filter) -> Result<Vec<LogEvent>, RepoError> {
+    async fn list(&self, filter: &Filter) -> Result<Vec<Event>, RepoError> {
         let f = filter.clone();
         self.db
             .call(move |c| {
@@ -83,7 +82,7 @@ impl LogRepository for SqliteLogs {
                         f.limit
                     ],
                     |r| {
-                        Ok(LogEvent {
+                        Ok(Event {
                             id: r.get(0)?,
                             origin: r.get(1)?,
                             method: r.get(2)?,

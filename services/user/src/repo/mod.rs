@@ -1,7 +1,8 @@
-//! Where users are kept: the [`UserRepository`] port, its SQLite and MongoDB adapters, and
-//! the contract every adapter must pass.
+//! Where users are kept: the [`UserRepository`] port, its SQLite and MongoDB adapters, an
+//! in-memory one for handler tests, and the contract every adapter must pass.
 
 pub mod contract;
+mod memory;
 #[cfg(feature = "mongodb")]
 mod mongo;
 mod sqlite;
@@ -11,6 +12,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use shippy_plugins::outbox::{Outbox, Outgoing};
 
+pub use memory::MemoryUsers;
 #[cfg(feature = "mongodb")]
 pub use mongo::MongoUsers;
 pub use sqlite::SqliteUsers;
@@ -27,10 +29,13 @@ pub enum RepoError {
     Unavailable(String),
 }
 
+/// For the calls that cannot meet a duplicate: sign-up, which can, names the email itself.
 impl From<RepoError> for crate::domain::UserError {
     fn from(e: RepoError) -> Self {
         match e {
-            RepoError::DuplicateEmail => crate::domain::UserError::EmailTaken(String::new()),
+            RepoError::DuplicateEmail => crate::domain::UserError::Internal(
+                "the store reported a duplicate email outside a sign-up".into(),
+            ),
             RepoError::Unavailable(m) => crate::domain::UserError::Store(m),
         }
     }

@@ -1,7 +1,8 @@
 //! Where vessels are kept: the [`VesselRepository`] port, its SQLite and MongoDB adapters,
-//! and the contract every adapter must pass.
+//! an in-memory one for handler tests, and the contract every adapter must pass.
 
 pub mod contract;
+mod memory;
 #[cfg(feature = "mongodb")]
 mod mongo;
 mod sqlite;
@@ -11,6 +12,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use shippy_plugins::outbox::{Outbox, Outgoing};
 
+pub use memory::MemoryVessels;
 #[cfg(feature = "mongodb")]
 pub use mongo::MongoVessels;
 pub use sqlite::SqliteVessels;
@@ -32,7 +34,10 @@ pub enum RepoError {
 impl From<RepoError> for VesselError {
     fn from(e: RepoError) -> Self {
         match e {
-            RepoError::DuplicateId => VesselError::DuplicateId(String::new()),
+            // A create names the id itself; no other call can meet a duplicate.
+            RepoError::DuplicateId => VesselError::Internal(
+                "the store reported a duplicate vessel id outside a create".into(),
+            ),
             RepoError::Unavailable(m) => VesselError::Store(m),
         }
     }

@@ -1,14 +1,15 @@
-//! Consignments and their containers, and the rules a new one must pass.
+//! Consignments and their containers, the steps of a booking, and the rules a new one must
+//! pass. No wire types and no store here: the gRPC edge, the vessel client and the
+//! repository translate.
+
+mod error;
+mod request;
 
 use serde::{Deserialize, Serialize};
-use shippy_common::{ErrorKind, FieldCode, FieldErrors, KindedError};
+use time::format_description::well_known::Rfc3339;
 
-/// The most containers one consignment may hold.
-pub const MAX_CONTAINERS: usize = 10_000;
-/// The longest description accepted.
-pub const MAX_DESCRIPTION: usize = 1024;
-/// The longest container field accepted.
-pub const MAX_FIELD: usize = 256;
+pub use error::ConsignmentError;
+pub use request::{IdempotencyKey, MAX_CONTAINERS, MAX_DESCRIPTION, MAX_FIELD, NewConsignment};
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Container {
@@ -122,6 +123,22 @@ pub struct Now {
     pub unix_ms: i64,
 }
 
+impl Now {
+    /// The clock, now.
+    pub fn current() -> Self {
+        let at = time::OffsetDateTime::now_utc();
+        Now {
+            rfc3339: at.format(&Rfc3339).unwrap_or_default(),
+            unix_ms: i64::try_from(at.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX),
+        }
+    }
+}
+
+/// A fresh consignment id: time-ordered, so ids sort by when they were booked.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
 impl Consignment {
     /// A new booking, stored before anything else happens.
     pub fn pending(
@@ -147,7 +164,7 @@ impl Consignment {
             created_at: now.rfc3339.clone(),
             reason: String::new(),
             steps: vec![step("pending", now, detail)],
-            idempotency_key: key.0,
+            idempotency_key: key.into_string(),
             updated_ms: now.unix_ms,
         }
     }
@@ -273,160 +290,6 @@ fn step(name: &str, now: &Now, detail: String) -> Step {
         name: name.to_owned(),
         at: now.rfc3339.clone(),
         detail,
-    }
-}
-
-/// The key a client sends so a retried booking books once: 1 to 128 visible ASCII
-/// characters. Without one, every request is its own booking.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct IdempotencyKey(String);
-
-impl IdempotencyKey {
-    pub fn parse(key: Option<&str>) -> Result<Self, ConsignmentError> {
-        let Some(key) = key else {
-            return Ok(Self(format!("auto-{}", uuid::Uuid::new_v4().simple())));
-        };
-        if key.is_empty() || key.len() > 128 || !key.bytes().all(|b| b.is_ascii_graphic()) {
-            return Err(ConsignmentError::invalid(
-                "idempotency-key",
-                FieldCode::BadFormat,
-                "must be 1 to 128 visible ASCII characters",
-            ));
-        }
-        Ok(Self(format!("key-{key}")))
-    }
-}
-
-/// A consignment to book, validated.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NewConsignment {
-    pub description: String,
-    pub weight: i32,
-    pub containers: Vec<Container>,
-}
-
-impl NewConsignment {
-    pub fn parse(
-        description: &str,
-        weight: i32,
-        containers: Vec<Container>,
-    ) -> Result<Self, ConsignmentError> {
-        let description = description.trim();
-        let mut errors = FieldErrors::new();
-        errors.check(
-            !description.is_empty(),
-            "description",
-            FieldCode::Required,
-            "must not be empty",
-        );
-        errors.check(
-            description.len() <= MAX_DESCRIPTION,
-            "description",
-            FieldCode::TooLong,
-            "must be at most 1024 bytes",
-        );
-        errors.check(
-            weight > 0,
-            "weight",
-            FieldCode::TooSmall,
-            "must be greater than 0",
-        );
-        errors.check(
-            !containers.is_empty(),
-            "containers",
-            FieldCode::Required,
-            "at least one container is needed",
-        );
-        errors.check(
-            containers.len() <= MAX_CONTAINERS,
-            "containers",
-            FieldCode::TooLarge,
-            "at most 10000 containers per consignment",
-        );
-        for (i, c) in containers.iter().enumerate() {
-            for (name, value) in [
-                ("id", &c.id),
-                ("customer_id", &c.customer_id),
-                ("origin", &c.origin),
-                ("user_id", &c.user_id),
-            ] {
-                if value.len() > MAX_FIELD {
-                    let field = format!("containers[{i}].{name}");
-                    errors.add(field, FieldCode::TooLong, "must be at most 256 bytes");
-                }
-            }
-        }
-        errors.finish().map_err(ConsignmentError::Invalid)?;
-        Ok(Self {
-            description: description.to_owned(),
-            weight,
-            containers,
-        })
-    }
-
-    /// How many containers the vessel must have room for.
-    pub fn capacity_needed(&self) -> i32 {
-        i32::try_from(self.containers.len()).unwrap_or(i32::MAX)
-    }
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum ConsignmentError {
-    /// Every field the request got wrong.
-    #[error("{0}")]
-    Invalid(FieldErrors),
-    #[error("no consignment {0} of yours")]
-    NotFound(String),
-    #[error(
-        "idempotency-key: already used for another consignment ({0}); send a new key for a new booking"
-    )]
-    KeyReused(String),
-    #[error("consignment {0} was cancelled")]
-    Cancelled(String),
-    #[error("consignment {id} is {status}: cannot {what} it")]
-    WrongState {
-        id: String,
-        status: &'static str,
-        what: String,
-    },
-    /// The booking is stored but not finished; a retry with the same key finishes it.
-    #[error("consignment {id} is still pending ({cause}); retry with the same idempotency key")]
-    Unfinished { id: String, cause: String },
-    /// No vessel can carry it; the vessel service's words.
-    #[error("{0}")]
-    NoVessel(String),
-    /// The vessel service refused or could not be reached.
-    #[error("vessel service: {message}")]
-    Vessels { kind: ErrorKind, message: String },
-    #[error("store: {0}")]
-    Store(String),
-}
-
-impl ConsignmentError {
-    pub fn invalid(field: &'static str, code: FieldCode, reason: &str) -> Self {
-        ConsignmentError::Invalid(FieldErrors::one(field, code, reason))
-    }
-}
-
-impl KindedError for ConsignmentError {
-    fn kind(&self) -> ErrorKind {
-        match self {
-            ConsignmentError::Invalid(_) => ErrorKind::InvalidArgument,
-            ConsignmentError::NotFound(_) => ErrorKind::NotFound,
-            ConsignmentError::KeyReused(_) | ConsignmentError::Cancelled(_) => ErrorKind::Conflict,
-            ConsignmentError::WrongState { .. } => ErrorKind::FailedPrecondition,
-            ConsignmentError::Unfinished { .. } => ErrorKind::Unavailable,
-            ConsignmentError::NoVessel(_) => ErrorKind::FailedPrecondition,
-            ConsignmentError::Vessels { kind, .. } => *kind,
-            ConsignmentError::Store(_) => ErrorKind::Unavailable,
-        }
-    }
-
-    fn fields(&self) -> Option<&FieldErrors> {
-        match self {
-            ConsignmentError::Invalid(fields) => Some(fields),
-            _ => None,
-        }
     }
 }
 

@@ -1,7 +1,14 @@
 //! Vessels, specifications, reservations, and the rules for all three: a vessel's room is a
-//! resource that bookings reserve and cancels give back.
+//! resource that bookings reserve and cancels give back. No wire types and no store here:
+//! the gRPC edge and the repository translate.
+
+mod reservation;
 
 use shippy_common::{ErrorKind, FieldCode, FieldErrors, KindedError};
+
+pub use reservation::{
+    Answer, Hold, Release, Released, Reservation, Reserved, containers, parse_id,
+};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Vessel {
@@ -77,6 +84,22 @@ impl Vessel {
         self.remaining_weight = (self.remaining_weight + held.weight).min(self.max_weight);
     }
 
+    /// A new vessel of `owner_id`'s: validated as [`Vessel::parse`] does, owned by them
+    /// whatever the request said.
+    pub fn create(self, owner_id: &str) -> Result<Self, VesselError> {
+        let mut vessel = self.parse()?;
+        owner_id.clone_into(&mut vessel.owner_id);
+        Ok(vessel)
+    }
+
+    /// What the activity log says of this vessel being created.
+    pub fn created_message(&self) -> String {
+        format!(
+            "vessel {} {:?} created (capacity {}, max weight {})",
+            self.id, self.name, self.capacity, self.max_weight
+        )
+    }
+
     /// Validates a vessel to create; an empty id gets a fresh one. A new vessel has all its
     /// room left, whatever the request said.
     pub fn parse(mut self) -> Result<Self, VesselError> {
@@ -117,139 +140,6 @@ impl Vessel {
         self.remaining_weight = self.max_weight;
         Ok(self)
     }
-}
-
-/// Room to hold on one vessel for one consignment: a `Reserve` request, validated.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Hold {
-    pub consignment_id: String,
-    pub vessel_id: String,
-    pub capacity: i32,
-    pub weight: i32,
-    /// The consignment's owner, for the activity log.
-    pub user_id: String,
-}
-
-impl Hold {
-    pub fn parse(
-        consignment_id: &str,
-        vessel_id: &str,
-        capacity: i32,
-        weight: i32,
-        user_id: &str,
-    ) -> Result<Self, VesselError> {
-        let mut errors = FieldErrors::new();
-        let consignment_id = check_id(&mut errors, "consignment_id", consignment_id);
-        let vessel_id = check_id(&mut errors, "vessel_id", vessel_id);
-        let positive = "must be greater than 0";
-        errors.check(capacity > 0, "capacity", FieldCode::TooSmall, positive);
-        errors.check(weight > 0, "weight", FieldCode::TooSmall, positive);
-        errors.finish().map_err(VesselError::Invalid)?;
-        Ok(Self {
-            consignment_id,
-            vessel_id,
-            capacity,
-            weight,
-            user_id: user_id.to_owned(),
-        })
-    }
-
-    /// The reservation this hold becomes once the store has made it.
-    pub fn held(&self) -> Reservation {
-        Reservation {
-            consignment_id: self.consignment_id.clone(),
-            vessel_id: self.vessel_id.clone(),
-            capacity: self.capacity,
-            weight: self.weight,
-            held: true,
-        }
-    }
-}
-
-/// "1 container", "3 containers".
-pub fn containers(n: i32) -> String {
-    if n == 1 {
-        "1 container".to_owned()
-    } else {
-        format!("{n} containers")
-    }
-}
-
-/// A consignment id or vessel id: present, and at most 64 bytes.
-pub fn parse_id(field: &'static str, id: &str) -> Result<String, VesselError> {
-    let mut errors = FieldErrors::new();
-    let id = check_id(&mut errors, field, id);
-    errors.finish().map_err(VesselError::Invalid)?;
-    Ok(id)
-}
-
-/// `id` trimmed, with what is wrong with it noted in `errors`.
-fn check_id(errors: &mut FieldErrors, field: &str, id: &str) -> String {
-    let id = id.trim();
-    errors.check(
-        !id.is_empty(),
-        field,
-        FieldCode::Required,
-        "must not be empty",
-    );
-    errors.check(
-        id.len() <= 64,
-        field,
-        FieldCode::TooLong,
-        "must be at most 64 bytes",
-    );
-    id.to_owned()
-}
-
-/// The room one consignment holds, or held, on a vessel. One per consignment, ever: a
-/// second `Reserve` answers it, and once released it is never held again (a release that
-/// arrives first leaves a released reservation with no vessel, so a late `Reserve` finds it).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Reservation {
-    pub consignment_id: String,
-    /// Empty when nothing was ever reserved.
-    pub vessel_id: String,
-    pub capacity: i32,
-    pub weight: i32,
-    /// Whether the room is held now.
-    pub held: bool,
-}
-
-impl Reservation {
-    /// What a release leaves for a consignment that never held anything.
-    pub fn released_unheld(consignment_id: &str) -> Self {
-        Self {
-            consignment_id: consignment_id.to_owned(),
-            vessel_id: String::new(),
-            capacity: 0,
-            weight: 0,
-            held: false,
-        }
-    }
-}
-
-/// What asking to hold room came to.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Reserved {
-    /// Room was taken now.
-    Made(Reservation),
-    /// The consignment already holds room (maybe on another vessel): nothing more taken.
-    AlreadyHeld(Reservation),
-    /// The consignment's reservation was released before: nothing taken.
-    WasReleased(Reservation),
-    /// The vessel lacks the room; how it stood when refused.
-    NoRoom(Vessel),
-    /// No vessel has that id.
-    NoVessel,
-}
-
-/// What asking to give room back came to.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Released {
-    /// The reservation as it is now (never held).
-    pub reservation: Reservation,
-    /// Whether this call gave room back (false for a repeat or for nothing held).
-    pub changed: bool,
 }
 
 /// The tutorial's first vessel, present in every new store.
@@ -294,6 +184,9 @@ pub enum VesselError {
     ServicesOnly(&'static str),
     #[error("store: {0}")]
     Store(String),
+    /// A fault of this process: logged, never shown to the caller.
+    #[error("internal: {0}")]
+    Internal(String),
 }
 
 impl VesselError {
@@ -318,6 +211,7 @@ impl KindedError for VesselError {
             VesselError::ReservationReleased(_) => ErrorKind::Conflict,
             VesselError::ServicesOnly(_) => ErrorKind::PermissionDenied,
             VesselError::Store(_) => ErrorKind::Unavailable,
+            VesselError::Internal(_) => ErrorKind::Internal,
         }
     }
 
@@ -438,6 +332,34 @@ mod tests {
             "consignment_id: must not be empty; vessel_id: must be at most 64 bytes; \
              capacity: must be greater than 0; weight: must be greater than 0"
         );
+    }
+
+    #[test]
+    fn a_created_vessel_belongs_to_its_creator_whatever_the_request_said() {
+        let asked = Vessel {
+            owner_id: "mallory".into(),
+            remaining_capacity: 0,
+            ..seed_vessel()
+        };
+        let v = asked.create("alice").unwrap();
+        assert_eq!(v.owner_id, "alice");
+        assert_eq!(v.remaining_capacity, v.capacity, "all its room left");
+    }
+
+    #[test]
+    fn a_hold_answers_what_the_store_did_in_the_callers_terms() {
+        let hold = Hold::parse("c1", "vessel001", 2, 10, "alice").unwrap();
+        let made = hold.answer(Reserved::Made(hold.held())).unwrap();
+        assert!(made.changed);
+        let again = hold.answer(Reserved::AlreadyHeld(hold.held())).unwrap();
+        assert!(!again.changed, "a repeat changes nothing");
+        let full = hold.answer(Reserved::NoRoom(seed_vessel())).unwrap_err();
+        assert_eq!(full.kind(), ErrorKind::FailedPrecondition);
+        let nowhere = hold.answer(Reserved::NoVessel).unwrap_err();
+        assert_eq!(nowhere.to_string(), "no vessel has id vessel001");
+        let released = Reservation::released_unheld("c1");
+        let late = hold.answer(Reserved::WasReleased(released)).unwrap_err();
+        assert_eq!(late.kind(), ErrorKind::Conflict);
     }
 
     #[test]

@@ -1,0 +1,211 @@
+//! The consignment service's gRPC handler called in-process, over the in-memory consignment
+//! store and an in-memory vessel service: what someone booking, listing and cancelling
+//! consignments notices.
+
+mod support;
+
+use shippy_common::fields::from_status;
+use shippy_proto::consignment::shipping_service_server::ShippingService;
+use shippy_proto::consignment::{Consignment, ConsignmentRef, Container, GetRequest};
+use shippy_proto::tonic::Code;
+use support::{from, shipping};
+
+fn consignment(containers: usize, weight: i32) -> Consignment {
+    Consignment {
+        description: "This is a test consignment".into(),
+        weight,
+        containers: (0..containers)
+            .map(|i| Container {
+                id: format!("c{i}"),
+                customer_id: "cust001".into(),
+                origin: "Manchester, United Kingdom".into(),
+                user_id: "user001".into(),
+            })
+            .collect(),
+        ..Consignment::default()
+    }
+}
+
+#[tokio::test]
+async fn a_booking_holds_room_on_the_smallest_vessel_that_fits_and_records_one_event_a_step() {
+    let s = shipping();
+    s.fleet.launch("big", 500, 200_000).await;
+    s.fleet.launch("small", 5, 60_000).await;
+    let booked = s
+        .handler
+        .create_consignment(from("alice", Some("k1"), consignment(3, 55_000)))
+        .await
+        .unwrap()
+        .into_inner();
+    assert!(booked.created);
+    let c = booked.consignment.unwrap();
+    assert_eq!(
+        (c.status.as_str(), c.vessel_id.as_str()),
+        ("booked", "small")
+    );
+    assert_eq!(c.user_id, "alice");
+    let steps: Vec<_> = c.steps.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(steps, ["pending", "reserved", "booked"]);
+    assert_eq!(s.fleet.room("small").await, (2, 5_000));
+    assert_eq!(
+        s.recorded().await,
+        ["ConsignmentPending", "ConsignmentBooked"]
+    );
+    assert_eq!(
+        s.recorded_by_vessels().await,
+        ["Create", "Create", "CapacityReserved"]
+    );
+}
+
+#[tokio::test]
+async fn a_consignment_no_vessel_can_carry_is_refused_and_holds_no_room() {
+    let s = shipping();
+    s.fleet.launch("small", 5, 60_000).await;
+    let refused = s
+        .handler
+        .create_consignment(from("alice", None, consignment(6, 1_000)))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    assert_eq!(
+        refused.message(),
+        "no available vessel has room for 6 containers and 1000 kg"
+    );
+    assert_eq!(s.fleet.room("small").await, (5, 60_000));
+    let listed = s
+        .handler
+        .get_consignments(from("alice", None, GetRequest::default()))
+        .await;
+    let listed = listed.unwrap().into_inner().consignments;
+    assert_eq!(listed.len(), 1, "kept, to say why");
+    assert_eq!(listed[0].status, "rejected");
+    assert!(listed[0].vessel_id.is_empty());
+}
+
+#[tokio::test]
+async fn an_invalid_consignment_names_every_bad_field_and_stores_nothing() {
+    let s = shipping();
+    let bad = Consignment {
+        description: " ".into(),
+        ..consignment(0, 0)
+    };
+    let refused = s
+        .handler
+        .create_consignment(from("alice", None, bad))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    assert_eq!(
+        from_status(&refused).names(),
+        ["description", "weight", "containers"]
+    );
+    assert!(s.recorded().await.is_empty(), "nothing stored, no event");
+}
+
+#[tokio::test]
+async fn a_retry_with_the_same_key_books_once_and_another_body_under_it_is_refused() {
+    let s = shipping();
+    s.fleet.launch("v1", 10, 100_000).await;
+    let book = |c| s.handler.create_consignment(from("alice", Some("k1"), c));
+    let first = book(consignment(2, 1_000)).await.unwrap().into_inner();
+    let again = book(consignment(2, 1_000)).await.unwrap().into_inner();
+    assert_eq!(first.consignment.unwrap().id, again.consignment.unwrap().id);
+    assert_eq!(s.fleet.room("v1").await, (8, 99_000), "room held once");
+    let other = book(consignment(3, 1_000)).await.unwrap_err();
+    assert_eq!(other.code(), Code::Aborted);
+    assert!(
+        other.message().starts_with("idempotency-key: already used"),
+        "{other:?}"
+    );
+}
+
+#[tokio::test]
+async fn cancelling_gives_the_room_back_and_cancelling_again_changes_nothing() {
+    let s = shipping();
+    s.fleet.launch("v1", 10, 100_000).await;
+    let booked = s
+        .handler
+        .create_consignment(from("alice", None, consignment(2, 1_000)))
+        .await
+        .unwrap();
+    let id = booked.into_inner().consignment.unwrap().id;
+    let cancel = || {
+        s.handler
+            .cancel_consignment(from("alice", None, ConsignmentRef { id: id.clone() }))
+    };
+    let cancelled = cancel().await.unwrap().into_inner().consignment.unwrap();
+    assert_eq!(cancelled.status, "cancelled");
+    assert_eq!(s.fleet.room("v1").await, (10, 100_000));
+    let twice = cancel().await.unwrap().into_inner().consignment.unwrap();
+    assert_eq!(twice.status, "cancelled");
+    assert_eq!(
+        s.recorded_by_vessels().await,
+        ["Create", "CapacityReserved", "CapacityReleased"],
+        "given back once"
+    );
+}
+
+#[tokio::test]
+async fn another_users_consignment_is_not_found_and_not_listed() {
+    let s = shipping();
+    s.fleet.launch("v1", 10, 100_000).await;
+    let booked = s
+        .handler
+        .create_consignment(from("alice", None, consignment(1, 1_000)))
+        .await
+        .unwrap();
+    let id = booked.into_inner().consignment.unwrap().id;
+    let theirs = s
+        .handler
+        .get_consignment(from("bob", None, ConsignmentRef { id: id.clone() }))
+        .await
+        .unwrap_err();
+    assert_eq!(theirs.code(), Code::NotFound);
+    let cancel = s
+        .handler
+        .cancel_consignment(from("bob", None, ConsignmentRef { id: id.clone() }))
+        .await
+        .unwrap_err();
+    assert_eq!(cancel.code(), Code::NotFound, "nor cancellable");
+    let listed = s
+        .handler
+        .get_consignments(from("bob", None, GetRequest::default()))
+        .await;
+    assert!(listed.unwrap().into_inner().consignments.is_empty());
+    let mine = s
+        .handler
+        .get_consignment(from("alice", None, ConsignmentRef { id }))
+        .await;
+    assert_eq!(
+        mine.unwrap().into_inner().consignment.unwrap().status,
+        "booked"
+    );
+}
+
+#[tokio::test]
+async fn a_booking_during_a_vessel_outage_stays_pending_and_a_retry_finishes_it() {
+    let s = shipping();
+    s.fleet.launch("v1", 10, 100_000).await;
+    s.fleet.set_down(true);
+    let book = || {
+        s.handler
+            .create_consignment(from("alice", Some("k1"), consignment(1, 1_000)))
+    };
+    let unfinished = book().await.unwrap_err();
+    assert_eq!(unfinished.code(), Code::Unavailable);
+    assert!(
+        unfinished
+            .message()
+            .contains("retry with the same idempotency key"),
+        "{unfinished:?}"
+    );
+    assert_eq!(s.fleet.room("v1").await, (10, 100_000));
+    s.fleet.set_down(false);
+    let booked = book().await.unwrap().into_inner().consignment.unwrap();
+    assert_eq!(booked.status, "booked");
+    assert_eq!(s.fleet.room("v1").await, (9, 99_000));
+    assert_eq!(
+        s.recorded().await,
+        ["ConsignmentPending", "ConsignmentBooked"]
+    );
+}

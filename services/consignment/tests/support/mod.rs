@@ -1,0 +1,204 @@
+//! What the consignment handler tests stand on: the in-memory consignment store, and a
+//! vessel service made of the vessel service's own in-memory store and rules (so the fake
+//! answers as the real one does), which can be switched off to play an outage.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use shippy_common::ErrorKind;
+use shippy_common::auth::{Caller, Claims};
+use shippy_common::config::SagaConfig;
+use shippy_common::events::{self, Events};
+use shippy_consignment::ConsignmentHandler;
+use shippy_consignment::domain::ConsignmentError;
+use shippy_consignment::repo::{ConsignmentRepository, MemoryConsignments};
+use shippy_consignment::saga::Saga;
+use shippy_consignment::vessels::{Hold, Room, Vessels};
+use shippy_plugins::outbox::Waker;
+use shippy_plugins::outbox::contract::waiting;
+use shippy_proto::tonic::Request;
+use shippy_vessel::domain::{Reservation, Reserved, Specification, Vessel, VesselError};
+use shippy_vessel::repo::{MemoryVessels, VesselRepository};
+use tokio::time::Instant;
+
+/// The vessel service in memory.
+#[derive(Default)]
+pub struct Fleet {
+    pub store: MemoryVessels,
+    down: AtomicBool,
+}
+
+impl Fleet {
+    /// A vessel `id` with room for `capacity` containers and `max_weight` kg.
+    pub async fn launch(&self, id: &str, capacity: i32, max_weight: i32) {
+        let v = Vessel {
+            id: id.into(),
+            capacity,
+            max_weight,
+            name: format!("ship {id}"),
+            available: true,
+            owner_id: "owner".into(),
+            remaining_capacity: capacity,
+            remaining_weight: max_weight,
+        };
+        let event = vessel_events().outgoing("Create", v.created_message(), "owner");
+        self.store.create(&v, &event).await.unwrap();
+    }
+
+    /// The room `id` has left: containers and kg.
+    pub async fn room(&self, id: &str) -> (i32, i32) {
+        let vessels = self.store.list().await.unwrap();
+        let v = vessels.into_iter().find(|v| v.id == id).unwrap();
+        (v.remaining_capacity, v.remaining_weight)
+    }
+
+    /// Whether the vessel service answers.
+    pub fn set_down(&self, down: bool) {
+        self.down.store(down, Ordering::SeqCst);
+    }
+
+    fn up(&self) -> Result<(), ConsignmentError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(ConsignmentError::Vessels {
+                kind: ErrorKind::Unavailable,
+                message: "no instance answers".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+fn vessel_events() -> Events {
+    Events::new("shippy.log", "shippy.vessel", Waker::default())
+}
+
+/// As the vessel service answers and `GrpcVessels` reads the answer.
+#[async_trait]
+impl Vessels for Fleet {
+    async fn find(
+        &self,
+        capacity: i32,
+        max_weight: i32,
+        _: Instant,
+    ) -> Result<String, ConsignmentError> {
+        self.up()?;
+        let spec = Specification::parse(capacity, max_weight).unwrap();
+        match self.store.find_available(spec).await.unwrap() {
+            Some(v) => Ok(v.id),
+            None => Err(ConsignmentError::NoVessel(
+                VesselError::NoneAvailable(spec).to_string(),
+            )),
+        }
+    }
+
+    async fn reserve(&self, room: &Room, _: Instant) -> Result<Hold, ConsignmentError> {
+        self.up()?;
+        let hold = shippy_vessel::domain::Hold::parse(
+            &room.consignment_id,
+            &room.vessel_id,
+            room.capacity,
+            room.weight,
+            &room.user_id,
+        )
+        .unwrap();
+        let event =
+            vessel_events().outgoing("CapacityReserved", hold.reserved_message(), &room.user_id);
+        Ok(match self.store.reserve(&hold, &event).await.unwrap() {
+            Reserved::Made(r) | Reserved::AlreadyHeld(r) => Hold::Held {
+                vessel_id: r.vessel_id,
+            },
+            Reserved::NoRoom(v) => Hold::NoRoom(VesselError::no_room(&v, &hold).to_string()),
+            Reserved::NoVessel => {
+                Hold::NoRoom(VesselError::UnknownVessel(hold.vessel_id).to_string())
+            }
+            Reserved::WasReleased(_) => Hold::Released,
+        })
+    }
+
+    async fn release(
+        &self,
+        consignment_id: &str,
+        user_id: &str,
+        _: Instant,
+    ) -> Result<Option<String>, ConsignmentError> {
+        self.up()?;
+        let user_id = user_id.to_owned();
+        let event = Box::new(move |held: &Reservation| {
+            vessel_events().outgoing("CapacityReleased", held.released_message(), &user_id)
+        });
+        let released = self.store.release(consignment_id, event).await.unwrap();
+        Ok(Some(released.reservation.vessel_id).filter(|v| !v.is_empty()))
+    }
+}
+
+/// The consignment service over its in-memory store and `fleet`.
+pub struct Shipping {
+    pub handler: ConsignmentHandler,
+    pub repo: Arc<MemoryConsignments>,
+    pub fleet: Arc<Fleet>,
+}
+
+pub fn shipping() -> Shipping {
+    let repo = Arc::new(MemoryConsignments::default());
+    let fleet = Arc::new(Fleet::default());
+    let events = Events::new("shippy.log", "shippy.consignment", Waker::default());
+    let config = SagaConfig {
+        sweep_secs: 1,
+        stale_secs: 0,
+        vessel_tries: 3,
+        pause_at: String::new(),
+    };
+    let saga = Saga::new(repo.clone(), fleet.clone(), events, config);
+    Shipping {
+        handler: ConsignmentHandler::new(saga, Duration::from_secs(5)),
+        repo,
+        fleet,
+    }
+}
+
+impl Shipping {
+    /// The methods of the consignment service's events waiting in its outbox, oldest first.
+    pub async fn recorded(&self) -> Vec<String> {
+        methods(self.repo.outbox().as_ref()).await
+    }
+
+    /// The same, of the vessel service's.
+    pub async fn recorded_by_vessels(&self) -> Vec<String> {
+        methods(self.fleet.store.outbox().as_ref()).await
+    }
+}
+
+async fn methods(outbox: &dyn shippy_plugins::outbox::Outbox) -> Vec<String> {
+    waiting(outbox)
+        .await
+        .iter()
+        .map(|o| events::from_message(&o.message).unwrap().method)
+        .collect()
+}
+
+/// `message` as `user_id` sends it, past the auth layer, with idempotency key `key` if any.
+pub fn from<T>(user_id: &str, key: Option<&str>, message: T) -> Request<T> {
+    let mut request = Request::new(message);
+    request.extensions_mut().insert(Caller {
+        claims: Claims {
+            sub: user_id.into(),
+            email: format!("{user_id}@example.com"),
+            name: user_id.into(),
+            iss: "shippy.user".into(),
+            aud: "shippy".into(),
+            iat: 0,
+            nbf: 0,
+            exp: i64::MAX,
+            jti: String::new(),
+        },
+        token: String::new(),
+    });
+    if let Some(key) = key {
+        request
+            .metadata_mut()
+            .insert(shippy_consignment::IDEMPOTENCY_KEY, key.parse().unwrap());
+    }
+    request
+}

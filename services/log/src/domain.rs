@@ -1,0 +1,221 @@
+//! The activity log as the service understands it: events, which of them a caller may list
+//! or watch (only their own), and the bounds of one listing. No wire types here: the gRPC
+//! edge and the broker consumer translate.
+
+use shippy_common::{ErrorKind, FieldCode, FieldErrors, KindedError};
+
+/// How many events a listing answers when the caller does not say.
+pub const DEFAULT_LIMIT: u32 = 50;
+/// The most events one listing answers.
+pub const MAX_LIMIT: u32 = 1000;
+
+/// One thing that happened, as the log keeps it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Event {
+    /// Unique per event; the log stores each id once.
+    pub id: String,
+    /// The service that published it, e.g. `shippy.vessel`.
+    pub origin: String,
+    /// The RPC, e.g. `Create`.
+    pub method: String,
+    pub message: String,
+    /// Who caused it; empty for the system's own events (seeding).
+    pub user_id: String,
+    pub time_unix_ms: i64,
+}
+
+/// A listing as asked, before the rules: zeros and empty strings mean "not given".
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListQuery {
+    /// Empty for the caller; anyone else's is refused.
+    pub user_id: String,
+    pub origin: String,
+    pub since_unix_ms: i64,
+    pub until_unix_ms: i64,
+    pub limit: i32,
+}
+
+/// Which events to list: a query that passed the rules.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Filter {
+    pub user_id: String,
+    /// Only this origin, when set.
+    pub origin: Option<String>,
+    /// Only at or after this time (unix ms), when set.
+    pub since_unix_ms: Option<i64>,
+    /// Only before this time (unix ms), when set.
+    pub until_unix_ms: Option<i64>,
+    pub limit: u32,
+}
+
+impl ListQuery {
+    /// The filter this query asks for on behalf of `caller_id`: a caller lists only their
+    /// own events, at most [`MAX_LIMIT`] at a time, [`DEFAULT_LIMIT`] unless they say.
+    pub fn filter_for(self, caller_id: &str) -> Result<Filter, LogError> {
+        if !self.user_id.is_empty() && self.user_id != caller_id {
+            return Err(LogError::OthersEvents);
+        }
+        let mut errors = FieldErrors::new();
+        let negative = "must not be negative";
+        errors.check(self.limit >= 0, "limit", FieldCode::TooSmall, negative);
+        errors.check(
+            self.since_unix_ms >= 0,
+            "since_unix_ms",
+            FieldCode::TooSmall,
+            negative,
+        );
+        errors.check(
+            self.until_unix_ms >= 0,
+            "until_unix_ms",
+            FieldCode::TooSmall,
+            negative,
+        );
+        errors.finish().map_err(LogError::Invalid)?;
+        let limit = match self.limit {
+            0 => DEFAULT_LIMIT,
+            n => u32::try_from(n).unwrap_or(MAX_LIMIT).min(MAX_LIMIT),
+        };
+        Ok(Filter {
+            user_id: caller_id.to_owned(),
+            origin: given(&self.origin),
+            since_unix_ms: Some(self.since_unix_ms).filter(|t| *t > 0),
+            until_unix_ms: Some(self.until_unix_ms).filter(|t| *t > 0),
+            limit,
+        })
+    }
+}
+
+/// `s` trimmed, unless that leaves nothing.
+fn given(s: &str) -> Option<String> {
+    Some(s.trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+/// What a watcher sees of the live feed: their own new events, from one origin if asked.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Watch {
+    user_id: String,
+    origin: Option<String>,
+}
+
+impl Watch {
+    /// `caller_id`'s watch, of `origin` only unless it is empty.
+    pub fn new(caller_id: &str, origin: &str) -> Self {
+        Self {
+            user_id: caller_id.to_owned(),
+            origin: given(origin),
+        }
+    }
+
+    /// Whether the watcher sees `event`.
+    pub fn sees(&self, event: &Event) -> bool {
+        event.user_id == self.user_id && self.origin.as_ref().is_none_or(|o| *o == event.origin)
+    }
+}
+
+/// What the log service can refuse or fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum LogError {
+    #[error("user_id: you can only list your own events")]
+    OthersEvents,
+    /// Every field the query got wrong.
+    #[error("{0}")]
+    Invalid(FieldErrors),
+    /// The store could not answer. The detail (kept here for the log line the edge
+    /// writes) is not shown to the caller.
+    #[error("log store unavailable")]
+    Store(String),
+}
+
+impl LogError {
+    /// What went wrong underneath, for the service's own log.
+    pub fn detail(&self) -> String {
+        match self {
+            LogError::Store(detail) => detail.clone(),
+            other => other.to_string(),
+        }
+    }
+}
+
+impl KindedError for LogError {
+    fn kind(&self) -> ErrorKind {
+        match self {
+            LogError::OthersEvents => ErrorKind::PermissionDenied,
+            LogError::Invalid(_) => ErrorKind::InvalidArgument,
+            LogError::Store(_) => ErrorKind::Unavailable,
+        }
+    }
+
+    fn fields(&self) -> Option<&FieldErrors> {
+        match self {
+            LogError::Invalid(fields) => Some(fields),
+            _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(user_id: &str, origin: &str) -> Event {
+        Event {
+            id: "e1".into(),
+            origin: origin.into(),
+            method: "Create".into(),
+            message: "m".into(),
+            user_id: user_id.into(),
+            time_unix_ms: 1,
+        }
+    }
+
+    #[test]
+    fn asking_for_another_users_events_is_refused_and_asking_for_your_own_is_not() {
+        let theirs = ListQuery {
+            user_id: "bob".into(),
+            ..ListQuery::default()
+        };
+        let refused = theirs.filter_for("alice").unwrap_err();
+        assert_eq!(refused.kind(), ErrorKind::PermissionDenied);
+        let mine = ListQuery {
+            user_id: "alice".into(),
+            ..ListQuery::default()
+        };
+        assert_eq!(mine.filter_for("alice").unwrap().user_id, "alice");
+    }
+
+    #[test]
+    fn every_negative_bound_is_named_at_once() {
+        let query = ListQuery {
+            limit: -1,
+            since_unix_ms: -1,
+            until_unix_ms: -1,
+            ..ListQuery::default()
+        };
+        let Err(LogError::Invalid(errors)) = query.filter_for("alice") else {
+            panic!("negative bounds were accepted");
+        };
+        assert_eq!(errors.names(), ["limit", "since_unix_ms", "until_unix_ms"]);
+    }
+
+    #[test]
+    fn unset_bounds_mean_no_bound_and_an_origin_is_trimmed() {
+        let query = ListQuery {
+            origin: " shippy.vessel ".into(),
+            ..ListQuery::default()
+        };
+        let f = query.filter_for("alice").unwrap();
+        assert_eq!(f.origin.as_deref(), Some("shippy.vessel"));
+        assert_eq!((f.since_unix_ms, f.until_unix_ms), (None, None));
+        assert_eq!(f.limit, DEFAULT_LIMIT);
+    }
+
+    #[test]
+    fn a_watcher_sees_only_their_own_events_of_the_origin_asked() {
+        let all = Watch::new("alice", " ");
+        assert!(all.sees(&event("alice", "shippy.user")));
+        assert!(!all.sees(&event("bob", "shippy.user")));
+        let vessels = Watch::new("alice", "shippy.vessel");
+        assert!(vessels.sees(&event("alice", "shippy.vessel")));
+        assert!(!vessels.sees(&event("alice", "shippy.user")));
+    }
+}

@@ -1,0 +1,260 @@
+//! The user service's gRPC handler called in-process, over the in-memory user store: what
+//! someone signing up, logging in, looking up and logging out notices.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use shippy_common::auth::{Caller, TokenIssuer, TokenVerifier, generate_key_pair};
+use shippy_common::config::AuthConfig;
+use shippy_common::events::{self, Events};
+use shippy_common::fields::from_status;
+use shippy_plugins::outbox::Waker;
+use shippy_plugins::outbox::contract::waiting;
+use shippy_proto::tonic::{Code, Request};
+use shippy_proto::user::user_service_server::UserService;
+use shippy_proto::user::{Request as ListAll, Token, User};
+use shippy_user::UserHandler;
+use shippy_user::repo::{MemoryUsers, UserRepository};
+use shippy_user::throttle::LoginThrottle;
+
+fn config() -> AuthConfig {
+    AuthConfig {
+        issuer: "shippy.user".into(),
+        audience: "shippy".into(),
+        token_lifetime_secs: 3600,
+        private_key: "unused".into(),
+        public_key: "unused".into(),
+        service_private_key: "unused".into(),
+        service_public_key: "unused".into(),
+        login_failures_per_account: 3,
+        login_failures_per_address: 20,
+        login_window_secs: 300,
+    }
+}
+
+struct Users {
+    handler: UserHandler,
+    repo: Arc<MemoryUsers>,
+    verifier: Arc<TokenVerifier>,
+}
+
+fn users() -> Users {
+    let config = config();
+    let keys = generate_key_pair().unwrap();
+    let issuer = TokenIssuer::from_pem(keys.private_pem.as_bytes(), &config).unwrap();
+    let verifier = Arc::new(TokenVerifier::from_pem(keys.public_pem.as_bytes(), &config).unwrap());
+    let repo = Arc::new(MemoryUsers::default());
+    let events = Events::new("shippy.log", "shippy.user", Waker::default());
+    let throttle = LoginThrottle::new(3, 20, Duration::from_secs(300));
+    Users {
+        handler: UserHandler::new(
+            repo.clone(),
+            issuer,
+            Arc::clone(&verifier),
+            events,
+            throttle,
+        ),
+        repo,
+        verifier,
+    }
+}
+
+fn ewan(email: &str, password: &str) -> User {
+    User {
+        id: String::new(),
+        name: "Ewan Valentine".into(),
+        company: "Shippy".into(),
+        email: email.into(),
+        password: password.into(),
+    }
+}
+
+async fn sign_up(u: &Users, email: &str) -> User {
+    let response = u
+        .handler
+        .create(Request::new(ewan(email, "Testing123")))
+        .await
+        .unwrap();
+    response.into_inner().user.unwrap()
+}
+
+async fn log_in(
+    u: &Users,
+    email: &str,
+    password: &str,
+) -> Result<Token, shippy_proto::tonic::Status> {
+    let answer = u.handler.auth(Request::new(ewan(email, password))).await?;
+    Ok(answer.into_inner())
+}
+
+/// The methods the event payloads in the outbox name, oldest first.
+async fn recorded(u: &Users) -> Vec<String> {
+    waiting(u.repo.outbox().as_ref())
+        .await
+        .iter()
+        .map(|o| events::from_message(&o.message).unwrap().method)
+        .collect()
+}
+
+#[tokio::test]
+async fn a_sign_up_answers_the_user_without_its_password_and_records_one_event() {
+    let u = users();
+    let user = sign_up(&u, " Ewan@Example.com ").await;
+    assert!(!user.id.is_empty());
+    assert_eq!(user.email, "ewan@example.com", "stored lowercased");
+    assert!(user.password.is_empty(), "never answered");
+    let stored = u.repo.get(&user.id).await.unwrap().unwrap();
+    assert!(stored.password_hash.starts_with("$argon2"), "stored hashed");
+    assert_eq!(recorded(&u).await, ["Create"]);
+}
+
+#[tokio::test]
+async fn a_duplicate_email_is_refused_with_the_email_named() {
+    let u = users();
+    sign_up(&u, "ewan@example.com").await;
+    let again = u
+        .handler
+        .create(Request::new(ewan("EWAN@example.com", "Different123")))
+        .await
+        .unwrap_err();
+    assert_eq!(again.code(), Code::AlreadyExists);
+    assert_eq!(
+        again.message(),
+        "a user with email ewan@example.com already exists"
+    );
+    assert_eq!(
+        recorded(&u).await,
+        ["Create"],
+        "the refused one left no event"
+    );
+}
+
+#[tokio::test]
+async fn an_empty_sign_up_names_every_field_it_needs() {
+    let u = users();
+    let refused = u
+        .handler
+        .create(Request::new(ewan("", "")))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::InvalidArgument);
+    assert_eq!(from_status(&refused).names(), ["email", "password"]);
+    assert!(u.repo.list().await.unwrap().is_empty(), "nothing stored");
+}
+
+#[tokio::test]
+async fn logging_in_answers_a_token_that_names_the_user_and_a_wrong_password_answers_nothing() {
+    let u = users();
+    let user = sign_up(&u, "ewan@example.com").await;
+    let token = log_in(&u, "Ewan@Example.com", "Testing123").await.unwrap();
+    assert!(token.valid);
+    assert_eq!(token.user_id, user.id);
+    assert_eq!(u.verifier.verify(&token.token).unwrap().sub, user.id);
+    for (email, password) in [
+        ("ewan@example.com", "wrong-password"),
+        ("nobody@example.com", "Testing123"),
+    ] {
+        let refused = log_in(&u, email, password).await.unwrap_err();
+        assert_eq!(refused.code(), Code::Unauthenticated);
+        assert_eq!(
+            refused.message(),
+            "invalid email or password",
+            "no hint which was wrong"
+        );
+    }
+}
+
+#[tokio::test]
+async fn too_many_wrong_passwords_are_throttled_with_a_time_to_wait() {
+    let u = users();
+    sign_up(&u, "ewan@example.com").await;
+    for _ in 0..3 {
+        let wrong = log_in(&u, "ewan@example.com", "wrong-password").await;
+        assert_eq!(wrong.unwrap_err().code(), Code::Unauthenticated);
+    }
+    let throttled = log_in(&u, "ewan@example.com", "Testing123")
+        .await
+        .unwrap_err();
+    assert_eq!(throttled.code(), Code::ResourceExhausted);
+    let wait: u64 = throttled
+        .metadata()
+        .get("retry-after")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(wait >= 1, "{wait}");
+}
+
+#[tokio::test]
+async fn a_user_is_found_by_id_or_by_email_and_a_look_up_with_neither_is_refused() {
+    let u = users();
+    let user = sign_up(&u, "ewan@example.com").await;
+    let by_id = User {
+        id: user.id.clone(),
+        ..User::default()
+    };
+    let found = u.handler.get(Request::new(by_id)).await.unwrap();
+    assert_eq!(found.into_inner().user.unwrap(), user);
+    let by_email = User {
+        email: " EWAN@example.com".into(),
+        ..User::default()
+    };
+    let found = u.handler.get(Request::new(by_email)).await.unwrap();
+    assert_eq!(found.into_inner().user.unwrap().id, user.id);
+    let nobody = User {
+        id: "nobody".into(),
+        ..User::default()
+    };
+    let missing = u.handler.get(Request::new(nobody)).await.unwrap_err();
+    assert_eq!(missing.code(), Code::NotFound);
+    let neither = u
+        .handler
+        .get(Request::new(User::default()))
+        .await
+        .unwrap_err();
+    assert_eq!(neither.code(), Code::InvalidArgument);
+    assert_eq!(from_status(&neither).names(), ["id"]);
+    let all = u
+        .handler
+        .get_all(Request::new(ListAll::default()))
+        .await
+        .unwrap();
+    assert_eq!(all.into_inner().users, vec![user]);
+}
+
+#[tokio::test]
+async fn logging_out_revokes_the_token_here_at_once_and_tells_every_service() {
+    let u = users();
+    sign_up(&u, "ewan@example.com").await;
+    let token = log_in(&u, "ewan@example.com", "Testing123")
+        .await
+        .unwrap()
+        .token;
+    let claims = u.verifier.verify(&token).unwrap();
+    let mut request = Request::new(Token::default());
+    request.extensions_mut().insert(Caller {
+        claims,
+        token: token.clone(),
+    });
+    let answer = u.handler.logout(request).await.unwrap().into_inner();
+    assert!(!answer.valid && answer.token.is_empty(), "{answer:?}");
+    let check = Token {
+        token,
+        ..Token::default()
+    };
+    let refused = u
+        .handler
+        .validate_token(Request::new(check))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::Unauthenticated);
+    let pending = waiting(u.repo.outbox().as_ref()).await;
+    let logout = pending.last().unwrap();
+    assert_eq!(
+        events::from_message(&logout.message).unwrap().method,
+        "Logout"
+    );
+    assert!(logout.message.headers.contains_key("revokes"), "{logout:?}");
+}
