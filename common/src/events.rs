@@ -6,10 +6,9 @@
 //! it describes, and the relay publishes it.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
 
 use shippy_plugins::broker::Message;
-use shippy_plugins::outbox::{Outbox, OutboxError, Outgoing, Pending, Waker};
+use shippy_plugins::outbox::{Outgoing, Waker};
 use shippy_proto::prost::Message as _;
 
 /// One thing that happened: the proto message, re-exported so callers need not know where
@@ -132,63 +131,6 @@ impl Events {
     pub fn written(&self) {
         self.relay.wake();
     }
-}
-
-/// An outbox in memory, for the in-memory repositories services test their handlers with:
-/// such a repository pushes an event while it holds its own lock for the write, so the
-/// write and its event land together. It passes the plugins' outbox contract.
-#[derive(Clone, Debug, Default)]
-pub struct MemoryOutbox {
-    queue: Arc<Mutex<(u64, Vec<Pending>)>>,
-}
-
-impl MemoryOutbox {
-    /// Enqueues `outgoing` now (call it inside the write it describes).
-    pub fn push(&self, outgoing: &Outgoing) {
-        let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
-        queue.0 += 1;
-        let id = queue.0.to_string();
-        queue.1.push(Pending {
-            id,
-            outgoing: outgoing.clone(),
-        });
-    }
-
-    fn pending_now(&self, limit: usize) -> Vec<Pending> {
-        let queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
-        queue.1.iter().take(limit).cloned().collect()
-    }
-}
-
-#[tonic::async_trait]
-impl Outbox for MemoryOutbox {
-    async fn enqueue(&self, outgoing: &Outgoing) -> Result<(), OutboxError> {
-        self.push(outgoing);
-        Ok(())
-    }
-
-    async fn pending(&self, limit: usize) -> Result<Vec<Pending>, OutboxError> {
-        Ok(self.pending_now(limit))
-    }
-
-    async fn sent(&self, ids: &[String]) -> Result<(), OutboxError> {
-        let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
-        queue.1.retain(|p| !ids.contains(&p.id));
-        Ok(())
-    }
-
-    async fn backlog(&self) -> Result<u64, OutboxError> {
-        let queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
-        Ok(u64::try_from(queue.1.len()).unwrap_or(u64::MAX))
-    }
-}
-
-#[cfg(test)]
-mod memory_outbox {
-    shippy_plugins::outbox_contract!(async {
-        std::sync::Arc::new(super::MemoryOutbox::default())
-            as std::sync::Arc<dyn shippy_plugins::outbox::Outbox>
-    });
 }
 
 #[cfg(test)]

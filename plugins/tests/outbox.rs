@@ -32,6 +32,14 @@ mod sqlite {
     shippy_plugins::outbox_contract!(async { sqlite_outbox() });
 }
 
+/// The in-memory outbox the services' handler tests use.
+mod memory {
+    use super::*;
+    shippy_plugins::outbox_contract!(async {
+        Arc::new(shippy_plugins::outbox::MemoryOutbox::default()) as Arc<dyn Outbox>
+    });
+}
+
 #[cfg(feature = "mongodb")]
 mod mongo {
     use shippy_plugins::outbox::MongoOutbox;

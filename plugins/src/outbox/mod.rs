@@ -8,6 +8,7 @@
 //! ([`sqlite::enqueue`], [`mongo::enqueue`]); the [`Outbox`] trait is the relay's side.
 
 pub mod contract;
+pub mod memory;
 #[cfg(feature = "mongodb")]
 pub mod mongo;
 pub mod relay;
@@ -15,6 +16,7 @@ pub mod sqlite;
 
 use async_trait::async_trait;
 
+pub use memory::MemoryOutbox;
 #[cfg(feature = "mongodb")]
 pub use mongo::MongoOutbox;
 pub use relay::{Relay, RelayConfig, Waker};

@@ -60,8 +60,9 @@ mod mongo {
 
     use shippy_consignment::repo::{ConsignmentRepository, MongoConsignments};
     use shippy_plugins::store::mongo::test_database;
+    use shippy_plugins::test_servers::TestServer;
 
-    shippy_consignment::consignment_repo_contract!(async {
+    shippy_consignment::consignment_repo_contract!(needs[TestServer::Mongo], async {
         let db = test_database("consignments").await;
         Arc::new(MongoConsignments::open(&db).await.unwrap()) as Arc<dyn ConsignmentRepository>
     });

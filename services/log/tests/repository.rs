@@ -125,8 +125,9 @@ mod mongo {
 
     use shippy_log::repo::{LogRepository, MongoLogs};
     use shippy_plugins::store::mongo::test_database;
+    use shippy_plugins::test_servers::TestServer;
 
-    shippy_log::log_repo_contract!(async {
+    shippy_log::log_repo_contract!(needs[TestServer::Mongo], async {
         let db = test_database("logs").await;
         Arc::new(MongoLogs::open(&db).await.unwrap()) as Arc<dyn LogRepository>
     });

@@ -42,9 +42,10 @@ mod mongo {
     use std::sync::Arc;
 
     use shippy_plugins::store::mongo::test_database;
+    use shippy_plugins::test_servers::TestServer;
     use shippy_user::repo::{MongoUsers, UserRepository};
 
-    shippy_user::user_repo_contract!(async {
+    shippy_user::user_repo_contract!(needs[TestServer::Mongo], async {
         let db = test_database("users").await;
         Arc::new(MongoUsers::open(&db).await.unwrap()) as Arc<dyn UserRepository>
     });

@@ -76,9 +76,10 @@ mod mongo {
     use std::sync::Arc;
 
     use shippy_plugins::store::mongo::test_database;
+    use shippy_plugins::test_servers::TestServer;
     use shippy_vessel::repo::{MongoVessels, VesselRepository};
 
-    shippy_vessel::vessel_repo_contract!(async {
+    shippy_vessel::vessel_repo_contract!(needs[TestServer::Mongo], async {
         let db = test_database("vessels").await;
         Arc::new(MongoVessels::open(&db).await.unwrap()) as Arc<dyn VesselRepository>
     });

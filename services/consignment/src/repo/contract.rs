@@ -160,8 +160,10 @@ pub async fn unfinished_bookings_are_found_once_they_stand_still(
 
 #[macro_export]
 macro_rules! consignment_repo_contract {
-    ($make:expr) => {
-        $crate::consignment_repo_contract!(@cases $make;
+    // Cases that need test servers (`shippy_plugins::test_servers::TestServer`s): each is
+    // skipped, saying why, when one is not running.
+    (needs [$($server:expr),*], $make:expr) => {
+        $crate::consignment_repo_contract!(@cases [$($server),*] $make;
             a_stored_consignment_comes_back_whole,
             owners_see_only_their_own_newest_first,
             a_booking_moves_on_only_from_the_step_it_was_read_at,
@@ -169,10 +171,16 @@ macro_rules! consignment_repo_contract {
             unfinished_bookings_are_found_once_they_stand_still,
         );
     };
-    (@cases $make:expr; $($case:ident),+ $(,)?) => {
+    ($make:expr) => {
+        $crate::consignment_repo_contract!(needs [], $make);
+    };
+    (@cases $servers:tt $make:expr; $($case:ident),+ $(,)?) => {
         $(
             #[tokio::test]
             async fn $case() {
+                if !::shippy_plugins::test_servers::all_present(&$servers) {
+                    return;
+                }
                 $crate::repo::contract::$case($make.await).await;
             }
         )+

@@ -6,7 +6,7 @@
 use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
-use shippy_common::events::MemoryOutbox;
+use shippy_plugins::outbox::MemoryOutbox;
 use shippy_plugins::outbox::{Outbox, Outgoing};
 
 use super::{ConsignmentRepository, RepoError};

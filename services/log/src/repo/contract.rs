@@ -79,17 +79,25 @@ pub async fn filters_by_origin_time_and_limit(r: Arc<dyn LogRepository>) {
 
 #[macro_export]
 macro_rules! log_repo_contract {
-    ($make:expr) => {
-        $crate::log_repo_contract!(@cases $make;
+    // Cases that need test servers (`shippy_plugins::test_servers::TestServer`s): each is
+    // skipped, saying why, when one is not running.
+    (needs [$($server:expr),*], $make:expr) => {
+        $crate::log_repo_contract!(@cases [$($server),*] $make;
             an_event_is_stored_once_whatever_the_redeliveries,
             events_list_newest_first_for_their_user_only,
             filters_by_origin_time_and_limit,
         );
     };
-    (@cases $make:expr; $($case:ident),+ $(,)?) => {
+    ($make:expr) => {
+        $crate::log_repo_contract!(needs [], $make);
+    };
+    (@cases $servers:tt $make:expr; $($case:ident),+ $(,)?) => {
         $(
             #[tokio::test]
             async fn $case() {
+                if !::shippy_plugins::test_servers::all_present(&$servers) {
+                    return;
+                }
                 $crate::repo::contract::$case($make.await).await;
             }
         )+

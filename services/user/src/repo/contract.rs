@@ -69,17 +69,25 @@ pub async fn list_answers_every_user_oldest_first(r: Arc<dyn UserRepository>) {
 /// empty `Arc<dyn UserRepository>`).
 #[macro_export]
 macro_rules! user_repo_contract {
-    ($make:expr) => {
-        $crate::user_repo_contract!(@cases $make;
+    // Cases that need test servers (`shippy_plugins::test_servers::TestServer`s): each is
+    // skipped, saying why, when one is not running.
+    (needs [$($server:expr),*], $make:expr) => {
+        $crate::user_repo_contract!(@cases [$($server),*] $make;
             a_created_user_is_found_by_id_and_by_email,
             a_second_user_with_the_same_email_is_refused,
             list_answers_every_user_oldest_first,
         );
     };
-    (@cases $make:expr; $($case:ident),+ $(,)?) => {
+    ($make:expr) => {
+        $crate::user_repo_contract!(needs [], $make);
+    };
+    (@cases $servers:tt $make:expr; $($case:ident),+ $(,)?) => {
         $(
             #[tokio::test]
             async fn $case() {
+                if !::shippy_plugins::test_servers::all_present(&$servers) {
+                    return;
+                }
                 $crate::repo::contract::$case($make.await).await;
             }
         )+

@@ -301,8 +301,10 @@ pub async fn concurrent_reservations_never_take_more_than_the_vessel_has(
 
 #[macro_export]
 macro_rules! vessel_repo_contract {
-    ($make:expr) => {
-        $crate::vessel_repo_contract!(@cases $make;
+    // Cases that need test servers (`shippy_plugins::test_servers::TestServer`s): each is
+    // skipped, saying why, when one is not running.
+    (needs [$($server:expr),*], $make:expr) => {
+        $crate::vessel_repo_contract!(@cases [$($server),*] $make;
             the_smallest_available_vessel_that_fits_is_found,
             a_created_vessel_is_listed_with_every_field,
             a_create_enqueues_its_event_and_a_refused_one_enqueues_none,
@@ -315,10 +317,16 @@ macro_rules! vessel_repo_contract {
             concurrent_reservations_never_take_more_than_the_vessel_has,
         );
     };
-    (@cases $make:expr; $($case:ident),+ $(,)?) => {
+    ($make:expr) => {
+        $crate::vessel_repo_contract!(needs [], $make);
+    };
+    (@cases $servers:tt $make:expr; $($case:ident),+ $(,)?) => {
         $(
             #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
             async fn $case() {
+                if !::shippy_plugins::test_servers::all_present(&$servers) {
+                    return;
+                }
                 $crate::repo::contract::$case($make.await).await;
             }
         )+
