@@ -8,6 +8,7 @@ mod keys;
 mod layer;
 pub mod revocations;
 mod service;
+pub mod testing;
 
 use std::collections::HashMap;
 use std::path::Path;

@@ -3,18 +3,7 @@
 use super::*;
 
 fn config() -> AuthConfig {
-    AuthConfig {
-        issuer: "shippy.user".into(),
-        audience: "shippy".into(),
-        token_lifetime_secs: 3600,
-        private_key: "unused".into(),
-        public_key: "unused".into(),
-        service_private_key: "unused".into(),
-        service_public_key: "unused".into(),
-        login_failures_per_account: 5,
-        login_failures_per_address: 20,
-        login_window_secs: 300,
-    }
+    testing::auth_config(5)
 }
 
 fn pair(config: &AuthConfig) -> (TokenIssuer, TokenVerifier) {

@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use shippy_common::auth::{Caller, Claims};
+use shippy_common::auth::testing::from_user as from;
 use shippy_common::fields::from_status;
 use shippy_common::shutdown::{StopHandle, Stopping};
 use shippy_log::LogHandler;
@@ -13,29 +13,9 @@ use shippy_log::domain::Event;
 use shippy_log::repo::{Filter, LogRepository, MemoryLogs, RepoError};
 use shippy_proto::log::log_service_server::LogService;
 use shippy_proto::log::{ListRequest, WatchRequest};
-use shippy_proto::tonic::{Code, Request};
+use shippy_proto::tonic::Code;
 use tokio::sync::broadcast;
 use tokio_stream::StreamExt;
-
-/// `message` as `user_id` sends it, past the auth layer.
-fn from<T>(user_id: &str, message: T) -> Request<T> {
-    let mut request = Request::new(message);
-    request.extensions_mut().insert(Caller {
-        claims: Claims {
-            sub: user_id.into(),
-            email: format!("{user_id}@example.com"),
-            name: user_id.into(),
-            iss: "shippy.user".into(),
-            aud: "shippy".into(),
-            iat: 0,
-            nbf: 0,
-            exp: i64::MAX,
-            jti: String::new(),
-        },
-        token: String::new(),
-    });
-    request
-}
 
 fn event(id: &str, origin: &str, user_id: &str, time_unix_ms: i64) -> Event {
     shippy_log::repo::contract::event(id, origin, user_id, time_unix_ms)

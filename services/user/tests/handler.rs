@@ -4,8 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use shippy_common::auth::{Caller, TokenIssuer, TokenVerifier, generate_key_pair};
-use shippy_common::config::AuthConfig;
+use shippy_common::auth::{Caller, TokenIssuer, TokenVerifier, generate_key_pair, testing};
 use shippy_common::events::{self, Events};
 use shippy_common::fields::from_status;
 use shippy_plugins::outbox::Waker;
@@ -17,21 +16,6 @@ use shippy_user::UserHandler;
 use shippy_user::repo::{MemoryUsers, UserRepository};
 use shippy_user::throttle::LoginThrottle;
 
-fn config() -> AuthConfig {
-    AuthConfig {
-        issuer: "shippy.user".into(),
-        audience: "shippy".into(),
-        token_lifetime_secs: 3600,
-        private_key: "unused".into(),
-        public_key: "unused".into(),
-        service_private_key: "unused".into(),
-        service_public_key: "unused".into(),
-        login_failures_per_account: 3,
-        login_failures_per_address: 20,
-        login_window_secs: 300,
-    }
-}
-
 struct Users {
     handler: UserHandler,
     repo: Arc<MemoryUsers>,
@@ -39,7 +23,7 @@ struct Users {
 }
 
 fn users() -> Users {
-    let config = config();
+    let config = testing::auth_config(3);
     let keys = generate_key_pair().unwrap();
     let issuer = TokenIssuer::from_pem(keys.private_pem.as_bytes(), &config).unwrap();
     let verifier = Arc::new(TokenVerifier::from_pem(keys.public_pem.as_bytes(), &config).unwrap());

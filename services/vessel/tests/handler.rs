@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use shippy_common::auth::{Caller, Claims, SERVICE_ISSUER};
+use shippy_common::auth::testing;
 use shippy_common::events::{self, Events};
 use shippy_common::fields::from_status;
 use shippy_plugins::outbox::Waker;
@@ -15,32 +15,12 @@ use shippy_proto::vessel::{ListRequest, ReleaseRequest, ReserveRequest, Specific
 use shippy_vessel::VesselHandler;
 use shippy_vessel::repo::{MemoryVessels, VesselRepository};
 
-/// `message` as sent by `user_id`, or by a shippy service when `issuer` is the services'.
-fn sent<T>(user_id: &str, issuer: &str, message: T) -> Request<T> {
-    let mut request = Request::new(message);
-    request.extensions_mut().insert(Caller {
-        claims: Claims {
-            sub: user_id.into(),
-            email: String::new(),
-            name: user_id.into(),
-            iss: issuer.into(),
-            aud: "shippy".into(),
-            iat: 0,
-            nbf: 0,
-            exp: i64::MAX,
-            jti: String::new(),
-        },
-        token: String::new(),
-    });
-    request
-}
-
 fn by_alice<T>(message: T) -> Request<T> {
-    sent("alice", "shippy.user", message)
+    testing::from_user("alice", message)
 }
 
 fn by_service<T>(message: T) -> Request<T> {
-    sent("shippy.consignment", SERVICE_ISSUER, message)
+    testing::from_service("shippy.consignment", message)
 }
 
 struct Fleet {

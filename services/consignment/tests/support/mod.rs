@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use shippy_common::ErrorKind;
-use shippy_common::auth::{Caller, Claims};
+use shippy_common::auth::testing;
 use shippy_common::config::SagaConfig;
 use shippy_common::events::{self, Events};
 use shippy_consignment::ConsignmentHandler;
@@ -180,21 +180,7 @@ async fn methods(outbox: &dyn shippy_plugins::outbox::Outbox) -> Vec<String> {
 
 /// `message` as `user_id` sends it, past the auth layer, with idempotency key `key` if any.
 pub fn from<T>(user_id: &str, key: Option<&str>, message: T) -> Request<T> {
-    let mut request = Request::new(message);
-    request.extensions_mut().insert(Caller {
-        claims: Claims {
-            sub: user_id.into(),
-            email: format!("{user_id}@example.com"),
-            name: user_id.into(),
-            iss: "shippy.user".into(),
-            aud: "shippy".into(),
-            iat: 0,
-            nbf: 0,
-            exp: i64::MAX,
-            jti: String::new(),
-        },
-        token: String::new(),
-    });
+    let mut request = testing::from_user(user_id, message);
     if let Some(key) = key {
         request
             .metadata_mut()
