@@ -3,6 +3,7 @@
 //! HTTP status the shared error table gives the gRPC code (and, for invalid input, `fields`:
 //! every field at fault).
 
+mod auth;
 mod error;
 mod faults;
 mod fields;

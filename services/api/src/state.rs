@@ -3,15 +3,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::http::HeaderMap;
-use shippy_common::auth::AuthError;
 use shippy_common::client::{BreakerConfig, Discovered};
+use shippy_common::names;
 use shippy_common::shutdown::Stopping;
-use shippy_common::{ErrorKind, names};
 use shippy_plugins::registry::Registry;
-use shippy_proto::tonic::Request;
-
-use crate::error::ApiError;
 
 #[derive(Clone, Debug)]
 pub struct AppState {
@@ -46,22 +41,4 @@ impl AppState {
     pub fn clients(&self) -> [&Discovered; 4] {
         [&self.users, &self.vessels, &self.consignments, &self.logs]
     }
-}
-
-/// A gRPC request carrying the caller's `Authorization` header. No header is refused here;
-/// the token itself is checked by the service.
-pub fn authed<T>(headers: &HeaderMap, message: T) -> Result<Request<T>, ApiError> {
-    let value = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .ok_or_else(|| ApiError::new(ErrorKind::Unauthenticated, AuthError::Missing.to_string()))?;
-    let value = value
-        .to_str()
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .ok_or_else(|| {
-            ApiError::new(ErrorKind::Unauthenticated, AuthError::Malformed.to_string())
-        })?;
-    let mut request = Request::new(message);
-    request.metadata_mut().insert("authorization", value);
-    Ok(request)
 }

@@ -463,3 +463,31 @@ async fn a_booking_with_a_bad_key_and_bad_fields_names_them_all() {
         "{body}"
     );
 }
+
+#[tokio::test]
+async fn every_protected_route_asks_for_the_token_before_it_looks_for_a_service() {
+    // No service is registered: a 401 at once proves the gateway refused it itself.
+    let requests = [
+        Request::get("/api/v1/users"),
+        Request::get("/api/v1/vessels"),
+        Request::post("/api/v1/vessels").header("content-type", "application/json"),
+        Request::get("/api/v1/vessels/available?capacity=1&max_weight=1"),
+        Request::get("/api/v1/logs"),
+        Request::get("/api/v1/logs/stream"),
+        Request::post("/api/v1/auth/logout"),
+    ];
+    for request in requests {
+        let request = request.header("authorization", "Basic dXNlcjpwYXNz");
+        let started = std::time::Instant::now();
+        let (status, _, body) = call(request.body(Body::from("{}")).unwrap()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("malformed token"),
+            "{body}"
+        );
+        assert!(started.elapsed() < Duration::from_millis(300), "no wait");
+    }
+}

@@ -1,9 +1,12 @@
 //! Consignments: book one (safely retried with an `Idempotency-Key`), list the caller's,
 //! read one with its booking steps, cancel one.
 
+use std::convert::Infallible;
+
 use axum::Router;
-use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use shippy_common::client::GrpcChannel;
@@ -12,10 +15,11 @@ use shippy_proto::consignment::{self as pb, shipping_service_client::ShippingSer
 use shippy_proto::tonic::metadata::{Ascii, MetadataValue};
 use utoipa::ToSchema;
 
+use crate::auth::Bearer;
 use crate::error::{ApiError, ErrorBody};
 use crate::fields::{self, Text, Whole};
 use crate::json::Json;
-use crate::state::{AppState, authed};
+use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -169,22 +173,36 @@ async fn client(state: &AppState) -> Result<ShippingServiceClient<GrpcChannel>, 
 /// The header a client sends so a retried booking books once.
 const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
-/// The `Idempotency-Key` header as gRPC metadata, refused here unless it is a key the
-/// consignment service accepts: 1 to 128 visible ASCII characters. The refusal reads as the
-/// service's own does, so a client sees one message whichever refused it.
-fn idempotency_key(headers: &HeaderMap, errors: &mut FieldErrors) -> Option<MetadataValue<Ascii>> {
-    let key = headers.get(IDEMPOTENCY_KEY)?;
-    let bytes = key.as_bytes();
-    let valid = (1..=128).contains(&bytes.len()) && bytes.iter().all(u8::is_ascii_graphic);
-    let parsed = valid.then(|| key.to_str().ok()?.parse().ok()).flatten();
-    if parsed.is_none() {
-        errors.add(
-            IDEMPOTENCY_KEY,
-            FieldCode::BadFormat,
-            "must be 1 to 128 visible ASCII characters",
-        );
+/// The `Idempotency-Key` header, if sent; judged in [`IdempotencyKey::check`], with the
+/// body's fields, so that one 400 names every fault.
+pub struct IdempotencyKey(Option<HeaderValue>);
+
+impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(parts.headers.get(IDEMPOTENCY_KEY).cloned()))
     }
-    parsed
+}
+
+impl IdempotencyKey {
+    /// The key as gRPC metadata, refused here unless it is a key the consignment service
+    /// accepts: 1 to 128 visible ASCII characters. The refusal reads as the service's own
+    /// does, so a client sees one message whichever refused it.
+    fn check(self, errors: &mut FieldErrors) -> Option<MetadataValue<Ascii>> {
+        let key = self.0?;
+        let bytes = key.as_bytes();
+        let valid = (1..=128).contains(&bytes.len()) && bytes.iter().all(u8::is_ascii_graphic);
+        let parsed = valid.then(|| key.to_str().ok()?.parse().ok()).flatten();
+        if parsed.is_none() {
+            errors.add(
+                IDEMPOTENCY_KEY,
+                FieldCode::BadFormat,
+                "must be 1 to 128 visible ASCII characters",
+            );
+        }
+        parsed
+    }
 }
 
 /// Book a consignment onto the smallest vessel with room left for it. The booking is a saga:
@@ -205,7 +223,8 @@ fn idempotency_key(headers: &HeaderMap, errors: &mut FieldErrors) -> Option<Meta
     ))]
 pub async fn create(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    bearer: Bearer,
+    key: IdempotencyKey,
     Json(c): Json<NewConsignment>,
 ) -> Result<(StatusCode, Json<Booked>), ApiError> {
     let mut errors = FieldErrors::new();
@@ -215,9 +234,9 @@ pub async fn create(
         containers: c.containers.into_iter().map(pb::Container::from).collect(),
         ..Default::default()
     };
-    let key = idempotency_key(&headers, &mut errors);
+    let key = key.check(&mut errors);
     fields::check(errors)?;
-    let mut request = authed(&headers, message)?;
+    let mut request = bearer.request(message);
     if let Some(key) = key {
         request.metadata_mut().insert(IDEMPOTENCY_KEY, key);
     }
@@ -242,9 +261,9 @@ pub async fn create(
     ))]
 pub async fn list(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    bearer: Bearer,
 ) -> Result<Json<ConsignmentList>, ApiError> {
-    let request = authed(&headers, pb::GetRequest {})?;
+    let request = bearer.request(pb::GetRequest {});
     let list = client(&state)
         .await?
         .get_consignments(request)
@@ -267,10 +286,10 @@ pub async fn list(
     ))]
 pub async fn one(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    bearer: Bearer,
     Path(id): Path<String>,
 ) -> Result<Json<ConsignmentEnvelope>, ApiError> {
-    let request = authed(&headers, pb::ConsignmentRef { id })?;
+    let request = bearer.request(pb::ConsignmentRef { id });
     let found = client(&state)
         .await?
         .get_consignment(request)
@@ -294,10 +313,10 @@ pub async fn one(
     ))]
 pub async fn cancel(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    bearer: Bearer,
     Path(id): Path<String>,
 ) -> Result<Json<ConsignmentEnvelope>, ApiError> {
-    let request = authed(&headers, pb::ConsignmentRef { id })?;
+    let request = bearer.request(pb::ConsignmentRef { id });
     let cancelled = client(&state)
         .await?
         .cancel_consignment(request)

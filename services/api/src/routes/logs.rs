@@ -2,7 +2,6 @@
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
@@ -10,9 +9,10 @@ use shippy_proto::log::{self as pb, log_service_client::LogServiceClient};
 use tokio_stream::{Stream, StreamExt};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::auth::Bearer;
 use crate::error::{ApiError, ErrorBody};
 use crate::json::{Json, Query};
-use crate::state::{AppState, authed};
+use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -83,7 +83,7 @@ pub struct EventList {
     ))]
 pub async fn list(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    bearer: Bearer,
     Query(f): Query<Filter>,
 ) -> Result<Json<EventList>, ApiError> {
     let message = pb::ListRequest {
@@ -95,7 +95,7 @@ pub async fn list(
     };
     let mut client = LogServiceClient::new(state.logs.channel().await?);
     let events = client
-        .list(authed(&headers, message)?)
+        .list(bearer.request(message))
         .await?
         .into_inner()
         .events;
@@ -124,11 +124,11 @@ pub struct WatchFilter {
     ))]
 pub async fn stream(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    bearer: Bearer,
     Query(f): Query<WatchFilter>,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, std::convert::Infallible>>>, ApiError> {
     let mut client = LogServiceClient::new(state.logs.channel().await?);
-    let request = authed(&headers, pb::WatchRequest { origin: f.origin })?;
+    let request = bearer.request(pb::WatchRequest { origin: f.origin });
     let events = client.watch(request).await?.into_inner();
     // The stream ends when the log service goes away; the browser reconnects.
     let sse = events.map_while(Result::ok).map(|e| {

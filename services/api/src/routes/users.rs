@@ -2,7 +2,7 @@
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::routing::post;
 use serde::{Deserialize, Serialize};
 use shippy_common::FieldErrors;
@@ -12,10 +12,11 @@ use shippy_proto::tonic::{Code, Request};
 use shippy_proto::user::{self as pb, user_service_client::UserServiceClient};
 use utoipa::ToSchema;
 
+use crate::auth::Bearer;
 use crate::error::{ApiError, ErrorBody};
 use crate::fields::{self, Text};
 use crate::json::Json;
-use crate::state::{AppState, authed};
+use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -192,9 +193,9 @@ pub async fn log_in(
     ))]
 pub async fn log_out(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    bearer: Bearer,
 ) -> Result<StatusCode, ApiError> {
-    let request = authed(&headers, pb::Token::default())?;
+    let request = bearer.request(pb::Token::default());
     match client(&state).await?.logout(request).await {
         Ok(_) => Ok(StatusCode::NO_CONTENT),
         // Nothing left to revoke: the token works nowhere already.
@@ -245,9 +246,9 @@ pub async fn validate(
     ))]
 pub async fn list(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    bearer: Bearer,
 ) -> Result<Json<UserList>, ApiError> {
-    let request = authed(&headers, pb::Request {})?;
+    let request = bearer.request(pb::Request {});
     let users = client(&state)
         .await?
         .get_all(request)

@@ -2,7 +2,7 @@
 
 use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
+use axum::http::StatusCode;
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use shippy_common::FieldErrors;
@@ -10,10 +10,11 @@ use shippy_common::client::GrpcChannel;
 use shippy_proto::vessel::{self as pb, vessel_service_client::VesselServiceClient};
 use utoipa::{IntoParams, ToSchema};
 
+use crate::auth::Bearer;
 use crate::error::{ApiError, ErrorBody};
 use crate::fields::{self, QueryWhole, Text, Whole};
 use crate::json::{Json, Query};
-use crate::state::{AppState, authed};
+use crate::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -117,7 +118,7 @@ async fn client(state: &AppState) -> Result<VesselServiceClient<GrpcChannel>, Ap
     ))]
 pub async fn create(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    bearer: Bearer,
     Json(v): Json<NewVessel>,
 ) -> Result<(StatusCode, Json<VesselEnvelope>), ApiError> {
     let mut errors = FieldErrors::new();
@@ -132,7 +133,7 @@ pub async fn create(
     fields::check(errors)?;
     let created = client(&state)
         .await?
-        .create(authed(&headers, message)?)
+        .create(bearer.request(message))
         .await?
         .into_inner();
     let body = VesselEnvelope {
@@ -150,9 +151,9 @@ pub async fn create(
     ))]
 pub async fn list(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    bearer: Bearer,
 ) -> Result<Json<VesselList>, ApiError> {
-    let request = authed(&headers, pb::ListRequest {})?;
+    let request = bearer.request(pb::ListRequest {});
     let vessels = client(&state)
         .await?
         .list(request)
@@ -175,7 +176,7 @@ pub async fn list(
     ))]
 pub async fn find(
     State(state): State<AppState>,
-    headers: HeaderMap,
+    bearer: Bearer,
     Query(spec): Query<Spec>,
 ) -> Result<Json<VesselEnvelope>, ApiError> {
     let mut errors = FieldErrors::new();
@@ -186,7 +187,7 @@ pub async fn find(
     fields::check(errors)?;
     let found = client(&state)
         .await?
-        .find_available(authed(&headers, message)?)
+        .find_available(bearer.request(message))
         .await?;
     Ok(Json(VesselEnvelope {
         created: false,
