@@ -9,9 +9,8 @@ use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
 use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
-use shippy_common::client::GrpcChannel;
 use shippy_common::{FieldCode, FieldErrors};
-use shippy_proto::consignment::{self as pb, shipping_service_client::ShippingServiceClient};
+use shippy_proto::consignment as pb;
 use shippy_proto::tonic::metadata::{Ascii, MetadataValue};
 use utoipa::ToSchema;
 
@@ -19,7 +18,7 @@ use crate::auth::Bearer;
 use crate::error::{ApiError, ErrorBody};
 use crate::fields::{self, Text, Whole};
 use crate::json::Json;
-use crate::state::AppState;
+use crate::state::{AppState, ShippingService};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -164,12 +163,6 @@ pub struct ConsignmentList {
     consignments: Vec<Consignment>,
 }
 
-async fn client(state: &AppState) -> Result<ShippingServiceClient<GrpcChannel>, ApiError> {
-    Ok(ShippingServiceClient::new(
-        state.consignments.channel().await?,
-    ))
-}
-
 /// The header a client sends so a retried booking books once.
 const IDEMPOTENCY_KEY: &str = "idempotency-key";
 
@@ -222,7 +215,7 @@ impl IdempotencyKey {
         (status = 503, description = "Not finished now; retry with the same Idempotency-Key", body = ErrorBody),
     ))]
 pub async fn create(
-    State(state): State<AppState>,
+    State(consignments): State<ShippingService>,
     bearer: Bearer,
     key: IdempotencyKey,
     Json(c): Json<NewConsignment>,
@@ -240,7 +233,8 @@ pub async fn create(
     if let Some(key) = key {
         request.metadata_mut().insert(IDEMPOTENCY_KEY, key);
     }
-    let created = client(&state)
+    let created = consignments
+        .get()
         .await?
         .create_consignment(request)
         .await?
@@ -260,11 +254,12 @@ pub async fn create(
         (status = 401, description = "No valid token", body = ErrorBody),
     ))]
 pub async fn list(
-    State(state): State<AppState>,
+    State(consignments): State<ShippingService>,
     bearer: Bearer,
 ) -> Result<Json<ConsignmentList>, ApiError> {
     let request = bearer.request(pb::GetRequest {});
-    let list = client(&state)
+    let list = consignments
+        .get()
         .await?
         .get_consignments(request)
         .await?
@@ -285,12 +280,13 @@ pub async fn list(
         (status = 404, description = "No consignment of yours has this id", body = ErrorBody),
     ))]
 pub async fn one(
-    State(state): State<AppState>,
+    State(consignments): State<ShippingService>,
     bearer: Bearer,
     Path(id): Path<String>,
 ) -> Result<Json<ConsignmentEnvelope>, ApiError> {
     let request = bearer.request(pb::ConsignmentRef { id });
-    let found = client(&state)
+    let found = consignments
+        .get()
         .await?
         .get_consignment(request)
         .await?
@@ -312,12 +308,13 @@ pub async fn one(
         (status = 503, description = "Not finished now; cancel again", body = ErrorBody),
     ))]
 pub async fn cancel(
-    State(state): State<AppState>,
+    State(consignments): State<ShippingService>,
     bearer: Bearer,
     Path(id): Path<String>,
 ) -> Result<Json<ConsignmentEnvelope>, ApiError> {
     let request = bearer.request(pb::ConsignmentRef { id });
-    let cancelled = client(&state)
+    let cancelled = consignments
+        .get()
         .await?
         .cancel_consignment(request)
         .await?

@@ -5,14 +5,15 @@ use axum::extract::State;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
-use shippy_proto::log::{self as pb, log_service_client::LogServiceClient};
+use shippy_common::shutdown::Stopping;
+use shippy_proto::log as pb;
 use tokio_stream::{Stream, StreamExt};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Bearer;
 use crate::error::{ApiError, ErrorBody};
 use crate::json::{Json, Query};
-use crate::state::AppState;
+use crate::state::{AppState, LogService};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -82,7 +83,7 @@ pub struct EventList {
         (status = 401, description = "No valid token", body = ErrorBody),
     ))]
 pub async fn list(
-    State(state): State<AppState>,
+    State(logs): State<LogService>,
     bearer: Bearer,
     Query(f): Query<Filter>,
 ) -> Result<Json<EventList>, ApiError> {
@@ -93,7 +94,7 @@ pub async fn list(
         until_unix_ms: f.until_unix_ms,
         limit: f.limit,
     };
-    let mut client = LogServiceClient::new(state.logs.channel().await?);
+    let mut client = logs.get().await?;
     let events = client
         .list(bearer.request(message))
         .await?
@@ -123,11 +124,12 @@ pub struct WatchFilter {
         (status = 401, description = "No valid token", body = ErrorBody),
     ))]
 pub async fn stream(
-    State(state): State<AppState>,
+    State(logs): State<LogService>,
+    State(stopping): State<Stopping>,
     bearer: Bearer,
     Query(f): Query<WatchFilter>,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, std::convert::Infallible>>>, ApiError> {
-    let mut client = LogServiceClient::new(state.logs.channel().await?);
+    let mut client = logs.get().await?;
     let request = bearer.request(pb::WatchRequest { origin: f.origin });
     let events = client.watch(request).await?.into_inner();
     // The stream ends when the log service goes away; the browser reconnects.
@@ -136,5 +138,5 @@ pub async fn stream(
         let event = SseEvent::default().event("log").id(id);
         Ok(event.json_data(Event::from(e)).unwrap_or_default())
     });
-    Ok(Sse::new(state.stopping.bound(sse)).keep_alive(KeepAlive::default()))
+    Ok(Sse::new(stopping.bound(sse)).keep_alive(KeepAlive::default()))
 }

@@ -6,15 +6,14 @@ use axum::http::StatusCode;
 use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use shippy_common::FieldErrors;
-use shippy_common::client::GrpcChannel;
-use shippy_proto::vessel::{self as pb, vessel_service_client::VesselServiceClient};
+use shippy_proto::vessel as pb;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::auth::Bearer;
 use crate::error::{ApiError, ErrorBody};
 use crate::fields::{self, QueryWhole, Text, Whole};
 use crate::json::{Json, Query};
-use crate::state::AppState;
+use crate::state::{AppState, VesselService};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -103,10 +102,6 @@ pub struct Spec {
     max_weight: QueryWhole,
 }
 
-async fn client(state: &AppState) -> Result<VesselServiceClient<GrpcChannel>, ApiError> {
-    Ok(VesselServiceClient::new(state.vessels.channel().await?))
-}
-
 /// Create a vessel.
 #[utoipa::path(post, path = "/api/v1/vessels", tag = "vessels", request_body = NewVessel,
     security(("bearer" = [])),
@@ -117,7 +112,7 @@ async fn client(state: &AppState) -> Result<VesselServiceClient<GrpcChannel>, Ap
         (status = 409, description = "A vessel with this id exists", body = ErrorBody),
     ))]
 pub async fn create(
-    State(state): State<AppState>,
+    State(vessels): State<VesselService>,
     bearer: Bearer,
     Json(v): Json<NewVessel>,
 ) -> Result<(StatusCode, Json<VesselEnvelope>), ApiError> {
@@ -131,7 +126,8 @@ pub async fn create(
         ..Default::default()
     };
     fields::check(errors)?;
-    let created = client(&state)
+    let created = vessels
+        .get()
         .await?
         .create(bearer.request(message))
         .await?
@@ -150,11 +146,12 @@ pub async fn create(
         (status = 401, description = "No valid token", body = ErrorBody),
     ))]
 pub async fn list(
-    State(state): State<AppState>,
+    State(vessels): State<VesselService>,
     bearer: Bearer,
 ) -> Result<Json<VesselList>, ApiError> {
     let request = bearer.request(pb::ListRequest {});
-    let vessels = client(&state)
+    let vessels = vessels
+        .get()
         .await?
         .list(request)
         .await?
@@ -175,7 +172,7 @@ pub async fn list(
         (status = 404, description = "No available vessel fits", body = ErrorBody),
     ))]
 pub async fn find(
-    State(state): State<AppState>,
+    State(vessels): State<VesselService>,
     bearer: Bearer,
     Query(spec): Query<Spec>,
 ) -> Result<Json<VesselEnvelope>, ApiError> {
@@ -185,7 +182,8 @@ pub async fn find(
         max_weight: spec.max_weight.take(&mut errors, "max_weight"),
     };
     fields::check(errors)?;
-    let found = client(&state)
+    let found = vessels
+        .get()
         .await?
         .find_available(bearer.request(message))
         .await?;
