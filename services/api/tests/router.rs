@@ -491,3 +491,59 @@ async fn every_protected_route_asks_for_the_token_before_it_looks_for_a_service(
         assert!(started.elapsed() < Duration::from_millis(300), "no wait");
     }
 }
+
+#[tokio::test]
+async fn the_openapi_document_holds_exactly_the_operations_the_router_serves() {
+    let (_, _, doc) = call(
+        Request::get("/api/openapi.json")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    let mut documented: Vec<(String, String)> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, item)| {
+            let methods = item.as_object().unwrap().keys();
+            methods.map(move |method| (method.to_uppercase(), path.clone()))
+        })
+        .collect();
+    documented.sort();
+    let mut expected: Vec<(String, String)> = [
+        ("POST", "/api/v1/users"),
+        ("GET", "/api/v1/users"),
+        ("POST", "/api/v1/auth/login"),
+        ("POST", "/api/v1/auth/logout"),
+        ("POST", "/api/v1/auth/validate"),
+        ("POST", "/api/v1/vessels"),
+        ("GET", "/api/v1/vessels"),
+        ("GET", "/api/v1/vessels/available"),
+        ("POST", "/api/v1/consignments"),
+        ("GET", "/api/v1/consignments"),
+        ("GET", "/api/v1/consignments/{id}"),
+        ("POST", "/api/v1/consignments/{id}/cancel"),
+        ("GET", "/api/v1/logs"),
+        ("GET", "/api/v1/logs/stream"),
+        ("GET", "/healthz"),
+        ("GET", "/readyz"),
+    ]
+    .iter()
+    .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
+    .collect();
+    expected.sort();
+    assert_eq!(documented, expected);
+    // And each one is served: not the API's 404 for an unknown path, nor a 405.
+    for (method, path) in documented {
+        let uri = path.replace("{id}", "c1");
+        let request = Request::builder()
+            .method(method.as_str())
+            .uri(&uri)
+            .header("content-type", "application/json")
+            .body(Body::from("{}"))
+            .unwrap();
+        let (status, _, body) = call(request).await;
+        assert_ne!(status, StatusCode::NOT_FOUND, "{method} {path}: {body}");
+        assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+    }
+}

@@ -3,16 +3,16 @@
 
 use std::convert::Infallible;
 
-use axum::Router;
 use axum::extract::{FromRequestParts, Path, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode};
-use axum::routing::{get, post};
 use serde::{Deserialize, Serialize};
 use shippy_common::{FieldCode, FieldErrors};
 use shippy_proto::consignment as pb;
 use shippy_proto::tonic::metadata::{Ascii, MetadataValue};
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::Bearer;
 use crate::error::{ApiError, ErrorBody};
@@ -20,11 +20,11 @@ use crate::fields::{self, Text, Whole};
 use crate::json::Json;
 use crate::state::{AppState, ShippingService};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/consignments", get(list).post(create))
-        .route("/consignments/{id}", get(one))
-        .route("/consignments/{id}/cancel", post(cancel))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(one))
+        .routes(routes!(cancel))
 }
 
 /// A consignment to book.

@@ -1,24 +1,28 @@
 //! The caller's activity log.
 
-use axum::Router;
 use axum::extract::State;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
-use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use shippy_common::shutdown::Stopping;
 use shippy_proto::log as pb;
 use tokio_stream::{Stream, StreamExt};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::Bearer;
 use crate::error::{ApiError, ErrorBody};
 use crate::json::{Json, Query};
 use crate::state::{AppState, LogService};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/logs", get(list))
-        .route("/logs/stream", get(stream))
+/// The calls: they answer once.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list))
+}
+
+/// The live stream: it stays open as long as the caller reads.
+pub fn live() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(stream))
 }
 
 /// Which events to list.

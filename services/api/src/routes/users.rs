@@ -1,15 +1,15 @@
 //! Sign-up, log-in, token validation and the user list.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::post;
 use serde::{Deserialize, Serialize};
 use shippy_common::FieldErrors;
 use shippy_common::auth::AuthError;
 use shippy_proto::tonic::{Code, Request};
 use shippy_proto::user as pb;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::Bearer;
 use crate::error::{ApiError, ErrorBody};
@@ -17,12 +17,12 @@ use crate::fields::{self, Text};
 use crate::json::Json;
 use crate::state::{AppState, UserService};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/users", post(sign_up).get(list))
-        .route("/auth/login", post(log_in))
-        .route("/auth/logout", post(log_out))
-        .route("/auth/validate", post(validate))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(sign_up, list))
+        .routes(routes!(log_in))
+        .routes(routes!(log_out))
+        .routes(routes!(validate))
 }
 
 #[derive(Deserialize, ToSchema)]

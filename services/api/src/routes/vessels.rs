@@ -1,13 +1,13 @@
 //! Vessels: create, list, and find one for a specification.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::get;
 use serde::{Deserialize, Serialize};
 use shippy_common::FieldErrors;
 use shippy_proto::vessel as pb;
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::auth::Bearer;
 use crate::error::{ApiError, ErrorBody};
@@ -15,10 +15,10 @@ use crate::fields::{self, QueryWhole, Text, Whole};
 use crate::json::{Json, Query};
 use crate::state::{AppState, VesselService};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/vessels", get(list).post(create))
-        .route("/vessels/available", get(find))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(find))
 }
 
 /// A vessel to create.
