@@ -4,6 +4,7 @@
 //! every field at fault).
 
 mod auth;
+mod deadline;
 mod error;
 mod faults;
 mod fields;
@@ -40,7 +41,7 @@ pub use state::AppState;
 /// a body size limit, and the per-client rate limit on the API.
 pub fn app(state: AppState, config: &ApiConfig, limits: &LimitsConfig) -> Router {
     let ui = ServeDir::new(&config.ui_dir);
-    let mut api = routes::router()
+    let mut api = routes::router(state.deadline)
         .route_layer(axum::middleware::from_fn(faults::per_request))
         .route_layer(axum::middleware::from_fn(observe::per_request))
         .layer(axum::middleware::from_fn(error::method_not_allowed))

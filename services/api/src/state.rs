@@ -36,6 +36,9 @@ pub struct AppState {
     pub logs: LogService,
     /// Ends live streams when the gateway stops.
     pub stopping: Stopping,
+    /// How long a request that answers once may take in all (see [`crate::deadline`]).
+    #[from_ref(skip)]
+    pub deadline: Duration,
 }
 
 impl AppState {
@@ -52,6 +55,7 @@ impl AppState {
             consignments: Client::new(found(names::CONSIGNMENT), ShippingServiceClient::new),
             logs: Client::new(found(names::LOG), LogServiceClient::new),
             stopping: Stopping::new().1,
+            deadline: crate::deadline::for_calls(timeout),
         }
     }
 

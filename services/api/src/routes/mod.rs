@@ -9,25 +9,37 @@ mod openapi;
 mod users;
 mod vessels;
 
+use std::time::Duration;
+
 use axum::Router;
+use axum::error_handling::HandleErrorLayer;
 use axum::response::Redirect;
 use axum::routing::{any, get};
 use shippy_common::ErrorKind;
+use tower::ServiceBuilder;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
+use crate::deadline;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// Everything the gateway answers itself; the UI's static files are added around it.
-pub fn router() -> Router<AppState> {
-    let (router, mut spec) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+/// Everything the gateway answers itself; the UI's static files are added around it. Every
+/// route but the live stream answers 503 once `deadline` has passed.
+pub fn router(deadline: Duration) -> Router<AppState> {
+    let timeout = ServiceBuilder::new()
+        .layer(HandleErrorLayer::new(deadline::answer(deadline)))
+        .timeout(deadline);
+    let calls = OpenApiRouter::new()
         .merge(users::router())
         .merge(vessels::router())
         .merge(consignments::router())
         .merge(logs::router())
-        .merge(logs::live())
         .merge(health::router())
+        .route_layer(timeout);
+    let (router, mut spec) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .merge(calls)
+        .merge(logs::live())
         .split_for_parts();
     openapi::finish(&mut spec);
     router
