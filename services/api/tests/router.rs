@@ -13,6 +13,11 @@ use tower::ServiceExt;
 const UI_ORIGIN: &str = "http://ui.example:5173";
 
 fn app() -> axum::Router {
+    app_limited(1000)
+}
+
+/// The gateway allowing each client `per_sec` requests a second (and as many at once).
+fn app_limited(per_sec: u32) -> axum::Router {
     let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("api-router-{}.db", std::process::id()));
     let registry: Arc<dyn Registry> = Arc::new(SqliteRegistry::open(&path).unwrap());
@@ -30,8 +35,8 @@ fn app() -> axum::Router {
         },
     );
     let limits = shippy_common::config::LimitsConfig {
-        requests_per_sec: 1000,
-        burst: 1000,
+        requests_per_sec: per_sec,
+        burst: per_sec,
         trusted_proxies: vec![],
     };
     shippy_api::app(state, &config, &limits)
@@ -546,4 +551,21 @@ async fn the_openapi_document_holds_exactly_the_operations_the_router_serves() {
         assert_ne!(status, StatusCode::NOT_FOUND, "{method} {path}: {body}");
         assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
     }
+}
+
+#[tokio::test]
+async fn a_client_over_its_rate_is_a_429_with_retry_after_in_the_api_format() {
+    let app = app_limited(1);
+    let unknown = || Request::get("/api/v1/nope").body(Body::empty()).unwrap();
+    let first = app.clone().oneshot(unknown()).await.unwrap();
+    assert_eq!(first.status(), StatusCode::NOT_FOUND);
+    let second = app.oneshot(unknown()).await.unwrap();
+    assert_eq!(second.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(second.headers().contains_key("retry-after"));
+    assert!(second.headers().contains_key("x-request-id"));
+    let bytes = axum::body::to_bytes(second.into_body(), 1 << 16)
+        .await
+        .unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(body["error"]["code"], "resource_exhausted", "{body}");
 }
