@@ -9,6 +9,7 @@ mod error;
 mod faults;
 mod fields;
 mod headers;
+mod idempotency;
 mod json;
 mod limit;
 mod observe;

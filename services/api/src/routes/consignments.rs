@@ -1,15 +1,11 @@
 //! Consignments: book one (safely retried with an `Idempotency-Key`), list the caller's,
 //! read one with its booking steps, cancel one.
 
-use std::convert::Infallible;
-
-use axum::extract::{FromRequestParts, Path, State};
-use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode};
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use shippy_common::{FieldCode, FieldErrors};
+use shippy_common::FieldErrors;
 use shippy_proto::consignment as pb;
-use shippy_proto::tonic::metadata::{Ascii, MetadataValue};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -17,6 +13,7 @@ use utoipa_axum::routes;
 use crate::auth::Bearer;
 use crate::error::{ApiError, ErrorBody};
 use crate::fields::{self, Text, Whole};
+use crate::idempotency::{IDEMPOTENCY_KEY, IdempotencyKey};
 use crate::json::Json;
 use crate::state::{AppState, ShippingService};
 
@@ -161,41 +158,6 @@ pub struct ConsignmentEnvelope {
 #[derive(Serialize, ToSchema)]
 pub struct ConsignmentList {
     consignments: Vec<Consignment>,
-}
-
-/// The header a client sends so a retried booking books once.
-const IDEMPOTENCY_KEY: &str = "idempotency-key";
-
-/// The `Idempotency-Key` header, if sent; judged in [`IdempotencyKey::check`], with the
-/// body's fields, so that one 400 names every fault.
-pub struct IdempotencyKey(Option<HeaderValue>);
-
-impl<S: Send + Sync> FromRequestParts<S> for IdempotencyKey {
-    type Rejection = Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(parts.headers.get(IDEMPOTENCY_KEY).cloned()))
-    }
-}
-
-impl IdempotencyKey {
-    /// The key as gRPC metadata, refused here unless it is a key the consignment service
-    /// accepts: 1 to 128 visible ASCII characters. The refusal reads as the service's own
-    /// does, so a client sees one message whichever refused it.
-    fn check(self, errors: &mut FieldErrors) -> Option<MetadataValue<Ascii>> {
-        let key = self.0?;
-        let bytes = key.as_bytes();
-        let valid = (1..=128).contains(&bytes.len()) && bytes.iter().all(u8::is_ascii_graphic);
-        let parsed = valid.then(|| key.to_str().ok()?.parse().ok()).flatten();
-        if parsed.is_none() {
-            errors.add(
-                IDEMPOTENCY_KEY,
-                FieldCode::BadFormat,
-                "must be 1 to 128 visible ASCII characters",
-            );
-        }
-        parsed
-    }
 }
 
 /// Book a consignment onto the smallest vessel with room left for it. The booking is a saga:
