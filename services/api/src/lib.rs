@@ -3,10 +3,13 @@
 //! HTTP status the shared error table gives the gRPC code (and, for invalid input, `fields`:
 //! every field at fault).
 
+mod auth;
+mod deadline;
 mod error;
 mod faults;
 mod fields;
 mod headers;
+mod idempotency;
 mod json;
 mod limit;
 mod observe;
@@ -20,6 +23,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, header};
+use axum::middleware::{from_fn, from_fn_with_state};
 use shippy_common::config::{ApiConfig, LimitsConfig};
 use shippy_common::forwarded::TrustedProxies;
 use shippy_common::limit::ClientLimits;
@@ -27,6 +31,7 @@ use shippy_common::registration::Registration;
 use shippy_common::shutdown::Stopping;
 use shippy_common::{Config, names, wiring};
 use tokio::net::TcpListener;
+use tower::ServiceBuilder;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::services::ServeDir;
@@ -34,34 +39,34 @@ use tower_http::services::ServeDir;
 pub use error::ApiError;
 pub use state::AppState;
 
-/// The whole gateway over `state`: the REST API, health, and the UI's static files, with a
-/// request id and the security headers on every response, CORS for the configured origins,
-/// a body size limit, and the per-client rate limit on the API.
+/// The whole gateway over `state`: the REST API, health, and the UI's static files. Its
+/// layers, by reach: each route gets a span, metrics and the fault flags (and, but for the
+/// live stream, the deadline: see [`routes::router`]); the API gets the client's origin, the
+/// per-client rate limit and JSON 405s; everything, the UI's files too, gets a request id,
+/// the security headers, CORS for the configured origins and the body size limit.
 pub fn app(state: AppState, config: &ApiConfig, limits: &LimitsConfig) -> Router {
-    let ui = ServeDir::new(&config.ui_dir);
-    let mut api = routes::router()
-        .route_layer(axum::middleware::from_fn(faults::per_request))
-        .route_layer(axum::middleware::from_fn(observe::per_request))
-        .layer(axum::middleware::from_fn(error::method_not_allowed))
-        .with_state(state);
-    if let Some(limits) = ClientLimits::new(limits) {
-        api = api.layer(axum::middleware::from_fn_with_state(
-            limits,
-            limit::per_client,
-        ));
-    }
+    let each_route = ServiceBuilder::new()
+        .layer(from_fn(observe::per_request))
+        .layer(from_fn(faults::per_request));
     // The config was validated at load; a bad list trusts nobody.
     let trusted = TrustedProxies::new(&limits.trusted_proxies).unwrap_or_default();
-    api = api.layer(axum::middleware::from_fn_with_state(
-        trusted,
-        limit::client_origin,
-    ));
-    api.fallback_service(ui)
-        .layer(DefaultBodyLimit::max(config.max_body_bytes))
-        .layer(cors(&config.cors_origins))
-        .layer(axum::middleware::from_fn(headers::security))
-        .layer(PropagateRequestIdLayer::x_request_id())
+    let rate_limit = ClientLimits::new(limits).map(|l| from_fn_with_state(l, limit::per_client));
+    let api = ServiceBuilder::new()
+        .layer(from_fn_with_state(trusted, limit::client_origin))
+        .option_layer(rate_limit)
+        .layer(from_fn(error::method_not_allowed));
+    let everything = ServiceBuilder::new()
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(from_fn(headers::security))
+        .layer(cors(&config.cors_origins))
+        .layer(DefaultBodyLimit::max(config.max_body_bytes));
+    routes::router(state.deadline)
+        .route_layer(each_route)
+        .layer(api)
+        .with_state(state)
+        .fallback_service(ServeDir::new(&config.ui_dir))
+        .layer(everything)
 }
 
 fn cors(origins: &[String]) -> CorsLayer {

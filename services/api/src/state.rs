@@ -1,26 +1,44 @@
-//! The gateway's shared state: one discovered, balanced client per service, built at start.
+//! The gateway's shared state: one discovered, balanced client per service, built at start,
+//! and the one place that hands each route module its client. Every field is a substate
+//! (`#[derive(FromRef)]`): a handler asks for exactly the service it calls, e.g.
+//! `State(vessels): State<VesselService>`, and gets its typed gRPC client with `.get()`.
 
+use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::http::HeaderMap;
-use shippy_common::auth::AuthError;
-use shippy_common::client::{BreakerConfig, Discovered};
+use axum::extract::FromRef;
+use shippy_common::client::{BreakerConfig, Discovered, GrpcChannel};
+use shippy_common::names;
 use shippy_common::shutdown::Stopping;
-use shippy_common::{ErrorKind, names};
 use shippy_plugins::registry::Registry;
-use shippy_proto::tonic::Request;
+use shippy_proto::consignment::shipping_service_client::ShippingServiceClient;
+use shippy_proto::log::log_service_client::LogServiceClient;
+use shippy_proto::user::user_service_client::UserServiceClient;
+use shippy_proto::vessel::vessel_service_client::VesselServiceClient;
 
 use crate::error::ApiError;
 
-#[derive(Clone, Debug)]
+/// The user service, for `routes::users`.
+pub type UserService = Client<UserServiceClient<GrpcChannel>>;
+/// The vessel service, for `routes::vessels`.
+pub type VesselService = Client<VesselServiceClient<GrpcChannel>>;
+/// The consignment service, for `routes::consignments`.
+pub type ShippingService = Client<ShippingServiceClient<GrpcChannel>>;
+/// The log service, for `routes::logs`.
+pub type LogService = Client<LogServiceClient<GrpcChannel>>;
+
+#[derive(Clone, Debug, FromRef)]
 pub struct AppState {
-    pub users: Discovered,
-    pub vessels: Discovered,
-    pub consignments: Discovered,
-    pub logs: Discovered,
+    pub users: UserService,
+    pub vessels: VesselService,
+    pub consignments: ShippingService,
+    pub logs: LogService,
     /// Ends live streams when the gateway stops.
     pub stopping: Stopping,
+    /// How long a request that answers once may take in all (see [`crate::deadline`]).
+    #[from_ref(skip)]
+    pub deadline: Duration,
 }
 
 impl AppState {
@@ -30,38 +48,55 @@ impl AppState {
         timeout: Duration,
         breaker: BreakerConfig,
     ) -> Self {
-        let client = |name| Discovered::new(Arc::clone(&registry), name, timeout, breaker);
+        let found = |name| Discovered::new(Arc::clone(&registry), name, timeout, breaker);
         Self {
-            users: client(names::USER),
-            vessels: client(names::VESSEL),
-            consignments: client(names::CONSIGNMENT),
-            logs: client(names::LOG),
+            users: Client::new(found(names::USER), UserServiceClient::new),
+            vessels: Client::new(found(names::VESSEL), VesselServiceClient::new),
+            consignments: Client::new(found(names::CONSIGNMENT), ShippingServiceClient::new),
+            logs: Client::new(found(names::LOG), LogServiceClient::new),
             stopping: Stopping::new().1,
+            deadline: crate::deadline::for_calls(timeout),
         }
     }
-}
 
-impl AppState {
     /// Every client, for readiness.
     pub fn clients(&self) -> [&Discovered; 4] {
-        [&self.users, &self.vessels, &self.consignments, &self.logs]
+        [
+            &self.users.discovered,
+            &self.vessels.discovered,
+            &self.consignments.discovered,
+            &self.logs.discovered,
+        ]
     }
 }
 
-/// A gRPC request carrying the caller's `Authorization` header. No header is refused here;
-/// the token itself is checked by the service.
-pub fn authed<T>(headers: &HeaderMap, message: T) -> Result<Request<T>, ApiError> {
-    let value = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .ok_or_else(|| ApiError::new(ErrorKind::Unauthenticated, AuthError::Missing.to_string()))?;
-    let value = value
-        .to_str()
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .ok_or_else(|| {
-            ApiError::new(ErrorKind::Unauthenticated, AuthError::Malformed.to_string())
-        })?;
-    let mut request = Request::new(message);
-    request.metadata_mut().insert("authorization", value);
-    Ok(request)
+/// One service's balanced channel, and the typed gRPC client `C` made over it per request
+/// (cheap: the channel is shared).
+pub struct Client<C> {
+    discovered: Discovered,
+    make: fn(GrpcChannel) -> C,
+}
+
+impl<C> Client<C> {
+    fn new(discovered: Discovered, make: fn(GrpcChannel) -> C) -> Self {
+        Self { discovered, make }
+    }
+
+    /// The client, once an instance is known: 503 naming the service when none turns up
+    /// within the call timeout.
+    pub async fn get(&self) -> Result<C, ApiError> {
+        Ok((self.make)(self.discovered.channel().await?))
+    }
+}
+
+impl<C> Clone for Client<C> {
+    fn clone(&self) -> Self {
+        Self::new(self.discovered.clone(), self.make)
+    }
+}
+
+impl<C> fmt::Debug for Client<C> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Client").field(&self.discovered).finish()
+    }
 }

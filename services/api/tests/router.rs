@@ -13,6 +13,11 @@ use tower::ServiceExt;
 const UI_ORIGIN: &str = "http://ui.example:5173";
 
 fn app() -> axum::Router {
+    app_limited(1000)
+}
+
+/// The gateway allowing each client `per_sec` requests a second (and as many at once).
+fn app_limited(per_sec: u32) -> axum::Router {
     let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR"))
         .join(format!("api-router-{}.db", std::process::id()));
     let registry: Arc<dyn Registry> = Arc::new(SqliteRegistry::open(&path).unwrap());
@@ -30,8 +35,8 @@ fn app() -> axum::Router {
         },
     );
     let limits = shippy_common::config::LimitsConfig {
-        requests_per_sec: 1000,
-        burst: 1000,
+        requests_per_sec: per_sec,
+        burst: per_sec,
         trusted_proxies: vec![],
     };
     shippy_api::app(state, &config, &limits)
@@ -462,4 +467,105 @@ async fn a_booking_with_a_bad_key_and_bad_fields_names_them_all() {
         ],
         "{body}"
     );
+}
+
+#[tokio::test]
+async fn every_protected_route_asks_for_the_token_before_it_looks_for_a_service() {
+    // No service is registered: a 401 at once proves the gateway refused it itself.
+    let requests = [
+        Request::get("/api/v1/users"),
+        Request::get("/api/v1/vessels"),
+        Request::post("/api/v1/vessels").header("content-type", "application/json"),
+        Request::get("/api/v1/vessels/available?capacity=1&max_weight=1"),
+        Request::get("/api/v1/logs"),
+        Request::get("/api/v1/logs/stream"),
+        Request::post("/api/v1/auth/logout"),
+    ];
+    for request in requests {
+        let request = request.header("authorization", "Basic dXNlcjpwYXNz");
+        let started = std::time::Instant::now();
+        let (status, _, body) = call(request.body(Body::from("{}")).unwrap()).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("malformed token"),
+            "{body}"
+        );
+        assert!(started.elapsed() < Duration::from_millis(300), "no wait");
+    }
+}
+
+#[tokio::test]
+async fn the_openapi_document_holds_exactly_the_operations_the_router_serves() {
+    let (_, _, doc) = call(
+        Request::get("/api/openapi.json")
+            .body(Body::empty())
+            .unwrap(),
+    )
+    .await;
+    let mut documented: Vec<(String, String)> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, item)| {
+            let methods = item.as_object().unwrap().keys();
+            methods.map(move |method| (method.to_uppercase(), path.clone()))
+        })
+        .collect();
+    documented.sort();
+    let mut expected: Vec<(String, String)> = [
+        ("POST", "/api/v1/users"),
+        ("GET", "/api/v1/users"),
+        ("POST", "/api/v1/auth/login"),
+        ("POST", "/api/v1/auth/logout"),
+        ("POST", "/api/v1/auth/validate"),
+        ("POST", "/api/v1/vessels"),
+        ("GET", "/api/v1/vessels"),
+        ("GET", "/api/v1/vessels/available"),
+        ("POST", "/api/v1/consignments"),
+        ("GET", "/api/v1/consignments"),
+        ("GET", "/api/v1/consignments/{id}"),
+        ("POST", "/api/v1/consignments/{id}/cancel"),
+        ("GET", "/api/v1/logs"),
+        ("GET", "/api/v1/logs/stream"),
+        ("GET", "/healthz"),
+        ("GET", "/readyz"),
+    ]
+    .iter()
+    .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
+    .collect();
+    expected.sort();
+    assert_eq!(documented, expected);
+    // And each one is served: not the API's 404 for an unknown path, nor a 405.
+    for (method, path) in documented {
+        let uri = path.replace("{id}", "c1");
+        let request = Request::builder()
+            .method(method.as_str())
+            .uri(&uri)
+            .header("content-type", "application/json")
+            .body(Body::from("{}"))
+            .unwrap();
+        let (status, _, body) = call(request).await;
+        assert_ne!(status, StatusCode::NOT_FOUND, "{method} {path}: {body}");
+        assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+    }
+}
+
+#[tokio::test]
+async fn a_client_over_its_rate_is_a_429_with_retry_after_in_the_api_format() {
+    let app = app_limited(1);
+    let unknown = || Request::get("/api/v1/nope").body(Body::empty()).unwrap();
+    let first = app.clone().oneshot(unknown()).await.unwrap();
+    assert_eq!(first.status(), StatusCode::NOT_FOUND);
+    let second = app.oneshot(unknown()).await.unwrap();
+    assert_eq!(second.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(second.headers().contains_key("retry-after"));
+    assert!(second.headers().contains_key("x-request-id"));
+    let bytes = axum::body::to_bytes(second.into_body(), 1 << 16)
+        .await
+        .unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(body["error"]["code"], "resource_exhausted", "{body}");
 }

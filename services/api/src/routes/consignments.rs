@@ -1,27 +1,27 @@
 //! Consignments: book one (safely retried with an `Idempotency-Key`), list the caller's,
 //! read one with its booking steps, cancel one.
 
-use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{get, post};
+use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
-use shippy_common::client::GrpcChannel;
-use shippy_common::{FieldCode, FieldErrors};
-use shippy_proto::consignment::{self as pb, shipping_service_client::ShippingServiceClient};
-use shippy_proto::tonic::metadata::{Ascii, MetadataValue};
+use shippy_common::FieldErrors;
+use shippy_proto::consignment as pb;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use crate::auth::Bearer;
 use crate::error::{ApiError, ErrorBody};
 use crate::fields::{self, Text, Whole};
+use crate::idempotency::{IDEMPOTENCY_KEY, IdempotencyKey};
 use crate::json::Json;
-use crate::state::{AppState, authed};
+use crate::state::{AppState, ShippingService};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/consignments", get(list).post(create))
-        .route("/consignments/{id}", get(one))
-        .route("/consignments/{id}/cancel", post(cancel))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(one))
+        .routes(routes!(cancel))
 }
 
 /// A consignment to book.
@@ -160,33 +160,6 @@ pub struct ConsignmentList {
     consignments: Vec<Consignment>,
 }
 
-async fn client(state: &AppState) -> Result<ShippingServiceClient<GrpcChannel>, ApiError> {
-    Ok(ShippingServiceClient::new(
-        state.consignments.channel().await?,
-    ))
-}
-
-/// The header a client sends so a retried booking books once.
-const IDEMPOTENCY_KEY: &str = "idempotency-key";
-
-/// The `Idempotency-Key` header as gRPC metadata, refused here unless it is a key the
-/// consignment service accepts: 1 to 128 visible ASCII characters. The refusal reads as the
-/// service's own does, so a client sees one message whichever refused it.
-fn idempotency_key(headers: &HeaderMap, errors: &mut FieldErrors) -> Option<MetadataValue<Ascii>> {
-    let key = headers.get(IDEMPOTENCY_KEY)?;
-    let bytes = key.as_bytes();
-    let valid = (1..=128).contains(&bytes.len()) && bytes.iter().all(u8::is_ascii_graphic);
-    let parsed = valid.then(|| key.to_str().ok()?.parse().ok()).flatten();
-    if parsed.is_none() {
-        errors.add(
-            IDEMPOTENCY_KEY,
-            FieldCode::BadFormat,
-            "must be 1 to 128 visible ASCII characters",
-        );
-    }
-    parsed
-}
-
 /// Book a consignment onto the smallest vessel with room left for it. The booking is a saga:
 /// stored as pending, room reserved on the vessel, then booked; send an `Idempotency-Key`
 /// so that a retry after a 503 or a broken connection returns the same booking.
@@ -204,8 +177,9 @@ fn idempotency_key(headers: &HeaderMap, errors: &mut FieldErrors) -> Option<Meta
         (status = 503, description = "Not finished now; retry with the same Idempotency-Key", body = ErrorBody),
     ))]
 pub async fn create(
-    State(state): State<AppState>,
-    headers: HeaderMap,
+    State(consignments): State<ShippingService>,
+    bearer: Bearer,
+    key: IdempotencyKey,
     Json(c): Json<NewConsignment>,
 ) -> Result<(StatusCode, Json<Booked>), ApiError> {
     let mut errors = FieldErrors::new();
@@ -215,13 +189,14 @@ pub async fn create(
         containers: c.containers.into_iter().map(pb::Container::from).collect(),
         ..Default::default()
     };
-    let key = idempotency_key(&headers, &mut errors);
+    let key = key.check(&mut errors);
     fields::check(errors)?;
-    let mut request = authed(&headers, message)?;
+    let mut request = bearer.request(message);
     if let Some(key) = key {
         request.metadata_mut().insert(IDEMPOTENCY_KEY, key);
     }
-    let created = client(&state)
+    let created = consignments
+        .get()
         .await?
         .create_consignment(request)
         .await?
@@ -241,11 +216,12 @@ pub async fn create(
         (status = 401, description = "No valid token", body = ErrorBody),
     ))]
 pub async fn list(
-    State(state): State<AppState>,
-    headers: HeaderMap,
+    State(consignments): State<ShippingService>,
+    bearer: Bearer,
 ) -> Result<Json<ConsignmentList>, ApiError> {
-    let request = authed(&headers, pb::GetRequest {})?;
-    let list = client(&state)
+    let request = bearer.request(pb::GetRequest {});
+    let list = consignments
+        .get()
         .await?
         .get_consignments(request)
         .await?
@@ -266,12 +242,13 @@ pub async fn list(
         (status = 404, description = "No consignment of yours has this id", body = ErrorBody),
     ))]
 pub async fn one(
-    State(state): State<AppState>,
-    headers: HeaderMap,
+    State(consignments): State<ShippingService>,
+    bearer: Bearer,
     Path(id): Path<String>,
 ) -> Result<Json<ConsignmentEnvelope>, ApiError> {
-    let request = authed(&headers, pb::ConsignmentRef { id })?;
-    let found = client(&state)
+    let request = bearer.request(pb::ConsignmentRef { id });
+    let found = consignments
+        .get()
         .await?
         .get_consignment(request)
         .await?
@@ -293,12 +270,13 @@ pub async fn one(
         (status = 503, description = "Not finished now; cancel again", body = ErrorBody),
     ))]
 pub async fn cancel(
-    State(state): State<AppState>,
-    headers: HeaderMap,
+    State(consignments): State<ShippingService>,
+    bearer: Bearer,
     Path(id): Path<String>,
 ) -> Result<Json<ConsignmentEnvelope>, ApiError> {
-    let request = authed(&headers, pb::ConsignmentRef { id })?;
-    let cancelled = client(&state)
+    let request = bearer.request(pb::ConsignmentRef { id });
+    let cancelled = consignments
+        .get()
         .await?
         .cancel_consignment(request)
         .await?

@@ -4,10 +4,18 @@
 use axum::extract::State;
 use serde_json::{Value, json};
 use shippy_common::ErrorKind;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::error::ApiError;
 use crate::json::Json;
 use crate::state::AppState;
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(healthz))
+        .routes(routes!(readyz))
+}
 
 /// Liveness: the gateway process answers.
 #[utoipa::path(get, path = "/healthz", tag = "health",

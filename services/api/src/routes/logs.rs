@@ -1,23 +1,28 @@
 //! The caller's activity log.
 
-use axum::Router;
 use axum::extract::State;
-use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
-use axum::routing::get;
 use serde::{Deserialize, Serialize};
-use shippy_proto::log::{self as pb, log_service_client::LogServiceClient};
+use shippy_common::shutdown::Stopping;
+use shippy_proto::log as pb;
 use tokio_stream::{Stream, StreamExt};
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use crate::auth::Bearer;
 use crate::error::{ApiError, ErrorBody};
 use crate::json::{Json, Query};
-use crate::state::{AppState, authed};
+use crate::state::{AppState, LogService};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/logs", get(list))
-        .route("/logs/stream", get(stream))
+/// The calls: they answer once.
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(list))
+}
+
+/// The live stream: it stays open as long as the caller reads.
+pub fn live() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(stream))
 }
 
 /// Which events to list.
@@ -82,8 +87,8 @@ pub struct EventList {
         (status = 401, description = "No valid token", body = ErrorBody),
     ))]
 pub async fn list(
-    State(state): State<AppState>,
-    headers: HeaderMap,
+    State(logs): State<LogService>,
+    bearer: Bearer,
     Query(f): Query<Filter>,
 ) -> Result<Json<EventList>, ApiError> {
     let message = pb::ListRequest {
@@ -93,9 +98,9 @@ pub async fn list(
         until_unix_ms: f.until_unix_ms,
         limit: f.limit,
     };
-    let mut client = LogServiceClient::new(state.logs.channel().await?);
+    let mut client = logs.get().await?;
     let events = client
-        .list(authed(&headers, message)?)
+        .list(bearer.request(message))
         .await?
         .into_inner()
         .events;
@@ -123,12 +128,13 @@ pub struct WatchFilter {
         (status = 401, description = "No valid token", body = ErrorBody),
     ))]
 pub async fn stream(
-    State(state): State<AppState>,
-    headers: HeaderMap,
+    State(logs): State<LogService>,
+    State(stopping): State<Stopping>,
+    bearer: Bearer,
     Query(f): Query<WatchFilter>,
 ) -> Result<Sse<impl Stream<Item = Result<SseEvent, std::convert::Infallible>>>, ApiError> {
-    let mut client = LogServiceClient::new(state.logs.channel().await?);
-    let request = authed(&headers, pb::WatchRequest { origin: f.origin })?;
+    let mut client = logs.get().await?;
+    let request = bearer.request(pb::WatchRequest { origin: f.origin });
     let events = client.watch(request).await?.into_inner();
     // The stream ends when the log service goes away; the browser reconnects.
     let sse = events.map_while(Result::ok).map(|e| {
@@ -136,5 +142,5 @@ pub async fn stream(
         let event = SseEvent::default().event("log").id(id);
         Ok(event.json_data(Event::from(e)).unwrap_or_default())
     });
-    Ok(Sse::new(state.stopping.bound(sse)).keep_alive(KeepAlive::default()))
+    Ok(Sse::new(stopping.bound(sse)).keep_alive(KeepAlive::default()))
 }

@@ -1,4 +1,6 @@
-//! The REST resources, one module each, nested under `/api/v1`, plus health and readiness.
+//! The REST resources, one module each under `/api/v1`, plus health and readiness. Each
+//! module's `OpenApiRouter` serves its operations and documents them in one go: the
+//! document at `/api/openapi.json` is what the routers hold.
 
 mod consignments;
 mod health;
@@ -7,27 +9,40 @@ mod openapi;
 mod users;
 mod vessels;
 
+use std::time::Duration;
+
 use axum::Router;
+use axum::error_handling::HandleErrorLayer;
 use axum::response::Redirect;
 use axum::routing::{any, get};
 use shippy_common::ErrorKind;
+use tower::ServiceBuilder;
 use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
 
+use crate::deadline;
 use crate::error::ApiError;
 use crate::state::AppState;
 
-/// Everything the gateway answers itself; the UI's static files are added around it.
-pub fn router() -> Router<AppState> {
-    let spec = openapi::ApiDoc::openapi();
-    let v1 = Router::new()
+/// Everything the gateway answers itself; the UI's static files are added around it. Every
+/// route but the live stream answers 503 once `deadline` has passed.
+pub fn router(deadline: Duration) -> Router<AppState> {
+    let timeout = ServiceBuilder::new()
+        .layer(HandleErrorLayer::new(deadline::answer(deadline)))
+        .timeout(deadline);
+    let calls = OpenApiRouter::new()
         .merge(users::router())
         .merge(vessels::router())
         .merge(consignments::router())
-        .merge(logs::router());
-    Router::new()
-        .nest("/api/v1", v1)
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
+        .merge(logs::router())
+        .merge(health::router())
+        .route_layer(timeout);
+    let (router, mut spec) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .merge(calls)
+        .merge(logs::live())
+        .split_for_parts();
+    openapi::finish(&mut spec);
+    router
         .route(
             "/api/openapi.json",
             get(move || async move { axum::Json(spec) }),

@@ -1,27 +1,27 @@
-//! The OpenAPI 3 document, generated from the handlers' annotations and the DTOs' types.
+//! The OpenAPI 3 document's frame: the title, the error schema, the bearer scheme, and the
+//! errors any call may meet. The paths are not listed here: each route module's
+//! `OpenApiRouter` adds the operations it serves, so a route cannot be missing.
 
 use utoipa::openapi::header::HeaderBuilder;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{ContentBuilder, Ref, RefOr, ResponseBuilder, Type};
 use utoipa::{Modify, OpenApi};
 
-use super::{consignments, health, logs, users, vessels};
 use crate::error::ErrorBody;
 
 #[derive(OpenApi)]
 #[openapi(
     info(title = "shippy", description = "Book consignments onto vessels. Errors are always `{\"error\": {\"code\", \"message\"}}`."),
-    paths(
-        users::sign_up, users::log_in, users::log_out, users::validate, users::list,
-        vessels::create, vessels::list, vessels::find,
-        consignments::create, consignments::list, consignments::one, consignments::cancel,
-        logs::list, logs::stream,
-        health::healthz, health::readyz,
-    ),
     components(schemas(ErrorBody)),
-    modifiers(&BearerAuth, &RateLimited),
+    modifiers(&BearerAuth),
 )]
 pub struct ApiDoc;
+
+/// Adds to every operation of `openapi` the errors any call may meet (see [`RateLimited`]):
+/// run once the routers have added their paths.
+pub fn finish(openapi: &mut utoipa::openapi::OpenApi) {
+    RateLimited.modify(openapi);
+}
 
 struct BearerAuth;
 

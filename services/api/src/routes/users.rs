@@ -1,28 +1,28 @@
 //! Sign-up, log-in, token validation and the user list.
 
-use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::post;
+use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use shippy_common::FieldErrors;
 use shippy_common::auth::AuthError;
-use shippy_common::client::GrpcChannel;
 use shippy_proto::tonic::{Code, Request};
-use shippy_proto::user::{self as pb, user_service_client::UserServiceClient};
+use shippy_proto::user as pb;
 use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use crate::auth::Bearer;
 use crate::error::{ApiError, ErrorBody};
 use crate::fields::{self, Text};
 use crate::json::Json;
-use crate::state::{AppState, authed};
+use crate::state::{AppState, UserService};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/users", post(sign_up).get(list))
-        .route("/auth/login", post(log_in))
-        .route("/auth/logout", post(log_out))
-        .route("/auth/validate", post(validate))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(sign_up, list))
+        .routes(routes!(log_in))
+        .routes(routes!(log_out))
+        .routes(routes!(validate))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -126,10 +126,6 @@ impl From<pb::Token> for Token {
     }
 }
 
-async fn client(state: &AppState) -> Result<UserServiceClient<GrpcChannel>, ApiError> {
-    Ok(UserServiceClient::new(state.users.channel().await?))
-}
-
 /// Sign up.
 #[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = SignUp,
     responses(
@@ -138,7 +134,7 @@ async fn client(state: &AppState) -> Result<UserServiceClient<GrpcChannel>, ApiE
         (status = 409, description = "The email is taken", body = ErrorBody),
     ))]
 pub async fn sign_up(
-    State(state): State<AppState>,
+    State(users): State<UserService>,
     Json(body): Json<SignUp>,
 ) -> Result<(StatusCode, Json<UserEnvelope>), ApiError> {
     let mut errors = FieldErrors::new();
@@ -150,7 +146,7 @@ pub async fn sign_up(
         password: body.password.take(&mut errors, "password"),
     };
     fields::check(errors)?;
-    let created = client(&state).await?.create(request).await?.into_inner();
+    let created = users.get().await?.create(request).await?.into_inner();
     Ok((
         StatusCode::CREATED,
         Json(UserEnvelope {
@@ -168,7 +164,7 @@ pub async fn sign_up(
         (status = 429, description = "Too many failed log-ins for this account or address; see Retry-After", body = ErrorBody),
     ))]
 pub async fn log_in(
-    State(state): State<AppState>,
+    State(users): State<UserService>,
     Json(body): Json<LogIn>,
 ) -> Result<Json<Token>, ApiError> {
     // The user service throttles log-ins per address: the call names the client's.
@@ -177,7 +173,7 @@ pub async fn log_in(
         password: body.password,
         ..Default::default()
     });
-    let token = client(&state).await?.auth(request).await?.into_inner();
+    let token = users.get().await?.auth(request).await?.into_inner();
     Ok(Json(token.into()))
 }
 
@@ -191,11 +187,11 @@ pub async fn log_in(
         (status = 503, description = "The log-out could not be stored; retry", body = ErrorBody),
     ))]
 pub async fn log_out(
-    State(state): State<AppState>,
-    headers: HeaderMap,
+    State(users): State<UserService>,
+    bearer: Bearer,
 ) -> Result<StatusCode, ApiError> {
-    let request = authed(&headers, pb::Token::default())?;
-    match client(&state).await?.logout(request).await {
+    let request = bearer.request(pb::Token::default());
+    match users.get().await?.logout(request).await {
         Ok(_) => Ok(StatusCode::NO_CONTENT),
         // Nothing left to revoke: the token works nowhere already.
         Err(status) if status.code() == Code::Unauthenticated && is_spent(status.message()) => {
@@ -220,7 +216,7 @@ fn is_spent(message: &str) -> bool {
         (status = 401, description = "The token is not valid; the message says why", body = ErrorBody),
     ))]
 pub async fn validate(
-    State(state): State<AppState>,
+    State(users): State<UserService>,
     Json(body): Json<Validate>,
 ) -> Result<Json<Validity>, ApiError> {
     let request = pb::Token {
@@ -228,7 +224,8 @@ pub async fn validate(
         ..Default::default()
     };
     Ok(Json(
-        client(&state)
+        users
+            .get()
             .await?
             .validate_token(request)
             .await?
@@ -244,11 +241,12 @@ pub async fn validate(
         (status = 401, description = "No valid token", body = ErrorBody),
     ))]
 pub async fn list(
-    State(state): State<AppState>,
-    headers: HeaderMap,
+    State(users): State<UserService>,
+    bearer: Bearer,
 ) -> Result<Json<UserList>, ApiError> {
-    let request = authed(&headers, pb::Request {})?;
-    let users = client(&state)
+    let request = bearer.request(pb::Request {});
+    let users = users
+        .get()
         .await?
         .get_all(request)
         .await?

@@ -1,24 +1,24 @@
 //! Vessels: create, list, and find one for a specification.
 
-use axum::Router;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode};
-use axum::routing::get;
+use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use shippy_common::FieldErrors;
-use shippy_common::client::GrpcChannel;
-use shippy_proto::vessel::{self as pb, vessel_service_client::VesselServiceClient};
+use shippy_proto::vessel as pb;
 use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
+use crate::auth::Bearer;
 use crate::error::{ApiError, ErrorBody};
 use crate::fields::{self, QueryWhole, Text, Whole};
 use crate::json::{Json, Query};
-use crate::state::{AppState, authed};
+use crate::state::{AppState, VesselService};
 
-pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/vessels", get(list).post(create))
-        .route("/vessels/available", get(find))
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(find))
 }
 
 /// A vessel to create.
@@ -102,10 +102,6 @@ pub struct Spec {
     max_weight: QueryWhole,
 }
 
-async fn client(state: &AppState) -> Result<VesselServiceClient<GrpcChannel>, ApiError> {
-    Ok(VesselServiceClient::new(state.vessels.channel().await?))
-}
-
 /// Create a vessel.
 #[utoipa::path(post, path = "/api/v1/vessels", tag = "vessels", request_body = NewVessel,
     security(("bearer" = [])),
@@ -116,8 +112,8 @@ async fn client(state: &AppState) -> Result<VesselServiceClient<GrpcChannel>, Ap
         (status = 409, description = "A vessel with this id exists", body = ErrorBody),
     ))]
 pub async fn create(
-    State(state): State<AppState>,
-    headers: HeaderMap,
+    State(vessels): State<VesselService>,
+    bearer: Bearer,
     Json(v): Json<NewVessel>,
 ) -> Result<(StatusCode, Json<VesselEnvelope>), ApiError> {
     let mut errors = FieldErrors::new();
@@ -130,9 +126,10 @@ pub async fn create(
         ..Default::default()
     };
     fields::check(errors)?;
-    let created = client(&state)
+    let created = vessels
+        .get()
         .await?
-        .create(authed(&headers, message)?)
+        .create(bearer.request(message))
         .await?
         .into_inner();
     let body = VesselEnvelope {
@@ -149,11 +146,12 @@ pub async fn create(
         (status = 401, description = "No valid token", body = ErrorBody),
     ))]
 pub async fn list(
-    State(state): State<AppState>,
-    headers: HeaderMap,
+    State(vessels): State<VesselService>,
+    bearer: Bearer,
 ) -> Result<Json<VesselList>, ApiError> {
-    let request = authed(&headers, pb::ListRequest {})?;
-    let vessels = client(&state)
+    let request = bearer.request(pb::ListRequest {});
+    let vessels = vessels
+        .get()
         .await?
         .list(request)
         .await?
@@ -174,8 +172,8 @@ pub async fn list(
         (status = 404, description = "No available vessel fits", body = ErrorBody),
     ))]
 pub async fn find(
-    State(state): State<AppState>,
-    headers: HeaderMap,
+    State(vessels): State<VesselService>,
+    bearer: Bearer,
     Query(spec): Query<Spec>,
 ) -> Result<Json<VesselEnvelope>, ApiError> {
     let mut errors = FieldErrors::new();
@@ -184,9 +182,10 @@ pub async fn find(
         max_weight: spec.max_weight.take(&mut errors, "max_weight"),
     };
     fields::check(errors)?;
-    let found = client(&state)
+    let found = vessels
+        .get()
         .await?
-        .find_available(authed(&headers, message)?)
+        .find_available(bearer.request(message))
         .await?;
     Ok(Json(VesselEnvelope {
         created: false,
