@@ -21,9 +21,9 @@ use tonic::Status;
 use tonic::body::Body;
 
 use crate::auth::Caller;
+use crate::check::Check;
 use crate::config::LimitsConfig;
 use crate::forwarded::{Origin, TrustedProxies};
-use crate::layers::Check;
 
 /// The limits of one process, shared by every request.
 #[derive(Debug)]

@@ -8,8 +8,8 @@ use tonic::body::Body;
 use tonic::{Request, Status};
 
 use super::{AuthError, Claims, TokenVerifier};
+use crate::check::Check;
 use crate::error::to_status;
-use crate::layers::Check;
 
 /// Who is calling: the verified claims and the token itself, to forward downstream.
 #[derive(Clone)]

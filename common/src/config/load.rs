@@ -9,8 +9,8 @@ use figment::providers::{Env, Format, Serialized, Toml};
 
 use super::schema::{BrokerKind, Config, RegistryKind, StoreKind};
 
-/// Where to load from, as the caller's flags say (the binaries' clap flags also read
-/// `SHIPPY_CONFIG_DIR` and `SHIPPY_PROFILE`: [`crate::launch::ServiceArgs`]).
+/// Where to load from, as the caller's flags say (the binaries' flags, in `launch.rs`,
+/// also read `SHIPPY_CONFIG_DIR` and `SHIPPY_PROFILE`).
 #[derive(Clone, Debug, Default)]
 pub struct Sources {
     /// The folder holding `default.toml` and the profile files; `./config` when not given.
