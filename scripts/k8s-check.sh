@@ -5,7 +5,7 @@
 # - validates each rendering against the Kubernetes schemas, strictly (unknown fields are
 #   errors), for the oldest and the newest Kubernetes the manifests are meant for;
 # - lints every YAML file under deploy/k8s (yamllint, deploy/k8s/.yamllint).
-# tests/tests/k8s.rs runs it in `make test`, and holds the renderings against the code.
+# tests/tests/system/k8s.rs runs it in `make test`, and holds the renderings against the code.
 # scripts/test-deps.sh installs the tools: kubernetes-validate and yamllint in the cache's
 # virtualenv, kubectl there too where none is on the PATH.
 set -euo pipefail

@@ -68,10 +68,14 @@ impl Running {
                 )
             })
             // Logging as shipped: `info`, a line per request (into files here).
-            .chain([(
-                "SHIPPY_CONFIG_DIR".to_owned(),
-                path(&repo_root().join("config")),
-            )])
+            .chain([
+                (
+                    "SHIPPY_CONFIG_DIR".to_owned(),
+                    path(&repo_root().join("config")),
+                ),
+                // The defaults, as the bench loads them, whatever profile the shell names.
+                ("SHIPPY_PROFILE".to_owned(), String::new()),
+            ])
             .collect();
         let config = Config::load(&Sources {
             config_dir: Some(repo_root().join("config")),

@@ -11,6 +11,8 @@ use shippy_plugins::broker::Message;
 use shippy_plugins::outbox::{Outgoing, Waker};
 use shippy_proto::prost::Message as _;
 
+use crate::config::EventEncoding;
+
 /// One thing that happened: the proto message, re-exported so callers need not know where
 /// the wire contract lives.
 pub use shippy_proto::log::LogEvent;
@@ -59,6 +61,26 @@ pub fn to_message(event: &LogEvent) -> Message {
     }
 }
 
+/// The broker message carrying `event` as versions before protobuf wrote it (see
+/// [`EventEncoding::Json`]): the same six fields, named as in `log.proto`.
+pub fn to_json_message(event: &LogEvent) -> Message {
+    let mut message = to_message(event);
+    message
+        .headers
+        .insert("content-type".to_owned(), LEGACY_CONTENT_TYPE.to_owned());
+    message.payload = serde_json::json!({
+        "id": event.id,
+        "origin": event.origin,
+        "method": event.method,
+        "message": event.message,
+        "user_id": event.user_id,
+        "time_unix_ms": event.time_unix_ms,
+    })
+    .to_string()
+    .into_bytes();
+    message
+}
+
 /// The event a broker message carries. Any protobuf decodes to *some* message, so one
 /// without an id or an origin is refused as not an event.
 pub fn from_message(message: &Message) -> Result<LogEvent, NotAnEvent> {
@@ -103,22 +125,33 @@ pub struct Events {
     topic: String,
     origin: &'static str,
     relay: Waker,
+    encoding: EventEncoding,
 }
 
 impl Events {
+    /// Events of `origin` for `topic`, written as protobuf.
     pub fn new(topic: &str, origin: &'static str, relay: Waker) -> Self {
         Self {
             topic: topic.to_owned(),
             origin,
             relay,
+            encoding: EventEncoding::Protobuf,
         }
+    }
+
+    /// The same, written as `encoding` says.
+    pub fn encoded_as(self, encoding: EventEncoding) -> Self {
+        Self { encoding, ..self }
     }
 
     /// The event that `user_id` did `method`, addressed to the log topic: hand it to the
     /// repository with the write it describes.
     pub fn outgoing(&self, method: &str, message: String, user_id: &str) -> Outgoing {
         let event = new_event(self.origin, method, message, user_id);
-        let mut message = to_message(&event);
+        let mut message = match self.encoding {
+            EventEncoding::Protobuf => to_message(&event),
+            EventEncoding::Json => to_json_message(&event),
+        };
         // The request's trace continues where the event is consumed.
         crate::telemetry::inject_map(&mut message.headers);
         Outgoing {
@@ -172,6 +205,37 @@ mod tests {
             ),
             ("e1", "alice", 7)
         );
+    }
+
+    /// During a rolling upgrade from a version that wrote JSON, `event_encoding = "json"`
+    /// writes what that version's log service reads: its struct, field for field.
+    #[test]
+    fn an_event_written_as_json_is_what_an_older_log_service_reads_and_this_one_too() {
+        #[derive(serde::Deserialize)]
+        #[allow(dead_code)]
+        struct OlderLogEvent {
+            id: String,
+            origin: String,
+            method: String,
+            message: String,
+            user_id: String,
+            time_unix_ms: i64,
+        }
+        let events = Events::new("shippy.log", "shippy.user", Waker::default())
+            .encoded_as(EventEncoding::Json);
+        let message = events
+            .outgoing("Create", "signed up".into(), "alice")
+            .message;
+        assert_eq!(message.headers["content-type"], "application/json");
+        let older: OlderLogEvent = serde_json::from_slice(&message.payload).unwrap();
+        assert_eq!(
+            (older.origin.as_str(), older.user_id.as_str()),
+            ("shippy.user", "alice")
+        );
+        let event = from_message(&message).unwrap();
+        assert_eq!(event.id, older.id);
+        assert_eq!(event.message, "signed up");
+        assert_eq!(event.time_unix_ms, older.time_unix_ms);
     }
 
     #[test]

@@ -88,7 +88,7 @@ pub fn address_key(ip: IpAddr) -> String {
     format!("addr:{ip}")
 }
 
-/// Which budget a wrapper holds requests to.
+/// Which budget a check holds requests to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Budget {
     /// The client address, before the token guard; also records the request's [`Origin`].

@@ -101,7 +101,8 @@ pub async fn relay(
     origin: &'static str,
 ) -> anyhow::Result<(Relay, Events)> {
     let relay = Relay::start(outbox, broker(config).await?, RelayConfig::default());
-    let events = Events::new(&config.broker.log_topic, origin, relay.waker());
+    let events = Events::new(&config.broker.log_topic, origin, relay.waker())
+        .encoded_as(config.broker.event_encoding);
     Ok((relay, events))
 }
 

@@ -459,6 +459,8 @@ pub fn environment(dir: &Path) -> Vec<(String, String)> {
             "SHIPPY_CONFIG_DIR".to_owned(),
             repo_root().join("config").display().to_string(),
         ),
+        // The defaults, as the harness loads them, whatever profile the shell names.
+        ("SHIPPY_PROFILE".to_owned(), String::new()),
         (
             "SHIPPY_DATA_DIR".to_owned(),
             dir.join("data").display().to_string(),

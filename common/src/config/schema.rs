@@ -60,6 +60,19 @@ pub struct BrokerConfig {
     pub kafka_brokers: String,
     /// Partitions of the topics shippy creates on Kafka (events keep their order per user).
     pub kafka_partitions: i32,
+    /// How events are written: `protobuf`, or `json` (the payload older versions write and
+    /// read) while a rolling upgrade from one still runs an older log service.
+    pub event_encoding: EventEncoding,
+}
+
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum EventEncoding {
+    /// `shippy.log.LogEvent`, prost-encoded.
+    #[default]
+    Protobuf,
+    /// The same six fields as a JSON object, as versions before protobuf wrote them.
+    Json,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]

@@ -14,8 +14,14 @@ use shippy_proto::tonic::metadata::{Ascii, MetadataValue};
 use crate::error::ApiError;
 
 /// The `authorization` metadata to send on: `Bearer <token>`.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Bearer(MetadataValue<Ascii>);
+
+impl std::fmt::Debug for Bearer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Bearer(<redacted>)")
+    }
+}
 
 impl Bearer {
     /// A gRPC request for `message`, carrying the caller's token.

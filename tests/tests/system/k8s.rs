@@ -398,13 +398,13 @@ fn load_config(env: &BTreeMap<String, String>) -> Result<Config, String> {
     loaded
 }
 
-/// The child's half of [`load_config`]; does nothing in an ordinary run.
 /// The harness's name for the test below: its module path in this binary, then its name.
 fn child_test_name() -> String {
     let path = module_path!().split_once("::").map_or("", |(_, p)| p);
     format!("{path}::the_child_half_of_loading_a_containers_config")
 }
 
+/// The child's half of [`load_config`]; does nothing in an ordinary run.
 #[test]
 fn the_child_half_of_loading_a_containers_config() {
     if std::env::var_os(CHILD).is_none() {
