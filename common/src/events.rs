@@ -208,34 +208,29 @@ mod tests {
     }
 
     /// During a rolling upgrade from a version that wrote JSON, `event_encoding = "json"`
-    /// writes what that version's log service reads: its struct, field for field.
+    /// writes what that version's log service reads: its six fields, typed as its struct.
     #[test]
     fn an_event_written_as_json_is_what_an_older_log_service_reads_and_this_one_too() {
-        #[derive(serde::Deserialize)]
-        #[allow(dead_code)]
-        struct OlderLogEvent {
-            id: String,
-            origin: String,
-            method: String,
-            message: String,
-            user_id: String,
-            time_unix_ms: i64,
-        }
         let events = Events::new("shippy.log", "shippy.user", Waker::default())
             .encoded_as(EventEncoding::Json);
         let message = events
             .outgoing("Create", "signed up".into(), "alice")
             .message;
         assert_eq!(message.headers["content-type"], "application/json");
-        let older: OlderLogEvent = serde_json::from_slice(&message.payload).unwrap();
+        // What the older reader's struct takes: five strings and a whole number.
+        let older: serde_json::Value = serde_json::from_slice(&message.payload).unwrap();
+        for field in ["id", "origin", "method", "message", "user_id"] {
+            assert!(older[field].is_string(), "{field}: {older}");
+        }
+        assert!(older["time_unix_ms"].is_i64(), "{older}");
         assert_eq!(
-            (older.origin.as_str(), older.user_id.as_str()),
-            ("shippy.user", "alice")
+            (older["origin"].as_str(), older["user_id"].as_str()),
+            (Some("shippy.user"), Some("alice"))
         );
         let event = from_message(&message).unwrap();
-        assert_eq!(event.id, older.id);
+        assert_eq!(Some(event.id.as_str()), older["id"].as_str());
         assert_eq!(event.message, "signed up");
-        assert_eq!(event.time_unix_ms, older.time_unix_ms);
+        assert_eq!(Some(event.time_unix_ms), older["time_unix_ms"].as_i64());
     }
 
     #[test]
