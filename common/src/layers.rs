@@ -8,7 +8,7 @@
 //!   guard, its user's rate limit ([`crate::limit`], [`crate::auth`]); cheap refusals come
 //!   before dear work.
 //!
-//! The guards are [`Check`]s ([`crate::check`]), run by one [`Checked`] service each.
+//! The guards are [`Check`](crate::check::Check)s, each run by one [`Checked`] service.
 
 use std::sync::Arc;
 
