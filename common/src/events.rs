@@ -68,16 +68,7 @@ pub fn to_json_message(event: &LogEvent) -> Message {
     message
         .headers
         .insert("content-type".to_owned(), LEGACY_CONTENT_TYPE.to_owned());
-    message.payload = serde_json::json!({
-        "id": event.id,
-        "origin": event.origin,
-        "method": event.method,
-        "message": event.message,
-        "user_id": event.user_id,
-        "time_unix_ms": event.time_unix_ms,
-    })
-    .to_string()
-    .into_bytes();
+    message.payload = serde_json::to_vec(&JsonEvent::from(event)).unwrap_or_default();
     message
 }
 
@@ -97,24 +88,40 @@ pub fn from_message(message: &Message) -> Result<LogEvent, NotAnEvent> {
     Ok(event)
 }
 
-/// An event as the JSON payloads before protobuf spelled it (the same six fields).
+/// An event as the JSON payloads before protobuf spelled it: the same six fields, read and
+/// written through this one shape.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct JsonEvent {
+    id: String,
+    origin: String,
+    method: String,
+    message: String,
+    user_id: String,
+    time_unix_ms: i64,
+}
+
+impl From<&LogEvent> for JsonEvent {
+    fn from(e: &LogEvent) -> Self {
+        Self {
+            id: e.id.clone(),
+            origin: e.origin.clone(),
+            method: e.method.clone(),
+            message: e.message.clone(),
+            user_id: e.user_id.clone(),
+            time_unix_ms: e.time_unix_ms,
+        }
+    }
+}
+
 fn from_json(payload: &[u8]) -> Result<LogEvent, NotAnEvent> {
-    let value: serde_json::Value = serde_json::from_slice(payload)?;
-    let text = |field| {
-        value[field]
-            .as_str()
-            .map(str::to_owned)
-            .ok_or(NotAnEvent::Missing(field))
-    };
+    let e: JsonEvent = serde_json::from_slice(payload)?;
     Ok(LogEvent {
-        id: text("id")?,
-        origin: text("origin")?,
-        method: text("method")?,
-        message: text("message")?,
-        user_id: text("user_id")?,
-        time_unix_ms: value["time_unix_ms"]
-            .as_i64()
-            .ok_or(NotAnEvent::Missing("time_unix_ms"))?,
+        id: e.id,
+        origin: e.origin,
+        method: e.method,
+        message: e.message,
+        user_id: e.user_id,
+        time_unix_ms: e.time_unix_ms,
     })
 }
 
