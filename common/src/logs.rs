@@ -1,6 +1,6 @@
 //! Log lines written off the request path: each line is formatted where it happens and
-//! handed to one writer thread, which writes what has piled up to stderr in one `write`
-//! and flushes when it has nothing more. Nothing is dropped: when the writer falls 8,192
+//! handed to one writer thread, which wakes for the first line after a quiet spell, lets
+//! lines gather for [`GATHER`], then writes what has piled up to stderr in one `write`. Nothing is dropped: when the writer falls 8,192
 //! lines behind, whoever logs waits for it. [`Flush`] waits until every line so far is out.
 
 use std::io::Write;
@@ -52,9 +52,15 @@ pub fn start(out: impl Write + Send + 'static) -> (Lines, Flush) {
     )
 }
 
+/// How long the writer lets lines pile up after the first of a quiet spell, so a busy
+/// service writes a few hundred times a second, whatever its request rate, and nobody who
+/// logs ever has to wake the writer while it gathers.
+const GATHER: Duration = Duration::from_millis(2);
+
 fn write_lines(lines: &Receiver<Message>, out: impl Write) {
     let mut out = std::io::BufWriter::with_capacity(64 * 1024, out);
     while let Ok(first) = lines.recv() {
+        std::thread::sleep(GATHER);
         let mut next = Some(first);
         while let Some(message) = next {
             match message {
