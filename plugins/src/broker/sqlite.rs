@@ -143,10 +143,9 @@ impl SqliteSubscription {
             .db
             .call(move |c| {
                 let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-                let held = tx.execute(
-                    "INSERT INTO group_holders (grp, topic, member, until_ms) VALUES (?1, ?2, ?3, ?4)
+                let held = tx.prepare_cached("INSERT INTO group_holders (grp, topic, member, until_ms) VALUES (?1, ?2, ?3, ?4)
                      ON CONFLICT (grp, topic) DO UPDATE SET member = ?3, until_ms = ?4
-                     WHERE member = ?3 OR until_ms < ?5",
+                     WHERE member = ?3 OR until_ms < ?5")?.execute(
                     params![g, t, m, until, now],
                 )? == 1;
                 let committed: i64 = tx.query_row(
@@ -233,11 +232,11 @@ impl Subscription for SqliteSubscription {
         let (g, t, offset) = (self.group.clone(), self.topic.clone(), delivery.offset);
         self.db
             .call(move |c| {
-                c.execute(
+                c.prepare_cached(
                     "INSERT INTO group_offsets (grp, topic, offset) VALUES (?1, ?2, ?3)
                      ON CONFLICT (grp, topic) DO UPDATE SET offset = max(offset, ?3)",
-                    params![g, t, offset],
-                )
+                )?
+                .execute(params![g, t, offset])
             })
             .await?;
         Ok(())
@@ -263,10 +262,10 @@ impl Drop for SqliteSubscription {
         runtime.spawn(async move {
             let _ = db
                 .call(move |c| {
-                    c.execute(
+                    c.prepare_cached(
                         "DELETE FROM group_holders WHERE grp = ?1 AND topic = ?2 AND member = ?3",
-                        params![g, t, m],
-                    )
+                    )?
+                    .execute(params![g, t, m])
                 })
                 .await;
         });

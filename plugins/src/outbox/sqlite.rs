@@ -33,10 +33,8 @@ pub fn enqueue(tx: &Transaction<'_>, outgoing: &Outgoing) -> rusqlite::Result<()
     }
     let m = &outgoing.message;
     let headers = serde_json::to_string(&m.headers).unwrap_or_else(|_| "{}".into());
-    tx.execute(
-        "INSERT INTO outbox (topic, key, headers, payload) VALUES (?1, ?2, ?3, ?4)",
-        params![outgoing.topic, m.key, headers, m.payload],
-    )?;
+    tx.prepare_cached("INSERT INTO outbox (topic, key, headers, payload) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![outgoing.topic, m.key, headers, m.payload])?;
     Ok(())
 }
 

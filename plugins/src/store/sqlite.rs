@@ -45,6 +45,9 @@ fn open_once(path: &Path, schema: &str) -> rusqlite::Result<Connection> {
     conn.pragma_update(None, "journal_mode", "WAL")?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "foreign_keys", "ON")?;
+    // Every statement a repository, outbox or broker runs is prepared once per connection
+    // (`prepare_cached`) rather than parsed again on every call; room for all of them.
+    conn.set_prepared_statement_cache_capacity(64);
     // IMMEDIATE takes the write lock up front, where the busy timeout applies.
     conn.execute_batch(&format!("BEGIN IMMEDIATE; {schema} COMMIT;"))?;
     Ok(conn)

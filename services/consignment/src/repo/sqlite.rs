@@ -184,10 +184,9 @@ impl ConsignmentRepository for SqliteConsignments {
             .call(move |db| {
                 let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 // The guard: only the booking as it was read moves on.
-                let moved = tx.execute(
-                    "UPDATE consignments SET status = ?3, vessel_id = ?4, reason = ?5, steps = ?6,
+                let moved = tx.prepare_cached("UPDATE consignments SET status = ?3, vessel_id = ?4, reason = ?5, steps = ?6,
                                              updated_ms = ?7
-                     WHERE id = ?1 AND status = ?2",
+                     WHERE id = ?1 AND status = ?2")?.execute(
                     params![
                         c.id,
                         from.as_str(),

@@ -45,18 +45,18 @@ impl LogRepository for SqliteLogs {
         let inserted = self
             .db
             .call(move |c| {
-                c.execute(
+                c.prepare_cached(
                     "INSERT INTO events (id, origin, method, message, user_id, time_unix_ms)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO NOTHING",
-                    params![
-                        e.id,
-                        e.origin,
-                        e.method,
-                        e.message,
-                        e.user_id,
-                        e.time_unix_ms
-                    ],
-                )
+                )?
+                .execute(params![
+                    e.id,
+                    e.origin,
+                    e.method,
+                    e.message,
+                    e.user_id,
+                    e.time_unix_ms
+                ])
             })
             .await
             .map_err(unavailable)?;

@@ -79,8 +79,7 @@ impl UserRepository for SqliteUsers {
         self.db
             .call(move |c| {
                 let tx = c.transaction()?;
-                tx.execute(
-                    "INSERT INTO users (id, name, company, email, password_hash) VALUES (?1, ?2, ?3, ?4, ?5)",
+                tx.prepare_cached("INSERT INTO users (id, name, company, email, password_hash) VALUES (?1, ?2, ?3, ?4, ?5)")?.execute(
                     params![u.user.id, u.user.name, u.user.company, u.user.email, u.password_hash],
                 )?;
                 outbox::sqlite::enqueue(&tx, &event)?;

@@ -107,11 +107,17 @@ fn reservation_in(
 }
 
 fn insert_reservation(tx: &Transaction<'_>, r: &Reservation) -> rusqlite::Result<()> {
-    tx.execute(
+    tx.prepare_cached(
         "INSERT INTO reservations (consignment_id, vessel_id, capacity, weight, held)
          VALUES (?1, ?2, ?3, ?4, ?5)",
-        params![r.consignment_id, r.vessel_id, r.capacity, r.weight, r.held],
-    )?;
+    )?
+    .execute(params![
+        r.consignment_id,
+        r.vessel_id,
+        r.capacity,
+        r.weight,
+        r.held
+    ])?;
     Ok(())
 }
 
@@ -194,13 +200,14 @@ impl VesselRepository for SqliteVessels {
                     });
                 }
                 // The guard: one conditional write takes the room only if it is there.
-                let taken = tx.execute(
-                    "UPDATE vessels SET remaining_capacity = remaining_capacity - ?2,
+                let taken = tx
+                    .prepare_cached(
+                        "UPDATE vessels SET remaining_capacity = remaining_capacity - ?2,
                                         remaining_weight = remaining_weight - ?3
                      WHERE id = ?1 AND available = 1
                        AND remaining_capacity >= ?2 AND remaining_weight >= ?3",
-                    params![hold.vessel_id, hold.capacity, hold.weight],
-                )?;
+                    )?
+                    .execute(params![hold.vessel_id, hold.capacity, hold.weight])?;
                 if taken == 0 {
                     let vessel = tx
                         .query_row(
@@ -244,17 +251,21 @@ impl VesselRepository for SqliteVessels {
                         changed: false,
                     },
                     Some(r) => {
-                        tx.execute(
+                        tx.prepare_cached(
                             "UPDATE vessels SET
                                remaining_capacity = min(capacity, remaining_capacity + ?2),
                                remaining_weight = min(max_weight, remaining_weight + ?3)
                              WHERE id = ?1",
-                            params![r.vessel_id, r.capacity, r.weight],
-                        )?;
-                        tx.execute(
+                        )?
+                        .execute(params![
+                            r.vessel_id,
+                            r.capacity,
+                            r.weight
+                        ])?;
+                        tx.prepare_cached(
                             "UPDATE reservations SET held = 0 WHERE consignment_id = ?1",
-                            [&id],
-                        )?;
+                        )?
+                        .execute([&id])?;
                         outbox::sqlite::enqueue(&tx, &event(&r))?;
                         Released {
                             reservation: Reservation { held: false, ..r },
