@@ -54,11 +54,8 @@ impl Store<'_> {
     }
 
     /// Fresh repositories for a fleet of `size`, with their indexes as the services make
-    /// them.
-    async fn open(
-        &self,
-        size: usize,
-    ) -> anyhow::Result<(Arc<dyn VesselRepository>, Arc<dyn ConsignmentRepository>)> {
+    /// them, and the MongoDB database they live in (dropped by [`Store::close`]).
+    async fn open(&self, size: usize) -> anyhow::Result<Repositories> {
         Ok(match self {
             Store::Sqlite(dir) => {
                 let dir = dir.join(format!("fleet-{size}"));
@@ -66,6 +63,7 @@ impl Store<'_> {
                 (
                     Arc::new(SqliteVessels::open(&dir.join("vessels.db"))?),
                     Arc::new(SqliteConsignments::open(&dir.join("consignments.db"))?),
+                    None,
                 )
             }
             Store::Mongo(uri, _) => {
@@ -75,11 +73,29 @@ impl Store<'_> {
                 (
                     Arc::new(MongoVessels::open(&db).await?),
                     Arc::new(MongoConsignments::open(&db).await?),
+                    Some(db),
                 )
             }
         })
     }
+
+    /// Drops the MongoDB database a fleet was written to, so a server the bench was given
+    /// (`SHIPPY_BENCH_MONGO_URI`) keeps nothing of it; the SQLite files go with the
+    /// bench's temporary folder.
+    async fn close(db: Option<mongodb::Database>) -> anyhow::Result<()> {
+        if let Some(db) = db {
+            db.drop().await?;
+        }
+        Ok(())
+    }
 }
+
+/// The repositories of one fleet, and its MongoDB database when it has one.
+type Repositories = (
+    Arc<dyn VesselRepository>,
+    Arc<dyn ConsignmentRepository>,
+    Option<mongodb::Database>,
+);
 
 /// A small deterministic generator, so every run books against the same fleet.
 struct Xorshift(u64);
@@ -204,11 +220,23 @@ const LOOKUPS: [&str; 5] = [
 
 /// Times every lookup on a fresh fleet of `size`; `calls` each.
 async fn time_lookups(store: Store<'_>, size: usize, calls: usize) -> anyhow::Result<Vec<f64>> {
-    let (vessels, consignments) = store.open(size).await?;
-    fill(&vessels, &consignments, size).await?;
+    let (vessels, consignments, db) = store.open(size).await?;
+    let medians = time_each(&vessels, &consignments, size, calls).await;
+    Store::close(db).await?;
+    medians
+}
+
+/// Fills a fleet of `size` and times every lookup on it.
+async fn time_each(
+    vessels: &Arc<dyn VesselRepository>,
+    consignments: &Arc<dyn ConsignmentRepository>,
+    size: usize,
+    calls: usize,
+) -> anyhow::Result<Vec<f64>> {
+    fill(vessels, consignments, size).await?;
     // Every lookup asks for rows that exist in both fleets: shipper 0's, the first ids.
     let ids: Vec<usize> = (0..calls).map(|i| i % SMALL).collect();
-    let (v, c, ids) = (&vessels, &consignments, &ids);
+    let (v, c, ids) = (vessels, consignments, &ids);
     let small = Specification {
         capacity: 3,
         max_weight: 55_000,
