@@ -5,7 +5,7 @@ BIN     := target/release
 K8S_NAMESPACE ?= shippy
 
 .DEFAULT_GOAL := help
-.PHONY: help init run test test-deps bench fmt lint k8s-keys k8s-check
+.PHONY: help init run test test-deps bench flame fmt lint k8s-keys k8s-check
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -36,6 +36,10 @@ bench: ## measure throughput, latency, CPU and memory of each layer beside grpc-
 	@scripts/bench-deps.sh
 	$(CARGO) build --release --workspace --bins
 	$(BIN)/shippy-bench $(BENCH_ARGS)
+
+flame: ## a flame graph of a service under a bench case (CASE=hop SERVICE=vessel-service; needs perf): docs/flamegraphs/CASE.svg
+	$(CARGO) build --release --workspace --bins
+	scripts/flamegraph.sh $(or $(CASE),hop) $(or $(SERVICE),vessel-service)
 
 fmt: ## format the code
 	$(CARGO) fmt --all
