@@ -20,6 +20,11 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::runtime::Handle;
 use tokio::sync::{mpsc, watch};
 
+/// The allocator every service binary declares (`#[global_allocator]` in its `main.rs`):
+/// mimalloc, whose per-thread free lists serve a request's many small allocations without
+/// the locks and consolidation passes of glibc's malloc (README, "Performance").
+pub use mimalloc::MiMalloc as Allocator;
+
 static WORKERS: OnceLock<Vec<Handle>> = OnceLock::new();
 
 /// Runs `body` on a single-threaded runtime, with a worker runtime per core when the

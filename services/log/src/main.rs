@@ -1,10 +1,13 @@
 //! `log-service`: consumes the log topic and serves the activity log over gRPC.
 
 use clap::Parser;
-use shippy_common::{Service, launch::ServiceArgs, shutdown, telemetry};
+use shippy_common::{Service, launch::ServiceArgs, runtime, shutdown, telemetry};
+
+#[global_allocator]
+static ALLOCATOR: runtime::Allocator = runtime::Allocator;
 
 fn main() -> anyhow::Result<()> {
-    shippy_common::runtime::main(run())
+    runtime::main(run())
 }
 
 async fn run() -> anyhow::Result<()> {
