@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # `make flame`: a flame graph of one service under one bench case, from the release build.
 #   scripts/flamegraph.sh [case] [service] [out.svg]   (defaults: hop vessel-service
-#   docs/flamegraphs/<case>.svg)
+#   docs/flamegraphs/<case>.svg; FOLDED=file keeps the folded stacks there too)
 # Runs `shippy-bench --only <case>` for 12 s, samples every process named <service> with
 # `perf record --call-graph dwarf` (the release build has no frame pointers; DWARF
 # unwinding reads its .eh_frame) for 4 s of the saturation, and folds the stacks into an
@@ -35,7 +35,9 @@ pids="$(pgrep -d, -x "${service:0:15}" || true)"
 perf record -q -F 999 --call-graph dwarf,16384 -p "$pids" -o "$work/perf.data" -- sleep 4
 wait "$bench" || true
 mkdir -p "$(dirname "$out")"
-perf script -i "$work/perf.data" 2>/dev/null |
-  "$cache/inferno/bin/inferno-collapse-perf" |
-  "$cache/inferno/bin/inferno-flamegraph" --title "$service under the $case case (make bench)" >"$out"
+perf script -i "$work/perf.data" 2>/dev/null | "$cache/inferno/bin/inferno-collapse-perf" >"$work/folded"
+[ -z "${FOLDED:-}" ] || cp "$work/folded" "$FOLDED"
+# Frames under a pixel wide are left out: they cannot be read, and they made the file 500 KB.
+"$cache/inferno/bin/inferno-flamegraph" --minwidth 1 \
+  --title "$service under the $case case (make bench)" <"$work/folded" >"$out"
 echo "flamegraph: wrote $out"
