@@ -143,11 +143,15 @@ impl SqliteSubscription {
             .db
             .call(move |c| {
                 let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
-                let held = tx.prepare_cached("INSERT INTO group_holders (grp, topic, member, until_ms) VALUES (?1, ?2, ?3, ?4)
-                     ON CONFLICT (grp, topic) DO UPDATE SET member = ?3, until_ms = ?4
-                     WHERE member = ?3 OR until_ms < ?5")?.execute(
-                    params![g, t, m, until, now],
-                )? == 1;
+                let held = tx
+                    .prepare_cached(
+                        "INSERT INTO group_holders (grp, topic, member, until_ms)
+                         VALUES (?1, ?2, ?3, ?4)
+                         ON CONFLICT (grp, topic) DO UPDATE SET member = ?3, until_ms = ?4
+                         WHERE member = ?3 OR until_ms < ?5",
+                    )?
+                    .execute(params![g, t, m, until, now])?
+                    == 1;
                 let committed: i64 = tx.query_row(
                     "SELECT coalesce(max(offset), 0) FROM group_offsets WHERE grp = ?1 AND topic = ?2",
                     params![g, t],

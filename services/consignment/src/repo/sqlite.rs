@@ -184,10 +184,13 @@ impl ConsignmentRepository for SqliteConsignments {
             .call(move |db| {
                 let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
                 // The guard: only the booking as it was read moves on.
-                let moved = tx.prepare_cached("UPDATE consignments SET status = ?3, vessel_id = ?4, reason = ?5, steps = ?6,
-                                             updated_ms = ?7
-                     WHERE id = ?1 AND status = ?2")?.execute(
-                    params![
+                let moved = tx
+                    .prepare_cached(
+                        "UPDATE consignments SET status = ?3, vessel_id = ?4, reason = ?5,
+                                                 steps = ?6, updated_ms = ?7
+                         WHERE id = ?1 AND status = ?2",
+                    )?
+                    .execute(params![
                         c.id,
                         from.as_str(),
                         c.status.as_str(),
@@ -195,8 +198,7 @@ impl ConsignmentRepository for SqliteConsignments {
                         c.reason,
                         steps,
                         c.updated_ms
-                    ],
-                )?;
+                    ])?;
                 if moved == 0 {
                     return Ok(false);
                 }

@@ -79,14 +79,28 @@ impl UserRepository for SqliteUsers {
         self.db
             .call(move |c| {
                 let tx = c.transaction()?;
-                tx.prepare_cached("INSERT INTO users (id, name, company, email, password_hash) VALUES (?1, ?2, ?3, ?4, ?5)")?.execute(
-                    params![u.user.id, u.user.name, u.user.company, u.user.email, u.password_hash],
-                )?;
+                tx.prepare_cached(
+                    "INSERT INTO users (id, name, company, email, password_hash)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?
+                .execute(params![
+                    u.user.id,
+                    u.user.name,
+                    u.user.company,
+                    u.user.email,
+                    u.password_hash
+                ])?;
                 outbox::sqlite::enqueue(&tx, &event)?;
                 tx.commit()
             })
             .await
-            .map_err(|e| if e.is_unique_violation() { RepoError::DuplicateEmail } else { unavailable(e) })?;
+            .map_err(|e| {
+                if e.is_unique_violation() {
+                    RepoError::DuplicateEmail
+                } else {
+                    unavailable(e)
+                }
+            })?;
         Ok(())
     }
 
