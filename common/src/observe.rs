@@ -68,6 +68,7 @@ where
             .to_owned();
         let health = method.starts_with("/grpc.health.");
         let span = tracing::info_span!(
+            target: telemetry::REQUEST_SPANS,
             "grpc",
             otel.name = %method.trim_start_matches('/'),
             otel.kind = "server",

@@ -59,13 +59,16 @@ fn exporter(endpoint: &str, service: &'static str) -> Option<SdkTracerProvider> 
     )
 }
 
-/// What the log lines see: every event and every span but the per-request ones (`grpc`
-/// in [`crate::observe`], `http` in the gateway). Those are for the tracer; the request's
-/// own log line already says what they hold (method, status, trace id, request id), and
-/// formatting their fields at every request and in front of every line was a tenth of a
-/// busy service's CPU (README, "Performance").
+/// The target of the per-request spans (`grpc` in [`crate::observe`], `http` in the
+/// gateway), which the log lines leave out: they are for the tracer, and the request's own
+/// log line already says what they hold (method, status, trace id, request id). Formatting
+/// their fields at every request and in front of every line was a tenth of a busy
+/// service's CPU (README, "Performance").
+pub const REQUEST_SPANS: &str = "shippy::request";
+
+/// What the log lines see: every event and every span but the per-request ones.
 fn for_log_lines(meta: &tracing::Metadata<'_>) -> bool {
-    !(meta.is_span() && matches!(meta.name(), "grpc" | "http"))
+    !(meta.is_span() && meta.target() == REQUEST_SPANS)
 }
 
 /// Installs the global subscriber for `service`. Calling it twice (tests) is harmless.

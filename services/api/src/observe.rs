@@ -28,6 +28,7 @@ pub async fn per_request(request: Request, next: Next) -> Response {
         .unwrap_or_default()
         .to_owned();
     let span = tracing::info_span!(
+        target: telemetry::REQUEST_SPANS,
         "http",
         otel.name = %format!("{method} {route}"),
         otel.kind = "server",

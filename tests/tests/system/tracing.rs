@@ -111,6 +111,13 @@ async fn a_booking_is_one_trace_across_gateway_services_and_broker() {
             "one {part} line with both ids: {lines:#?}"
         );
     }
+    // The request spans go to the tracer only: their fields are not printed on the lines.
+    assert!(
+        !lines
+            .iter()
+            .any(|l| l.contains("rpc.system") || l.contains("http.route")),
+        "{lines:#?}"
+    );
 
     // A failure is marked on the span that failed, with its code.
     let heavy = serde_json::json!({"description": "lead", "weight": 2_000_000_000,
