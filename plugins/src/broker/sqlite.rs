@@ -75,21 +75,17 @@ impl Broker for SqliteBroker {
     /// One transaction for the lot.
     async fn publish_all(&self, messages: Vec<(String, Message)>) -> Result<(), BrokerError> {
         self.db
-            .call(move |c| {
-                let tx = c.transaction()?;
-                {
-                    let mut insert = tx.prepare_cached(
-                        "INSERT INTO messages (topic, key, headers, payload, created_at)
-                         VALUES (?1, ?2, ?3, ?4, ?5)",
-                    )?;
-                    let now = now_unix_ms();
-                    for (topic, m) in &messages {
-                        let headers =
-                            serde_json::to_string(&m.headers).unwrap_or_else(|_| "{}".into());
-                        insert.execute(params![topic, m.key, headers, m.payload, now])?;
-                    }
+            .write(move |tx| {
+                let mut insert = tx.prepare_cached(
+                    "INSERT INTO messages (topic, key, headers, payload, created_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5)",
+                )?;
+                let now = now_unix_ms();
+                for (topic, m) in &messages {
+                    let headers = serde_json::to_string(&m.headers).unwrap_or_else(|_| "{}".into());
+                    insert.execute(params![topic, m.key, headers, m.payload, now])?;
                 }
-                tx.commit()
+                Ok(())
             })
             .await?;
         Ok(())
@@ -141,8 +137,7 @@ impl SqliteSubscription {
         let until = now + LEASE_MS;
         let (held, committed) = self
             .db
-            .call(move |c| {
-                let tx = c.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            .write(move |tx| {
                 let held = tx
                     .prepare_cached(
                         "INSERT INTO group_holders (grp, topic, member, until_ms)
@@ -157,7 +152,6 @@ impl SqliteSubscription {
                     params![g, t],
                     |r| r.get(0),
                 )?;
-                tx.commit()?;
                 Ok((held, committed))
             })
             .await?;
@@ -179,9 +173,10 @@ impl SqliteSubscription {
 impl SqliteSubscription {
     async fn fetch(&mut self) -> Result<(), BrokerError> {
         let (topic, after) = (self.topic.clone(), self.position);
+        // At most BATCH rows by the topic's index: short enough to read on the calling thread.
         let rows = self
             .db
-            .call(move |c| {
+            .read(move |c| {
                 let mut stmt = c.prepare_cached(
                     "SELECT offset, key, headers, payload FROM messages
                      WHERE topic = ?1 AND offset > ?2 ORDER BY offset LIMIT ?3",
@@ -235,7 +230,7 @@ impl Subscription for SqliteSubscription {
     async fn commit(&mut self, delivery: &Delivery) -> Result<(), BrokerError> {
         let (g, t, offset) = (self.group.clone(), self.topic.clone(), delivery.offset);
         self.db
-            .call(move |c| {
+            .write(move |c| {
                 c.prepare_cached(
                     "INSERT INTO group_offsets (grp, topic, offset) VALUES (?1, ?2, ?3)
                      ON CONFLICT (grp, topic) DO UPDATE SET offset = max(offset, ?3)",
@@ -265,7 +260,7 @@ impl Drop for SqliteSubscription {
         );
         runtime.spawn(async move {
             let _ = db
-                .call(move |c| {
+                .write(move |c| {
                     c.prepare_cached(
                         "DELETE FROM group_holders WHERE grp = ?1 AND topic = ?2 AND member = ?3",
                     )?

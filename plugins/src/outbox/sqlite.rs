@@ -55,21 +55,16 @@ impl SqliteOutbox {
 impl Outbox for SqliteOutbox {
     async fn enqueue(&self, outgoing: &Outgoing) -> Result<(), OutboxError> {
         let o = outgoing.clone();
-        self.db
-            .call(move |c| {
-                let tx = c.transaction()?;
-                enqueue(&tx, &o)?;
-                tx.commit()
-            })
-            .await?;
+        self.db.write(move |tx| enqueue(tx, &o)).await?;
         Ok(())
     }
 
     async fn pending(&self, limit: usize) -> Result<Vec<Pending>, OutboxError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        // At most one batch, in key order: short enough to read on the calling thread.
         Ok(self
             .db
-            .call(move |c| {
+            .read(move |c| {
                 let mut stmt = c.prepare_cached(
                     "SELECT seq, topic, key, headers, payload FROM outbox ORDER BY seq LIMIT ?1",
                 )?;
@@ -102,15 +97,12 @@ impl Outbox for SqliteOutbox {
             })
             .collect::<Result<Vec<_>, _>>()?;
         self.db
-            .call(move |c| {
-                let tx = c.transaction()?;
-                {
-                    let mut delete = tx.prepare_cached("DELETE FROM outbox WHERE seq = ?1")?;
-                    for seq in seqs {
-                        delete.execute([seq])?;
-                    }
+            .write(move |tx| {
+                let mut delete = tx.prepare_cached("DELETE FROM outbox WHERE seq = ?1")?;
+                for seq in seqs {
+                    delete.execute([seq])?;
                 }
-                tx.commit()
+                Ok(())
             })
             .await?;
         Ok(())

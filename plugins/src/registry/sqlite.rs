@@ -47,7 +47,7 @@ impl Registry for SqliteRegistry {
         let i = instance.clone();
         let metadata = serde_json::to_string(&i.metadata).unwrap_or_else(|_| "{}".into());
         self.db
-            .call(move |c| {
+            .write(move |c| {
                 let now = now_unix_ms();
                 c.execute("DELETE FROM instances WHERE expires_at <= ?1", [now])?;
                 c.execute(
@@ -77,7 +77,7 @@ impl Registry for SqliteRegistry {
     async fn deregister(&self, service: &str, id: &str) -> Result<(), RegistryError> {
         let (service, id) = (service.to_owned(), id.to_owned());
         self.db
-            .call(move |c| {
+            .write(move |c| {
                 c.execute(
                     "DELETE FROM instances WHERE service = ?1 AND id = ?2",
                     params![service, id],

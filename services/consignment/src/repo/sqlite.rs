@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use rusqlite::{OptionalExtension, Row, TransactionBehavior, params};
+use rusqlite::{OptionalExtension, Row, params};
 use shippy_plugins::outbox::{self, Outbox, Outgoing, SqliteOutbox};
 use shippy_plugins::store::{SqliteDb, StoreError, migrate_if_missing};
 
@@ -125,8 +125,7 @@ impl ConsignmentRepository for SqliteConsignments {
         let containers = to_json(&c.containers)?;
         let steps = to_json(&c.steps)?;
         self.db
-            .call(move |db| {
-                let tx = db.transaction()?;
+            .write(move |tx| {
                 tx.execute(
                     &format!(
                         "INSERT INTO consignments ({COLUMNS})
@@ -147,8 +146,7 @@ impl ConsignmentRepository for SqliteConsignments {
                         c.updated_ms
                     ],
                 )?;
-                outbox::sqlite::enqueue(&tx, &event)?;
-                tx.commit()
+                outbox::sqlite::enqueue(tx, &event)
             })
             .await
             .map_err(|e| {
@@ -181,8 +179,7 @@ impl ConsignmentRepository for SqliteConsignments {
         let (c, event) = (next.clone(), event.cloned());
         let steps = to_json(&c.steps)?;
         self.db
-            .call(move |db| {
-                let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            .write(move |tx| {
                 // The guard: only the booking as it was read moves on.
                 let moved = tx
                     .prepare_cached(
@@ -203,9 +200,8 @@ impl ConsignmentRepository for SqliteConsignments {
                     return Ok(false);
                 }
                 if let Some(event) = &event {
-                    outbox::sqlite::enqueue(&tx, event)?;
+                    outbox::sqlite::enqueue(tx, event)?;
                 }
-                tx.commit()?;
                 Ok(true)
             })
             .await

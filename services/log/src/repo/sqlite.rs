@@ -44,7 +44,7 @@ impl LogRepository for SqliteLogs {
         let e = event.clone();
         let inserted = self
             .db
-            .call(move |c| {
+            .write(move |c| {
                 c.prepare_cached(
                     "INSERT INTO events (id, origin, method, message, user_id, time_unix_ms)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO NOTHING",

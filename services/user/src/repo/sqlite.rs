@@ -42,8 +42,9 @@ impl SqliteUsers {
         value: &str,
     ) -> Result<Option<StoredUser>, RepoError> {
         let value = value.to_owned();
+        // One row by a unique index: short enough to read on the calling thread.
         self.db
-            .call(move |c| {
+            .read(move |c| {
                 c.query_row(
                     &format!("SELECT {COLUMNS} FROM users WHERE {column} = ?1"),
                     [value],
@@ -77,8 +78,7 @@ impl UserRepository for SqliteUsers {
     async fn create(&self, user: &StoredUser, event: &Outgoing) -> Result<(), RepoError> {
         let (u, event) = (user.clone(), event.clone());
         self.db
-            .call(move |c| {
-                let tx = c.transaction()?;
+            .write(move |tx| {
                 tx.prepare_cached(
                     "INSERT INTO users (id, name, company, email, password_hash)
                      VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -90,8 +90,7 @@ impl UserRepository for SqliteUsers {
                     u.user.email,
                     u.password_hash
                 ])?;
-                outbox::sqlite::enqueue(&tx, &event)?;
-                tx.commit()
+                outbox::sqlite::enqueue(tx, &event)
             })
             .await
             .map_err(|e| {

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use rusqlite::{OptionalExtension, Row, Transaction, TransactionBehavior, params};
+use rusqlite::{OptionalExtension, Row, Transaction, params};
 use shippy_plugins::outbox::{self, Outbox, Outgoing, SqliteOutbox};
 use shippy_plugins::store::{SqliteDb, StoreError, migrate_if_missing};
 
@@ -130,8 +130,7 @@ impl VesselRepository for SqliteVessels {
     async fn create(&self, vessel: &Vessel, event: &Outgoing) -> Result<(), RepoError> {
         let (v, event) = (vessel.clone(), event.clone());
         self.db
-            .call(move |c| {
-                let tx = c.transaction()?;
+            .write(move |tx| {
                 tx.execute(
                     &format!(
                         "INSERT INTO vessels ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
@@ -147,8 +146,7 @@ impl VesselRepository for SqliteVessels {
                         v.remaining_weight
                     ],
                 )?;
-                outbox::sqlite::enqueue(&tx, &event)?;
-                tx.commit()
+                outbox::sqlite::enqueue(tx, &event)
             })
             .await
             .map_err(|e| {
@@ -190,9 +188,8 @@ impl VesselRepository for SqliteVessels {
     async fn reserve(&self, hold: &Hold, event: &Outgoing) -> Result<Reserved, RepoError> {
         let (hold, event) = (hold.clone(), event.clone());
         self.db
-            .call(move |c| {
-                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                if let Some(r) = reservation_in(&tx, &hold.consignment_id)? {
+            .write(move |tx| {
+                if let Some(r) = reservation_in(tx, &hold.consignment_id)? {
                     return Ok(if r.held {
                         Reserved::AlreadyHeld(r)
                     } else {
@@ -219,9 +216,8 @@ impl VesselRepository for SqliteVessels {
                     return Ok(vessel.map_or(Reserved::NoVessel, Reserved::NoRoom));
                 }
                 let made = hold.held();
-                insert_reservation(&tx, &made)?;
-                outbox::sqlite::enqueue(&tx, &event)?;
-                tx.commit()?;
+                insert_reservation(tx, &made)?;
+                outbox::sqlite::enqueue(tx, &event)?;
                 Ok(Reserved::Made(made))
             })
             .await
@@ -235,12 +231,11 @@ impl VesselRepository for SqliteVessels {
     ) -> Result<Released, RepoError> {
         let id = consignment_id.to_owned();
         self.db
-            .call(move |c| {
-                let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
-                let released = match reservation_in(&tx, &id)? {
+            .write(move |tx| {
+                let released = match reservation_in(tx, &id)? {
                     None => {
                         let tombstone = Reservation::released_unheld(&id);
-                        insert_reservation(&tx, &tombstone)?;
+                        insert_reservation(tx, &tombstone)?;
                         Released {
                             reservation: tombstone,
                             changed: false,
@@ -266,14 +261,13 @@ impl VesselRepository for SqliteVessels {
                             "UPDATE reservations SET held = 0 WHERE consignment_id = ?1",
                         )?
                         .execute([&id])?;
-                        outbox::sqlite::enqueue(&tx, &event(&r))?;
+                        outbox::sqlite::enqueue(tx, &event(&r))?;
                         Released {
                             reservation: Reservation { held: false, ..r },
                             changed: true,
                         }
                     }
                 };
-                tx.commit()?;
                 Ok(released)
             })
             .await
