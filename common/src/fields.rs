@@ -193,7 +193,12 @@ mod tests {
     fn every_field_is_kept_once_in_order_and_said_in_one_line() {
         let mut errors = FieldErrors::new();
         errors.check(false, "name", FieldCode::Required, "must not be empty");
-        errors.check(true, "id", FieldCode::TooLong, "must be at most 64 bytes");
+        errors.check(
+            true,
+            "id",
+            FieldCode::TooLong,
+            "must be at most 64 characters",
+        );
         errors.add("capacity", FieldCode::TooSmall, "must be greater than 0");
         errors.add("name", FieldCode::TooLong, "a second reason is dropped");
         assert_eq!(errors.names(), ["name", "capacity"]);

@@ -38,7 +38,8 @@ pub struct SignUp {
 
 /// The shortest password accepted.
 pub const MIN_PASSWORD_LEN: usize = 8;
-/// The longest name, company, email or password accepted.
+/// The longest name, company, email or password accepted, in characters (as the API's
+/// `maxLength` counts them).
 pub const MAX_FIELD_LEN: usize = 256;
 
 impl SignUp {
@@ -84,10 +85,10 @@ impl SignUp {
             ("password", password),
         ] {
             errors.check(
-                value.len() <= MAX_FIELD_LEN,
+                value.chars().count() <= MAX_FIELD_LEN,
                 field,
                 FieldCode::TooLong,
-                "must be at most 256 bytes",
+                "must be at most 256 characters",
             );
         }
         errors.finish().map_err(UserError::Invalid)?;
@@ -350,8 +351,8 @@ mod properties {
         ) {
             match SignUp::parse(&name, &company, &email, &password) {
                 Ok(ok) => {
-                    prop_assert!(!ok.name.is_empty() && ok.name.len() <= MAX_FIELD_LEN);
-                    prop_assert!(ok.email.contains('@') && ok.email.len() <= MAX_FIELD_LEN);
+                    prop_assert!(!ok.name.is_empty() && ok.name.chars().count() <= MAX_FIELD_LEN);
+                    prop_assert!(ok.email.contains('@') && ok.email.chars().count() <= MAX_FIELD_LEN);
                     prop_assert!(ok.password.chars().count() >= MIN_PASSWORD_LEN);
                 }
                 Err(UserError::Invalid(errors)) => {

@@ -346,6 +346,19 @@ mod tests {
             field(NewConsignment::parse("d", 1, vec![container(), long])),
             "containers[1].origin"
         );
+        // The limits count characters, as the API's maxLength does: 256 two-byte letters
+        // (512 bytes) fit, one more does not.
+        let wide = |n: usize| Container {
+            id: "é".repeat(n),
+            ..container()
+        };
+        assert!(
+            NewConsignment::parse(&"é".repeat(MAX_DESCRIPTION), 1, vec![wide(MAX_FIELD)]).is_ok()
+        );
+        assert_eq!(
+            field(NewConsignment::parse("d", 1, vec![wide(MAX_FIELD + 1)])),
+            "containers[0].id"
+        );
         let ok = NewConsignment::parse("d", 55_000, vec![container(); 3]).unwrap();
         assert_eq!(ok.capacity_needed(), 3);
     }
@@ -491,7 +504,7 @@ mod properties {
             let n = containers.len();
             match NewConsignment::parse(&description, weight, containers) {
                 Ok(ok) => {
-                    prop_assert!(ok.weight > 0 && !ok.description.is_empty() && ok.description.len() <= MAX_DESCRIPTION);
+                    prop_assert!(ok.weight > 0 && !ok.description.is_empty() && ok.description.chars().count() <= MAX_DESCRIPTION);
                     prop_assert_eq!(ok.capacity_needed(), i32::try_from(n).unwrap());
                 }
                 Err(ConsignmentError::Invalid(errors)) => {

@@ -7,9 +7,9 @@ use super::{ConsignmentError, Container};
 
 /// The most containers one consignment may hold.
 pub const MAX_CONTAINERS: usize = 10_000;
-/// The longest description accepted.
+/// The longest description accepted, in characters (as the API's `maxLength` counts them).
 pub const MAX_DESCRIPTION: usize = 1024;
-/// The longest container field accepted.
+/// The longest container field accepted, in characters.
 pub const MAX_FIELD: usize = 256;
 
 /// The key a client sends so a retried booking books once: 1 to 128 visible ASCII
@@ -61,10 +61,10 @@ impl NewConsignment {
             "must not be empty",
         );
         errors.check(
-            description.len() <= MAX_DESCRIPTION,
+            description.chars().count() <= MAX_DESCRIPTION,
             "description",
             FieldCode::TooLong,
-            "must be at most 1024 bytes",
+            "must be at most 1024 characters",
         );
         errors.check(
             weight > 0,
@@ -91,9 +91,9 @@ impl NewConsignment {
                 ("origin", &c.origin),
                 ("user_id", &c.user_id),
             ] {
-                if value.len() > MAX_FIELD {
+                if value.chars().count() > MAX_FIELD {
                     let field = format!("containers[{i}].{name}");
-                    errors.add(field, FieldCode::TooLong, "must be at most 256 bytes");
+                    errors.add(field, FieldCode::TooLong, "must be at most 256 characters");
                 }
             }
         }

@@ -110,10 +110,10 @@ impl Vessel {
         }
         let mut errors = FieldErrors::new();
         errors.check(
-            self.id.len() <= 64,
+            self.id.chars().count() <= 64,
             "id",
             FieldCode::TooLong,
-            "must be at most 64 bytes",
+            "must be at most 64 characters",
         );
         errors.check(
             !self.name.is_empty(),
@@ -122,10 +122,10 @@ impl Vessel {
             "must not be empty",
         );
         errors.check(
-            self.name.len() <= 256,
+            self.name.chars().count() <= 256,
             "name",
             FieldCode::TooLong,
-            "must be at most 256 bytes",
+            "must be at most 256 characters",
         );
         let positive = "must be greater than 0";
         errors.check(self.capacity > 0, "capacity", FieldCode::TooSmall, positive);
@@ -329,7 +329,7 @@ mod tests {
         );
         assert_eq!(
             fields(Hold::parse("", &"v".repeat(65), 0, 0, "")),
-            "consignment_id: must not be empty; vessel_id: must be at most 64 bytes; \
+            "consignment_id: must not be empty; vessel_id: must be at most 64 characters; \
              capacity: must be greater than 0; weight: must be greater than 0"
         );
     }

@@ -61,7 +61,7 @@ pub fn containers(n: i32) -> String {
     }
 }
 
-/// A consignment id or vessel id: present, and at most 64 bytes.
+/// A consignment id or vessel id: present, and at most 64 characters.
 pub fn parse_id(field: &'static str, id: &str) -> Result<String, VesselError> {
     let mut errors = FieldErrors::new();
     let id = check_id(&mut errors, field, id);
@@ -79,10 +79,10 @@ fn check_id(errors: &mut FieldErrors, field: &str, id: &str) -> String {
         "must not be empty",
     );
     errors.check(
-        id.len() <= 64,
+        id.chars().count() <= 64,
         field,
         FieldCode::TooLong,
-        "must be at most 64 bytes",
+        "must be at most 64 characters",
     );
     id.to_owned()
 }
