@@ -98,6 +98,47 @@ pub async fn a_group_resumes_after_its_committed_offset(b: Arc<dyn Broker>) {
     assert_eq!(payloads(&mut again, 3).await, ["b", "c", "d"]);
 }
 
+/// Batches hand out every message once, in order, none bigger than asked; committing a
+/// batch's last message commits the batch.
+pub async fn batches_hand_out_each_message_once_in_order(b: Arc<dyn Broker>) {
+    let topic = fresh_topic("batches");
+    for i in 0..5 {
+        b.publish(&topic, message("k", &format!("m{i}")))
+            .await
+            .unwrap();
+    }
+    let mut sub = b.subscribe(&topic, "g").await.unwrap();
+    let mut got = Vec::new();
+    let mut first_batch = None;
+    while got.len() < 5 {
+        let batch = tokio::time::timeout(Duration::from_secs(10), sub.next_batch(2))
+            .await
+            .expect("no message within 10 s")
+            .expect("subscription failed");
+        assert!(
+            (1..=2).contains(&batch.len()),
+            "{} in a batch of 2",
+            batch.len()
+        );
+        first_batch.get_or_insert_with(|| batch.clone());
+        got.extend(
+            batch
+                .into_iter()
+                .map(|d| String::from_utf8(d.message.payload).unwrap()),
+        );
+    }
+    assert_eq!(got, ["m0", "m1", "m2", "m3", "m4"]);
+    let first_batch = first_batch.unwrap();
+    sub.commit(first_batch.last().unwrap()).await.unwrap();
+    drop(sub);
+    let mut again = b.subscribe(&topic, "g").await.unwrap();
+    let rest: Vec<String> = ["m0", "m1", "m2", "m3", "m4"][first_batch.len()..]
+        .iter()
+        .map(ToString::to_string)
+        .collect();
+    assert_eq!(payloads(&mut again, rest.len()).await, rest);
+}
+
 pub async fn uncommitted_messages_are_delivered_again(b: Arc<dyn Broker>) {
     let topic = fresh_topic("redeliver");
     b.publish(&topic, message("k", "a")).await.unwrap();
@@ -238,6 +279,7 @@ macro_rules! broker_contract {
             a_batch_arrives_whole_and_in_order_per_topic,
             a_waiting_consumer_gets_a_message_published_later,
             a_group_resumes_after_its_committed_offset,
+            batches_hand_out_each_message_once_in_order,
             uncommitted_messages_are_delivered_again,
             groups_consume_independently,
             topics_are_separate,

@@ -80,6 +80,14 @@ pub trait Subscription: Send {
     /// Waits for the next message.
     async fn next(&mut self) -> Result<Delivery, BrokerError>;
 
+    /// Waits for the next message, then takes those after it that are already here, up to
+    /// `max` in all (at least one), in order, so the caller can handle and commit them
+    /// together. Adapters that fetch in batches override this; the default takes one.
+    async fn next_batch(&mut self, max: usize) -> Result<Vec<Delivery>, BrokerError> {
+        let _ = max;
+        Ok(vec![self.next().await?])
+    }
+
     /// Marks `delivery` and everything before it as handled for the group.
     async fn commit(&mut self, delivery: &Delivery) -> Result<(), BrokerError>;
 }

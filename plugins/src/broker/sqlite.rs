@@ -227,6 +227,18 @@ impl Subscription for SqliteSubscription {
         }
     }
 
+    /// The next message and the rest of the fetched batch after it.
+    async fn next_batch(&mut self, max: usize) -> Result<Vec<Delivery>, BrokerError> {
+        let mut batch = vec![self.next().await?];
+        while batch.len() < max
+            && let Some(delivery) = self.buffer.pop_front()
+        {
+            self.position = delivery.offset;
+            batch.push(delivery);
+        }
+        Ok(batch)
+    }
+
     async fn commit(&mut self, delivery: &Delivery) -> Result<(), BrokerError> {
         let (g, t, offset) = (self.group.clone(), self.topic.clone(), delivery.offset);
         self.db

@@ -1,5 +1,5 @@
-//! The log topic consumers. [`run`] stores, then commits, as one member of the log group: a
-//! store failure is retried (never skipped); a payload that is not an event is logged and
+//! The log topic consumers. [`run`] stores, then commits, a batch at a time, as one member
+//! of the log group: a store failure is retried (never skipped); a payload that is not an event is logged and
 //! skipped, so one bad message cannot stall the log. [`follow_live`] feeds this instance's
 //! watchers under a group of its own, so they see every new event whichever instance of
 //! the log group stored it.
@@ -8,55 +8,73 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use shippy_common::{events, telemetry};
-use shippy_plugins::broker::Subscription;
+use shippy_plugins::broker::{Delivery, Subscription};
 use tokio::sync::broadcast;
-use tracing::Instrument;
 
 use crate::domain::Event;
 use crate::repo::LogRepository;
 
-/// Consumes until the task is aborted.
+/// How many deliveries are stored in one write and committed together, at most.
+const BATCH: usize = 256;
+
+/// Consumes until the task is aborted, a batch at a time: what has arrived is stored in one
+/// write, then committed with one offset, rather than one write and one commit per event.
 pub async fn run(mut subscription: Box<dyn Subscription>, repo: Arc<dyn LogRepository>) {
     loop {
-        let delivery = match subscription.next().await {
-            Ok(d) => d,
+        let batch = match subscription.next_batch(BATCH).await {
+            Ok(batch) => batch,
             Err(error) => {
                 tracing::warn!(%error, "log topic unavailable; retrying");
                 tokio::time::sleep(Duration::from_secs(1)).await;
                 continue;
             }
         };
-        match events::from_message(&delivery.message).map(Event::from) {
-            Ok(event) => {
-                // Recording the event continues the trace of the request that caused it.
-                let span = tracing::info_span!(
-                    "record",
-                    otel.name = "shippy.log record",
-                    otel.kind = "consumer",
-                    event.id = %event.id,
-                    event.origin = %event.origin,
-                    user.id = %event.user_id,
-                );
-                telemetry::set_parent(&span, telemetry::extract_map(&delivery.message.headers));
-                metrics::counter!("shippy_events_consumed_total", "topic" => delivery.topic.clone())
-                    .increment(1);
-                #[allow(clippy::cast_precision_loss)]
-                let lag =
-                    (shippy_plugins::now_unix_ms() - event.time_unix_ms).max(0) as f64 / 1000.0;
-                metrics::gauge!("shippy_consumer_lag_seconds").set(lag);
-                store_until_done(repo.as_ref(), &event)
-                    .instrument(span)
-                    .await;
-            }
-            Err(error) => {
-                tracing::warn!(%error, offset = delivery.offset, "skipped a message that is not a log event")
+        let mut events = Vec::with_capacity(batch.len());
+        // One span per event, continuing the trace of the request that caused it, open
+        // while the batch is stored: each lasts as long as its event's recording did.
+        let mut spans = Vec::with_capacity(batch.len());
+        for delivery in &batch {
+            match events::from_message(&delivery.message).map(Event::from) {
+                Ok(event) => {
+                    spans.push(record_span(&event, delivery));
+                    events.push(event);
+                }
+                Err(error) => {
+                    tracing::warn!(%error, offset = delivery.offset, "skipped a message that is not a log event")
+                }
             }
         }
-        while let Err(error) = subscription.commit(&delivery).await {
+        if let (Some(first), Some(last)) = (batch.first(), events.last()) {
+            metrics::counter!("shippy_events_consumed_total", "topic" => first.topic.clone())
+                .increment(events.len() as u64);
+            #[allow(clippy::cast_precision_loss)]
+            let lag = (shippy_plugins::now_unix_ms() - last.time_unix_ms).max(0) as f64 / 1000.0;
+            metrics::gauge!("shippy_consumer_lag_seconds").set(lag);
+            store_until_done(repo.as_ref(), &events).await;
+        }
+        drop(spans);
+        let Some(last) = batch.last() else {
+            continue;
+        };
+        while let Err(error) = subscription.commit(last).await {
             tracing::warn!(%error, "offset commit failed; retrying");
             tokio::time::sleep(Duration::from_secs(1)).await;
         }
     }
+}
+
+/// The span of recording `event`, a child of the span that wrote it.
+fn record_span(event: &Event, delivery: &Delivery) -> tracing::Span {
+    let span = tracing::info_span!(
+        "record",
+        otel.name = "shippy.log record",
+        otel.kind = "consumer",
+        event.id = %event.id,
+        event.origin = %event.origin,
+        user.id = %event.user_id,
+    );
+    telemetry::set_parent(&span, telemetry::extract_map(&delivery.message.headers));
+    span
 }
 
 /// How many recent event ids the live feed remembers, to announce a redelivered event once.
@@ -97,21 +115,17 @@ pub async fn follow_live(
     }
 }
 
-/// Stores `event`, retrying until the store answers; whether it was new.
-async fn store_until_done(repo: &dyn LogRepository, event: &Event) -> bool {
+/// Stores `events`, retrying until the store answers.
+async fn store_until_done(repo: &dyn LogRepository, events: &[Event]) {
     let mut backoff = Duration::from_millis(100);
     loop {
-        match repo.insert(event).await {
-            Ok(true) => {
-                tracing::debug!(id = %event.id, origin = %event.origin, "event recorded");
-                return true;
-            }
-            Ok(false) => {
-                tracing::debug!(id = %event.id, "duplicate event ignored");
-                return false;
+        match repo.insert_all(events).await {
+            Ok(new) => {
+                tracing::debug!(new, duplicates = events.len() - new, "events recorded");
+                return;
             }
             Err(error) => {
-                tracing::warn!(%error, id = %event.id, "event not stored; retrying");
+                tracing::warn!(%error, events = events.len(), "events not stored; retrying");
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(5));
             }

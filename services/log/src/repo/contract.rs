@@ -39,6 +39,26 @@ pub async fn an_event_is_stored_once_whatever_the_redeliveries(r: Arc<dyn LogRep
     assert_eq!(r.list(&for_user("alice")).await.unwrap(), vec![e]);
 }
 
+pub async fn a_batch_stores_each_event_once_and_counts_the_new_ones(r: Arc<dyn LogRepository>) {
+    let old = event("e1", "o", "alice", 1);
+    r.insert(&old).await.unwrap();
+    let batch = [
+        old.clone(),
+        event("e2", "o", "alice", 2),
+        event("e3", "o", "bob", 3),
+        event("e2", "o", "alice", 2),
+    ];
+    assert_eq!(r.insert_all(&batch).await.unwrap(), 2);
+    assert_eq!(
+        r.insert_all(&batch).await.unwrap(),
+        0,
+        "a redelivered batch"
+    );
+    assert_eq!(ids(&r, for_user("alice")).await, ["e2", "e1"]);
+    assert_eq!(ids(&r, for_user("bob")).await, ["e3"]);
+    assert_eq!(r.insert_all(&[]).await.unwrap(), 0);
+}
+
 pub async fn events_list_newest_first_for_their_user_only(r: Arc<dyn LogRepository>) {
     for e in [
         event("a1", "o", "alice", 1),
@@ -84,6 +104,7 @@ macro_rules! log_repo_contract {
     (needs [$($server:expr),*], $make:expr) => {
         $crate::log_repo_contract!(@cases [$($server),*] $make;
             an_event_is_stored_once_whatever_the_redeliveries,
+            a_batch_stores_each_event_once_and_counts_the_new_ones,
             events_list_newest_first_for_their_user_only,
             filters_by_origin_time_and_limit,
         );

@@ -32,6 +32,16 @@ impl From<RepoError> for crate::domain::LogError {
 pub trait LogRepository: Send + Sync + 'static {
     /// Stores `event` unless its id is already stored; answers whether it was new.
     async fn insert(&self, event: &Event) -> Result<bool, RepoError>;
+    /// Stores each of `events` unless its id is already stored (one among them too);
+    /// answers how many were new. All or none: after an `Err`, storing them again is
+    /// harmless. Adapters override this to pay one transaction for the lot.
+    async fn insert_all(&self, events: &[Event]) -> Result<usize, RepoError> {
+        let mut new = 0;
+        for event in events {
+            new += usize::from(self.insert(event).await?);
+        }
+        Ok(new)
+    }
     /// Events matching `filter`, newest first.
     async fn list(&self, filter: &Filter) -> Result<Vec<Event>, RepoError>;
 }

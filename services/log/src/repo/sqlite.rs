@@ -41,26 +41,36 @@ fn unavailable(e: StoreError) -> RepoError {
 #[async_trait]
 impl LogRepository for SqliteLogs {
     async fn insert(&self, event: &Event) -> Result<bool, RepoError> {
-        let e = event.clone();
-        let inserted = self
-            .db
-            .write(move |c| {
-                c.prepare_cached(
+        Ok(self.insert_all(std::slice::from_ref(event)).await? == 1)
+    }
+
+    /// One transaction for the lot.
+    async fn insert_all(&self, events: &[Event]) -> Result<usize, RepoError> {
+        if events.is_empty() {
+            return Ok(0);
+        }
+        let events = events.to_vec();
+        self.db
+            .write(move |tx| {
+                let mut insert = tx.prepare_cached(
                     "INSERT INTO events (id, origin, method, message, user_id, time_unix_ms)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO NOTHING",
-                )?
-                .execute(params![
-                    e.id,
-                    e.origin,
-                    e.method,
-                    e.message,
-                    e.user_id,
-                    e.time_unix_ms
-                ])
+                )?;
+                let mut new = 0;
+                for e in &events {
+                    new += insert.execute(params![
+                        e.id,
+                        e.origin,
+                        e.method,
+                        e.message,
+                        e.user_id,
+                        e.time_unix_ms
+                    ])?;
+                }
+                Ok(new)
             })
             .await
-            .map_err(unavailable)?;
-        Ok(inserted == 1)
+            .map_err(unavailable)
     }
 
     async fn list(&self, filter: &Filter) -> Result<Vec<Event>, RepoError> {
