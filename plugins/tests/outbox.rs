@@ -3,7 +3,7 @@
 //! once it is back.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -87,10 +87,22 @@ mod mongo {
     }
 }
 
-/// A real (SQLite) broker that can be switched off, as a broker outage would.
+/// A real (SQLite) broker that can be switched off, as a broker outage would, and counts
+/// the broker calls that published.
 struct Switchable {
     inner: SqliteBroker,
     down: AtomicBool,
+    calls: AtomicUsize,
+}
+
+impl Switchable {
+    fn new(down: bool) -> Arc<Self> {
+        Arc::new(Self {
+            inner: SqliteBroker::open(&fresh_dir().join("broker.db")).unwrap(),
+            down: AtomicBool::new(down),
+            calls: AtomicUsize::new(0),
+        })
+    }
 }
 
 #[async_trait]
@@ -99,7 +111,15 @@ impl Broker for Switchable {
         if self.down.load(Ordering::SeqCst) {
             return Err(BrokerError::Unavailable("switched off".into()));
         }
-        self.inner.publish(topic, message).await
+        self.publish_all(vec![(topic.to_owned(), message)]).await
+    }
+
+    async fn publish_all(&self, messages: Vec<(String, Message)>) -> Result<(), BrokerError> {
+        if self.down.load(Ordering::SeqCst) {
+            return Err(BrokerError::Unavailable("switched off".into()));
+        }
+        self.calls.fetch_add(1, Ordering::SeqCst);
+        self.inner.publish_all(messages).await
     }
 
     async fn subscribe(
@@ -123,14 +143,12 @@ const FAST: RelayConfig = RelayConfig {
     poll: Duration::from_millis(50),
     max_backoff: Duration::from_millis(200),
     batch: 2,
+    gather: Duration::ZERO,
 };
 
 #[tokio::test]
 async fn the_relay_holds_events_while_the_broker_is_down_and_delivers_all_in_order_after() {
-    let broker = Arc::new(Switchable {
-        inner: SqliteBroker::open(&fresh_dir().join("broker.db")).unwrap(),
-        down: AtomicBool::new(true),
-    });
+    let broker = Switchable::new(true);
     let outbox = sqlite_outbox();
     let relay = Relay::start(Arc::clone(&outbox), broker.clone(), FAST);
     for i in 0..5 {
@@ -164,6 +182,37 @@ async fn the_relay_holds_events_while_the_broker_is_down_and_delivers_all_in_ord
         outbox.backlog().await.unwrap(),
         0,
         "every sent event leaves"
+    );
+}
+
+/// Writes right behind one another go to the broker in one call, not one call each.
+#[tokio::test]
+async fn events_written_together_are_published_together() {
+    let broker = Switchable::new(false);
+    let outbox = sqlite_outbox();
+    let config = RelayConfig {
+        gather: Duration::from_millis(300),
+        batch: 100,
+        ..FAST
+    };
+    let relay = Relay::start(Arc::clone(&outbox), broker.clone(), config);
+    for i in 0..5 {
+        outbox
+            .enqueue(&outgoing("t", "k", &format!("m{i}")))
+            .await
+            .unwrap();
+        relay.waker().wake();
+    }
+    let mut sub = broker.subscribe("t", "g").await.unwrap();
+    let mut got = Vec::new();
+    for _ in 0..5 {
+        got.push(next_payload(&mut sub).await);
+    }
+    assert_eq!(got, ["m0", "m1", "m2", "m3", "m4"]);
+    assert_eq!(
+        broker.calls.load(Ordering::SeqCst),
+        1,
+        "one broker call for the five"
     );
 }
 

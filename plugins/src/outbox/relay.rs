@@ -1,6 +1,7 @@
 //! The relay: publishes an outbox's pending events to the broker in order, a batch (up to
 //! `batch` events) per broker call, removing the batch once the broker has it. A write wakes
-//! it at once; it also looks every `poll` for events others left (an earlier process, a
+//! it, and it lets the writes right behind that one gather for `gather` before it looks, so
+//! a busy service sends several events per broker call; it also looks every `poll` for events others left (an earlier process, a
 //! broker that was down). When the broker refuses, it stops at that batch (so order holds
 //! per outbox) and tries again after a growing pause.
 
@@ -24,6 +25,10 @@ pub struct RelayConfig {
     pub max_backoff: Duration,
     /// Events taken per look.
     pub batch: usize,
+    /// How long, once woken, it lets more writes gather before it looks: a busy service's
+    /// events then go in one broker call and one outbox write per few of them, at this
+    /// much more delay.
+    pub gather: Duration,
 }
 
 impl Default for RelayConfig {
@@ -32,6 +37,7 @@ impl Default for RelayConfig {
             poll: Duration::from_millis(500),
             max_backoff: Duration::from_secs(2),
             batch: 100,
+            gather: Duration::from_millis(2),
         }
     }
 }
@@ -142,7 +148,7 @@ async fn run(outbox: Arc<dyn Outbox>, broker: Arc<dyn Broker>, wake: Arc<Notify>
         if drained {
             backoff = c.poll;
             tokio::select! {
-                () = wake.notified() => {}
+                () = wake.notified() => tokio::time::sleep(c.gather).await,
                 () = tokio::time::sleep(c.poll) => {}
             }
         } else {
