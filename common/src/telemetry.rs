@@ -7,6 +7,7 @@
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use opentelemetry::propagation::{Extractor, Injector};
 use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
@@ -66,6 +67,16 @@ fn exporter(endpoint: &str, service: &'static str) -> Option<SdkTracerProvider> 
 /// service's CPU (README, "Performance").
 pub const REQUEST_SPANS: &str = "shippy::request";
 
+/// Whether spans go to a collector: see [`exporting`].
+static EXPORTING: AtomicBool = AtomicBool::new(false);
+
+/// Whether this process exports spans (`telemetry.otlp_endpoint` is set and its exporter
+/// was built). When it does not, nothing reads the per-request spans (the log lines leave
+/// them out), so the request layers make none: they were a twentieth of a hop's CPU.
+pub fn exporting() -> bool {
+    EXPORTING.load(Ordering::Relaxed)
+}
+
 /// What the log lines see: every event and every span but the per-request ones.
 fn for_log_lines(meta: &tracing::Metadata<'_>) -> bool {
     !(meta.is_span() && meta.target() == REQUEST_SPANS)
@@ -91,17 +102,24 @@ pub fn init(config: &TelemetryConfig, service: &'static str) -> Telemetry {
         .with_writer(lines)
         .with_target(false)
         .with_ansi(ansi);
+    let exports = spans.is_some();
     let registry = tracing_subscriber::registry().with(filter).with(spans);
     let lines_see = filter_fn(for_log_lines);
-    let _ = match config.format {
+    let installed = match config.format {
         LogFormat::Json => registry.with(fmt.json().with_filter(lines_see)).try_init(),
         LogFormat::Text => registry.with(fmt.with_filter(lines_see)).try_init(),
     };
+    if installed.is_ok() {
+        EXPORTING.store(exports, Ordering::Relaxed);
+    }
     Telemetry { provider, logs }
 }
 
 /// The current span's trace id (32 hex digits), or empty outside any exported trace.
 pub fn trace_id() -> String {
+    if !exporting() {
+        return String::new();
+    }
     let context = tracing::Span::current().context();
     let span = context.span();
     let span_context = span.span_context();

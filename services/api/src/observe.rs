@@ -1,4 +1,5 @@
-//! One span and one log line per REST request. The span is named after the route, continues
+//! One span (when spans are exported: `telemetry::exporting`) and one log line per REST
+//! request. The span is named after the route, continues
 //! a caller's trace when it sent one (W3C `traceparent`), and parents every gRPC call the
 //! handler makes; the log line gives method, route, status, duration, trace id and request
 //! id. The trace id also goes back to the caller as `x-trace-id`, to look the request up in
@@ -27,18 +28,23 @@ pub async fn per_request(request: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    let span = tracing::info_span!(
-        target: telemetry::REQUEST_SPANS,
-        "http",
-        otel.name = %format!("{method} {route}"),
-        otel.kind = "server",
-        otel.status_code = Empty,
-        http.request.method = %method,
-        http.route = %route,
-        http.response.status_code = Empty,
-        request_id = %request_id,
-    );
-    telemetry::set_parent(&span, telemetry::extract_headers(request.headers()));
+    let span = if telemetry::exporting() {
+        let span = tracing::info_span!(
+            target: telemetry::REQUEST_SPANS,
+            "http",
+            otel.name = %format!("{method} {route}"),
+            otel.kind = "server",
+            otel.status_code = Empty,
+            http.request.method = %method,
+            http.route = %route,
+            http.response.status_code = Empty,
+            request_id = %request_id,
+        );
+        telemetry::set_parent(&span, telemetry::extract_headers(request.headers()));
+        span
+    } else {
+        tracing::Span::none()
+    };
     let started = Instant::now();
     shippy_common::meters::started();
     let mut response = with_request_id(request_id.clone(), next.run(request))
