@@ -147,11 +147,12 @@ impl SqliteSubscription {
                     )?
                     .execute(params![g, t, m, until, now])?
                     == 1;
-                let committed: i64 = tx.query_row(
-                    "SELECT coalesce(max(offset), 0) FROM group_offsets WHERE grp = ?1 AND topic = ?2",
-                    params![g, t],
-                    |r| r.get(0),
-                )?;
+                let committed: i64 = tx
+                    .prepare_cached(
+                        "SELECT coalesce(max(offset), 0) FROM group_offsets
+                         WHERE grp = ?1 AND topic = ?2",
+                    )?
+                    .query_row(params![g, t], |r| r.get(0))?;
                 Ok((held, committed))
             })
             .await?;

@@ -126,26 +126,24 @@ impl ConsignmentRepository for SqliteConsignments {
         let steps = to_json(&c.steps)?;
         self.db
             .write(move |tx| {
-                tx.execute(
-                    &format!(
-                        "INSERT INTO consignments ({COLUMNS})
+                tx.prepare_cached(&format!(
+                    "INSERT INTO consignments ({COLUMNS})
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
-                    ),
-                    params![
-                        c.id,
-                        c.user_id,
-                        c.description,
-                        c.weight,
-                        c.vessel_id,
-                        c.status.as_str(),
-                        c.created_at,
-                        containers,
-                        c.reason,
-                        steps,
-                        c.idempotency_key,
-                        c.updated_ms
-                    ],
-                )?;
+                ))?
+                .execute(params![
+                    c.id,
+                    c.user_id,
+                    c.description,
+                    c.weight,
+                    c.vessel_id,
+                    c.status.as_str(),
+                    c.created_at,
+                    containers,
+                    c.reason,
+                    steps,
+                    c.idempotency_key,
+                    c.updated_ms
+                ])?;
                 outbox::sqlite::enqueue(tx, &event)
             })
             .await

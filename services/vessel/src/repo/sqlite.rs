@@ -97,12 +97,11 @@ fn reservation_in(
     tx: &Transaction<'_>,
     consignment_id: &str,
 ) -> rusqlite::Result<Option<Reservation>> {
-    tx.query_row(
+    tx.prepare_cached(
         "SELECT consignment_id, vessel_id, capacity, weight, held FROM reservations
          WHERE consignment_id = ?1",
-        [consignment_id],
-        reservation_from_row,
-    )
+    )?
+    .query_row([consignment_id], reservation_from_row)
     .optional()
 }
 
