@@ -139,6 +139,27 @@ async fn next_payload(sub: &mut Box<dyn Subscription>) -> String {
     String::from_utf8(d.message.payload).unwrap()
 }
 
+/// Writes m0 to m4 to `outbox` on topic `t`, waking `relay` after each, as a service does.
+async fn write_five(outbox: &Arc<dyn Outbox>, relay: &Relay) {
+    for i in 0..5 {
+        outbox
+            .enqueue(&outgoing("t", "k", &format!("m{i}")))
+            .await
+            .unwrap();
+        relay.waker().wake();
+    }
+}
+
+/// The first five payloads on topic `t`, for a new group.
+async fn five_payloads(broker: &dyn Broker) -> Vec<String> {
+    let mut sub = broker.subscribe("t", "g").await.unwrap();
+    let mut got = Vec::new();
+    for _ in 0..5 {
+        got.push(next_payload(&mut sub).await);
+    }
+    got
+}
+
 const FAST: RelayConfig = RelayConfig {
     poll: Duration::from_millis(50),
     max_backoff: Duration::from_millis(200),
@@ -151,13 +172,7 @@ async fn the_relay_holds_events_while_the_broker_is_down_and_delivers_all_in_ord
     let broker = Switchable::new(true);
     let outbox = sqlite_outbox();
     let relay = Relay::start(Arc::clone(&outbox), broker.clone(), FAST);
-    for i in 0..5 {
-        outbox
-            .enqueue(&outgoing("t", "k", &format!("m{i}")))
-            .await
-            .unwrap();
-        relay.waker().wake();
-    }
+    write_five(&outbox, &relay).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
         outbox.backlog().await.unwrap(),
@@ -166,12 +181,10 @@ async fn the_relay_holds_events_while_the_broker_is_down_and_delivers_all_in_ord
     );
 
     broker.down.store(false, Ordering::SeqCst);
-    let mut sub = broker.subscribe("t", "g").await.unwrap();
-    let mut got = Vec::new();
-    for _ in 0..5 {
-        got.push(next_payload(&mut sub).await);
-    }
-    assert_eq!(got, ["m0", "m1", "m2", "m3", "m4"]);
+    assert_eq!(
+        five_payloads(broker.as_ref()).await,
+        ["m0", "m1", "m2", "m3", "m4"]
+    );
     for _ in 0..50 {
         if outbox.backlog().await.unwrap() == 0 {
             break;
@@ -196,19 +209,11 @@ async fn events_written_together_are_published_together() {
         ..FAST
     };
     let relay = Relay::start(Arc::clone(&outbox), broker.clone(), config);
-    for i in 0..5 {
-        outbox
-            .enqueue(&outgoing("t", "k", &format!("m{i}")))
-            .await
-            .unwrap();
-        relay.waker().wake();
-    }
-    let mut sub = broker.subscribe("t", "g").await.unwrap();
-    let mut got = Vec::new();
-    for _ in 0..5 {
-        got.push(next_payload(&mut sub).await);
-    }
-    assert_eq!(got, ["m0", "m1", "m2", "m3", "m4"]);
+    write_five(&outbox, &relay).await;
+    assert_eq!(
+        five_payloads(broker.as_ref()).await,
+        ["m0", "m1", "m2", "m3", "m4"]
+    );
     assert_eq!(
         broker.calls.load(Ordering::SeqCst),
         1,
