@@ -1,10 +1,9 @@
 //! One span (when spans are exported: [`telemetry::exporting`]) and one log line per gRPC
-//! request. The span continues the caller's trace (W3C
-//! `traceparent` in the metadata), is named after the RPC, and carries the caller's user id
-//! (recorded by the token guard) and the gRPC status code, marked as an error when it is
-//! not OK; the log line gives method, status, duration, trace id and request id (which the
-//! calls it makes onward carry along). The metrics count
-//! requests by method and code, time them, and gauge those in flight.
+//! request. The span continues the caller's trace (W3C `traceparent` in the metadata), is
+//! named after the RPC, and carries the caller's user id (recorded by the token guard) and
+//! the gRPC status code, marked as an error when it is not OK; the log line gives method,
+//! status, duration, trace id and request id (which the calls it makes onward carry along).
+//! The metrics count requests by method and code, time them, and gauge those in flight.
 
 use std::future::Future;
 use std::pin::Pin;

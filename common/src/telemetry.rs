@@ -72,7 +72,8 @@ static EXPORTING: AtomicBool = AtomicBool::new(false);
 
 /// Whether this process exports spans (`telemetry.otlp_endpoint` is set and its exporter
 /// was built). When it does not, nothing reads the per-request spans (the log lines leave
-/// them out), so the request layers make none: they were a twentieth of a hop's CPU.
+/// them out), so the request layers make none: they were a sixth of vessel-service's CPU
+/// per call under the hop (README, "Performance").
 pub fn exporting() -> bool {
     EXPORTING.load(Ordering::Relaxed)
 }

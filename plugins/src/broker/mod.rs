@@ -81,8 +81,9 @@ pub trait Subscription: Send {
     async fn next(&mut self) -> Result<Delivery, BrokerError>;
 
     /// Waits for the next message, then takes those after it that are already here, up to
-    /// `max` in all (at least one), in order, so the caller can handle and commit them
-    /// together. Adapters that fetch in batches override this; the default takes one.
+    /// `max` in all (at least one), in order and from one partition, so committing the last
+    /// commits them all. Adapters that fetch in batches override this; the default takes
+    /// one.
     async fn next_batch(&mut self, max: usize) -> Result<Vec<Delivery>, BrokerError> {
         let _ = max;
         Ok(vec![self.next().await?])

@@ -1,9 +1,10 @@
 //! The relay: publishes an outbox's pending events to the broker in order, a batch (up to
 //! `batch` events) per broker call, removing the batch once the broker has it. A write wakes
 //! it, and it lets the writes right behind that one gather for `gather` before it looks, so
-//! a busy service sends several events per broker call; it also looks every `poll` for events others left (an earlier process, a
-//! broker that was down). When the broker refuses, it stops at that batch (so order holds
-//! per outbox) and tries again after a growing pause.
+//! a busy service sends several events per broker call; it also looks every `poll` for
+//! events others left (an earlier process, a broker that was down). When the broker
+//! refuses, it stops at that batch (so order holds per outbox) and tries again after a
+//! growing pause.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -1,10 +1,9 @@
 //! One span (when spans are exported: `telemetry::exporting`) and one log line per REST
-//! request. The span is named after the route, continues
-//! a caller's trace when it sent one (W3C `traceparent`), and parents every gRPC call the
-//! handler makes; the log line gives method, route, status, duration, trace id and request
-//! id. The trace id also goes back to the caller as `x-trace-id`, to look the request up in
-//! the tracing UI. The metrics count requests by route and status, time them, and gauge
-//! those in flight.
+//! request. The span is named after the route, continues a caller's trace when it sent one
+//! (W3C `traceparent`), and parents every gRPC call the handler makes; the log line gives
+//! method, route, status, duration, trace id and request id. The trace id also goes back to
+//! the caller as `x-trace-id`, to look the request up in the tracing UI. The metrics count
+//! requests by route and status, time them, and gauge those in flight.
 
 use axum::extract::{MatchedPath, Request};
 use axum::http::HeaderValue;

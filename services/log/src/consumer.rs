@@ -1,8 +1,8 @@
 //! The log topic consumers. [`run`] stores, then commits, a batch at a time, as one member
-//! of the log group: a store failure is retried (never skipped); a payload that is not an event is logged and
-//! skipped, so one bad message cannot stall the log. [`follow_live`] feeds this instance's
-//! watchers under a group of its own, so they see every new event whichever instance of
-//! the log group stored it.
+//! of the log group: a store failure is retried (never skipped); a payload that is not an
+//! event is logged and skipped, so one bad message cannot stall the log. [`follow_live`]
+//! feeds this instance's watchers under a group of its own, so they see every new event
+//! whichever instance of the log group stored it.
 
 use std::sync::Arc;
 use std::time::Duration;
