@@ -30,6 +30,16 @@ impl StoreError {
                     || e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
         )
     }
+
+    /// `duplicate` when the statement broke a UNIQUE or PRIMARY KEY constraint, else what
+    /// `other` makes of the error: how a repository's insert says "already there".
+    pub fn unique_or<E>(self, duplicate: E, other: impl FnOnce(Self) -> E) -> E {
+        if self.is_unique_violation() {
+            duplicate
+        } else {
+            other(self)
+        }
+    }
 }
 
 /// How long opening a database keeps retrying while other processes hold it locked.

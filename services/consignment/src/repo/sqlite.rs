@@ -147,13 +147,7 @@ impl ConsignmentRepository for SqliteConsignments {
                 outbox::sqlite::enqueue(tx, &event)
             })
             .await
-            .map_err(|e| {
-                if e.is_unique_violation() {
-                    RepoError::DuplicateKey
-                } else {
-                    unavailable(e)
-                }
-            })
+            .map_err(|e| e.unique_or(RepoError::DuplicateKey, unavailable))
     }
 
     async fn get(&self, id: &str) -> Result<Option<Consignment>, RepoError> {

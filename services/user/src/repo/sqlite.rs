@@ -93,13 +93,7 @@ impl UserRepository for SqliteUsers {
                 outbox::sqlite::enqueue(tx, &event)
             })
             .await
-            .map_err(|e| {
-                if e.is_unique_violation() {
-                    RepoError::DuplicateEmail
-                } else {
-                    unavailable(e)
-                }
-            })?;
+            .map_err(|e| e.unique_or(RepoError::DuplicateEmail, unavailable))?;
         Ok(())
     }
 

@@ -148,13 +148,7 @@ impl VesselRepository for SqliteVessels {
                 outbox::sqlite::enqueue(tx, &event)
             })
             .await
-            .map_err(|e| {
-                if e.is_unique_violation() {
-                    RepoError::DuplicateId
-                } else {
-                    unavailable(e)
-                }
-            })?;
+            .map_err(|e| e.unique_or(RepoError::DuplicateId, unavailable))?;
         Ok(())
     }
 
