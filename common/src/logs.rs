@@ -1,6 +1,6 @@
 //! Log lines written off the request path: each line is formatted where it happens and
 //! handed to one writer thread, which wakes for the first line after a quiet spell, lets
-//! lines gather for [`GATHER`], then writes what has piled up to stderr in one `write`.
+//! lines gather for `GATHER` (2 ms), then writes what has piled up to stderr in one `write`.
 //! Nothing is dropped: when the writer falls 8,192 lines behind, whoever logs waits for
 //! it. [`Flush`] waits until every line so far is out.
 

@@ -1,4 +1,4 @@
-//! One span (when spans are exported: [`telemetry::exporting`]) and one log line per gRPC
+//! One span (when spans are exported: [`telemetry::request_span`]) and one log line per gRPC
 //! request. The span continues the caller's trace (W3C `traceparent` in the metadata), is
 //! named after the RPC, and carries the caller's user id (recorded by the token guard) and
 //! the gRPC status code, marked as an error when it is not OK; the log line gives method,
@@ -67,8 +67,8 @@ where
             .unwrap_or_default()
             .to_owned();
         let health = method.starts_with("/grpc.health.");
-        let span = if telemetry::exporting() {
-            let span = tracing::info_span!(
+        let span = telemetry::request_span(request.headers(), || {
+            tracing::info_span!(
                 target: telemetry::REQUEST_SPANS,
                 "grpc",
                 otel.name = %method.trim_start_matches('/'),
@@ -78,12 +78,8 @@ where
                 rpc.method = %method,
                 rpc.grpc.status_code = Empty,
                 user.id = Empty,
-            );
-            telemetry::set_parent(&span, telemetry::extract_headers(request.headers()));
-            span
-        } else {
-            tracing::Span::none()
-        };
+            )
+        });
         let call = span.in_scope(|| self.inner.call(request));
         let started = Instant::now();
         crate::meters::started();

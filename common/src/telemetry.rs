@@ -74,8 +74,23 @@ static EXPORTING: AtomicBool = AtomicBool::new(false);
 /// was built). When it does not, nothing reads the per-request spans (the log lines leave
 /// them out), so the request layers make none: they were a sixth of vessel-service's CPU
 /// per call under the hop (README, "Performance").
-pub fn exporting() -> bool {
+fn exporting() -> bool {
     EXPORTING.load(Ordering::Relaxed)
+}
+
+/// The span of one request, made by `make` and continuing the trace its caller sent in
+/// `headers`, when this process exports spans; else none: nothing would read it (the log
+/// lines leave request spans out).
+pub fn request_span(
+    headers: &http::HeaderMap,
+    make: impl FnOnce() -> tracing::Span,
+) -> tracing::Span {
+    if !exporting() {
+        return tracing::Span::none();
+    }
+    let span = make();
+    set_parent(&span, extract_headers(headers));
+    span
 }
 
 /// What the log lines see: every event and every span but the per-request ones.

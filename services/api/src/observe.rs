@@ -1,4 +1,4 @@
-//! One span (when spans are exported: `telemetry::exporting`) and one log line per REST
+//! One span (when spans are exported: `telemetry::request_span`) and one log line per REST
 //! request. The span is named after the route, continues a caller's trace when it sent one
 //! (W3C `traceparent`), and parents every gRPC call the handler makes; the log line gives
 //! method, route, status, duration, trace id and request id. The trace id also goes back to
@@ -27,8 +27,8 @@ pub async fn per_request(request: Request, next: Next) -> Response {
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned();
-    let span = if telemetry::exporting() {
-        let span = tracing::info_span!(
+    let span = telemetry::request_span(request.headers(), || {
+        tracing::info_span!(
             target: telemetry::REQUEST_SPANS,
             "http",
             otel.name = %format!("{method} {route}"),
@@ -38,12 +38,8 @@ pub async fn per_request(request: Request, next: Next) -> Response {
             http.route = %route,
             http.response.status_code = Empty,
             request_id = %request_id,
-        );
-        telemetry::set_parent(&span, telemetry::extract_headers(request.headers()));
-        span
-    } else {
-        tracing::Span::none()
-    };
+        )
+    });
     let started = Instant::now();
     shippy_common::meters::started();
     let mut response = with_request_id(request_id.clone(), next.run(request))
