@@ -280,7 +280,9 @@ async fn a_broker_refusing_publishes_delays_events_and_a_store_refusing_writes_s
         "the refused booking stored nothing: {listed}"
     );
     flags(&system, &["off", "--all"]).await;
+    // A booking writes on both sides: each service follows the flag on its own poll.
     in_effect(&system, names::CONSIGNMENT, "store.refuse_writes", 0.0).await;
+    in_effect(&system, names::VESSEL, "store.refuse_writes", 0.0).await;
     let (status, body) = book(&system, &token).await;
     assert_eq!(status, 201, "writes go through again: {body}");
 }
