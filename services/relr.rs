@@ -6,6 +6,8 @@
 //! KiB.
 
 fn main() {
+    // Without this, cargo would run the script again whenever any file of the package changed.
+    println!("cargo:rerun-if-changed=../relr.rs");
     let target = |key: &str| std::env::var(key).unwrap_or_default();
     if target("CARGO_CFG_TARGET_OS") == "linux" && target("CARGO_CFG_TARGET_ENV") == "gnu" {
         println!("cargo:rustc-link-arg-bins=-Wl,-z,pack-relative-relocs");
