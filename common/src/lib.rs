@@ -18,6 +18,7 @@ pub mod forwarded;
 pub mod launch;
 pub mod layers;
 pub mod limit;
+pub mod log_time;
 pub mod logs;
 pub mod meters;
 pub mod names;

@@ -16,6 +16,14 @@ use tracing::field::Empty;
 use crate::request_id::{REQUEST_ID_HEADER, with_request_id};
 use crate::telemetry;
 
+/// A request's duration as its log line gives it: milliseconds to the microsecond
+/// (`0.137`, not `0.13712345678901`), easier to read and quicker to write.
+pub fn log_millis(elapsed: std::time::Duration) -> f64 {
+    u32::try_from(elapsed.as_micros()).map_or(elapsed.as_secs_f64() * 1000.0, |micros| {
+        f64::from(micros) / 1000.0
+    })
+}
+
 /// Adds [`GrpcRequests`] around a tonic server.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct GrpcRequestsLayer;
@@ -93,9 +101,9 @@ where
                 if code != 0 {
                     span.record("otel.status_code", "ERROR");
                 }
-                let elapsed = started.elapsed().as_secs_f64();
-                crate::meters::finished(&method, i64::from(code), elapsed);
-                let duration_ms = elapsed * 1000.0;
+                let elapsed = started.elapsed();
+                crate::meters::finished(&method, i64::from(code), elapsed.as_secs_f64());
+                let duration_ms = log_millis(elapsed);
                 let trace_id = telemetry::trace_id();
                 if health {
                     tracing::debug!(%method, code, duration_ms, %trace_id, %request_id, "grpc request");
@@ -106,5 +114,19 @@ where
             }
             .instrument(span),
         )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::log_millis;
+
+    #[test]
+    fn a_log_line_gives_milliseconds_to_the_microsecond() {
+        assert_eq!(log_millis(Duration::from_nanos(137_123_456)), 137.123);
+        assert_eq!(log_millis(Duration::from_nanos(999)), 0.0);
+        assert_eq!(log_millis(Duration::from_secs(2)), 2000.0);
     }
 }

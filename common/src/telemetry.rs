@@ -116,6 +116,7 @@ pub fn init(config: &TelemetryConfig, service: &'static str) -> Telemetry {
     let (lines, logs) = crate::logs::start(std::io::stderr());
     let fmt = tracing_subscriber::fmt::layer()
         .with_writer(lines)
+        .with_timer(crate::log_time::LineTime)
         .with_target(false)
         .with_ansi(ansi);
     let exports = spans.is_some();

@@ -46,16 +46,16 @@ pub async fn per_request(request: Request, next: Next) -> Response {
         .instrument(span.clone())
         .await;
     let status = response.status().as_u16();
-    let elapsed = started.elapsed().as_secs_f64();
+    let elapsed = started.elapsed();
     let name = format!("{method} {route}");
-    shippy_common::meters::finished(&name, i64::from(status), elapsed);
+    shippy_common::meters::finished(&name, i64::from(status), elapsed.as_secs_f64());
     span.record("http.response.status_code", status);
     if status >= 500 {
         span.record("otel.status_code", "ERROR");
     }
     let _inside = span.enter();
     let trace_id = telemetry::trace_id();
-    let duration_ms = elapsed * 1000.0;
+    let duration_ms = shippy_common::observe::log_millis(elapsed);
     tracing::info!(%method, %route, status, duration_ms, %trace_id, %request_id, "http request");
     if let Ok(value) = HeaderValue::from_str(&trace_id)
         && !trace_id.is_empty()
