@@ -136,8 +136,10 @@ fn peer<B>(req: &http::Request<B>) -> Option<IpAddr> {
 }
 
 impl RateLimit {
-    /// The key `req` counts against under this budget; `None` when it is exempt.
-    fn client_key<B>(&self, req: &mut http::Request<B>) -> Option<String> {
+    /// The key `req` counts against under this budget; `None` when it is exempt. The key is
+    /// only built when `limited` (the limits are on), but the address budget records the
+    /// request's [`Origin`] either way.
+    fn client_key<B>(&self, req: &mut http::Request<B>, limited: bool) -> Option<String> {
         match self.budget {
             Budget::Address => {
                 let origin = peer(req).map(|ip| self.trusted.of_request(ip, req.headers()));
@@ -145,11 +147,13 @@ impl RateLimit {
                     req.extensions_mut().insert(origin);
                 }
                 match origin {
+                    _ if !limited => None,
                     Some(Origin::Client(ip)) => Some(address_key(ip)),
                     Some(Origin::Trusted(_)) => None,
                     None => Some("addr:unknown".to_owned()),
                 }
             }
+            Budget::User if !limited => None,
             Budget::User => req
                 .extensions()
                 .get::<Caller>()
@@ -161,7 +165,7 @@ impl RateLimit {
 
 impl Check for RateLimit {
     fn refusal<B>(&self, req: &mut http::Request<B>) -> Option<http::Response<Body>> {
-        let key = self.client_key(req);
+        let key = self.client_key(req, self.limits.is_some());
         if let (Some(limits), Some(key)) = (&self.limits, key)
             && let Err(wait) = limits.check(&key)
         {

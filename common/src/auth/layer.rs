@@ -11,11 +11,12 @@ use super::{AuthError, Claims, TokenVerifier};
 use crate::check::Check;
 use crate::error::to_status;
 
-/// Who is calling: the verified claims and the token itself, to forward downstream.
+/// Who is calling: the verified claims and the token itself, to forward downstream (both
+/// shared with the verifier's memory of the token).
 #[derive(Clone)]
 pub struct Caller {
-    pub claims: Claims,
-    pub token: String,
+    pub claims: Arc<Claims>,
+    pub token: Arc<str>,
 }
 
 impl std::fmt::Debug for Caller {
@@ -81,11 +82,8 @@ impl Check for TokenGuard {
             return None;
         }
         let verified = bearer_from_metadata(req.headers()).and_then(|token| {
-            let claims = self.verifier.verify(token)?;
-            Ok(Caller {
-                claims,
-                token: token.to_owned(),
-            })
+            let (token, claims) = self.verifier.verify_shared(token)?;
+            Ok(Caller { claims, token })
         });
         match verified {
             Ok(caller) => {

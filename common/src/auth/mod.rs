@@ -151,14 +151,15 @@ impl TokenIssuer {
 ///
 /// A signature check costs tens of microseconds and a client sends the same token again and
 /// again, so tokens that verified are remembered (bounded, in memory only) and a repeat only
-/// has its time window checked again: the bytes that verified once verify again.
+/// has its time window checked again: the bytes that verified once verify again. A repeat
+/// shares the token and claims remembered (reference counts), allocating nothing.
 #[derive(Clone)]
 pub struct TokenVerifier {
     key: DecodingKey,
     validation: Validation,
     /// Services' own calls: another key, and the issuer [`SERVICE_ISSUER`].
     service: Option<(DecodingKey, Validation)>,
-    verified: Arc<Mutex<HashMap<String, Claims>>>,
+    verified: Arc<Mutex<HashMap<Arc<str>, Arc<Claims>>>>,
     /// Revoked token ids and until when they would have been valid (Unix seconds): the
     /// live part of the deny list, fed by [`revocations::follow`].
     revoked: Arc<Mutex<HashMap<String, i64>>>,
@@ -204,7 +205,7 @@ impl TokenVerifier {
         Ok(self)
     }
 
-    fn remembered(&self) -> std::sync::MutexGuard<'_, HashMap<String, Claims>> {
+    fn remembered(&self) -> std::sync::MutexGuard<'_, HashMap<Arc<str>, Arc<Claims>>> {
         self.verified.lock().unwrap_or_else(|p| p.into_inner())
     }
 
@@ -236,27 +237,36 @@ impl TokenVerifier {
     }
 
     /// The claims of a valid token, or which check it failed.
-    pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
-        let claims = self.verify_signed(token)?;
+    pub fn verify(&self, token: &str) -> Result<Arc<Claims>, AuthError> {
+        self.verify_shared(token).map(|(_, claims)| claims)
+    }
+
+    /// [`Self::verify`], also answering the token as remembered (trimmed), for the
+    /// [`Caller`] to carry without a copy.
+    pub(crate) fn verify_shared(&self, token: &str) -> Result<(Arc<str>, Arc<Claims>), AuthError> {
+        let (token, claims) = self.verify_signed(token)?;
         if self.is_revoked(&claims) {
             return Err(AuthError::Revoked);
         }
-        Ok(claims)
+        Ok((token, claims))
     }
 
-    fn verify_signed(&self, token: &str) -> Result<Claims, AuthError> {
+    fn verify_signed(&self, token: &str) -> Result<(Arc<str>, Arc<Claims>), AuthError> {
         let token = token.trim();
         if token.is_empty() {
             return Err(AuthError::Missing);
         }
         let leeway = i64::try_from(self.validation.leeway).unwrap_or(0);
-        let remembered = self.remembered().get(token).cloned();
-        if let Some(claims) = remembered {
+        let remembered = self
+            .remembered()
+            .get_key_value(token)
+            .map(|(token, claims)| (Arc::clone(token), Arc::clone(claims)));
+        if let Some((token, claims)) = remembered {
             let now = now_secs();
             if claims.nbf - leeway <= now && now < claims.exp + leeway {
-                return Ok(claims);
+                return Ok((token, claims));
             }
-            self.remembered().remove(token);
+            self.remembered().remove(&token);
         }
         let mut decoded = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation);
         // Not a user's token: perhaps a service's own, under its own key and issuer.
@@ -271,12 +281,13 @@ impl TokenVerifier {
         }
         match decoded {
             Ok(data) => {
+                let (token, claims) = (Arc::<str>::from(token), Arc::new(data.claims));
                 let mut remembered = self.remembered();
                 if remembered.len() >= VERIFIED_MAX {
                     remembered.clear();
                 }
-                remembered.insert(token.to_owned(), data.claims.clone());
-                Ok(data.claims)
+                remembered.insert(Arc::clone(&token), Arc::clone(&claims));
+                Ok((token, claims))
             }
             Err(e) => Err(match e.kind() {
                 JwtErrorKind::ExpiredSignature => AuthError::Expired,

@@ -2,6 +2,8 @@
 //! requests carrying the [`Caller`] the guard would have put on them, and an auth config
 //! whose keys are never read.
 
+use std::sync::Arc;
+
 use tonic::Request;
 
 use super::{Caller, Claims, SERVICE_ISSUER};
@@ -20,7 +22,7 @@ pub fn from_service<T>(name: &str, message: T) -> Request<T> {
 fn past_the_guard<T>(subject: &str, issuer: &str, message: T) -> Request<T> {
     let mut request = Request::new(message);
     request.extensions_mut().insert(Caller {
-        claims: Claims {
+        claims: Arc::new(Claims {
             sub: subject.into(),
             email: format!("{subject}@example.com"),
             name: subject.into(),
@@ -30,8 +32,8 @@ fn past_the_guard<T>(subject: &str, issuer: &str, message: T) -> Request<T> {
             nbf: 0,
             exp: i64::MAX,
             jti: String::new(),
-        },
-        token: String::new(),
+        }),
+        token: "".into(),
     });
     request
 }

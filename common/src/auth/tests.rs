@@ -103,6 +103,18 @@ fn the_token_is_read_from_bearer_or_the_reference_token_key() {
     assert_eq!(bearer_from_metadata(&headers), Ok("xyz"));
     headers.insert("authorization", "Basic xyz".parse().unwrap());
     assert_eq!(bearer_from_metadata(&headers), Err(AuthError::Malformed));
+    let not_utf8 = http::HeaderValue::from_bytes(b"Bearer \xff\xfe").unwrap();
+    headers.insert("authorization", not_utf8);
+    assert_eq!(bearer_from_metadata(&headers), Err(AuthError::Malformed));
+}
+
+#[test]
+fn a_token_that_is_not_ascii_is_refused_as_malformed() {
+    let (issuer, verifier) = pair(&config());
+    let (token, _) = issuer.issue(&ALICE).unwrap();
+    let (head, rest) = token.split_at(3);
+    let spoiled = format!("{head}é{rest}");
+    assert_eq!(verifier.verify(&spoiled), Err(AuthError::Malformed));
 }
 
 #[test]
@@ -238,7 +250,7 @@ fn a_revoked_token_is_refused_even_from_memory_and_others_of_the_user_are_not() 
 #[test]
 fn a_caller_debug_prints_its_claims_but_never_its_token() {
     let caller = Caller {
-        claims: Claims {
+        claims: std::sync::Arc::new(Claims {
             sub: "u-1".into(),
             email: "alice@example.com".into(),
             name: "Alice".into(),
@@ -248,7 +260,7 @@ fn a_caller_debug_prints_its_claims_but_never_its_token() {
             nbf: 0,
             exp: 1,
             jti: "j-1".into(),
-        },
+        }),
         token: "eyJhbGciOiJFZERTQSJ9.secret-payload.secret-signature".into(),
     };
     let printed = format!("{caller:?}");

@@ -249,7 +249,7 @@ impl UserService for UserHandler {
             token: String::new(),
             valid: true,
             errors: vec![],
-            user_id: claims.sub,
+            user_id: claims.sub.clone(),
             expires_at: claims.exp,
         }))
     }
@@ -261,7 +261,7 @@ impl UserService for UserHandler {
             token: String::new(),
             valid: false,
             errors: vec![],
-            user_id: caller.claims.sub,
+            user_id: caller.claims.sub.clone(),
             expires_at: caller.claims.exp,
         }))
     }
