@@ -27,8 +27,8 @@ use crate::system::Running;
 type Send_ = Pin<Box<dyn Future<Output = bool> + Send>>;
 type Request_ = Arc<dyn Fn() -> Send_ + Send + Sync>;
 
-/// One case: a name, what a request does, and the processes it runs in; gRPC cases also
-/// say how h2load calls them.
+/// One case: a name, what a request does, and the processes it runs in; the bare cases and
+/// the hop also say how h2load calls them.
 pub struct Case {
     pub name: &'static str,
     request: Request_,
@@ -41,8 +41,8 @@ pub struct Case {
 /// Faster cases are timed at this rate, which makes their latencies comparable at one load.
 pub const FIXED_RATE_CEILING: f64 = 15_000.0;
 
-/// The saturating generator for gRPC cases, when h2load is installed: its path and the
-/// request body file.
+/// The saturating generator for the bare cases and the hop, when h2load is installed: its
+/// path and the gRPC request body file.
 pub struct H2Load {
     pub path: PathBuf,
     pub body: PathBuf,
@@ -250,6 +250,11 @@ pub async fn all(system: &Running, bare: &Bare) -> anyhow::Result<Vec<Case>> {
     let token = system.token.clone();
 
     let axum_url = format!("http://{}/", bare.axum.1);
+    let hello = h2load::Target {
+        url: axum_url.clone(),
+        headers: vec![],
+        protocol: h2load::Protocol::Http1Get,
+    };
     let bare_axum = {
         let (http, url) = (http.clone(), axum_url);
         boxed(move || {
@@ -273,6 +278,7 @@ pub async fn all(system: &Running, bare: &Bare) -> anyhow::Result<Vec<Case>> {
         Some(h2load::Target {
             url: format!("http://{address}/shippy.vessel.VesselService/FindAvailable"),
             headers,
+            protocol: h2load::Protocol::Grpc,
         })
     };
 
@@ -362,7 +368,7 @@ pub async fn all(system: &Running, bare: &Bare) -> anyhow::Result<Vec<Case>> {
         name: "bare-axum",
         request: bare_axum,
         processes: vec![("bare-axum".into(), pid(&bare.axum.0))],
-        h2load: None,
+        h2load: Some(hello),
     }];
     if let Some((child, address)) = &bare.go {
         cases.push(Case {

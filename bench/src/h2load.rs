@@ -1,8 +1,10 @@
-//! h2load (Debian's `nghttp2-client`) as the saturating load for the gRPC cases: a C
-//! generator that keeps up where the bench's own tonic client would be the limit. It sends
-//! `FindAvailable` as a framed gRPC body over 4 connections of 32 streams each; its own CPU
-//! time is read from the kernel's account of reaped children, so the table can say whether
-//! the generator or the server was the limit.
+//! h2load (Debian's `nghttp2-client`) as the saturating load for the bare cases and the hop:
+//! a C generator that keeps up where the bench's own clients would be the limit. For gRPC it
+//! sends `FindAvailable` as a framed gRPC body over 4 connections of 32 streams each; for
+//! the bare axum hello, `GET` over HTTP/1.1 on 32 connections, one request in flight on each
+//! (as the bench's own client keeps 32). Its own CPU time is read from the kernel's account
+//! of reaped children, so the table can say whether the generator or the server was the
+//! limit.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -14,11 +16,25 @@ use prost::Message;
 const CONNECTIONS: u32 = 4;
 const STREAMS: u32 = 32;
 
-/// A gRPC method h2load can call: its URL and extra headers (a token, say).
+/// HTTP/1.1 connections, each with one request in flight: the in-flight count of the
+/// bench's own client.
+const HTTP1_CONNECTIONS: u32 = 32;
+
+/// What h2load sends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    /// A gRPC call over HTTP/2: the body file as its message.
+    Grpc,
+    /// A plain `GET` over HTTP/1.1.
+    Http1Get,
+}
+
+/// What h2load can call: its URL, how, and extra headers (a token, say).
 #[derive(Clone, Debug)]
 pub struct Target {
     pub url: String,
     pub headers: Vec<String>,
+    pub protocol: Protocol,
 }
 
 /// What one h2load run measured.
@@ -74,13 +90,20 @@ pub async fn saturate(
 ) -> anyhow::Result<Run> {
     let mut command = tokio::process::Command::new(h2load);
     command
-        .arg(format!("--clients={CONNECTIONS}"))
-        .arg(format!("--max-concurrent-streams={STREAMS}"))
         .arg(format!("--duration={}", duration.as_secs().max(1)))
-        .arg("--warm-up-time=1")
-        .arg(format!("--data={}", body.display()))
-        .args(["--header", "content-type: application/grpc"])
-        .args(["--header", "te: trailers"]);
+        .arg("--warm-up-time=1");
+    match target.protocol {
+        Protocol::Grpc => command
+            .arg(format!("--clients={CONNECTIONS}"))
+            .arg(format!("--max-concurrent-streams={STREAMS}"))
+            .arg(format!("--data={}", body.display()))
+            .args(["--header", "content-type: application/grpc"])
+            .args(["--header", "te: trailers"]),
+        Protocol::Http1Get => command
+            .arg("--h1")
+            .arg(format!("--clients={HTTP1_CONNECTIONS}"))
+            .arg("--max-concurrent-streams=1"),
+    };
     for header in &target.headers {
         command.args(["--header", header]);
     }

@@ -103,7 +103,7 @@ pub async fn run(args: &Args) -> anyhow::Result<()> {
         }
         None => {
             eprintln!(
-                "bench: no h2load (Debian's nghttp2-client; scripts/bench-deps.sh installs it): the gRPC cases are saturated by the bench's own client"
+                "bench: no h2load (Debian's nghttp2-client; scripts/bench-deps.sh installs it): the bare cases and the hop are saturated by the bench's own client"
             );
             None
         }
