@@ -136,24 +136,22 @@ fn peer<B>(req: &http::Request<B>) -> Option<IpAddr> {
 }
 
 impl RateLimit {
-    /// The key `req` counts against under this budget; `None` when it is exempt. The key is
-    /// only built when `limited` (the limits are on), but the address budget records the
-    /// request's [`Origin`] either way.
-    fn client_key<B>(&self, req: &mut http::Request<B>, limited: bool) -> Option<String> {
+    /// Where `req` comes from, by the trusted proxies, recorded in its extensions for the
+    /// handlers (e.g. log-in throttling); `None` when tonic gave no peer address.
+    fn record_origin<B>(&self, req: &mut http::Request<B>) -> Option<Origin> {
+        let origin = peer(req).map(|ip| self.trusted.of_request(ip, req.headers()))?;
+        req.extensions_mut().insert(origin);
+        Some(origin)
+    }
+
+    /// The key `req` counts against under this budget; `None` when it is exempt.
+    fn client_key<B>(&self, req: &http::Request<B>, origin: Option<Origin>) -> Option<String> {
         match self.budget {
-            Budget::Address => {
-                let origin = peer(req).map(|ip| self.trusted.of_request(ip, req.headers()));
-                if let Some(origin) = origin {
-                    req.extensions_mut().insert(origin);
-                }
-                match origin {
-                    _ if !limited => None,
-                    Some(Origin::Client(ip)) => Some(address_key(ip)),
-                    Some(Origin::Trusted(_)) => None,
-                    None => Some("addr:unknown".to_owned()),
-                }
-            }
-            Budget::User if !limited => None,
+            Budget::Address => match origin {
+                Some(Origin::Client(ip)) => Some(address_key(ip)),
+                Some(Origin::Trusted(_)) => None,
+                None => Some("addr:unknown".to_owned()),
+            },
             Budget::User => req
                 .extensions()
                 .get::<Caller>()
@@ -164,15 +162,18 @@ impl RateLimit {
 }
 
 impl Check for RateLimit {
+    /// The address budget records the request's origin whether or not the limits are on;
+    /// the key is only built when they are.
     fn refusal<B>(&self, req: &mut http::Request<B>) -> Option<http::Response<Body>> {
-        let key = self.client_key(req, self.limits.is_some());
-        if let (Some(limits), Some(key)) = (&self.limits, key)
-            && let Err(wait) = limits.check(&key)
-        {
-            tracing::debug!(client = %key, ?wait, "rate limited");
-            return Some(limits.refusal(wait).into_http());
-        }
-        None
+        let origin = match self.budget {
+            Budget::Address => self.record_origin(req),
+            Budget::User => None,
+        };
+        let limits = self.limits.as_ref()?;
+        let key = self.client_key(req, origin)?;
+        let wait = limits.check(&key).err()?;
+        tracing::debug!(client = %key, ?wait, "rate limited");
+        Some(limits.refusal(wait).into_http())
     }
 }
 
@@ -216,6 +217,37 @@ mod tests {
             })
             .is_none()
         );
+    }
+
+    fn from_peer(ip: &str) -> http::Request<()> {
+        let mut req = http::Request::new(());
+        req.extensions_mut()
+            .insert(tonic::transport::server::TcpConnectInfo {
+                local_addr: None,
+                remote_addr: Some(std::net::SocketAddr::new(ip.parse().unwrap(), 4000)),
+            });
+        req
+    }
+
+    #[tokio::test]
+    async fn the_address_check_records_the_origin_with_the_limits_on_or_off() {
+        let client = Origin::Client("203.0.113.7".parse().unwrap());
+        let off = RateLimit::by_address(None, TrustedProxies::default());
+        for _ in 0..3 {
+            let mut req = from_peer("203.0.113.7");
+            assert!(off.refusal(&mut req).is_none(), "no limits, no refusal");
+            assert_eq!(req.extensions().get::<Origin>(), Some(&client));
+        }
+        let on = RateLimit::by_address(Some(limits(1, 1)), TrustedProxies::default());
+        let mut first = from_peer("203.0.113.7");
+        assert!(on.refusal(&mut first).is_none());
+        assert_eq!(first.extensions().get::<Origin>(), Some(&client));
+        let mut second = from_peer("203.0.113.7");
+        assert!(
+            on.refusal(&mut second).is_some(),
+            "over the address's budget"
+        );
+        assert!(on.refusal(&mut from_peer("198.51.100.1")).is_none());
     }
 
     #[test]

@@ -19,9 +19,7 @@ use crate::telemetry;
 /// A request's duration as its log line gives it: milliseconds to the microsecond
 /// (`0.137`, not `0.13712345678901`), easier to read and quicker to write.
 pub fn log_millis(elapsed: std::time::Duration) -> f64 {
-    u32::try_from(elapsed.as_micros()).map_or(elapsed.as_secs_f64() * 1000.0, |micros| {
-        f64::from(micros) / 1000.0
-    })
+    elapsed.as_micros() as f64 / 1000.0
 }
 
 /// Adds [`GrpcRequests`] around a tonic server.
