@@ -71,15 +71,20 @@ impl AppState {
 }
 
 /// One service's balanced channel, and the typed gRPC client `C` made over it per request
-/// (cheap: the channel is shared).
+/// (cheap: the channel is shared). Shared itself: axum clones the state for every request
+/// (the handler and each middleware get their own), and a clone of the channel's tower
+/// stack would copy and then drop every layer of it; a clone of this is one count.
 pub struct Client<C> {
-    discovered: Discovered,
+    discovered: Arc<Discovered>,
     make: fn(GrpcChannel) -> C,
 }
 
 impl<C> Client<C> {
     fn new(discovered: Discovered, make: fn(GrpcChannel) -> C) -> Self {
-        Self { discovered, make }
+        Self {
+            discovered: Arc::new(discovered),
+            make,
+        }
     }
 
     /// The client, once an instance is known: 503 naming the service when none turns up
@@ -91,7 +96,10 @@ impl<C> Client<C> {
 
 impl<C> Clone for Client<C> {
     fn clone(&self) -> Self {
-        Self::new(self.discovered.clone(), self.make)
+        Self {
+            discovered: Arc::clone(&self.discovered),
+            make: self.make,
+        }
     }
 }
 
