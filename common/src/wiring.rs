@@ -72,7 +72,7 @@ pub async fn follow_revocations(
 ) -> anyhow::Result<revocations::Following> {
     Ok(revocations::follow(
         broker(config).await?,
-        config.broker.log_topic.clone(),
+        config.broker.revocations_topic.clone(),
         Arc::clone(verifier),
     ))
 }

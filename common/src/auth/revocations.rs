@@ -1,14 +1,17 @@
-//! Log-out across services. The user service revokes a token by publishing its log-out
-//! event (through its outbox, so a 2xx means it will be delivered) with the token's id and
-//! expiry in the headers; every service follows the log topic under a group of its own
-//! and adds each id to its verifier's deny list, which keeps only ids whose tokens have not
-//! expired. A process that starts reads the topic from the beginning, so it learns the
-//! log-outs that happened while it was down.
+//! Log-out across services. The user service revokes a token by publishing a revocation
+//! to the revocations topic, with the token's id and expiry in the headers, in the same
+//! outbox write as its log-out event (so a 2xx means both will be delivered); every service
+//! follows that topic under a group of its own and adds each id to its verifier's deny
+//! list, which keeps only ids whose tokens have not expired. A process that starts reads
+//! the topic from the beginning, so it learns the log-outs that happened while it was down.
+//! The topic holds log-outs only: before it, every service read every event of the log
+//! topic to find them, a booking's events included, and all of it again at each start.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use shippy_plugins::broker::{Broker, Delivery};
+use shippy_plugins::broker::{Broker, Delivery, Message};
 use shippy_plugins::outbox::Outgoing;
 use shippy_plugins::task::Background;
 
@@ -19,7 +22,23 @@ pub const REVOKES: &str = "revokes";
 /// The header giving the revoked token's expiry, Unix seconds.
 pub const UNTIL: &str = "revoked-until";
 
-/// Makes `event` revoke the token `claims` describe.
+/// The revocation of the token `claims` describe, for `topic`: keyed by its holder, the
+/// token's id and expiry in the headers, no payload.
+pub fn revocation(topic: &str, claims: &Claims) -> Outgoing {
+    let mut revocation = Outgoing {
+        topic: topic.to_owned(),
+        message: Message {
+            key: claims.sub.clone(),
+            headers: BTreeMap::new(),
+            payload: Vec::new(),
+        },
+    };
+    mark(&mut revocation, claims);
+    revocation
+}
+
+/// Makes `event` revoke the token `claims` describe. The log-out's log event carries the
+/// marks too, for services from before the revocations topic, which look for them there.
 pub fn mark(event: &mut Outgoing, claims: &Claims) {
     let headers = &mut event.message.headers;
     headers.insert(REVOKES.to_owned(), claims.jti.clone());
@@ -63,3 +82,48 @@ pub fn follow(broker: Arc<dyn Broker>, topic: String, verifier: Arc<TokenVerifie
 
 /// The task following log-outs; stops when dropped.
 pub type Following = Background;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims() -> Claims {
+        Claims {
+            sub: "u-1".into(),
+            email: "ada@example.com".into(),
+            name: "Ada".into(),
+            iss: "shippy.user".into(),
+            aud: "shippy".into(),
+            iat: 1_700_000_000,
+            nbf: 1_700_000_000,
+            exp: 1_700_086_400,
+            jti: "t-1".into(),
+        }
+    }
+
+    fn delivered(outgoing: Outgoing) -> Delivery {
+        Delivery {
+            topic: outgoing.topic,
+            partition: 0,
+            offset: 1,
+            message: outgoing.message,
+        }
+    }
+
+    #[test]
+    fn a_revocation_names_the_token_and_its_expiry_and_nothing_else() {
+        let r = revocation("shippy.revocations", &claims());
+        assert_eq!(r.topic, "shippy.revocations");
+        assert_eq!(r.message.key, "u-1");
+        assert!(r.message.payload.is_empty());
+        assert_eq!(r.message.headers.len(), 2, "{:?}", r.message.headers);
+        assert_eq!(revoked(&delivered(r)), Some(("t-1", 1_700_086_400)));
+    }
+
+    #[test]
+    fn an_event_without_the_marks_revokes_nothing() {
+        let mut r = revocation("shippy.log", &claims());
+        r.message.headers.remove(UNTIL);
+        assert_eq!(revoked(&delivered(r)), None);
+    }
+}

@@ -118,6 +118,9 @@ impl Config {
         if self.broker.log_topic.trim().is_empty() {
             return invalid("broker.log_topic", "must not be empty");
         }
+        if self.broker.revocations_topic.trim().is_empty() {
+            return invalid("broker.revocations_topic", "must not be empty");
+        }
         if self.broker.kind == BrokerKind::Kafka && self.broker.kafka_brokers.trim().is_empty() {
             return invalid("broker.kafka_brokers", "must name at least one host:port");
         }

@@ -56,6 +56,9 @@ pub struct BrokerConfig {
     pub log_topic: String,
     /// The log service's consumer group.
     pub log_group: String,
+    /// The topic log-outs go to (as well as their log event), which every service follows
+    /// to refuse revoked tokens: only log-outs, so following it costs nothing per booking.
+    pub revocations_topic: String,
     /// Kafka bootstrap servers, `host:port[,host:port]`, when `kind = "kafka"`.
     pub kafka_brokers: String,
     /// Partitions of the topics shippy creates on Kafka (events keep their order per user).

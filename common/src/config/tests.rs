@@ -25,6 +25,7 @@ fn sources(overrides: &[(&str, &str)]) -> Sources {
 fn the_shipped_defaults_load_and_validate() {
     let config = Config::load(&sources(&[])).unwrap();
     assert_eq!(config.broker.log_topic, "shippy.log");
+    assert_eq!(config.broker.revocations_topic, "shippy.revocations");
     assert_eq!(config.services.api.listen.port(), 8080);
     assert_eq!(config.auth.token_lifetime_secs, 24 * 3600);
 }
@@ -42,6 +43,11 @@ fn a_bad_value_is_reported_with_its_key() {
     assert!(err.to_string().contains("registry.heartbeat_secs"), "{err}");
     let err = Config::load(&sources(&[("services.user.listen", "nowhere")])).unwrap_err();
     assert!(err.to_string().contains("listen"), "{err}");
+    let err = Config::load(&sources(&[("broker.revocations_topic", " ")])).unwrap_err();
+    assert!(
+        err.to_string().contains("broker.revocations_topic"),
+        "{err}"
+    );
     let err = Config::load(&sources(&[("telemetry.otlp_endpoint", "jaeger:4318")])).unwrap_err();
     assert!(err.to_string().contains("telemetry.otlp_endpoint"), "{err}");
     let ok = Config::load(&sources(&[(

@@ -42,6 +42,23 @@ pub async fn enqueued_events_wait_in_order_and_intact(o: Arc<dyn Outbox>) {
     assert_eq!(o.backlog().await.unwrap(), 5);
 }
 
+pub async fn events_enqueued_together_wait_together_in_order(o: Arc<dyn Outbox>) {
+    let before = outgoing("log", "k", "before");
+    let together = [
+        outgoing("log", "k", "logged out"),
+        outgoing("revocations", "k", "revoked"),
+    ];
+    let after = outgoing("log", "k", "after");
+    o.enqueue(&before).await.unwrap();
+    o.enqueue_all(&together).await.unwrap();
+    o.enqueue(&after).await.unwrap();
+    let mut expected = vec![before];
+    expected.extend(together);
+    expected.push(after);
+    assert_eq!(waiting(o.as_ref()).await, expected);
+    assert_eq!(o.backlog().await.unwrap(), 4);
+}
+
 pub async fn a_sent_event_leaves_and_the_rest_stay(o: Arc<dyn Outbox>) {
     for i in 0..3 {
         o.enqueue(&outgoing("t", "k", &format!("m{i}")))
@@ -96,6 +113,7 @@ macro_rules! outbox_contract {
     (needs [$($server:expr),*], $make:expr) => {
         $crate::outbox_contract!(@cases [$($server),*] $make;
             enqueued_events_wait_in_order_and_intact,
+            events_enqueued_together_wait_together_in_order,
             a_sent_event_leaves_and_the_rest_stay,
             sent_events_leave_together_and_only_they,
             an_empty_outbox_has_nothing_pending,

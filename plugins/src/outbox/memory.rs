@@ -17,13 +17,20 @@ pub struct MemoryOutbox {
 impl MemoryOutbox {
     /// Enqueues `outgoing` now (call it inside the write it describes).
     pub fn push(&self, outgoing: &Outgoing) {
+        self.push_all(std::slice::from_ref(outgoing));
+    }
+
+    /// Enqueues every entry of `outgoing` now, next to each other.
+    fn push_all(&self, outgoing: &[Outgoing]) {
         let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
-        queue.0 += 1;
-        let id = queue.0.to_string();
-        queue.1.push(Pending {
-            id,
-            outgoing: outgoing.clone(),
-        });
+        for o in outgoing {
+            queue.0 += 1;
+            let id = queue.0.to_string();
+            queue.1.push(Pending {
+                id,
+                outgoing: o.clone(),
+            });
+        }
     }
 
     fn pending_now(&self, limit: usize) -> Vec<Pending> {
@@ -34,8 +41,8 @@ impl MemoryOutbox {
 
 #[async_trait]
 impl Outbox for MemoryOutbox {
-    async fn enqueue(&self, outgoing: &Outgoing) -> Result<(), OutboxError> {
-        self.push(outgoing);
+    async fn enqueue_all(&self, outgoing: &[Outgoing]) -> Result<(), OutboxError> {
+        self.push_all(outgoing);
         Ok(())
     }
 

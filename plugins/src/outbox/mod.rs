@@ -62,7 +62,11 @@ impl From<mongodb::error::Error> for OutboxError {
 #[async_trait]
 pub trait Outbox: Send + Sync + 'static {
     /// Enqueues `outgoing` on its own (repositories enqueue inside their write instead).
-    async fn enqueue(&self, outgoing: &Outgoing) -> Result<(), OutboxError>;
+    async fn enqueue(&self, outgoing: &Outgoing) -> Result<(), OutboxError> {
+        self.enqueue_all(std::slice::from_ref(outgoing)).await
+    }
+    /// Enqueues every entry of `outgoing`, in order, in one write: all of them or none.
+    async fn enqueue_all(&self, outgoing: &[Outgoing]) -> Result<(), OutboxError>;
     /// Up to `limit` pending events, in the order they were enqueued.
     async fn pending(&self, limit: usize) -> Result<Vec<Pending>, OutboxError>;
     /// Removes the entries `ids`, in one write: the broker has them.

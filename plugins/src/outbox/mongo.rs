@@ -175,8 +175,17 @@ impl MongoOutbox {
 
 #[async_trait]
 impl Outbox for MongoOutbox {
-    async fn enqueue(&self, outgoing: &Outgoing) -> Result<(), OutboxError> {
-        self.entries.insert_one(entry(outgoing)).await?;
+    /// One transaction for the lot: several documents in one `insert_many` are not atomic
+    /// on their own.
+    async fn enqueue_all(&self, outgoing: &[Outgoing]) -> Result<(), OutboxError> {
+        refuse_if_flagged()?;
+        let mut session = self.entries.client().start_session().await?;
+        session.start_transaction().await?;
+        self.entries
+            .insert_many(outgoing.iter().map(entry))
+            .session(&mut session)
+            .await?;
+        commit(&mut session).await?;
         Ok(())
     }
 

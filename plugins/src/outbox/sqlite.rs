@@ -53,9 +53,11 @@ impl SqliteOutbox {
 
 #[async_trait]
 impl Outbox for SqliteOutbox {
-    async fn enqueue(&self, outgoing: &Outgoing) -> Result<(), OutboxError> {
-        let o = outgoing.clone();
-        self.db.write(move |tx| enqueue(tx, &o)).await?;
+    async fn enqueue_all(&self, outgoing: &[Outgoing]) -> Result<(), OutboxError> {
+        let all = outgoing.to_vec();
+        self.db
+            .write(move |tx| all.iter().try_for_each(|o| enqueue(tx, o)))
+            .await?;
         Ok(())
     }
 

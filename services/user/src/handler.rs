@@ -24,6 +24,8 @@ pub struct UserHandler {
     verifier: Arc<TokenVerifier>,
     events: Events,
     throttle: Arc<LoginThrottle>,
+    /// Where log-outs go for every service to follow (`broker.revocations_topic`).
+    revocations_topic: Arc<str>,
 }
 
 impl UserHandler {
@@ -33,6 +35,7 @@ impl UserHandler {
         verifier: Arc<TokenVerifier>,
         events: Events,
         throttle: LoginThrottle,
+        revocations_topic: &str,
     ) -> Self {
         Self {
             repo,
@@ -40,6 +43,7 @@ impl UserHandler {
             verifier,
             events,
             throttle: Arc::new(throttle),
+            revocations_topic: revocations_topic.into(),
         }
     }
 
@@ -94,8 +98,9 @@ impl UserHandler {
         })
     }
 
-    /// Revokes the token `claims` describe: its log-out event goes into the outbox (stored,
-    /// so it will reach every service), and this instance refuses it at once.
+    /// Revokes the token `claims` describe: its log-out event and its revocation go into the
+    /// outbox in one write (stored, so the revocation will reach every service), and this
+    /// instance refuses it at once.
     async fn log_out(&self, claims: &Claims) -> Result<(), UserError> {
         check_revocable(&claims.jti)?;
         let mut event = self.events.outgoing(
@@ -104,9 +109,10 @@ impl UserHandler {
             &claims.sub,
         );
         revocations::mark(&mut event, claims);
+        let revocation = revocations::revocation(&self.revocations_topic, claims);
         self.repo
             .outbox()
-            .enqueue(&event)
+            .enqueue_all(&[event, revocation])
             .await
             .map_err(|e| UserError::Store(e.to_string()))?;
         self.events.written();

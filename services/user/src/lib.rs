@@ -57,7 +57,14 @@ pub async fn serve(
         a.login_failures_per_address,
         std::time::Duration::from_secs(a.login_window_secs),
     );
-    let handler = UserHandler::new(repo, issuer, Arc::clone(&verifier), events, throttle);
+    let handler = UserHandler::new(
+        repo,
+        issuer,
+        Arc::clone(&verifier),
+        events,
+        throttle,
+        &config.broker.revocations_topic,
+    );
     let server = UserServiceServer::new(handler);
     let service = GrpcService {
         service: shippy_common::Service::User,

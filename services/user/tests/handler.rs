@@ -37,6 +37,7 @@ fn users() -> Users {
             Arc::clone(&verifier),
             events,
             throttle,
+            "shippy.revocations",
         ),
         repo,
         verifier,
@@ -219,7 +220,7 @@ async fn logging_out_revokes_the_token_here_at_once_and_tells_every_service() {
     let claims = u.verifier.verify(&token).unwrap();
     let mut request = Request::new(Token::default());
     request.extensions_mut().insert(Caller {
-        claims,
+        claims: Arc::clone(&claims),
         token: token.as_str().into(),
     });
     let answer = u.handler.logout(request).await.unwrap().into_inner();
@@ -234,11 +235,18 @@ async fn logging_out_revokes_the_token_here_at_once_and_tells_every_service() {
         .await
         .unwrap_err();
     assert_eq!(refused.code(), Code::Unauthenticated);
+    // The log-out's log event, then its revocation on the topic every service follows.
     let pending = waiting(u.repo.outbox().as_ref()).await;
-    let logout = pending.last().unwrap();
+    let [.., logout, revocation] = pending.as_slice() else {
+        panic!("no log-out and revocation in {pending:?}");
+    };
+    assert_eq!(logout.topic, "shippy.log");
     assert_eq!(
         events::from_message(&logout.message).unwrap().method,
         "Logout"
     );
-    assert!(logout.message.headers.contains_key("revokes"), "{logout:?}");
+    assert_eq!(revocation.topic, "shippy.revocations");
+    for event in [logout, revocation] {
+        assert_eq!(event.message.headers["revokes"], claims.jti, "{event:?}");
+    }
 }
