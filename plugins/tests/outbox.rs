@@ -231,3 +231,83 @@ async fn a_relay_started_later_sends_what_an_earlier_process_left() {
     let mut sub = broker.subscribe("t", "g").await.unwrap();
     assert_eq!(next_payload(&mut sub).await, "left");
 }
+
+/// A real (SQLite) outbox that counts how often the relay looks into it.
+struct Counted {
+    inner: Arc<dyn Outbox>,
+    looks: AtomicUsize,
+}
+
+#[async_trait]
+impl Outbox for Counted {
+    async fn enqueue_all(
+        &self,
+        outgoing: &[shippy_plugins::outbox::Outgoing],
+    ) -> Result<(), shippy_plugins::outbox::OutboxError> {
+        self.inner.enqueue_all(outgoing).await
+    }
+
+    async fn pending(
+        &self,
+        limit: usize,
+    ) -> Result<Vec<shippy_plugins::outbox::Pending>, shippy_plugins::outbox::OutboxError> {
+        self.looks.fetch_add(1, Ordering::SeqCst);
+        self.inner.pending(limit).await
+    }
+
+    async fn sent(&self, ids: &[String]) -> Result<(), shippy_plugins::outbox::OutboxError> {
+        self.inner.sent(ids).await
+    }
+
+    async fn backlog(&self) -> Result<u64, shippy_plugins::outbox::OutboxError> {
+        self.inner.backlog().await
+    }
+}
+
+/// A batch smaller than the relay takes was all there was: the relay publishes it and waits
+/// for the next write, without reading the outbox once more to find it empty; a full batch
+/// is followed by another look, for what did not fit.
+#[tokio::test]
+async fn the_relay_looks_again_only_after_a_full_batch() {
+    let broker = Switchable::new(false);
+    let outbox = Arc::new(Counted {
+        inner: sqlite_outbox(),
+        looks: AtomicUsize::new(0),
+    });
+    let config = RelayConfig {
+        poll: Duration::from_secs(60),
+        batch: 5,
+        ..FAST
+    };
+    let relay = Relay::start(
+        Arc::clone(&outbox) as Arc<dyn Outbox>,
+        broker.clone(),
+        config,
+    );
+    let (first, second) = (
+        ["a0", "a1", "a2"].map(|p| outgoing("t", "k", p)),
+        ["b0", "b1", "b2", "b3", "b4"].map(|p| outgoing("t", "k", p)),
+    );
+    let mut sub = broker.subscribe("t", "g").await.unwrap();
+    // At start it looks once and finds nothing; the three are one more look.
+    outbox.enqueue_all(&first).await.unwrap();
+    relay.waker().wake();
+    for want in ["a0", "a1", "a2"] {
+        assert_eq!(next_payload(&mut sub).await, want);
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let after_first = outbox.looks.load(Ordering::SeqCst);
+    // Five fill the batch, so one more look finds the outbox empty.
+    outbox.enqueue_all(&second).await.unwrap();
+    relay.waker().wake();
+    for want in ["b0", "b1", "b2", "b3", "b4"] {
+        assert_eq!(next_payload(&mut sub).await, want);
+    }
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let after_second = outbox.looks.load(Ordering::SeqCst);
+    assert_eq!(
+        (after_first, after_second - after_first),
+        (2, 2),
+        "looks for the short batch (with the first at start), then for the full one"
+    );
+}

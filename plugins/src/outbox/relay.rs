@@ -75,7 +75,8 @@ impl Waker {
 }
 
 /// Publishes everything pending, a batch at a time: one broker call and one outbox write
-/// per batch. Whether it all went.
+/// per batch. Whether it all went. A batch short of `batch` was all there was when it was
+/// read, so it is not read again for nothing: what is written after it wakes the relay.
 async fn drain(outbox: &dyn Outbox, broker: &dyn Broker, batch: usize) -> bool {
     loop {
         let pending = match outbox.pending(batch).await {
@@ -128,6 +129,9 @@ async fn drain(outbox: &dyn Outbox, broker: &dyn Broker, batch: usize) -> bool {
             // Published but still listed: they go again later; consumers drop the copies.
             tracing::warn!(%error, "outbox entries not removed; will retry");
             return false;
+        }
+        if ids.len() < batch {
+            return true;
         }
     }
 }
