@@ -93,6 +93,22 @@ pub fn request_span(
     span
 }
 
+/// The span of handling one consumed event, made by `make` and continuing the trace of the
+/// write that published it (its broker `headers`), when this process exports spans; else
+/// none, for the same reason as [`request_span`]: the log service made one per event it
+/// stored, a tenth of its CPU under bookings, with nothing to read them.
+pub fn event_span(
+    headers: &BTreeMap<String, String>,
+    make: impl FnOnce() -> tracing::Span,
+) -> tracing::Span {
+    if !exporting() {
+        return tracing::Span::none();
+    }
+    let span = make();
+    set_parent(&span, extract_map(headers));
+    span
+}
+
 /// What the log lines see: every event and every span but the per-request ones.
 fn for_log_lines(meta: &tracing::Metadata<'_>) -> bool {
     !(meta.is_span() && meta.target() == REQUEST_SPANS)

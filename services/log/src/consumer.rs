@@ -31,7 +31,8 @@ pub async fn run(mut subscription: Box<dyn Subscription>, repo: Arc<dyn LogRepos
         };
         let mut events = Vec::with_capacity(batch.len());
         // One span per event, continuing the trace of the request that caused it, open
-        // while the batch is stored: each lasts as long as its event's recording did.
+        // while the batch is stored: each lasts as long as its event's recording did
+        // (none when spans are not exported).
         let mut spans = Vec::with_capacity(batch.len());
         for delivery in &batch {
             match events::from_message(&delivery.message).map(Event::from) {
@@ -63,18 +64,19 @@ pub async fn run(mut subscription: Box<dyn Subscription>, repo: Arc<dyn LogRepos
     }
 }
 
-/// The span of recording `event`, a child of the span that wrote it.
+/// The span of recording `event`, a child of the span that wrote it (when spans are
+/// exported: see [`telemetry::event_span`]).
 fn record_span(event: &Event, delivery: &Delivery) -> tracing::Span {
-    let span = tracing::info_span!(
-        "record",
-        otel.name = "shippy.log record",
-        otel.kind = "consumer",
-        event.id = %event.id,
-        event.origin = %event.origin,
-        user.id = %event.user_id,
-    );
-    telemetry::set_parent(&span, telemetry::extract_map(&delivery.message.headers));
-    span
+    telemetry::event_span(&delivery.message.headers, || {
+        tracing::info_span!(
+            "record",
+            otel.name = "shippy.log record",
+            otel.kind = "consumer",
+            event.id = %event.id,
+            event.origin = %event.origin,
+            user.id = %event.user_id,
+        )
+    })
 }
 
 /// How many recent event ids the live feed remembers, to announce a redelivered event once.
