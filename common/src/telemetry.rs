@@ -78,6 +78,20 @@ fn exporting() -> bool {
     EXPORTING.load(Ordering::Relaxed)
 }
 
+/// The span `make` builds, continuing the trace `parent` gives, when this process exports
+/// spans; else none, and neither is called.
+fn exported_span(
+    make: impl FnOnce() -> tracing::Span,
+    parent: impl FnOnce() -> Context,
+) -> tracing::Span {
+    if !exporting() {
+        return tracing::Span::none();
+    }
+    let span = make();
+    set_parent(&span, parent());
+    span
+}
+
 /// The span of one request, made by `make` and continuing the trace its caller sent in
 /// `headers`, when this process exports spans; else none: nothing would read it (the log
 /// lines leave request spans out).
@@ -85,12 +99,7 @@ pub fn request_span(
     headers: &http::HeaderMap,
     make: impl FnOnce() -> tracing::Span,
 ) -> tracing::Span {
-    if !exporting() {
-        return tracing::Span::none();
-    }
-    let span = make();
-    set_parent(&span, extract_headers(headers));
-    span
+    exported_span(make, || extract_headers(headers))
 }
 
 /// The span of handling one consumed event, made by `make` and continuing the trace of the
@@ -101,12 +110,7 @@ pub fn event_span(
     headers: &BTreeMap<String, String>,
     make: impl FnOnce() -> tracing::Span,
 ) -> tracing::Span {
-    if !exporting() {
-        return tracing::Span::none();
-    }
-    let span = make();
-    set_parent(&span, extract_map(headers));
-    span
+    exported_span(make, || extract_map(headers))
 }
 
 /// What the log lines see: every event and every span but the per-request ones.
