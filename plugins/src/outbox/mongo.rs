@@ -87,21 +87,7 @@ impl MongoOutbox {
         T: Serialize + DeserializeOwned + Send + Sync,
     {
         refuse_if_flagged()?;
-        let mut tries: u32 = 0;
-        loop {
-            tries += 1;
-            match self.insert_once(collection, &document, outgoing).await {
-                Err(e)
-                    if e.contains_label(TRANSIENT_TRANSACTION_ERROR)
-                        && tries < TRANSACTION_TRIES =>
-                {
-                    tracing::debug!(error = %e, tries, "transient transaction error: running it again");
-                    tokio::time::sleep(std::time::Duration::from_millis(5 * u64::from(tries)))
-                        .await;
-                }
-                result => return result,
-            }
-        }
+        retried(|| self.insert_once(collection, &document, outgoing)).await
     }
 
     async fn insert_once<T>(
@@ -128,6 +114,29 @@ impl MongoOutbox {
 }
 
 /// Every write publishes an event, so this is where a store refusing writes is played.
+/// Runs the transaction `once` makes again while it fails with the
+/// `TransientTransactionError` label, up to [`TRANSACTION_TRIES`] times; then the error
+/// stands.
+async fn retried<T, F, Fut>(mut once: F) -> mongodb::error::Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = mongodb::error::Result<T>>,
+{
+    let mut tries: u32 = 0;
+    loop {
+        tries += 1;
+        match once().await {
+            Err(e)
+                if e.contains_label(TRANSIENT_TRANSACTION_ERROR) && tries < TRANSACTION_TRIES =>
+            {
+                tracing::debug!(error = %e, tries, "transient transaction error: running it again");
+                tokio::time::sleep(std::time::Duration::from_millis(5 * u64::from(tries))).await;
+            }
+            result => return result,
+        }
+    }
+}
+
 fn refuse_if_flagged() -> mongodb::error::Result<()> {
     if crate::flags::on(crate::flags::STORE_REFUSES_WRITES) {
         crate::flags::injected(
@@ -175,17 +184,20 @@ impl MongoOutbox {
 
 #[async_trait]
 impl Outbox for MongoOutbox {
-    /// One transaction for the lot: several documents in one `insert_many` are not atomic
-    /// on their own.
+    /// One transaction for the lot (several documents in one `insert_many` are not atomic
+    /// on their own), run again on a transient error as [`MongoOutbox::insert_with`]'s is.
     async fn enqueue_all(&self, outgoing: &[Outgoing]) -> Result<(), OutboxError> {
         refuse_if_flagged()?;
-        let mut session = self.entries.client().start_session().await?;
-        session.start_transaction().await?;
-        self.entries
-            .insert_many(outgoing.iter().map(entry))
-            .session(&mut session)
-            .await?;
-        commit(&mut session).await?;
+        retried(|| async {
+            let mut session = self.entries.client().start_session().await?;
+            session.start_transaction().await?;
+            self.entries
+                .insert_many(outgoing.iter().map(entry))
+                .session(&mut session)
+                .await?;
+            commit(&mut session).await
+        })
+        .await?;
         Ok(())
     }
 
