@@ -81,6 +81,13 @@ impl VesselService for Fixed {
     ) -> Result<Response<pb::Reservation>, Status> {
         Err(Status::unimplemented("bare"))
     }
+
+    async fn get_reservation(
+        &self,
+        _: Request<pb::ReservationQuery>,
+    ) -> Result<Response<pb::Reservation>, Status> {
+        Err(Status::unimplemented("bare"))
+    }
 }
 
 pub async fn serve_tonic() -> anyhow::Result<()> {

@@ -4,7 +4,9 @@
 //! written as `booked`. Each write is conditional on the step it read, so any number of
 //! drivers (the request, a retry with the same idempotency key, a sweep on any instance
 //! after a crash) can push the same booking on and it still ends one way: booked with
-//! exactly one reservation, or rejected or cancelled with none.
+//! exactly one reservation, or rejected or cancelled with none. A driver that did not just
+//! create the booking first asks the vessel service what it already holds, and keeps that:
+//! a booking that held the last room before a crash is booked after it, not rejected.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -20,7 +22,20 @@ use crate::domain::{
     new_id,
 };
 use crate::repo::{ConsignmentRepository, RepoError};
-use crate::vessels::{Hold, Room, Vessels};
+use crate::vessels::{Hold, Holding, Room, Vessels};
+
+/// Why a booking whose reservation was given back (a cancel that won the race) is rejected.
+const RELEASED: &str = "its reservation was released";
+
+/// Who drives a booking's steps, which decides whether it may already hold room.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Driver {
+    /// The request that just stored the booking: nothing was asked for it yet.
+    Creator,
+    /// Anyone else (a retry under the same key, a cancel, the sweep after a crash): an
+    /// earlier driver may have reserved room before it stopped.
+    Resumer,
+}
 
 /// Drives bookings through their steps.
 #[derive(Clone)]
@@ -68,10 +83,10 @@ impl Saga {
             pending.weight
         );
         let event = self.events.outgoing("ConsignmentPending", message, user_id);
-        let booking = match self.repo.create(&pending, &event).await {
+        let (booking, from) = match self.repo.create(&pending, &event).await {
             Ok(()) => {
                 self.events.written();
-                pending
+                (pending, Driver::Creator)
             }
             Err(RepoError::DuplicateKey) => {
                 let earlier = self
@@ -82,13 +97,13 @@ impl Saga {
                 if !earlier.made_from(&new) {
                     return Err(ConsignmentError::KeyReused(earlier.id));
                 }
-                earlier
+                (earlier, Driver::Resumer)
             }
             Err(e) => return Err(e.into()),
         };
         let id = booking.id.clone();
         let ended = self
-            .drive(booking, deadline)
+            .drive_as(from, booking, deadline)
             .await
             .map_err(|e| unfinished(&id, e))?;
         match ended.status {
@@ -139,16 +154,27 @@ impl Saga {
 
     /// Pushes `booking` through its remaining steps, storing each before the next starts,
     /// until it has ended or a step cannot be taken now (the vessel service or the store is
-    /// unavailable: the booking stays where it was, for a retry or the sweep).
+    /// unavailable: the booking stays where it was, for a retry or the sweep). The booking
+    /// may have been driven before (by a crashed instance, a request cut off): it keeps
+    /// whatever room it already holds.
     pub async fn drive(
         &self,
+        booking: Consignment,
+        deadline: Instant,
+    ) -> Result<Consignment, ConsignmentError> {
+        self.drive_as(Driver::Resumer, booking, deadline).await
+    }
+
+    async fn drive_as(
+        &self,
+        driver: Driver,
         mut booking: Consignment,
         deadline: Instant,
     ) -> Result<Consignment, ConsignmentError> {
         loop {
             let (next, event) = match booking.status.next() {
                 Next::Done => return Ok(booking),
-                Next::Reserve => match self.hold(&booking, deadline).await? {
+                Next::Reserve => match self.hold(driver, &booking, deadline).await? {
                     Ok(vessel_id) => {
                         let booked = booking.booked(&vessel_id, &now())?;
                         let message =
@@ -195,11 +221,27 @@ impl Saga {
     /// Holds room for `booking` on the smallest vessel that has it. A race can take the
     /// room between the lookup and the hold; then the next-smallest is tried, a bounded
     /// number of times. `Err(reason)` when no vessel can take it.
+    ///
+    /// A booking driven before may already hold room (its reservation was stored, then the
+    /// instance died or the answer was lost): a resumer asks the vessel service first and
+    /// keeps that room, however full the fleet is now. Only the booking's creator, which
+    /// has never asked for room, goes straight to the lookup.
     async fn hold(
         &self,
+        driver: Driver,
         booking: &Consignment,
         deadline: Instant,
     ) -> Result<Result<String, String>, ConsignmentError> {
+        if driver == Driver::Resumer {
+            match self.vessels.holding(&booking.id, deadline).await? {
+                Holding::Held { vessel_id } => {
+                    tracing::info!(consignment = %booking.id, vessel = %vessel_id, "a resumed booking keeps the room it already holds");
+                    return Ok(Ok(vessel_id));
+                }
+                Holding::Released => return Ok(Err(RELEASED.into())),
+                Holding::Nothing => {}
+            }
+        }
         let (capacity, weight) = (booking.capacity_needed(), booking.weight);
         let mut last = String::new();
         for _ in 0..self.config.vessel_tries.max(1) {
@@ -221,7 +263,7 @@ impl Saga {
                     return Ok(Ok(vessel_id));
                 }
                 Hold::NoRoom(why) => last = why,
-                Hold::Released => return Ok(Err("its reservation was released".into())),
+                Hold::Released => return Ok(Err(RELEASED.into())),
             }
         }
         Ok(Err(format!(

@@ -1,9 +1,9 @@
-//! The consignment service's view of the vessel service: "find me a vessel for this", "hold
-//! this room", "give it back", made as the consignment service itself (the saga goes on
-//! after a restart, when no user's token is at hand) over a discovered, balanced channel,
-//! within the caller's deadline. Every call is safe to repeat (a lookup reads; a reservation
-//! or a release is keyed by consignment id), so an unavailable instance's answer is retried
-//! on another one, within a retry budget.
+//! The consignment service's view of the vessel service: "find me a vessel for this", "what
+//! does this consignment hold", "hold this room", "give it back", made as the consignment
+//! service itself (the saga goes on after a restart, when no user's token is at hand) over a
+//! discovered, balanced channel, within the caller's deadline. Every call is safe to repeat
+//! (the lookups read; a reservation or a release is keyed by consignment id), so an
+//! unavailable instance's answer is retried on another one, within a retry budget.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,7 +15,7 @@ use shippy_common::client::Discovered;
 use shippy_common::config::ClientConfig;
 use shippy_proto::tonic::{Code, Request, Status};
 use shippy_proto::vessel::vessel_service_client::VesselServiceClient;
-use shippy_proto::vessel::{ReleaseRequest, ReserveRequest, Specification};
+use shippy_proto::vessel::{ReleaseRequest, ReservationQuery, ReserveRequest, Specification};
 use tokio::time::Instant;
 use tower::retry::budget::{Budget, TpsBudget};
 
@@ -29,6 +29,18 @@ pub enum Hold {
     /// The vessel lacks the room now (a race took it): try another.
     NoRoom(String),
     /// The consignment's reservation was released: it will never hold room.
+    Released,
+}
+
+/// What one consignment holds on the vessel service, as a resumed booking finds out before
+/// it looks for room.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Holding {
+    /// Nothing was ever reserved (or released) for it.
+    Nothing,
+    /// Room is held for it on this vessel: the booking keeps it.
+    Held { vessel_id: String },
+    /// Its reservation was released: it will never hold room.
     Released,
 }
 
@@ -66,6 +78,12 @@ pub trait Vessels: Send + Sync + 'static {
         max_weight: i32,
         deadline: Instant,
     ) -> Result<String, ConsignmentError>;
+    /// What `consignment_id` holds now (a read, changing nothing).
+    async fn holding(
+        &self,
+        consignment_id: &str,
+        deadline: Instant,
+    ) -> Result<Holding, ConsignmentError>;
     /// Holds `room` (asking again for its consignment holds nothing more).
     async fn reserve(&self, room: &Room, deadline: Instant) -> Result<Hold, ConsignmentError>;
     /// Gives back what `consignment_id` holds (the owner `user_id`'s); answers the vessel
@@ -215,6 +233,28 @@ impl GrpcVessels {
         }
     }
 
+    async fn holding_once(
+        &self,
+        query: ReservationQuery,
+        deadline: Instant,
+    ) -> Result<Holding, ConsignmentError> {
+        let (mut client, request) = self.prepare(query, deadline).await?;
+        match client.get_reservation(request).await {
+            Ok(r) => {
+                let r = r.into_inner();
+                Ok(if r.held {
+                    Holding::Held {
+                        vessel_id: r.vessel_id,
+                    }
+                } else {
+                    Holding::Released
+                })
+            }
+            Err(s) if s.code() == Code::NotFound => Ok(Holding::Nothing),
+            Err(s) => Err(refused(&s)),
+        }
+    }
+
     async fn release_once(
         &self,
         request: ReleaseRequest,
@@ -247,6 +287,18 @@ impl Vessels for GrpcVessels {
             max_weight,
         };
         self.retrying(deadline, || self.attempt(spec, deadline))
+            .await
+    }
+
+    async fn holding(
+        &self,
+        consignment_id: &str,
+        deadline: Instant,
+    ) -> Result<Holding, ConsignmentError> {
+        let query = ReservationQuery {
+            consignment_id: consignment_id.to_owned(),
+        };
+        self.retrying(deadline, || self.holding_once(query.clone(), deadline))
             .await
     }
 

@@ -209,3 +209,67 @@ async fn a_booking_during_a_vessel_outage_stays_pending_and_a_retry_finishes_it(
         ["ConsignmentPending", "ConsignmentBooked"]
     );
 }
+
+#[tokio::test]
+async fn a_booking_that_held_the_last_room_before_a_crash_is_booked_after_it_not_rejected() {
+    let s = shipping();
+    s.fleet.launch("last", 1, 1_000).await;
+    // The vessel service holds the room, then the answer never arrives (the instance died).
+    s.fleet.lose_reserve_answers(true);
+    let book = || {
+        s.handler
+            .create_consignment(from("alice", Some("k1"), consignment(1, 1_000)))
+    };
+    let cut_off = book().await.unwrap_err();
+    assert_eq!(cut_off.code(), Code::Unavailable, "{cut_off:?}");
+    assert_eq!(s.fleet.room("last").await, (0, 0), "the fleet is full now");
+    s.fleet.lose_reserve_answers(false);
+
+    // Another instance's sweep resumes it (once its last step is older than stale_secs, 0
+    // here: a millisecond on), then the client retries with the same key.
+    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    assert_eq!(
+        s.saga
+            .sweep(std::time::Duration::from_secs(5))
+            .await
+            .unwrap(),
+        1
+    );
+    let booked = book().await.unwrap().into_inner().consignment.unwrap();
+    assert_eq!(
+        (booked.status.as_str(), booked.vessel_id.as_str()),
+        ("booked", "last")
+    );
+    assert_eq!(s.fleet.room("last").await, (0, 0), "one reservation");
+    assert_eq!(
+        s.recorded_by_vessels().await,
+        ["Create", "CapacityReserved"],
+        "held once, never given back"
+    );
+    assert_eq!(
+        s.recorded().await,
+        ["ConsignmentPending", "ConsignmentBooked"]
+    );
+}
+
+#[tokio::test]
+async fn a_retry_of_a_booking_whose_answer_was_lost_keeps_the_room_it_holds() {
+    let s = shipping();
+    s.fleet.launch("last", 1, 1_000).await;
+    s.fleet.lose_reserve_answers(true);
+    let book = || {
+        s.handler
+            .create_consignment(from("alice", Some("k1"), consignment(1, 1_000)))
+    };
+    assert_eq!(book().await.unwrap_err().code(), Code::Unavailable);
+    s.fleet.lose_reserve_answers(false);
+    let booked = book().await.unwrap().into_inner().consignment.unwrap();
+    assert_eq!(
+        (booked.status.as_str(), booked.vessel_id.as_str()),
+        ("booked", "last")
+    );
+    assert_eq!(
+        s.recorded_by_vessels().await,
+        ["Create", "CapacityReserved"]
+    );
+}

@@ -8,7 +8,9 @@ use shippy_common::events::Events;
 use shippy_proto::tonic::{self, Request, Response, Status};
 use shippy_proto::vessel::{self as pb, vessel_service_server::VesselService};
 
-use crate::domain::{Answer, Hold, Release, Reservation, Specification, Vessel, VesselError};
+use crate::domain::{
+    Answer, Hold, Release, Reservation, Specification, Vessel, VesselError, parse_id,
+};
 use crate::repo::{RepoError, VesselRepository};
 
 /// Serves `shippy.vessel.VesselService`.
@@ -201,5 +203,27 @@ impl VesselService for VesselHandler {
             self.events.written();
         }
         Ok(Response::new(Answer::from(released).into()))
+    }
+
+    async fn get_reservation(
+        &self,
+        request: Request<pb::ReservationQuery>,
+    ) -> Result<Response<pb::Reservation>, Status> {
+        service_only(&request, "GetReservation")?;
+        let consignment_id =
+            parse_id("consignment_id", &request.into_inner().consignment_id).map_err(status)?;
+        let reservation = self
+            .repo
+            .reservation(&consignment_id)
+            .await
+            .map_err(store)?
+            .ok_or_else(|| status(VesselError::NoReservation(consignment_id)))?;
+        Ok(Response::new(
+            Answer {
+                reservation,
+                changed: false,
+            }
+            .into(),
+        ))
     }
 }

@@ -11,7 +11,9 @@ use shippy_plugins::outbox::Waker;
 use shippy_plugins::outbox::contract::waiting;
 use shippy_proto::tonic::{Code, Request};
 use shippy_proto::vessel::vessel_service_server::VesselService;
-use shippy_proto::vessel::{ListRequest, ReleaseRequest, ReserveRequest, Specification, Vessel};
+use shippy_proto::vessel::{
+    ListRequest, ReleaseRequest, ReservationQuery, ReserveRequest, Specification, Vessel,
+};
 use shippy_vessel::VesselHandler;
 use shippy_vessel::repo::{MemoryVessels, VesselRepository};
 
@@ -70,6 +72,12 @@ fn reserve(consignment: &str, vessel: &str, capacity: i32, weight: i32) -> Reser
         capacity,
         weight,
         user_id: "alice".into(),
+    }
+}
+
+fn query(consignment: &str) -> ReservationQuery {
+    ReservationQuery {
+        consignment_id: consignment.into(),
     }
 }
 
@@ -171,7 +179,48 @@ async fn a_user_may_not_hold_or_give_back_room_themselves() {
     assert_eq!(held.unwrap_err().code(), Code::PermissionDenied);
     let released = f.handler.release(by_alice(release("c1"))).await;
     assert_eq!(released.unwrap_err().code(), Code::PermissionDenied);
+    let asked = f.handler.get_reservation(by_alice(query("c1"))).await;
+    assert_eq!(asked.unwrap_err().code(), Code::PermissionDenied);
     assert_eq!(room(&f, "v1").await, (5, 500));
+}
+
+#[tokio::test]
+async fn what_a_consignment_holds_is_answered_by_its_id_and_asking_changes_nothing() {
+    let f = fleet();
+    create(&f, vessel("v1", 5, 500)).await;
+    let ask = |id: &'static str| f.handler.get_reservation(by_service(query(id)));
+    let never = ask("c1").await.unwrap_err();
+    assert_eq!(never.code(), Code::NotFound, "nothing asked for c1 yet");
+    assert_eq!(
+        never.message(),
+        "nothing was ever reserved or released for consignment c1"
+    );
+    f.handler
+        .reserve(by_service(reserve("c1", "v1", 2, 200)))
+        .await
+        .unwrap();
+    let held = ask("c1").await.unwrap().into_inner();
+    assert_eq!(
+        (
+            held.vessel_id.as_str(),
+            held.capacity,
+            held.weight,
+            held.held,
+            held.changed
+        ),
+        ("v1", 2, 200, true, false)
+    );
+    f.handler.release(by_service(release("c1"))).await.unwrap();
+    let released = ask("c1").await.unwrap().into_inner();
+    assert!(!released.held, "{released:?}");
+    let blank = f.handler.get_reservation(by_service(query(" "))).await;
+    assert_eq!(from_status(&blank.unwrap_err()).names(), ["consignment_id"]);
+    assert_eq!(room(&f, "v1").await, (5, 500));
+    assert_eq!(
+        recorded(&f).await,
+        ["Create", "CapacityReserved", "CapacityReleased"],
+        "asking recorded nothing"
+    );
 }
 
 #[tokio::test]

@@ -15,7 +15,7 @@ use shippy_consignment::ConsignmentHandler;
 use shippy_consignment::domain::ConsignmentError;
 use shippy_consignment::repo::{ConsignmentRepository, MemoryConsignments};
 use shippy_consignment::saga::Saga;
-use shippy_consignment::vessels::{Hold, Room, Vessels};
+use shippy_consignment::vessels::{Hold, Holding, Room, Vessels};
 use shippy_plugins::outbox::Waker;
 use shippy_plugins::outbox::contract::waiting;
 use shippy_proto::tonic::Request;
@@ -28,6 +28,7 @@ use tokio::time::Instant;
 pub struct Fleet {
     pub store: MemoryVessels,
     down: AtomicBool,
+    answers_lost: AtomicBool,
 }
 
 impl Fleet {
@@ -57,6 +58,12 @@ impl Fleet {
     /// Whether the vessel service answers.
     pub fn set_down(&self, down: bool) {
         self.down.store(down, Ordering::SeqCst);
+    }
+
+    /// Whether `Reserve`'s answers are lost on the way back (the room is held all the same),
+    /// as when the consignment service dies right after the vessel service stored it.
+    pub fn lose_reserve_answers(&self, lost: bool) {
+        self.answers_lost.store(lost, Ordering::SeqCst);
     }
 
     fn up(&self) -> Result<(), ConsignmentError> {
@@ -105,7 +112,14 @@ impl Vessels for Fleet {
         .unwrap();
         let event =
             vessel_events().outgoing("CapacityReserved", hold.reserved_message(), &room.user_id);
-        Ok(match self.store.reserve(&hold, &event).await.unwrap() {
+        let reserved = self.store.reserve(&hold, &event).await.unwrap();
+        if self.answers_lost.load(Ordering::SeqCst) {
+            return Err(ConsignmentError::Vessels {
+                kind: ErrorKind::Unavailable,
+                message: "the answer was lost".into(),
+            });
+        }
+        Ok(match reserved {
             Reserved::Made(r) | Reserved::AlreadyHeld(r) => Hold::Held {
                 vessel_id: r.vessel_id,
             },
@@ -115,6 +129,19 @@ impl Vessels for Fleet {
             }
             Reserved::WasReleased(_) => Hold::Released,
         })
+    }
+
+    async fn holding(&self, consignment_id: &str, _: Instant) -> Result<Holding, ConsignmentError> {
+        self.up()?;
+        Ok(
+            match self.store.reservation(consignment_id).await.unwrap() {
+                None => Holding::Nothing,
+                Some(r) if r.held => Holding::Held {
+                    vessel_id: r.vessel_id,
+                },
+                Some(_) => Holding::Released,
+            },
+        )
     }
 
     async fn release(
@@ -136,6 +163,8 @@ impl Vessels for Fleet {
 /// The consignment service over its in-memory store and `fleet`.
 pub struct Shipping {
     pub handler: ConsignmentHandler,
+    /// The saga under the handler, as another instance's sweep drives it.
+    pub saga: Saga,
     pub repo: Arc<MemoryConsignments>,
     pub fleet: Arc<Fleet>,
 }
@@ -152,7 +181,8 @@ pub fn shipping() -> Shipping {
     };
     let saga = Saga::new(repo.clone(), fleet.clone(), events, config);
     Shipping {
-        handler: ConsignmentHandler::new(saga, Duration::from_secs(5)),
+        handler: ConsignmentHandler::new(saga.clone(), Duration::from_secs(5)),
+        saga,
         repo,
         fleet,
     }

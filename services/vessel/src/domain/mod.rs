@@ -180,6 +180,8 @@ pub enum VesselError {
     },
     #[error("the reservation for consignment {0} was released; it cannot be held again")]
     ReservationReleased(String),
+    #[error("nothing was ever reserved or released for consignment {0}")]
+    NoReservation(String),
     #[error("{0} is for shippy's own services, not for users")]
     ServicesOnly(&'static str),
     #[error("store: {0}")]
@@ -206,7 +208,9 @@ impl KindedError for VesselError {
         match self {
             VesselError::Invalid(_) => ErrorKind::InvalidArgument,
             VesselError::DuplicateId(_) => ErrorKind::AlreadyExists,
-            VesselError::NoneAvailable(_) | VesselError::UnknownVessel(_) => ErrorKind::NotFound,
+            VesselError::NoneAvailable(_)
+            | VesselError::UnknownVessel(_)
+            | VesselError::NoReservation(_) => ErrorKind::NotFound,
             VesselError::NoRoom { .. } => ErrorKind::FailedPrecondition,
             VesselError::ReservationReleased(_) => ErrorKind::Conflict,
             VesselError::ServicesOnly(_) => ErrorKind::PermissionDenied,
