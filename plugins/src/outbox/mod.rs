@@ -8,6 +8,8 @@
 //! ([`sqlite::enqueue`], [`mongo::enqueue`]); the [`Outbox`] trait is the relay's side.
 
 pub mod contract;
+#[cfg(feature = "mongodb")]
+pub mod embedded;
 pub mod memory;
 #[cfg(feature = "mongodb")]
 pub mod mongo;
@@ -16,6 +18,8 @@ pub mod sqlite;
 
 use async_trait::async_trait;
 
+#[cfg(feature = "mongodb")]
+pub use embedded::EmbeddedOutbox;
 pub use memory::MemoryOutbox;
 #[cfg(feature = "mongodb")]
 pub use mongo::MongoOutbox;

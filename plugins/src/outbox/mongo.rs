@@ -14,16 +14,42 @@ use super::{Outbox, OutboxError, Outgoing, Pending};
 use crate::broker::Message;
 use crate::store::mongo::TRANSACTION_TRIES;
 
-#[derive(Debug, Serialize, Deserialize)]
-struct Entry {
+/// One event waiting to be published, as MongoDB keeps it: a document of the outbox
+/// collection, or an element of a document's embedded outbox ([`super::embedded`]).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Entry {
     #[serde(rename = "_id")]
-    id: ObjectId,
+    pub(crate) id: ObjectId,
     /// Microseconds, made strictly increasing within a process: the order of the line.
-    seq: i64,
+    pub(crate) seq: i64,
     topic: String,
     key: String,
     headers: BTreeMap<String, String>,
     payload: Binary,
+}
+
+impl Entry {
+    /// `outgoing`, ready to store, placed after every entry made before it in this process.
+    /// Refused when the fault flag `store.refuse_writes` is on: every write carries an event,
+    /// so this is where a store refusing writes is played.
+    pub fn new(outgoing: &Outgoing) -> mongodb::error::Result<Self> {
+        refuse_if_flagged()?;
+        Ok(entry(outgoing))
+    }
+
+    pub(crate) fn into_pending(self, id: String) -> Pending {
+        Pending {
+            id,
+            outgoing: Outgoing {
+                topic: self.topic,
+                message: Message {
+                    key: self.key,
+                    headers: self.headers,
+                    payload: self.payload.bytes,
+                },
+            },
+        }
+    }
 }
 
 /// The next `seq`: the clock in microseconds, but never less than one past the last.
@@ -215,16 +241,9 @@ impl Outbox for MongoOutbox {
         }
         Ok(entries
             .into_iter()
-            .map(|e| Pending {
-                id: e.id.to_hex(),
-                outgoing: Outgoing {
-                    topic: e.topic,
-                    message: Message {
-                        key: e.key,
-                        headers: e.headers,
-                        payload: e.payload.bytes,
-                    },
-                },
+            .map(|e| {
+                let id = e.id.to_hex();
+                e.into_pending(id)
             })
             .collect())
     }

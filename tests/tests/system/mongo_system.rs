@@ -1,9 +1,14 @@
 //! The tutorial on the MongoDB adapters (the MongoDB-wire test server `make test` starts):
 //! it works, survives a full restart, and what it stored is ordinary documents that a stock
-//! client (pymongo) reads.
+//! client (pymongo) reads. A consignment-service killed under load, wherever it was in a
+//! write, is resumed by the next instance within `saga.stale_secs` and a few seconds.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use serde_json::{Value, json};
-use shippy_system_tests::{System, eventually, sample, servers, venv_tool};
+use shippy_common::names;
+use shippy_system_tests::{System, eventually, join_all, sample, servers, venv_tool};
 
 const READ_BACK: &str = r#"
 import json, sys, pymongo
@@ -15,7 +20,8 @@ print(json.dumps({
     "room": {v["_id"]: [v["remaining_capacity"], v["remaining_weight"]] for v in db.vessels.find()},
     "reservations": list(db.reservations.find()),
     "events": list(db.events.find({"method": {"$ne": "Seed"}}, {"_id": 0, "origin": 1, "user_id": 1})),
-    "outbox": sum(db[c].count_documents({}) for c in ("users_outbox", "vessels_outbox", "consignments_outbox")),
+    "outbox": sum(db[c].count_documents({}) for c in ("users_outbox", "vessels_outbox", "consignments_outbox"))
+        + db.consignments.count_documents({"outbox_seq": {"$exists": True}}),
 }, default=str))
 "#;
 
@@ -125,4 +131,164 @@ async fn the_tutorial_runs_on_mongodb_and_stores_plain_documents() {
         stored["outbox"], 0,
         "every event left the outbox once published"
     );
+}
+
+/// Heavier than any seeded or sample vessel takes, so only the test's vessel carries it.
+const HEAVY: i64 = 250_000;
+const CLIENTS: usize = 8;
+const ROOM: i64 = 4_000;
+
+#[tokio::test]
+async fn a_consignment_service_killed_under_load_on_mongodb_is_resumed_within_stale_secs() {
+    let Some(uri) = servers::mongo() else {
+        return;
+    };
+    let database = format!(
+        "shippy_crash_{}_{}",
+        std::process::id(),
+        shippy_plugins::now_unix_ms()
+    );
+    let store = [
+        ("SHIPPY_STORE__KIND", "mongodb"),
+        ("SHIPPY_STORE__MONGODB_URI", uri.as_str()),
+        ("SHIPPY_STORE__MONGODB_DATABASE", database.as_str()),
+    ];
+    let mut system = System::start_with(&store).await;
+    let token = system.rest_user("crash-mongo@example.com").await;
+    let vessel =
+        json!({"id": "hauler", "name": "The hauler", "capacity": ROOM, "max_weight": ROOM * HEAVY});
+    let (status, body) = system
+        .rest("POST", "/api/v1/vessels", Some(&token), Some(vessel))
+        .await;
+    assert_eq!(status, 201, "{body}");
+
+    // Eight clients book, each with keys of its own, until consignment-service dies under
+    // them: with bookings in every step, the kill lands wherever a write is.
+    let (booked, stop) = (
+        Arc::new(AtomicUsize::new(0)),
+        Arc::new(AtomicBool::new(false)),
+    );
+    let clients = (0..CLIENTS).map(|client| {
+        let (system, token, booked, stop) = (&system, &token, booked.clone(), stop.clone());
+        async move {
+            let mut cut_off = Vec::new();
+            for n in 0.. {
+                if stop.load(Ordering::SeqCst) {
+                    break;
+                }
+                let key = format!("c{client}-{n}");
+                let (status, body) = book(system, token, &key).await;
+                match status {
+                    201 => {
+                        booked.fetch_add(1, Ordering::SeqCst);
+                    }
+                    503 => cut_off.push(key),
+                    // The gateway meets the dead instance: nothing was stored under the key.
+                    _ if stop.load(Ordering::SeqCst) => break,
+                    other => panic!("booking {key}: {other} {body}"),
+                }
+            }
+            cut_off
+        }
+    });
+    let killer = async {
+        let enough = eventually(60, || async {
+            (booked.load(Ordering::SeqCst) >= 40).then_some(())
+        })
+        .await;
+        assert!(
+            enough.is_some(),
+            "40 bookings were not made\n{}",
+            system.logs()
+        );
+        kill(&system, names::CONSIGNMENT);
+        stop.store(true, Ordering::SeqCst);
+    };
+    let (cut_off, ()) = tokio::join!(join_all(clients), killer);
+    let cut_off: Vec<String> = cut_off.into_iter().flatten().collect();
+
+    system.kill_service(names::CONSIGNMENT).await;
+    let restarted = tokio::time::Instant::now();
+    system.start_service(names::CONSIGNMENT).await;
+    let stale = system.config.saga.stale_secs;
+    let settled = eventually(stale + 20, || async {
+        let (status, body) = system
+            .rest("GET", "/api/v1/consignments", Some(&token), None)
+            .await;
+        let list = body["consignments"].as_array().cloned().unwrap_or_default();
+        let ended = |c: &Value| matches!(c["status"].as_str(), Some("booked" | "rejected"));
+        (status == 200 && list.iter().all(ended)).then_some(list)
+    })
+    .await
+    .unwrap_or_else(|| {
+        panic!(
+            "bookings still unfinished {stale} + 20 s after the restart\n{}",
+            system.logs()
+        )
+    });
+    eprintln!(
+        "{} bookings, {} cut off by the kill; all ended {:.1} s after the restart (saga.stale_secs = {stale})",
+        settled.len(),
+        cut_off.len(),
+        restarted.elapsed().as_secs_f64()
+    );
+    let on_hauler = settled.iter().filter(|c| c["status"] == "booked").count();
+    assert_eq!(settled.len(), on_hauler, "room for all: none is rejected");
+
+    // Every client whose answer the kill cut off gets the booking with a retry of its key.
+    for key in &cut_off {
+        let (status, body) = eventually(20, || async {
+            let answer = book(&system, &token, key).await;
+            (answer.0 != 503).then_some(answer)
+        })
+        .await
+        .expect("a retry gets through");
+        assert_eq!(status, 201, "{key}: {body}");
+    }
+    let (_, vessels) = system
+        .rest("GET", "/api/v1/vessels", Some(&token), None)
+        .await;
+    let hauler = vessels["vessels"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|v| v["id"] == "hauler")
+        .unwrap()
+        .clone();
+    let (_, listed) = system
+        .rest("GET", "/api/v1/consignments", Some(&token), None)
+        .await;
+    let booked_now = listed["consignments"].as_array().unwrap().len();
+    assert_eq!(
+        hauler["remaining_capacity"].as_i64().unwrap(),
+        ROOM - i64::try_from(booked_now).unwrap(),
+        "one reservation per booking, no more, no less"
+    );
+    system.stop_all().await;
+}
+
+async fn book(system: &System, token: &str, key: &str) -> (u16, Value) {
+    let body = json!({
+        "description": "steel coils",
+        "weight": HEAVY,
+        "containers": [{"customer_id": "cust001", "origin": "Teesport"}],
+    });
+    system
+        .rest_with(
+            "POST",
+            "/api/v1/consignments",
+            Some(token),
+            Some(body),
+            &[("idempotency-key", key)],
+        )
+        .await
+}
+
+fn kill(system: &System, service: &str) {
+    let pid = i32::try_from(system.pid(service).expect("service is running")).unwrap();
+    nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(pid),
+        nix::sys::signal::Signal::SIGKILL,
+    )
+    .unwrap();
 }

@@ -158,6 +158,60 @@ pub async fn unfinished_bookings_are_found_once_they_stand_still(
     );
 }
 
+pub async fn a_bookings_events_leave_once_sent_and_its_next_steps_wait_in_order(
+    r: Arc<dyn ConsignmentRepository>,
+) {
+    let outbox = r.outbox();
+    for id in ["c1", "c2", "c3"] {
+        r.create(&pending(id, "alice"), &booked(id)).await.unwrap();
+    }
+    let first = outbox.pending(2).await.unwrap();
+    let got: Vec<_> = first.iter().map(|p| p.outgoing.clone()).collect();
+    assert_eq!(
+        got,
+        vec![booked("c1"), booked("c2")],
+        "oldest first, a batch at most"
+    );
+    let ids: Vec<String> = first.into_iter().map(|p| p.id).collect();
+    outbox.sent(&ids).await.unwrap();
+    assert_eq!(waiting(outbox.as_ref()).await, vec![booked("c3")]);
+
+    // The booking whose event left takes its next steps: their events wait, in order.
+    let p = pending("c1", "alice");
+    let b = p.booked("v1", &at(2_000)).unwrap();
+    let (on, off) = (
+        outgoing("shippy.log", "alice", "booked"),
+        outgoing("shippy.log", "alice", "cancelling"),
+    );
+    assert!(r.advance(Status::Pending, &b, Some(&on)).await.unwrap());
+    let cancelling = b.cancelling(&at(3_000)).unwrap();
+    assert!(
+        r.advance(Status::Booked, &cancelling, Some(&off))
+            .await
+            .unwrap()
+    );
+    assert_eq!(waiting(outbox.as_ref()).await, vec![booked("c3"), on, off]);
+    assert_eq!(outbox.backlog().await.unwrap(), 3);
+    let ids: Vec<String> = outbox
+        .pending(10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.id)
+        .collect();
+    outbox.sent(&ids).await.unwrap();
+    assert_eq!(
+        outbox.backlog().await.unwrap(),
+        0,
+        "every event left once sent"
+    );
+    assert_eq!(
+        r.get("c1").await.unwrap(),
+        Some(cancelling),
+        "the booking itself is untouched by its events leaving"
+    );
+}
+
 #[macro_export]
 macro_rules! consignment_repo_contract {
     // Cases that need test servers (`shippy_plugins::test_servers::TestServer`s): each is
@@ -169,6 +223,7 @@ macro_rules! consignment_repo_contract {
             a_booking_moves_on_only_from_the_step_it_was_read_at,
             one_owner_and_key_make_one_booking,
             unfinished_bookings_are_found_once_they_stand_still,
+            a_bookings_events_leave_once_sent_and_its_next_steps_wait_in_order,
         );
     };
     ($make:expr) => {

@@ -1,6 +1,11 @@
 //! The consignment store on MongoDB: collection `consignments`, one plain document per
 //! consignment with its containers and saga steps embedded, indexed by owner, by owner and
 //! idempotency key (unique), and by unfinished status.
+//!
+//! Every saga step is one single-document write with its event inside the document (an
+//! [`EmbeddedOutbox`]), never a multi-document transaction: a process killed mid-write
+//! leaves no transaction holding the booking's locks on the server, so the next instance
+//! resumes it as soon as `saga.stale_secs` has passed.
 
 use std::sync::Arc;
 
@@ -9,8 +14,8 @@ use mongodb::bson::{Document, doc};
 use mongodb::options::IndexOptions;
 use mongodb::{Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
-use shippy_plugins::outbox::{MongoOutbox, Outbox, Outgoing};
-use shippy_plugins::store::mongo::{TRANSACTION_TRIES, is_duplicate_key, is_transient};
+use shippy_plugins::outbox::{EmbeddedOutbox, MongoOutbox, Outbox, Outgoing};
+use shippy_plugins::store::mongo::is_duplicate_key;
 
 use super::{ConsignmentRepository, RepoError};
 use crate::domain::{Consignment, Container, Status, Step};
@@ -86,7 +91,7 @@ impl TryFrom<ConsignmentDoc> for Consignment {
 #[derive(Clone, Debug)]
 pub struct MongoConsignments {
     consignments: Collection<ConsignmentDoc>,
-    outbox: MongoOutbox,
+    outbox: EmbeddedOutbox,
 }
 
 fn unavailable(e: mongodb::error::Error) -> RepoError {
@@ -136,7 +141,12 @@ impl MongoConsignments {
                 .await
                 .map_err(unavailable)?;
         }
-        let outbox = MongoOutbox::open(db, "consignments_outbox")
+        // Events enqueued on their own, and those left by versions that wrote a booking and its
+        // event in a multi-document transaction, still wait in the collection beside.
+        let beside = MongoOutbox::open(db, "consignments_outbox")
+            .await
+            .map_err(|e| RepoError::Unavailable(e.to_string()))?;
+        let outbox = EmbeddedOutbox::open(&consignments, beside)
             .await
             .map_err(|e| RepoError::Unavailable(e.to_string()))?;
         Ok(Self {
@@ -177,55 +187,53 @@ impl MongoConsignments {
         found.map(Consignment::try_from).transpose()
     }
 
-    async fn advance_once(
+    /// The one write of a saga step: the guard (the booking is still at `from`), the step
+    /// and its event, in one update of one document.
+    async fn write_step(
         &self,
         from: Status,
         next: &Consignment,
         event: Option<&Outgoing>,
     ) -> mongodb::error::Result<bool> {
-        let mut session = self.consignments.client().start_session().await?;
-        session.start_transaction().await?;
         let steps = mongodb::bson::to_bson(&next.steps)?;
-        // The guard: only the booking as it was read moves on.
+        let mut update = doc! { "$set": {
+            "status": next.status.as_str(),
+            "vessel_id": &next.vessel_id,
+            "reason": &next.reason,
+            "steps": steps,
+            "updated_ms": next.updated_ms,
+        } };
+        if let Some(event) = event {
+            EmbeddedOutbox::push_into(&mut update, event)?;
+        }
         let moved = self
             .consignments
-            .update_one(
-                doc! { "_id": &next.id, "status": from.as_str() },
-                doc! { "$set": {
-                    "status": next.status.as_str(),
-                    "vessel_id": &next.vessel_id,
-                    "reason": &next.reason,
-                    "steps": steps,
-                    "updated_ms": next.updated_ms,
-                } },
-            )
-            .session(&mut session)
+            .update_one(doc! { "_id": &next.id, "status": from.as_str() }, update)
             .await?;
-        if moved.matched_count == 0 {
-            session.abort_transaction().await?;
-            return Ok(false);
-        }
-        if let Some(event) = event {
-            self.outbox.enqueue_in(&mut session, event).await?;
-        }
-        session.commit_transaction().await?;
-        Ok(true)
+        Ok(moved.matched_count > 0)
+    }
+
+    async fn create_once(&self, c: &Consignment, event: &Outgoing) -> mongodb::error::Result<()> {
+        let mut document = mongodb::bson::to_document(&ConsignmentDoc::from(c))?;
+        document.extend(EmbeddedOutbox::insert_fields(event)?);
+        self.consignments
+            .clone_with_type::<Document>()
+            .insert_one(document)
+            .await?;
+        Ok(())
     }
 }
 
 #[async_trait]
 impl ConsignmentRepository for MongoConsignments {
     async fn create(&self, c: &Consignment, event: &Outgoing) -> Result<(), RepoError> {
-        self.outbox
-            .insert_with(&self.consignments, ConsignmentDoc::from(c), event)
-            .await
-            .map_err(|e| {
-                if is_duplicate_key(&e) {
-                    RepoError::DuplicateKey
-                } else {
-                    unavailable(e)
-                }
-            })
+        self.create_once(c, event).await.map_err(|e| {
+            if is_duplicate_key(&e) {
+                RepoError::DuplicateKey
+            } else {
+                unavailable(e)
+            }
+        })
     }
 
     async fn get(&self, id: &str) -> Result<Option<Consignment>, RepoError> {
@@ -243,17 +251,10 @@ impl ConsignmentRepository for MongoConsignments {
         next: &Consignment,
         event: Option<&Outgoing>,
     ) -> Result<bool, RepoError> {
-        let mut tries = 0;
-        loop {
-            tries += 1;
-            match self.advance_once(from, next, event).await {
-                Err(e) if is_transient(&e) && tries < TRANSACTION_TRIES => {
-                    tokio::time::sleep(std::time::Duration::from_millis(u64::from(tries) * 5))
-                        .await;
-                }
-                other => return other.map_err(unavailable),
-            }
-        }
+        // A single-document write: the driver retries it once on a passing network error.
+        self.write_step(from, next, event)
+            .await
+            .map_err(unavailable)
     }
 
     async fn unfinished(
