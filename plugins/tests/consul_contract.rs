@@ -14,3 +14,14 @@ shippy_plugins::registry_contract!(async {
     let address = support::consul_double::start().await;
     Arc::new(ConsulRegistry::connect(&address).unwrap()) as Arc<dyn Registry>
 });
+
+/// shippy's consulrs is built on the build's one HTTP stack, without TLS: an agent address
+/// that asks for TLS is refused at start, saying so, never reached in plain text.
+#[test]
+fn a_consul_agent_behind_tls_is_refused_at_start_saying_tls_is_not_built_in() {
+    let refused = ConsulRegistry::connect("https://consul.internal:8501").unwrap_err();
+    assert!(
+        refused.to_string().contains("TLS to Consul") && refused.to_string().contains("plain HTTP"),
+        "{refused}"
+    );
+}

@@ -4,6 +4,7 @@
 //! Claims carry the user's id, email and name, the issuer, audience and times: nothing
 //! secret (the reference system put the password hash in its tokens).
 
+pub mod ed25519;
 mod keys;
 mod layer;
 pub mod revocations;
@@ -108,6 +109,7 @@ pub struct Subject<'a> {
 
 impl TokenIssuer {
     pub fn from_pem(pem: &[u8], config: &AuthConfig) -> Result<Self, AuthError> {
+        ed25519::install();
         let key = EncodingKey::from_ed_pem(pem).map_err(|e| AuthError::Key {
             path: config.private_key.display().to_string(),
             reason: e.to_string(),
@@ -176,6 +178,7 @@ impl std::fmt::Debug for TokenVerifier {
 
 impl TokenVerifier {
     pub fn from_pem(pem: &[u8], config: &AuthConfig) -> Result<Self, AuthError> {
+        ed25519::install();
         let key = DecodingKey::from_ed_pem(pem).map_err(|e| AuthError::Key {
             path: config.public_key.display().to_string(),
             reason: e.to_string(),

@@ -39,6 +39,7 @@ impl ServiceTokens {
         service: &'static str,
         config: &AuthConfig,
     ) -> Result<Self, AuthError> {
+        super::ed25519::install();
         let key = EncodingKey::from_ed_pem(pem).map_err(|e| AuthError::Key {
             path: config.service_private_key.display().to_string(),
             reason: e.to_string(),

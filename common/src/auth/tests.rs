@@ -45,6 +45,7 @@ fn expired_garbage_wrong_issuer_and_audience_are_each_named() {
     let keys = generate_key_pair().unwrap();
     let verifier = TokenVerifier::from_pem(keys.public_pem.as_bytes(), &cfg).unwrap();
     let sign = |claims: &Claims| {
+        super::ed25519::install();
         let key = EncodingKey::from_ed_pem(keys.private_pem.as_bytes()).unwrap();
         jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), claims, &key).unwrap()
     };
@@ -156,6 +157,7 @@ fn a_remembered_token_is_still_refused_once_its_time_is_up() {
         exp: now - 3,
         jti: String::new(),
     };
+    super::ed25519::install();
     let key = EncodingKey::from_ed_pem(keys.private_pem.as_bytes()).unwrap();
     let token = jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), &claims, &key).unwrap();
     assert_eq!(verifier.verify(&token).unwrap().sub, "u-1");
@@ -267,4 +269,36 @@ fn a_caller_debug_prints_its_claims_but_never_its_token() {
     assert!(printed.contains("u-1"), "{printed}");
     assert!(!printed.contains("secret"), "{printed}");
     assert!(printed.contains("<redacted>"), "{printed}");
+}
+
+#[test]
+fn a_token_naming_rsa_hmac_or_ecdsa_is_refused_and_only_ed25519_is_built_in() {
+    let cfg = config();
+    let keys = generate_key_pair().unwrap();
+    let verifier = TokenVerifier::from_pem(keys.public_pem.as_bytes(), &cfg).unwrap();
+    // Headers {"alg":…,"typ":"JWT"} for RS256, PS512, HS256 and ES256, a payload and a
+    // signature that would be checked if the algorithm were.
+    for header in [
+        "eyJhbGciOiJSUzI1NiIsInR5cCI6IkpXVCJ9",
+        "eyJhbGciOiJQUzUxMiIsInR5cCI6IkpXVCJ9",
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9",
+        "eyJhbGciOiJFUzI1NiIsInR5cCI6IkpXVCJ9",
+    ] {
+        let token = format!("{header}.eyJzdWIiOiJ1LTEifQ.c2lnbmF0dXJl");
+        assert_eq!(
+            verifier.verify(&token),
+            Err(AuthError::WrongAlgorithm),
+            "{header}"
+        );
+    }
+    // The provider itself has no other algorithm to offer: asking it to sign with RS256 or
+    // HS256 is an error, not a signature.
+    let key = EncodingKey::from_ed_pem(keys.private_pem.as_bytes()).unwrap();
+    for alg in [Algorithm::RS256, Algorithm::HS256, Algorithm::ES256] {
+        let claims = serde_json::json!({"sub": "u-1"});
+        assert!(jsonwebtoken::encode(&Header::new(alg), &claims, &key).is_err());
+    }
+    let hmac = EncodingKey::from_secret(keys.public_pem.as_bytes());
+    let claims = serde_json::json!({"sub": "u-1"});
+    assert!(jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &hmac).is_err());
 }

@@ -36,12 +36,35 @@ fn claims(sub: &str, changes: Value) -> Value {
 }
 
 fn ed25519(private_pem: &[u8], claims: &Value) -> String {
+    shippy_common::auth::ed25519::install();
     let key = EncodingKey::from_ed_pem(private_pem).unwrap();
     jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), claims, &key).unwrap()
 }
 
 fn b64(v: &Value) -> String {
     URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap())
+}
+
+/// A token whose header names `alg`, signed by `sign` over its first two parts, made by
+/// hand: the jsonwebtoken that shippy builds has no HMAC or RSA code to make it with.
+fn hand_signed(alg: &str, sign: &dyn Fn(&[u8]) -> Vec<u8>, claims: &Value) -> String {
+    let signed = format!(
+        "{}.{}",
+        b64(&json!({"alg": alg, "typ": "JWT"})),
+        b64(claims)
+    );
+    let signature = URL_SAFE_NO_PAD.encode(sign(signed.as_bytes()));
+    format!("{signed}.{signature}")
+}
+
+/// HMAC-SHA256 keyed with `secret` (the public key, in the classic confusion attack).
+fn hs256(secret: &[u8]) -> impl Fn(&[u8]) -> Vec<u8> + '_ {
+    use hmac::Mac;
+    move |message| {
+        let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(secret).unwrap();
+        mac.update(message);
+        mac.finalize().into_bytes().to_vec()
+    }
 }
 
 /// Each attack: a name, the token (None: no header at all), and the words one of which the
@@ -56,7 +79,6 @@ fn attacks(
     let foreign = generate_key_pair().unwrap().private_pem;
     let (head, rest) = valid.split_once('.').unwrap();
     let signature = rest.split_once('.').unwrap().1;
-    let hmac = EncodingKey::from_secret(&public);
     vec![
         ("no token", None, &["missing token"]),
         ("garbage", Some("garbage".into()), &["malformed token"]),
@@ -105,14 +127,20 @@ fn attacks(
         ),
         (
             "hmac with the public key",
-            Some(
-                jsonwebtoken::encode(
-                    &Header::new(Algorithm::HS256),
-                    &claims(victim, json!({})),
-                    &hmac,
-                )
-                .unwrap(),
-            ),
+            Some(hand_signed(
+                "HS256",
+                &hs256(&public),
+                &claims(victim, json!({})),
+            )),
+            &["algorithm not accepted"],
+        ),
+        (
+            "rsa, which shippy has no code for",
+            Some(hand_signed(
+                "RS256",
+                &|_| vec![7; 256],
+                &claims(victim, json!({})),
+            )),
             &["algorithm not accepted"],
         ),
         (

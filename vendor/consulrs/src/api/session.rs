@@ -1,0 +1,3 @@
+pub mod common;
+pub mod requests;
+pub mod responses;
