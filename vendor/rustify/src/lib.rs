@@ -1,3 +1,5 @@
+// shippy: upstream code, kept as released; its lints are upstream's (crates.io caps them too).
+#![allow(warnings)]
 //! # rustify
 //!
 //! <p align="center">
