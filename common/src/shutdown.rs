@@ -57,7 +57,7 @@ impl Stopping {
         (StopHandle { tx }, Stopping { rx })
     }
 
-    /// `stream`, ending as soon as the process starts stopping.
+    /// `stream`, ending as soon as the process starts stopping, or when `stream` ends.
     pub fn bound<S>(&self, stream: S) -> impl Stream<Item = S::Item> + Send + use<S>
     where
         S: Stream + Send + 'static,
@@ -65,17 +65,20 @@ impl Stopping {
     {
         enum Item<T> {
             Next(T),
-            Stop,
+            /// The process is stopping, or the stream ended: a merge alone would wait for
+            /// the stop signal too.
+            End,
         }
         let stops = WatchStream::new(self.rx.clone())
             .filter(|stopping| *stopping)
-            .map(|_| Item::Stop);
+            .map(|_| Item::End);
         stream
             .map(Item::Next)
+            .chain(tokio_stream::once(Item::End))
             .merge(stops)
             .map_while(|item| match item {
                 Item::Next(next) => Some(next),
-                Item::Stop => None,
+                Item::End => None,
             })
     }
 }
@@ -122,5 +125,19 @@ mod tests {
             "ended although the source is still open"
         );
         drop(tx);
+    }
+
+    #[tokio::test]
+    async fn a_bound_stream_ends_when_its_source_does() {
+        let (_handle, stopping) = Stopping::new();
+        let mut bound = Box::pin(stopping.bound(tokio_stream::iter([1, 2])));
+        assert_eq!(bound.next().await, Some(1));
+        assert_eq!(bound.next().await, Some(2));
+        let ended = tokio::time::timeout(std::time::Duration::from_secs(5), bound.next()).await;
+        assert_eq!(
+            ended,
+            Ok(None),
+            "ended with its source, not at the stop signal"
+        );
     }
 }
