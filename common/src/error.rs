@@ -92,7 +92,16 @@ pub trait KindedError: std::error::Error {
     fn fields(&self) -> Option<&crate::FieldErrors> {
         None
     }
+    /// The words a caller gets instead of the error's own text, when that text holds what
+    /// only the service should see (a store's or a decoder's message, a path): `Some` is
+    /// answered, and the full text is logged once with the request id the answer names.
+    fn public_message(&self) -> Option<String> {
+        None
+    }
 }
+
+/// What a caller is told when the store failed: what to do, never the store's own words.
+pub const STORE_UNAVAILABLE: &str = "the store is unavailable; retry shortly";
 
 /// Turns a service error into a gRPC status through the table. Internal errors are logged
 /// here, once, and the client sees only "internal error".
@@ -100,6 +109,10 @@ pub fn to_status<E: KindedError>(error: &E) -> Status {
     let kind = error.kind();
     if let Some(fields) = error.fields().filter(|f| !f.is_empty()) {
         fields.status(kind.grpc_code(), error.to_string())
+    } else if let Some(public) = error.public_message().filter(|_| kind.is_public()) {
+        let request = crate::request_id::request_id().unwrap_or_else(|| "-".to_owned());
+        tracing::warn!(%error, request_id = %request, "answered without its detail");
+        Status::new(kind.grpc_code(), format!("{public} (request {request})"))
     } else if kind.is_public() {
         Status::new(kind.grpc_code(), error.to_string())
     } else {
@@ -153,6 +166,31 @@ mod tests {
         fn kind(&self) -> ErrorKind {
             ErrorKind::Internal
         }
+    }
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("store: disk I/O error at /var/lib/shippy/users.db: SQLITE_IOERR")]
+    struct StoreDown;
+
+    impl KindedError for StoreDown {
+        fn kind(&self) -> ErrorKind {
+            ErrorKind::Unavailable
+        }
+        fn public_message(&self) -> Option<String> {
+            Some(STORE_UNAVAILABLE.to_owned())
+        }
+    }
+
+    #[tokio::test]
+    async fn a_store_failure_is_retryable_in_the_tables_words_with_the_request_to_look_up() {
+        let status =
+            crate::request_id::with_request_id("req-42".into(), async { to_status(&StoreDown) })
+                .await;
+        assert_eq!(status.code(), Code::Unavailable);
+        assert_eq!(
+            status.message(),
+            "the store is unavailable; retry shortly (request req-42)"
+        );
     }
 
     #[test]

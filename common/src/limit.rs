@@ -186,6 +186,8 @@ mod tests {
             requests_per_sec: per_sec,
             burst,
             trusted_proxies: vec![],
+            live_feeds_per_user: 5,
+            live_feeds_total: 1000,
         })
         .unwrap()
     }
@@ -214,6 +216,8 @@ mod tests {
                 requests_per_sec: 0,
                 burst: 0,
                 trusted_proxies: vec![],
+                live_feeds_per_user: 5,
+                live_feeds_total: 1000,
             })
             .is_none()
         );

@@ -41,8 +41,8 @@ enum Command {
         #[arg(long)]
         password: String,
     },
-    /// List every user (needs a token)
-    List,
+    /// Show the user the token belongs to (needs a token); other users' details are private
+    Me,
     /// Log out: revoke the token (SHIPPY_TOKEN or --token) on every service
     Logout,
 }
@@ -118,28 +118,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("unset SHIPPY_TOKEN");
             }
         }
-        Command::List => {
-            let users = client
-                .get_all(cli.conn.authed(pb::Request {})?)
+        Command::Me => {
+            let me = client
+                .get(cli.conn.authed(pb::User::default())?)
                 .await
                 .map_err(|s| describe(&s))?
                 .into_inner()
-                .users;
+                .user
+                .unwrap_or_default();
             if cli.conn.json {
-                output::json(&json!({ "users": users.iter().map(user_json).collect::<Vec<_>>() }));
+                output::json(&json!({ "user": user_json(&me) }));
             } else {
-                let rows = users
-                    .iter()
-                    .map(|u| {
-                        vec![
-                            u.id.clone(),
-                            u.name.clone(),
-                            u.email.clone(),
-                            u.company.clone(),
-                        ]
-                    })
-                    .collect::<Vec<_>>();
-                output::table(&["id", "name", "email", "company"], &rows);
+                let row = vec![
+                    me.id.clone(),
+                    me.name.clone(),
+                    me.email.clone(),
+                    me.company.clone(),
+                ];
+                output::table(&["id", "name", "email", "company"], &[row]);
             }
         }
     }
@@ -173,10 +169,14 @@ mod tests {
         assert!(matches!(cli.command, Command::Create { ref company, .. } if company == "BBC"));
         assert!(Cli::try_parse_from(["user-cli", "auth", "--email", "e@x.io"]).is_err());
         assert!(
-            Cli::try_parse_from(["user-cli", "list", "--json"])
+            Cli::try_parse_from(["user-cli", "me", "--json"])
                 .unwrap()
                 .conn
                 .json
+        );
+        assert!(
+            Cli::try_parse_from(["user-cli", "list"]).is_err(),
+            "no list of every user: other users' details are private"
         );
     }
 }

@@ -86,7 +86,8 @@ fn read_key(path: &Path) -> Result<Vec<u8>, AuthError> {
     })
 }
 
-fn now_secs() -> i64 {
+/// The clock tokens are judged by, in unix seconds.
+pub fn now_secs() -> i64 {
     shippy_plugins::now_unix_ms() / 1000
 }
 
@@ -230,7 +231,8 @@ impl TokenVerifier {
         revoked.insert(jti.to_owned(), until);
     }
 
-    fn is_revoked(&self, claims: &Claims) -> bool {
+    /// Whether the token `claims` describe was logged out (as far as this process knows).
+    pub fn is_revoked(&self, claims: &Claims) -> bool {
         !claims.jti.is_empty()
             && self
                 .revoked

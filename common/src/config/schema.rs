@@ -136,6 +136,14 @@ pub struct AuthConfig {
     pub login_failures_per_address: u32,
     /// The log-in throttling window.
     pub login_window_secs: u64,
+    /// How long a successful log-in from an address exempts that account, from that address,
+    /// from the account-wide and address-wide locks (only its own failures there count).
+    pub login_trusted_days: u64,
+    /// Password hashes or checks (19 MiB and a core each) run at once; 0: one per core.
+    pub hash_concurrency: usize,
+    /// How long a sign-up or log-in waits for its turn to hash before it is answered 503
+    /// with `retry-after`.
+    pub hash_wait_ms: u64,
 }
 
 /// The booking saga the consignment service runs.
@@ -183,6 +191,11 @@ pub struct LimitsConfig {
     /// Peers (addresses or networks) whose `x-forwarded-for` names the client they forward
     /// for: the gateway, an ingress. Anyone else is limited under its own address.
     pub trusted_proxies: Vec<String>,
+    /// Live feeds (`GET /api/v1/logs/stream`, `LogService.Watch`) one user may hold open at
+    /// once, per log-service instance.
+    pub live_feeds_per_user: usize,
+    /// Live feeds one log-service instance holds open at once, across users.
+    pub live_feeds_total: usize,
 }
 
 /// How clients treat the instances they balance across.

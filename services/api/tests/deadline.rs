@@ -99,6 +99,8 @@ async fn app(name: &str) -> axum::Router {
         requests_per_sec: 1000,
         burst: 1000,
         trusted_proxies: vec![],
+        live_feeds_per_user: 5,
+        live_feeds_total: 1000,
     };
     shippy_api::app(state, &config, &limits)
 }

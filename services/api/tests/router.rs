@@ -38,6 +38,8 @@ fn app_limited(per_sec: u32) -> axum::Router {
         requests_per_sec: per_sec,
         burst: per_sec,
         trusted_proxies: vec![],
+        live_feeds_per_user: 5,
+        live_feeds_total: 1000,
     };
     shippy_api::app(state, &config, &limits)
 }
@@ -233,7 +235,7 @@ async fn the_openapi_document_lists_every_endpoint_with_its_schemas() {
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     let expected = [
         ("/api/v1/users", "post"),
-        ("/api/v1/users", "get"),
+        ("/api/v1/users/me", "get"),
         ("/api/v1/auth/login", "post"),
         ("/api/v1/auth/validate", "post"),
         ("/api/v1/vessels", "post"),
@@ -473,7 +475,7 @@ async fn a_booking_with_a_bad_key_and_bad_fields_names_them_all() {
 async fn every_protected_route_asks_for_the_token_before_it_looks_for_a_service() {
     // No service is registered: a 401 at once proves the gateway refused it itself.
     let requests = [
-        Request::get("/api/v1/users"),
+        Request::get("/api/v1/users/me"),
         Request::get("/api/v1/vessels"),
         Request::post("/api/v1/vessels").header("content-type", "application/json"),
         Request::get("/api/v1/vessels/available?capacity=1&max_weight=1"),
@@ -517,7 +519,7 @@ async fn the_openapi_document_holds_exactly_the_operations_the_router_serves() {
     documented.sort();
     let mut expected: Vec<(String, String)> = [
         ("POST", "/api/v1/users"),
-        ("GET", "/api/v1/users"),
+        ("GET", "/api/v1/users/me"),
         ("POST", "/api/v1/auth/login"),
         ("POST", "/api/v1/auth/logout"),
         ("POST", "/api/v1/auth/validate"),

@@ -17,6 +17,7 @@ use shippy_common::events::Events;
 use shippy_plugins::outbox::Outgoing;
 use tokio::time::Instant;
 
+use crate::domain::error::STORE_CAUSE;
 use crate::domain::{
     Consignment, ConsignmentError, IdempotencyKey, NewConsignment, Next, Now, Status, containers,
     new_id,
@@ -325,7 +326,7 @@ fn unfinished(id: &str, e: ConsignmentError) -> ConsignmentError {
         },
         ConsignmentError::Store(cause) => ConsignmentError::Unfinished {
             id: id.to_owned(),
-            cause: format!("store: {cause}"),
+            cause: format!("{STORE_CAUSE}{cause}"),
         },
         _ => e,
     }

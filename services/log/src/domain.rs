@@ -124,6 +124,10 @@ pub enum LogError {
     /// writes) is not shown to the caller.
     #[error("log store unavailable")]
     Store(String),
+    #[error("too many live feeds are open on this server; try again in a minute")]
+    TooManyFeeds,
+    #[error("you have {0} live feeds open, the most one user may: close one first")]
+    TooManyOfYourFeeds(usize),
 }
 
 impl LogError {
@@ -142,6 +146,9 @@ impl KindedError for LogError {
             LogError::OthersEvents => ErrorKind::PermissionDenied,
             LogError::Invalid(_) => ErrorKind::InvalidArgument,
             LogError::Store(_) => ErrorKind::Unavailable,
+            LogError::TooManyFeeds | LogError::TooManyOfYourFeeds(_) => {
+                ErrorKind::ResourceExhausted
+            }
         }
     }
 

@@ -15,6 +15,7 @@ use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::{Stream, StreamExt};
 
 use crate::domain::{Event, Filter, ListQuery, LogError, Watch};
+use crate::feeds::Feeds;
 use crate::repo::LogRepository;
 
 /// Serves `shippy.log.LogService`.
@@ -22,19 +23,23 @@ use crate::repo::LogRepository;
 pub struct LogHandler {
     repo: Arc<dyn LogRepository>,
     live: broadcast::Sender<Event>,
+    feeds: Feeds,
     stopping: Stopping,
 }
 
 impl LogHandler {
-    /// `live` carries every newly recorded event, for `Watch`; watches end at `stopping`.
+    /// `live` carries every newly recorded event, for `Watch`; `feeds` bounds the watches,
+    /// which end at `stopping` too.
     pub fn new(
         repo: Arc<dyn LogRepository>,
         live: broadcast::Sender<Event>,
+        feeds: Feeds,
         stopping: Stopping,
     ) -> Self {
         Self {
             repo,
             live,
+            feeds,
             stopping,
         }
     }
@@ -117,8 +122,9 @@ impl LogService for LogHandler {
         &self,
         request: Request<pb::WatchRequest>,
     ) -> Result<Response<Self::WatchStream>, Status> {
-        let caller_id = caller(&request)?.user_id().to_owned();
-        let watch = Watch::new(&caller_id, &request.into_inner().origin);
+        let claims = Arc::clone(&caller(&request)?.claims);
+        let seat = self.feeds.seat(&claims.sub).map_err(status)?;
+        let watch = Watch::new(&claims.sub, &request.into_inner().origin);
         let events =
             BroadcastStream::new(self.live.subscribe()).filter_map(move |next| match next {
                 Ok(e) if watch.sees(&e) => Some(Ok(e.into())),
@@ -128,6 +134,7 @@ impl LogService for LogHandler {
                     None
                 }
             });
+        let events = self.feeds.bound(events, claims, seat);
         Ok(Response::new(Box::pin(self.stopping.bound(events))))
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod consumer;
 pub mod domain;
+pub mod feeds;
 mod handler;
 pub mod repo;
 
@@ -74,7 +75,16 @@ pub async fn serve(
         service: shippy_common::Service::Log,
         grpc_name: LogServiceServer::<LogHandler>::NAME,
         routes: Routes::new(guarded(
-            LogServiceServer::new(LogHandler::new(repo, live, stopping)),
+            LogServiceServer::new(LogHandler::new(
+                repo,
+                live,
+                feeds::Feeds::new(
+                    config.limits.live_feeds_per_user,
+                    config.limits.live_feeds_total,
+                    Arc::clone(&verifier),
+                ),
+                stopping,
+            )),
             verifier,
             &[],
             &config.limits,

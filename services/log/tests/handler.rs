@@ -5,11 +5,13 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use shippy_common::auth::testing::from_user as from;
+use shippy_common::auth::testing::{self, from_user as from};
+use shippy_common::auth::{TokenVerifier, generate_key_pair};
 use shippy_common::fields::from_status;
 use shippy_common::shutdown::{StopHandle, Stopping};
 use shippy_log::LogHandler;
 use shippy_log::domain::Event;
+use shippy_log::feeds::Feeds;
 use shippy_log::repo::{Filter, LogRepository, MemoryLogs, RepoError};
 use shippy_proto::log::log_service_server::LogService;
 use shippy_proto::log::{ListRequest, WatchRequest};
@@ -28,12 +30,19 @@ struct Log {
     _stop: StopHandle,
 }
 
+/// Live feeds, at most `per_user` per user, with a verifier of keys nobody signs with.
+fn feeds(per_user: usize) -> Feeds {
+    let keys = generate_key_pair().unwrap();
+    let verifier = TokenVerifier::from_pem(keys.public_pem.as_bytes(), &testing::auth_config(5));
+    Feeds::new(per_user, 1000, Arc::new(verifier.unwrap()))
+}
+
 fn log() -> Log {
     let repo = Arc::new(MemoryLogs::default());
     let (live, _) = broadcast::channel(16);
     let (stop, stopping) = Stopping::new();
     Log {
-        handler: LogHandler::new(repo.clone(), live.clone(), stopping),
+        handler: LogHandler::new(repo.clone(), live.clone(), feeds(2), stopping),
         repo,
         live,
         _stop: stop,
@@ -140,7 +149,7 @@ impl LogRepository for Down {
 async fn a_store_that_is_down_answers_unavailable_and_keeps_its_detail_to_itself() {
     let (live, _) = broadcast::channel(1);
     let (_stop, stopping) = Stopping::new();
-    let handler = LogHandler::new(Arc::new(Down), live, stopping);
+    let handler = LogHandler::new(Arc::new(Down), live, feeds(2), stopping);
     let refused = handler
         .list(from("alice", ListRequest::default()))
         .await
@@ -180,4 +189,27 @@ async fn a_watcher_sees_their_own_new_events_of_the_origin_asked_and_nothing_els
             .is_err(),
         "nothing more"
     );
+}
+
+#[tokio::test]
+async fn a_user_past_their_open_feeds_is_told_to_close_one_and_a_closed_one_frees_its_place() {
+    let log = log();
+    let watch = || log.handler.watch(from("alice", WatchRequest::default()));
+    let first = watch().await.unwrap();
+    let _second = watch().await.unwrap();
+    let third = watch().await.err().expect("a third feed is refused");
+    assert_eq!(third.code(), Code::ResourceExhausted);
+    assert_eq!(
+        third.message(),
+        "you have 2 live feeds open, the most one user may: close one first"
+    );
+    assert!(
+        log.handler
+            .watch(from("bob", WatchRequest::default()))
+            .await
+            .is_ok(),
+        "another user has places of their own"
+    );
+    drop(first);
+    assert!(watch().await.is_ok(), "a closed feed gave its place back");
 }

@@ -1,6 +1,7 @@
 //! Users as the service understands them, the checks sign-up input must pass, and the
 //! other requests the service takes (log-in, look-up, log-out) in its own terms.
 
+use shippy_common::error::STORE_UNAVAILABLE;
 use shippy_common::{ErrorKind, FieldCode, FieldErrors, KindedError};
 
 /// A user as stored and shown: never with the password or its hash.
@@ -38,9 +39,13 @@ pub struct SignUp {
 
 /// The shortest password accepted.
 pub const MIN_PASSWORD_LEN: usize = 8;
-/// The longest name, company, email or password accepted, in characters (as the API's
-/// `maxLength` counts them).
+/// The longest name or company accepted, in characters (as the API's `maxLength` counts
+/// them).
 pub const MAX_FIELD_LEN: usize = 256;
+/// The longest email accepted (RFC 5321's path limit less its angle brackets).
+pub const MAX_EMAIL_LEN: usize = 254;
+/// The longest password accepted: long passphrases are welcome, megabytes to hash are not.
+pub const MAX_PASSWORD_LEN: usize = 1024;
 
 impl SignUp {
     /// Validates raw input: a name, a plausible email (stored lowercased), a password of at
@@ -78,12 +83,7 @@ impl SignUp {
             FieldCode::TooSmall,
             "must be at least 8 characters",
         );
-        for (field, value) in [
-            ("name", name),
-            ("company", company),
-            ("email", &email),
-            ("password", password),
-        ] {
+        for (field, value) in [("name", name), ("company", company)] {
             errors.check(
                 value.chars().count() <= MAX_FIELD_LEN,
                 field,
@@ -91,6 +91,7 @@ impl SignUp {
                 "must be at most 256 characters",
             );
         }
+        check_lengths(&mut errors, &email, password);
         errors.finish().map_err(UserError::Invalid)?;
         Ok(Self {
             name: name.to_owned(),
@@ -132,12 +133,31 @@ pub struct Credentials {
 }
 
 impl Credentials {
-    pub fn new(email: &str, password: String) -> Self {
-        Self {
-            email: normalise_email(email),
-            password,
-        }
+    /// A log-in attempt, refused before any work (no throttle entry, no hash) when the email
+    /// or the password is longer than any account's can be.
+    pub fn parse(email: &str, password: String) -> Result<Self, UserError> {
+        let email = normalise_email(email);
+        let mut errors = FieldErrors::new();
+        check_lengths(&mut errors, &email, &password);
+        errors.finish().map_err(UserError::Invalid)?;
+        Ok(Self { email, password })
     }
+}
+
+/// The caps on an email and a password, checked before anything is done with them.
+fn check_lengths(errors: &mut FieldErrors, email: &str, password: &str) {
+    errors.check(
+        email.chars().count() <= MAX_EMAIL_LEN,
+        "email",
+        FieldCode::TooLong,
+        "must be at most 254 characters",
+    );
+    errors.check(
+        password.chars().count() <= MAX_PASSWORD_LEN,
+        "password",
+        FieldCode::TooLong,
+        "must be at most 1024 characters",
+    );
 }
 
 /// A signed token for a user, as log-in answers it.
@@ -149,23 +169,33 @@ pub struct Session {
     pub expires_at: i64,
 }
 
-/// Which user to look up: by id when one is given, else by email.
+/// Which user to look up: by id when one is given, else by email, else the caller.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Lookup {
     Id(String),
     Email(String),
+    /// Neither given: the one asking (`GET /api/v1/users/me`).
+    Caller,
 }
 
 impl Lookup {
     pub fn parse(id: &str, email: &str) -> Result<Self, UserError> {
-        match (id.trim(), email.trim()) {
-            ("", "") => Err(UserError::invalid(
-                "id",
-                FieldCode::Required,
-                "give an id or an email",
-            )),
-            ("", email) => Ok(Lookup::Email(normalise_email(email))),
-            (id, _) => Ok(Lookup::Id(id.to_owned())),
+        Ok(match (id.trim(), email.trim()) {
+            ("", "") => Lookup::Caller,
+            ("", email) => Lookup::Email(normalise_email(email)),
+            (id, _) => Lookup::Id(id.to_owned()),
+        })
+    }
+
+    /// The look-up a user `user_id` (signed in as `email`) may make: only of themselves.
+    /// Another user's id or email is refused before any look-up, so the answer says nothing
+    /// of whether that user exists.
+    pub fn for_user(self, user_id: &str, email: &str) -> Result<Lookup, UserError> {
+        match self {
+            Lookup::Caller => Ok(Lookup::Id(user_id.to_owned())),
+            Lookup::Id(id) if id == user_id => Ok(Lookup::Id(id)),
+            Lookup::Email(e) if e == normalise_email(email) => Ok(Lookup::Id(user_id.to_owned())),
+            Lookup::Id(_) | Lookup::Email(_) => Err(UserError::OthersPrivate),
         }
     }
 }
@@ -209,6 +239,12 @@ pub enum UserError {
     WrongCredentials,
     #[error("too many failed log-ins; try again in {} s", .0.as_secs().max(1))]
     Throttled(std::time::Duration),
+    #[error("other users' details are private: ask for your own (GET /api/v1/users/me)")]
+    OthersPrivate,
+    #[error("listing every user is for shippy's own services, not for users")]
+    ListingIsForServices,
+    #[error("busy checking passwords; retry in {} s", .0.as_secs().max(1))]
+    Busy(std::time::Duration),
     #[error(transparent)]
     Auth(#[from] shippy_common::auth::AuthError),
     #[error("store: {0}")]
@@ -222,6 +258,14 @@ impl UserError {
     pub fn invalid(field: &'static str, code: FieldCode, reason: &str) -> Self {
         UserError::Invalid(FieldErrors::one(field, code, reason))
     }
+
+    /// How long a caller refused for now should wait before asking again (`retry-after`).
+    pub fn retry_after(&self) -> Option<std::time::Duration> {
+        match self {
+            UserError::Throttled(wait) | UserError::Busy(wait) => Some(*wait),
+            _ => None,
+        }
+    }
 }
 
 impl KindedError for UserError {
@@ -232,6 +276,10 @@ impl KindedError for UserError {
             UserError::NotFound => ErrorKind::NotFound,
             UserError::WrongCredentials => ErrorKind::Unauthenticated,
             UserError::Throttled(_) => ErrorKind::ResourceExhausted,
+            UserError::OthersPrivate | UserError::ListingIsForServices => {
+                ErrorKind::PermissionDenied
+            }
+            UserError::Busy(_) => ErrorKind::Unavailable,
             UserError::Auth(e) => e.kind(),
             UserError::Store(_) => ErrorKind::Unavailable,
             UserError::Internal(_) => ErrorKind::Internal,
@@ -244,11 +292,30 @@ impl KindedError for UserError {
             _ => None,
         }
     }
+
+    fn public_message(&self) -> Option<String> {
+        match self {
+            UserError::Store(_) => Some(STORE_UNAVAILABLE.to_owned()),
+            _ => None,
+        }
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_store_failure_is_answered_retryable_without_the_stores_words() {
+        let status = shippy_common::error::to_status(&UserError::Store(
+            "disk I/O error: UNIQUE constraint failed: users.email".into(),
+        ));
+        assert_eq!(status.code(), shippy_proto::tonic::Code::Unavailable);
+        assert!(
+            status.message().starts_with(STORE_UNAVAILABLE) && !status.message().contains("UNIQUE"),
+            "{status:?}"
+        );
+    }
 
     #[test]
     fn a_hashing_fault_is_internal_and_its_detail_stays_here() {
@@ -292,7 +359,7 @@ mod tests {
     }
 
     #[test]
-    fn a_look_up_takes_the_id_first_and_needs_one_or_an_email() {
+    fn a_look_up_takes_the_id_first_then_the_email_and_with_neither_is_the_caller() {
         assert_eq!(
             Lookup::parse(" u1 ", "a@b.co").unwrap(),
             Lookup::Id("u1".into())
@@ -301,10 +368,22 @@ mod tests {
             Lookup::parse("", " A@B.co ").unwrap(),
             Lookup::Email("a@b.co".into())
         );
-        let Err(UserError::Invalid(errors)) = Lookup::parse(" ", "") else {
-            panic!("an empty look-up was accepted");
-        };
-        assert_eq!(errors.names(), ["id"]);
+        assert_eq!(Lookup::parse(" ", "").unwrap(), Lookup::Caller);
+    }
+
+    #[test]
+    fn a_user_may_look_up_only_themselves() {
+        let me = |lookup: Lookup| lookup.for_user("u1", "Ann@B.co");
+        for mine in [
+            Lookup::Caller,
+            Lookup::Id("u1".into()),
+            Lookup::Email("ann@b.co".into()),
+        ] {
+            assert_eq!(me(mine).unwrap(), Lookup::Id("u1".into()));
+        }
+        for theirs in [Lookup::Id("u2".into()), Lookup::Email("bob@b.co".into())] {
+            assert!(matches!(me(theirs), Err(UserError::OthersPrivate)));
+        }
     }
 
     #[test]

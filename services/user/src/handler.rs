@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use shippy_common::auth::{self, Claims, Subject, TokenIssuer, TokenVerifier, revocations};
+use shippy_common::auth::{self, Caller, Claims, Subject, TokenIssuer, TokenVerifier, revocations};
 use shippy_common::error::to_status;
 use shippy_common::events::Events;
 use shippy_common::forwarded::Origin;
@@ -12,7 +12,7 @@ use shippy_proto::user::{self as pb, user_service_server::UserService};
 use crate::domain::{
     Credentials, Lookup, Session, SignUp, StoredUser, User, UserError, check_revocable,
 };
-use crate::password;
+use crate::password::Hasher;
 use crate::repo::{RepoError, UserRepository};
 use crate::throttle::LoginThrottle;
 
@@ -24,6 +24,7 @@ pub struct UserHandler {
     verifier: Arc<TokenVerifier>,
     events: Events,
     throttle: Arc<LoginThrottle>,
+    hasher: Hasher,
     /// Where log-outs go for every service to follow (`broker.revocations_topic`).
     revocations_topic: Arc<str>,
 }
@@ -35,6 +36,7 @@ impl UserHandler {
         verifier: Arc<TokenVerifier>,
         events: Events,
         throttle: LoginThrottle,
+        hasher: Hasher,
         revocations_topic: &str,
     ) -> Self {
         Self {
@@ -43,14 +45,21 @@ impl UserHandler {
             verifier,
             events,
             throttle: Arc::new(throttle),
+            hasher,
             revocations_topic: revocations_topic.into(),
         }
     }
 
+    /// Signs up: a taken email is refused before any hashing (the 409 tells who exists
+    /// either way), so sign-ups for existing accounts cost one read; the unique index still
+    /// decides a race between two new ones.
     async fn create(&self, sign_up: SignUp) -> Result<User, UserError> {
+        if self.repo.by_email(&sign_up.email).await?.is_some() {
+            return Err(UserError::EmailTaken(sign_up.email));
+        }
         let (user, password) = sign_up.into_user();
         let stored = StoredUser {
-            password_hash: password::hash(password).await?,
+            password_hash: self.hasher.hash(password).await?,
             user,
         };
         let u = &stored.user;
@@ -80,8 +89,14 @@ impl UserHandler {
             }
         };
         let hash = stored.as_ref().map(|s| s.password_hash.clone());
-        if !password::verify(input.password, hash).await {
-            return Err(UserError::WrongCredentials);
+        match self.hasher.verify(input.password, hash).await {
+            Ok(true) => {}
+            Ok(false) => return Err(UserError::WrongCredentials),
+            Err(busy) => {
+                // Not an attempt: nothing was checked.
+                self.throttle.refund(&email, address);
+                return Err(busy);
+            }
         }
         self.throttle.succeeded(&email, address);
         let user = stored.map(|s| s.user).ok_or(UserError::WrongCredentials)?;
@@ -120,10 +135,17 @@ impl UserHandler {
         Ok(())
     }
 
-    async fn get(&self, lookup: Lookup) -> Result<User, UserError> {
+    /// A user, as `caller` may see them: a user only themselves, a service anyone.
+    async fn get(&self, lookup: Lookup, caller: &Caller) -> Result<User, UserError> {
+        let lookup = if caller.is_service() {
+            lookup
+        } else {
+            lookup.for_user(caller.user_id(), &caller.claims.email)?
+        };
         let found = match lookup {
             Lookup::Email(email) => self.repo.by_email(&email).await?,
             Lookup::Id(id) => self.repo.get(&id).await?,
+            Lookup::Caller => return Err(UserError::NotFound),
         };
         found.map(|s| s.user).ok_or(UserError::NotFound)
     }
@@ -149,9 +171,11 @@ impl TryFrom<pb::User> for SignUp {
     }
 }
 
-impl From<pb::User> for Credentials {
-    fn from(u: pb::User) -> Self {
-        Credentials::new(&u.email, u.password)
+impl TryFrom<pb::User> for Credentials {
+    type Error = UserError;
+
+    fn try_from(u: pb::User) -> Result<Self, UserError> {
+        Credentials::parse(&u.email, u.password)
     }
 }
 
@@ -196,8 +220,16 @@ fn one(user: User) -> pb::Response {
     }
 }
 
+/// The error as the caller gets it, with `retry-after` when asking again later will do.
 fn status(e: UserError) -> Status {
-    to_status(&e)
+    let mut status = to_status(&e);
+    if let Some(wait) = e.retry_after() {
+        let secs = wait.as_secs().max(1).to_string();
+        if let Ok(value) = secs.parse() {
+            status.metadata_mut().insert("retry-after", value);
+        }
+    }
+    status
 }
 
 #[tonic::async_trait]
@@ -209,12 +241,20 @@ impl UserService for UserHandler {
     }
 
     async fn get(&self, request: Request<pb::User>) -> Result<Response<pb::Response>, Status> {
+        let caller = auth::caller(&request)?.clone();
         let lookup = Lookup::try_from(request.into_inner()).map_err(status)?;
-        let user = self.get(lookup).await.map_err(status)?;
+        let user = self.get(lookup, &caller).await.map_err(status)?;
         Ok(Response::new(one(user)))
     }
 
-    async fn get_all(&self, _: Request<pb::Request>) -> Result<Response<pb::Response>, Status> {
+    /// Every user: for shippy's own services only; a user token asks for its own with `Get`.
+    async fn get_all(
+        &self,
+        request: Request<pb::Request>,
+    ) -> Result<Response<pb::Response>, Status> {
+        if !auth::caller(&request)?.is_service() {
+            return Err(status(UserError::ListingIsForServices));
+        }
         let users = self.repo.list().await.map_err(|e| status(e.into()))?;
         let users = users.into_iter().map(|s| s.user.into()).collect();
         Ok(Response::new(pb::Response {
@@ -226,19 +266,9 @@ impl UserService for UserHandler {
 
     async fn auth(&self, request: Request<pb::User>) -> Result<Response<pb::Token>, Status> {
         let address = client_address(&request);
-        match self.auth(request.into_inner().into(), &address).await {
-            Ok(session) => Ok(Response::new(session.into())),
-            Err(e) => {
-                let mut status = to_status(&e);
-                if let UserError::Throttled(wait) = e {
-                    let secs = wait.as_secs().max(1).to_string();
-                    if let Ok(value) = secs.parse() {
-                        status.metadata_mut().insert("retry-after", value);
-                    }
-                }
-                Err(status)
-            }
-        }
+        let credentials = Credentials::try_from(request.into_inner()).map_err(status)?;
+        let session = self.auth(credentials, &address).await.map_err(status)?;
+        Ok(Response::new(session.into()))
     }
 
     async fn validate_token(

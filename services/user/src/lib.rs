@@ -1,6 +1,6 @@
 //! The user service: stores users with argon2-hashed passwords, signs JWTs with the private
 //! key only it holds, and validates tokens. `Create`, `Auth` and `ValidateToken` are public;
-//! `Get` and `GetAll` need a token.
+//! `Get` needs a token and answers a user only themselves; `GetAll` is for services only.
 
 pub mod domain;
 mod handler;
@@ -56,6 +56,11 @@ pub async fn serve(
         a.login_failures_per_account,
         a.login_failures_per_address,
         std::time::Duration::from_secs(a.login_window_secs),
+        std::time::Duration::from_secs(a.login_trusted_days.saturating_mul(86_400)),
+    );
+    let hasher = password::Hasher::new(
+        a.hash_concurrency,
+        std::time::Duration::from_millis(a.hash_wait_ms),
     );
     let handler = UserHandler::new(
         repo,
@@ -63,6 +68,7 @@ pub async fn serve(
         Arc::clone(&verifier),
         events,
         throttle,
+        hasher,
         &config.broker.revocations_topic,
     );
     let server = UserServiceServer::new(handler);

@@ -13,6 +13,7 @@ use shippy_proto::tonic::{Code, Request};
 use shippy_proto::user::user_service_server::UserService;
 use shippy_proto::user::{Request as ListAll, Token, User};
 use shippy_user::UserHandler;
+use shippy_user::password::Hasher;
 use shippy_user::repo::{MemoryUsers, UserRepository};
 use shippy_user::throttle::LoginThrottle;
 
@@ -29,7 +30,7 @@ fn users() -> Users {
     let verifier = Arc::new(TokenVerifier::from_pem(keys.public_pem.as_bytes(), &config).unwrap());
     let repo = Arc::new(MemoryUsers::default());
     let events = Events::new("shippy.log", "shippy.user", Waker::default());
-    let throttle = LoginThrottle::new(3, 20, Duration::from_secs(300));
+    let throttle = LoginThrottle::new(3, 20, Duration::from_secs(300), Duration::from_secs(86_400));
     Users {
         handler: UserHandler::new(
             repo.clone(),
@@ -37,6 +38,7 @@ fn users() -> Users {
             Arc::clone(&verifier),
             events,
             throttle,
+            Hasher::new(0, Duration::from_secs(5)),
             "shippy.revocations",
         ),
         repo,
@@ -172,41 +174,129 @@ async fn too_many_wrong_passwords_are_throttled_with_a_time_to_wait() {
     assert!(wait >= 1, "{wait}");
 }
 
+/// `message` as the holder of `token` sends it, past the guard.
+fn as_holder<T>(u: &Users, token: &str, message: T) -> Request<T> {
+    let mut request = Request::new(message);
+    request.extensions_mut().insert(Caller {
+        claims: u.verifier.verify(token).unwrap(),
+        token: token.into(),
+    });
+    request
+}
+
 #[tokio::test]
-async fn a_user_is_found_by_id_or_by_email_and_a_look_up_with_neither_is_refused() {
+async fn a_user_sees_themselves_by_id_email_or_neither_and_never_another_user() {
     let u = users();
-    let user = sign_up(&u, "ewan@example.com").await;
-    let by_id = User {
-        id: user.id.clone(),
-        ..User::default()
-    };
-    let found = u.handler.get(Request::new(by_id)).await.unwrap();
-    assert_eq!(found.into_inner().user.unwrap(), user);
-    let by_email = User {
-        email: " EWAN@example.com".into(),
-        ..User::default()
-    };
-    let found = u.handler.get(Request::new(by_email)).await.unwrap();
-    assert_eq!(found.into_inner().user.unwrap().id, user.id);
-    let nobody = User {
-        id: "nobody".into(),
-        ..User::default()
-    };
-    let missing = u.handler.get(Request::new(nobody)).await.unwrap_err();
-    assert_eq!(missing.code(), Code::NotFound);
-    let neither = u
+    let ewan = sign_up(&u, "ewan@example.com").await;
+    let other = sign_up(&u, "other@example.com").await;
+    let token = log_in(&u, "ewan@example.com", "Testing123")
+        .await
+        .unwrap()
+        .token;
+    let mine = [
+        User {
+            id: ewan.id.clone(),
+            ..User::default()
+        },
+        User {
+            email: " EWAN@example.com".into(),
+            ..User::default()
+        },
+        User::default(),
+    ];
+    for lookup in mine {
+        let found = u.handler.get(as_holder(&u, &token, lookup)).await.unwrap();
+        assert_eq!(found.into_inner().user.unwrap(), ewan);
+    }
+    // Another's id or email, or one nobody has: refused alike, so nothing tells who exists.
+    let theirs = [
+        User {
+            id: other.id.clone(),
+            ..User::default()
+        },
+        User {
+            email: "other@example.com".into(),
+            ..User::default()
+        },
+        User {
+            id: "nobody".into(),
+            ..User::default()
+        },
+    ];
+    for lookup in theirs {
+        let refused = u
+            .handler
+            .get(as_holder(&u, &token, lookup))
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::PermissionDenied);
+        assert_eq!(
+            refused.message(),
+            "other users' details are private: ask for your own (GET /api/v1/users/me)"
+        );
+    }
+    let listing = u
         .handler
-        .get(Request::new(User::default()))
+        .get_all(as_holder(&u, &token, ListAll::default()))
         .await
         .unwrap_err();
-    assert_eq!(neither.code(), Code::InvalidArgument);
-    assert_eq!(from_status(&neither).names(), ["id"]);
-    let all = u
+    assert_eq!(listing.code(), Code::PermissionDenied);
+
+    // shippy's own services may look anyone up, and list them.
+    let found = u
         .handler
-        .get_all(Request::new(ListAll::default()))
+        .get(testing::from_service(
+            "shippy.consignment",
+            User {
+                id: other.id.clone(),
+                ..User::default()
+            },
+        ))
         .await
         .unwrap();
-    assert_eq!(all.into_inner().users, vec![user]);
+    assert_eq!(found.into_inner().user.unwrap(), other);
+    let all = u
+        .handler
+        .get_all(testing::from_service(
+            "shippy.consignment",
+            ListAll::default(),
+        ))
+        .await
+        .unwrap();
+    assert_eq!(all.into_inner().users.len(), 2);
+}
+
+#[tokio::test]
+async fn an_overlong_email_or_password_is_refused_before_any_work() {
+    let u = users();
+    let long_email = format!("{}@example.com", "e".repeat(250));
+    let long_password = "p".repeat(1025);
+    let refused = u
+        .handler
+        .create(Request::new(ewan(&long_email, &long_password)))
+        .await
+        .unwrap_err();
+    assert_eq!(from_status(&refused).names(), ["email", "password"]);
+    sign_up(&u, "ewan@example.com").await;
+    for _ in 0..5 {
+        let refused = log_in(&u, "ewan@example.com", &long_password)
+            .await
+            .unwrap_err();
+        assert_eq!(refused.code(), Code::InvalidArgument, "{refused:?}");
+        assert_eq!(from_status(&refused).names(), ["password"]);
+    }
+    let token = log_in(&u, "ewan@example.com", "Testing123").await;
+    assert!(
+        token.is_ok(),
+        "refused attempts counted for nothing: {token:?}"
+    );
+    let passphrase = "correct horse battery staple ".repeat(35);
+    assert!(passphrase.chars().count() <= 1024);
+    let accepted = u
+        .handler
+        .create(Request::new(ewan("long@example.com", &passphrase)))
+        .await;
+    assert!(accepted.is_ok(), "{accepted:?}");
 }
 
 #[tokio::test]

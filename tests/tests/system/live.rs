@@ -118,3 +118,45 @@ async fn watchers_on_each_log_instance_see_every_new_event() {
     second.kill().await.unwrap();
     system.stop_all().await;
 }
+
+/// A live feed lives no longer than its token: a log-out ends it within about a second, and
+/// the next feed the token asks for is refused.
+#[tokio::test]
+async fn a_live_feed_ends_when_its_token_is_logged_out() {
+    let mut system = System::start().await;
+    let alice = system.rest_user("alice@example.com").await;
+    let url = format!("{}/api/v1/logs/stream", system.api_url().await);
+    let mut stream = reqwest::Client::new()
+        .get(&url)
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), 200);
+    let (status, _) = system
+        .rest("POST", "/api/v1/auth/logout", Some(&alice), None)
+        .await;
+    assert_eq!(status, 204);
+    let logged_out = std::time::Instant::now();
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Ok(Some(_)) = stream.chunk().await {}
+    })
+    .await;
+    assert!(
+        ended.is_ok(),
+        "the feed went on after log-out\n{}",
+        system.logs()
+    );
+    eprintln!(
+        "the live feed ended {} ms after the log-out",
+        logged_out.elapsed().as_millis()
+    );
+    let again = reqwest::Client::new()
+        .get(&url)
+        .bearer_auth(&alice)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(again.status(), 401);
+    system.stop_all().await;
+}

@@ -1,6 +1,7 @@
 //! The system tests, one binary: the five real binaries on port 0 in a temporary folder,
 //! driven through the CLIs, REST and gRPC (one build, one harness: `shippy_system_tests`).
 
+mod abuse;
 mod attacks;
 mod booking;
 mod browser;

@@ -67,7 +67,7 @@ async fn a_full_run_logs_no_password_hash_or_token() {
     );
     for path in [
         "/api/v1/consignments",
-        "/api/v1/users",
+        "/api/v1/users/me",
         "/api/v1/vessels",
         "/api/v1/logs",
     ] {
@@ -84,10 +84,10 @@ async fn a_full_run_logs_no_password_hash_or_token() {
             .await
             .1,
     );
-    let list = system
-        .cli("user-cli", &["list", "--json"], Some(&token))
+    let me = system
+        .cli("user-cli", &["me", "--json"], Some(&token))
         .await;
-    assert!(list.success, "{list:?}");
+    assert!(me.success, "{me:?}");
     system.stop_all().await;
 
     let logs = system.logs();
@@ -129,6 +129,6 @@ async fn a_full_run_logs_no_password_hash_or_token() {
                 "a response holds a secret: {response}"
             );
         }
-        assert!(!list.stdout.contains(secret) && !list.stderr.contains(secret));
+        assert!(!me.stdout.contains(secret) && !me.stderr.contains(secret));
     }
 }

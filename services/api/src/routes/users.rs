@@ -1,4 +1,5 @@
-//! Sign-up, log-in, token validation and the user list.
+//! Sign-up, log-in, token validation, and the signed-in user's own details (other users'
+//! are private).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -19,7 +20,8 @@ use crate::state::{AppState, UserService};
 
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(sign_up, list))
+        .routes(routes!(sign_up))
+        .routes(routes!(me))
         .routes(routes!(log_in))
         .routes(routes!(log_out))
         .routes(routes!(validate))
@@ -34,19 +36,19 @@ pub struct SignUp {
     #[schema(value_type = String, example = "BBC", max_length = 256)]
     company: Text,
     #[serde(default)]
-    #[schema(value_type = String, required = true, example = "ewan@example.com", format = "email", max_length = 256)]
+    #[schema(value_type = String, required = true, example = "ewan@example.com", format = "email", max_length = 254)]
     email: Text,
-    /// At least 8 characters.
+    /// At least 8 characters, at most 1,024.
     #[serde(default)]
-    #[schema(value_type = String, required = true, example = "Testing123", min_length = 8, max_length = 256)]
+    #[schema(value_type = String, required = true, example = "Testing123", min_length = 8, max_length = 1024)]
     password: Text,
 }
 
 #[derive(Deserialize, ToSchema)]
 pub struct LogIn {
-    #[schema(example = "ewan@example.com")]
+    #[schema(example = "ewan@example.com", max_length = 254)]
     email: String,
-    #[schema(example = "Testing123")]
+    #[schema(example = "Testing123", max_length = 1024)]
     password: String,
 }
 
@@ -78,11 +80,6 @@ impl From<pb::User> for User {
 #[derive(Serialize, ToSchema)]
 pub struct UserEnvelope {
     user: Option<User>,
-}
-
-#[derive(Serialize, ToSchema)]
-pub struct UserList {
-    users: Vec<User>,
 }
 
 /// A signed token and who it is for.
@@ -234,25 +231,20 @@ pub async fn validate(
     ))
 }
 
-/// Every user.
-#[utoipa::path(get, path = "/api/v1/users", tag = "users", security(("bearer" = [])),
+/// The signed-in user's own details. Other users' are private: there is no list of users.
+#[utoipa::path(get, path = "/api/v1/users/me", tag = "users", security(("bearer" = [])),
     responses(
-        (status = 200, description = "Every user", body = UserList),
+        (status = 200, description = "The user the token belongs to", body = UserEnvelope),
         (status = 401, description = "No valid token", body = ErrorBody),
     ))]
-pub async fn list(
+pub async fn me(
     State(users): State<UserService>,
     bearer: Bearer,
-) -> Result<Json<UserList>, ApiError> {
-    let request = bearer.request(pb::Request {});
-    let users = users
-        .get()
-        .await?
-        .get_all(request)
-        .await?
-        .into_inner()
-        .users;
-    Ok(Json(UserList {
-        users: users.into_iter().map(User::from).collect(),
+) -> Result<Json<UserEnvelope>, ApiError> {
+    // A look-up with neither id nor email is the caller's own.
+    let request = bearer.request(pb::User::default());
+    let found = users.get().await?.get(request).await?.into_inner();
+    Ok(Json(UserEnvelope {
+        user: found.user.map(User::from),
     }))
 }

@@ -1,5 +1,6 @@
 //! What the consignment service can refuse or fail with, and the kind each is.
 
+use shippy_common::error::STORE_UNAVAILABLE;
 use shippy_common::{ErrorKind, FieldCode, FieldErrors, KindedError};
 
 #[derive(Debug, thiserror::Error)]
@@ -59,5 +60,59 @@ impl KindedError for ConsignmentError {
             ConsignmentError::Invalid(fields) => Some(fields),
             _ => None,
         }
+    }
+
+    /// A store's own words stay in the log: a booking cut off by the store is still named,
+    /// with what to do.
+    fn public_message(&self) -> Option<String> {
+        match self {
+            ConsignmentError::Store(_) => Some(STORE_UNAVAILABLE.to_owned()),
+            ConsignmentError::Unfinished { id, cause } if cause.starts_with(STORE_CAUSE) => {
+                Some(format!(
+                    "consignment {id} is still pending (the store is unavailable); retry with \
+                     the same idempotency key"
+                ))
+            }
+            _ => None,
+        }
+    }
+}
+
+/// How an [`ConsignmentError::Unfinished`] cut off by the store starts its cause.
+pub const STORE_CAUSE: &str = "store: ";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shippy_common::error::to_status;
+
+    #[test]
+    fn the_stores_own_words_never_reach_the_caller() {
+        let detail = "database is locked (SQLITE_BUSY) at /data/consignments.db";
+        for error in [
+            ConsignmentError::Store(detail.into()),
+            ConsignmentError::Unfinished {
+                id: "c1".into(),
+                cause: format!("{STORE_CAUSE}{detail}"),
+            },
+        ] {
+            let status = to_status(&error);
+            assert_eq!(status.code(), shippy_proto::tonic::Code::Unavailable);
+            assert!(!status.message().contains("SQLITE"), "{status:?}");
+            assert!(
+                status.message().contains("the store is unavailable"),
+                "{status:?}"
+            );
+        }
+        let cut_off = to_status(&ConsignmentError::Unfinished {
+            id: "c1".into(),
+            cause: "vessel service: no instance answers".into(),
+        });
+        assert!(
+            cut_off
+                .message()
+                .contains("vessel service: no instance answers"),
+            "the vessel service's public words stay: {cut_off:?}"
+        );
     }
 }

@@ -2,7 +2,7 @@
 //! pass. No wire types and no store here: the gRPC edge, the vessel client and the
 //! repository translate.
 
-mod error;
+pub mod error;
 mod request;
 
 use serde::{Deserialize, Serialize};

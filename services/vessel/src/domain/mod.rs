@@ -4,6 +4,7 @@
 
 mod reservation;
 
+use shippy_common::error::STORE_UNAVAILABLE;
 use shippy_common::{ErrorKind, FieldCode, FieldErrors, KindedError};
 
 pub use reservation::{
@@ -222,6 +223,13 @@ impl KindedError for VesselError {
     fn fields(&self) -> Option<&FieldErrors> {
         match self {
             VesselError::Invalid(fields) => Some(fields),
+            _ => None,
+        }
+    }
+
+    fn public_message(&self) -> Option<String> {
+        match self {
+            VesselError::Store(_) => Some(STORE_UNAVAILABLE.to_owned()),
             _ => None,
         }
     }

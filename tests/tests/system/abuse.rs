@@ -1,0 +1,249 @@
+//! What one client can do to shippy without an account, and what one account can read, from
+//! the attacker's side against the real binaries: a flood of sign-ups and wrong log-ins
+//! leaves user-service's memory bounded (argon2 takes 19 MiB a hash), and a fresh account
+//! reads nobody else's details by any route or RPC.
+
+use serde_json::{Value, json};
+use shippy_common::names;
+use shippy_proto::tonic::{self, Code};
+use shippy_proto::user::user_service_client::UserServiceClient;
+use shippy_proto::user::{Request as ListAll, User};
+use shippy_system_tests::{System, join_all};
+
+/// The most memory the process `pid` has held at once (VmHWM), in MiB.
+fn peak_rss_mib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let kib: u64 = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmHWM in /proc/PID/status");
+    kib / 1024
+}
+
+fn person(n: usize, password: &str) -> User {
+    User {
+        name: format!("Flood {n}"),
+        email: format!("flood{n}@example.com"),
+        password: password.into(),
+        ..User::default()
+    }
+}
+
+#[tokio::test]
+async fn sixty_four_sign_ups_and_sixty_four_wrong_log_ins_at_once_keep_user_service_small() {
+    let mut system = System::start().await;
+    let users = UserServiceClient::connect(system.grpc_url(names::USER).await)
+        .await
+        .unwrap();
+    let codes = |results: Vec<Result<(), tonic::Status>>| {
+        results
+            .into_iter()
+            .map(|r| r.err().map_or(Code::Ok, |s| s.code()))
+            .collect::<Vec<_>>()
+    };
+    let sign_ups = codes(
+        join_all((0..64).map(|n| {
+            let mut users = users.clone();
+            async move { users.create(person(n, "Testing123")).await.map(|_| ()) }
+        }))
+        .await,
+    );
+    let wrong = codes(
+        join_all((0..64).map(|n| {
+            let mut users = users.clone();
+            async move {
+                users
+                    .auth(person(n % 8, "wrong-password"))
+                    .await
+                    .map(|_| ())
+            }
+        }))
+        .await,
+    );
+    let peak = peak_rss_mib(system.pid(names::USER).unwrap());
+    eprintln!(
+        "user-service peak RSS {peak} MiB; sign-ups {:?}; wrong log-ins {:?}",
+        tally(&sign_ups),
+        tally(&wrong)
+    );
+    for code in &sign_ups {
+        assert!(
+            matches!(code, Code::Ok | Code::ResourceExhausted | Code::Unavailable),
+            "{code:?} for a sign-up"
+        );
+    }
+    for code in &wrong {
+        assert!(
+            matches!(
+                code,
+                Code::Unauthenticated | Code::ResourceExhausted | Code::Unavailable
+            ),
+            "{code:?} for a wrong log-in"
+        );
+    }
+    assert!(sign_ups.contains(&Code::Ok), "some sign-ups got through");
+    assert!(
+        peak < 128,
+        "user-service held {peak} MiB at its peak: the hashing is not bounded"
+    );
+    system.stop_all().await;
+}
+
+fn tally(codes: &[Code]) -> Vec<(String, usize)> {
+    let mut seen: Vec<(String, usize)> = vec![];
+    for code in codes {
+        let name = format!("{code:?}");
+        match seen.iter_mut().find(|(n, _)| *n == name) {
+            Some((_, count)) => *count += 1,
+            None => seen.push((name, 1)),
+        }
+    }
+    seen
+}
+
+fn authed<T>(message: T, token: &str) -> tonic::Request<T> {
+    let mut request = tonic::Request::new(message);
+    request
+        .metadata_mut()
+        .insert("authorization", format!("Bearer {token}").parse().unwrap());
+    request
+}
+
+#[tokio::test]
+async fn a_fresh_account_reads_nobody_elses_details_by_any_route_or_rpc() {
+    let mut system = System::start().await;
+    let _alice = system.rest_user("alice@example.com").await;
+    let bob = system.rest_user("bob@example.com").await;
+    let (_, me) = system
+        .rest("GET", "/api/v1/users/me", Some(&bob), None)
+        .await;
+    assert_eq!(me["user"]["email"], "bob@example.com", "{me}");
+    let alice_id = {
+        let mut users = UserServiceClient::connect(system.grpc_url(names::USER).await)
+            .await
+            .unwrap();
+        // Only a service may look another user up; the harness has the service key.
+        let token = system.service_token();
+        let found = users
+            .get(authed(
+                User {
+                    email: "alice@example.com".into(),
+                    ..User::default()
+                },
+                &token,
+            ))
+            .await
+            .unwrap();
+        found.into_inner().user.unwrap().id
+    };
+
+    // REST: no list of users any more, and no route to another's details.
+    let mut answers: Vec<Value> = vec![];
+    for path in ["/api/v1/users", &format!("/api/v1/users/{alice_id}")] {
+        let (status, body) = system.rest("GET", path, Some(&bob), None).await;
+        assert!(matches!(status, 404 | 405), "GET {path}: {status} {body}");
+        answers.push(body);
+    }
+    // gRPC: Get by her id or email, and GetAll, are refused, saying why.
+    let mut users = UserServiceClient::connect(system.grpc_url(names::USER).await)
+        .await
+        .unwrap();
+    for lookup in [
+        User {
+            id: alice_id.clone(),
+            ..User::default()
+        },
+        User {
+            email: "alice@example.com".into(),
+            ..User::default()
+        },
+    ] {
+        let refused = users.get(authed(lookup, &bob)).await.unwrap_err();
+        assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
+        answers.push(json!(refused.message()));
+    }
+    let refused = users
+        .get_all(authed(ListAll::default(), &bob))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::PermissionDenied, "{refused:?}");
+    answers.push(json!(refused.message()));
+    for answer in &answers {
+        assert!(
+            !answer.to_string().contains("alice@"),
+            "an answer to bob names alice: {answer}"
+        );
+    }
+    system.stop_all().await;
+}
+
+fn http_from(ip: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(Some(ip.parse().unwrap()))
+        .build()
+        .unwrap()
+}
+
+async fn log_in_from(http: &reqwest::Client, url: &str, email: &str, password: &str) -> u16 {
+    http.post(format!("{url}/api/v1/auth/login"))
+        .json(&json!({"email": email, "password": password}))
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test]
+async fn a_stranger_spraying_from_the_office_address_does_not_lock_out_who_logs_in_there() {
+    let mut system = System::start().await;
+    let url = system.api_url().await;
+    for email in ["honest@example.com", "newcomer@example.com"] {
+        system.rest_user(email).await;
+    }
+    let office = http_from("127.0.0.42");
+    let password = "Testing123";
+    assert_eq!(
+        log_in_from(&office, &url, "honest@example.com", password).await,
+        200
+    );
+    // A stranger behind the same address sprays 20 accounts with a wrong password.
+    for n in 0..20 {
+        let status = log_in_from(
+            &office,
+            &url,
+            &format!("victim{n}@example.com"),
+            "Guess1234",
+        )
+        .await;
+        assert_eq!(status, 401);
+    }
+    assert_eq!(
+        log_in_from(&office, &url, "victim99@example.com", "Guess1234").await,
+        429,
+        "the spraying address is held back"
+    );
+    assert_eq!(
+        log_in_from(&office, &url, "honest@example.com", password).await,
+        200,
+        "a user who logged in from this address before is not locked out by a stranger"
+    );
+    // Guessing at the honest user's account from elsewhere locks it there, not at the office.
+    let elsewhere = http_from("127.0.0.43");
+    for _ in 0..5 {
+        assert_eq!(
+            log_in_from(&elsewhere, &url, "honest@example.com", "Guess1234").await,
+            401
+        );
+    }
+    assert_eq!(
+        log_in_from(&elsewhere, &url, "honest@example.com", password).await,
+        429
+    );
+    assert_eq!(
+        log_in_from(&office, &url, "honest@example.com", password).await,
+        200
+    );
+    system.stop_all().await;
+}
