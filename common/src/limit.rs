@@ -83,9 +83,22 @@ pub fn retry_after_secs(wait: Duration) -> u64 {
     wait.as_secs() + u64::from(wait.subsec_nanos() > 0).max(u64::from(wait.is_zero()))
 }
 
-/// The key of a client with no token: its address.
+/// The key of a client with no token: its address, IPv6 by its /64 ([`client_network`]).
 pub fn address_key(ip: IpAddr) -> String {
-    format!("addr:{ip}")
+    format!("addr:{}", client_network(ip))
+}
+
+/// The network a client address is budgeted as: an IPv4 address alone (an IPv4-mapped IPv6
+/// one too), an IPv6 address by its /64, the share one subscriber usually gets and can fill
+/// with addresses at will, so that rotating through them gains nothing.
+pub fn client_network(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into()),
+        },
+        v4 => v4,
+    }
 }
 
 /// Which budget a check holds requests to.
@@ -207,6 +220,19 @@ mod tests {
         let refusal = l.refusal(wait);
         assert_eq!(refusal.code(), tonic::Code::ResourceExhausted);
         assert_eq!(refusal.metadata().get("retry-after").unwrap(), "1");
+    }
+
+    #[test]
+    fn an_ipv6_client_is_budgeted_by_its_64_and_an_ipv4_one_alone() {
+        let key = |ip: &str| address_key(ip.parse().unwrap());
+        assert_eq!(
+            key("2001:db8:1:2::7"),
+            key("2001:db8:1:2:ffff:ffff:ffff:ffff")
+        );
+        assert_eq!(key("2001:db8:1:2::7"), "addr:2001:db8:1:2::");
+        assert_ne!(key("2001:db8:1:2::7"), key("2001:db8:1:3::7"));
+        assert_eq!(key("::ffff:203.0.113.7"), key("203.0.113.7"));
+        assert_ne!(key("203.0.113.7"), key("203.0.113.8"));
     }
 
     #[tokio::test]

@@ -166,21 +166,43 @@ fn init(config: &Config) -> anyhow::Result<()> {
             &auth.service_public_key,
         ),
     ] {
-        if private.exists() && public.exists() {
-            println!(
+        match (private.exists(), public.exists()) {
+            (true, true) => println!(
                 "{what} keys present in {}",
                 private.parent().unwrap_or(Path::new(".")).display()
-            );
-        } else {
-            auth::write_key_pair(&auth::generate_key_pair()?, private, public)?;
-            println!(
-                "generated a fresh Ed25519 {what} key pair: {} (owner-only), {}",
-                private.display(),
-                public.display()
-            );
+            ),
+            (false, false) => {
+                auth::write_key_pair(&auth::generate_key_pair()?, private, public)?;
+                println!(
+                    "generated a fresh Ed25519 {what} key pair: {} (owner-only), {}",
+                    private.display(),
+                    public.display()
+                );
+            }
+            (has_private, _) => anyhow::bail!(half_a_pair(what, private, public, has_private)),
         }
     }
     Ok(())
+}
+
+/// Why `shippy init` stops when one half of a key pair is there: a new pair would end every
+/// session (or every booking saga's calls) signed with the old one, so it is the operator's
+/// call, and the message says how to make it.
+fn half_a_pair(what: &str, private: &Path, public: &Path, has_private: bool) -> String {
+    let (there, missing) = if has_private {
+        (private, public)
+    } else {
+        (public, private)
+    };
+    format!(
+        "the {what} key pair is half there: {} exists but {} does not. Making a new pair would \
+         end everything signed with the old one. Restore {} from your backup; or, to start over \
+         with a new pair, remove {} and run `shippy init` again",
+        there.display(),
+        missing.display(),
+        missing.display(),
+        there.display()
+    )
 }
 
 /// `vessel=2` → (`Service::Vessel`, 2).

@@ -42,35 +42,51 @@ pub fn generate_key_pair() -> anyhow::Result<KeyPair> {
 }
 
 /// Writes `pair` to `private` (mode 0600) and `public` (0644), creating the folder (0700).
+/// Each file is written whole under a temporary name created with its final mode, then
+/// linked into place, which fails if a file is there already: a key is never overwritten,
+/// never seen half written, and the private key is never readable by others, not even for a
+/// moment.
 pub fn write_key_pair(pair: &KeyPair, private: &Path, public: &Path) -> anyhow::Result<()> {
     for file in [private, public] {
+        if file.exists() {
+            anyhow::bail!("{} exists: a key is never overwritten", file.display());
+        }
         if let Some(dir) = file.parent() {
             std::fs::create_dir_all(dir)?;
             set_mode(dir, 0o700)?;
         }
     }
-    write_with_mode(private, pair.private_pem.as_bytes(), 0o600)?;
-    write_with_mode(public, pair.public_pem.as_bytes(), 0o644)?;
+    write_new(private, pair.private_pem.as_bytes(), 0o600)?;
+    write_new(public, pair.public_pem.as_bytes(), 0o644)?;
     Ok(())
 }
 
-fn write_with_mode(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<()> {
+/// Writes `bytes` to a new file `path` of mode `mode`, atomically; an error if `path`
+/// exists.
+fn write_new(path: &Path, bytes: &[u8], mode: u32) -> anyhow::Result<()> {
+    use std::io::Write;
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".{}.tmp", std::process::id()));
+    let temporary = path.with_file_name(name);
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
     #[cfg(unix)]
     {
-        use std::io::Write;
         use std::os::unix::fs::OpenOptionsExt;
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .mode(mode)
-            .open(path)?;
-        file.write_all(bytes)?;
-        set_mode(path, mode)?;
+        options.mode(mode);
     }
-    #[cfg(not(unix))]
-    std::fs::write(path, bytes)?;
-    Ok(())
+    let written = (|| -> anyhow::Result<()> {
+        let mut file = options.open(&temporary)?;
+        file.write_all(bytes)?;
+        file.sync_all()?;
+        set_mode(&temporary, mode)?;
+        // A hard link, unlike a rename, refuses to replace what is there.
+        std::fs::hard_link(&temporary, path)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        Ok(())
+    })();
+    let _ = std::fs::remove_file(&temporary);
+    written
 }
 
 fn set_mode(path: &Path, mode: u32) -> anyhow::Result<()> {
@@ -81,4 +97,41 @@ fn set_mode(path: &Path, mode: u32) -> anyhow::Result<()> {
     }
     let _ = (path, mode);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_pair_is_written_owner_only_and_never_over_an_existing_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let (private, public) = (
+            dir.path().join("k/jwt.pem"),
+            dir.path().join("k/jwt.pub.pem"),
+        );
+        let pair = generate_key_pair().unwrap();
+        write_key_pair(&pair, &private, &public).unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&private), 0o600);
+            assert_eq!(mode(&public), 0o644);
+            assert_eq!(mode(private.parent().unwrap()), 0o700);
+        }
+        assert_eq!(std::fs::read_to_string(&private).unwrap(), pair.private_pem);
+        let again = write_key_pair(&generate_key_pair().unwrap(), &private, &public);
+        assert!(again.unwrap_err().to_string().contains("never overwritten"));
+        assert_eq!(
+            std::fs::read_to_string(&private).unwrap(),
+            pair.private_pem,
+            "the first key stands"
+        );
+        let left: Vec<_> = std::fs::read_dir(private.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(left.len(), 2, "no temporary file left: {left:?}");
+    }
 }

@@ -119,27 +119,6 @@ fn a_token_that_is_not_ascii_is_refused_as_malformed() {
 }
 
 #[test]
-fn keys_are_written_owner_only() {
-    let dir = tempfile::tempdir().unwrap();
-    let (private, public) = (dir.path().join("k/p.pem"), dir.path().join("k/p.pub.pem"));
-    write_key_pair(&generate_key_pair().unwrap(), &private, &public).unwrap();
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let mode = std::fs::metadata(&private).unwrap().permissions().mode() & 0o777;
-        assert_eq!(mode, 0o600);
-    }
-    assert!(
-        TokenIssuer::load(&AuthConfig {
-            private_key: private,
-            public_key: public,
-            ..config()
-        })
-        .is_ok()
-    );
-}
-
-#[test]
 fn a_remembered_token_is_still_refused_once_its_time_is_up() {
     let cfg = config();
     let keys = generate_key_pair().unwrap();

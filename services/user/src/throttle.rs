@@ -23,6 +23,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
+use shippy_common::limit::client_network;
 
 /// The most keys each map holds; a full map drops its oldest entries first.
 pub const MAX_KEYS: usize = 100_000;
@@ -52,15 +53,7 @@ enum Address {
 impl Address {
     fn of(address: &str) -> Self {
         match address.parse::<IpAddr>() {
-            Ok(IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
-                let bits = u128::from(v6) & !((1u128 << 64) - 1);
-                Address::Ip(IpAddr::V6(bits.into()))
-            }
-            Ok(IpAddr::V6(v6)) => Address::Ip(IpAddr::V4(
-                v6.to_ipv4_mapped()
-                    .unwrap_or(std::net::Ipv4Addr::UNSPECIFIED),
-            )),
-            Ok(ip) => Address::Ip(ip),
+            Ok(ip) => Address::Ip(client_network(ip)),
             Err(_) => Address::Other(address.chars().take(64).collect()),
         }
     }

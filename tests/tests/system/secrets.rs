@@ -132,3 +132,35 @@ async fn a_full_run_logs_no_password_hash_or_token() {
         assert!(!me.stdout.contains(secret) && !me.stderr.contains(secret));
     }
 }
+
+/// `shippy init` never replaces half a key pair behind the operator's back: a new pair would
+/// end every session signed with the old key. It stops and says what to do.
+#[tokio::test]
+async fn init_with_half_a_key_pair_stops_and_names_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let envs = shippy_system_tests::environment(dir.path());
+    let public = dir.path().join("keys/jwt.pub.pem");
+    std::fs::remove_file(&public).unwrap();
+    let private_before = std::fs::read(dir.path().join("keys/jwt.pem")).unwrap();
+    let out = tokio::process::Command::new(shippy_system_tests::bin_dir().join("shippy"))
+        .arg("init")
+        .current_dir(dir.path())
+        .envs(envs.iter().map(|(k, v)| (k, v)))
+        .output()
+        .await
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "init went on: {stderr}");
+    assert!(
+        stderr.contains("half there")
+            && stderr.contains("Restore")
+            && stderr.contains("jwt.pub.pem"),
+        "{stderr}"
+    );
+    assert!(!public.exists(), "nothing was made up in its place");
+    assert_eq!(
+        std::fs::read(dir.path().join("keys/jwt.pem")).unwrap(),
+        private_before,
+        "the private key is untouched"
+    );
+}
