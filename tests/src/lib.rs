@@ -201,14 +201,6 @@ impl System {
         self.running.get(service).map(Running::pid)
     }
 
-    /// A token signed with the system's service key, as consignment-service signs its own
-    /// calls (the booking saga's): what only shippy's services hold.
-    pub fn service_token(&self) -> String {
-        auth::ServiceTokens::load(names::CONSIGNMENT, &self.config.auth)
-            .and_then(|tokens| tokens.token())
-            .expect("the harness's service key signs")
-    }
-
     /// Kills one service at once (SIGKILL), as a crash would.
     pub async fn kill_service(&mut self, service: &'static str) {
         self.running

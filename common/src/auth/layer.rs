@@ -77,7 +77,8 @@ pub fn bearer_from_metadata(headers: &http::HeaderMap) -> Result<&str, AuthError
 
 impl Check for TokenGuard {
     fn refusal<B>(&self, req: &mut http::Request<B>) -> Option<http::Response<Body>> {
-        let method = req.uri().path().rsplit('/').next().unwrap_or_default();
+        let path = req.uri().path();
+        let method = path.rsplit('/').next().unwrap_or_default();
         if self.public.contains(&method) {
             return None;
         }
@@ -86,6 +87,19 @@ impl Check for TokenGuard {
             Ok(Caller { claims, token })
         });
         match verified {
+            // A service's own token opens the methods it names, and nothing else.
+            Ok(caller)
+                if caller.is_service() && !caller.claims.methods.iter().any(|m| m == path) =>
+            {
+                tracing::warn!(service = %caller.claims.name, method = path, "a service token was used for a method it does not name");
+                Some(
+                    tonic::Status::permission_denied(format!(
+                        "a {} service token may not call {path}",
+                        caller.claims.name
+                    ))
+                    .into_http(),
+                )
+            }
             Ok(caller) => {
                 tracing::Span::current().record("user.id", caller.user_id());
                 req.extensions_mut().insert(caller);

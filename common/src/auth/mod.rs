@@ -41,6 +41,10 @@ pub struct Claims {
     /// The token's own id, what log-out revokes; empty on services' tokens.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub jti: String,
+    /// On a service's own token, the methods it may call (`/package.Service/Method`), and
+    /// nothing else; empty on users' tokens.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub methods: Vec<String>,
 }
 
 /// Why a token was refused; the message says which check failed.
@@ -143,6 +147,7 @@ impl TokenIssuer {
             nbf: now,
             exp,
             jti: uuid::Uuid::new_v4().to_string(),
+            methods: Vec::new(),
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), &claims, &self.key)
             .map_err(|e| AuthError::Signing(e.to_string()))?;

@@ -98,6 +98,7 @@ mod tests {
             nbf: 1_700_000_000,
             exp: 1_700_086_400,
             jti: "t-1".into(),
+            methods: Vec::new(),
         }
     }
 

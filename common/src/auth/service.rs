@@ -20,6 +20,8 @@ const RENEW_BEFORE: Duration = Duration::from_secs(120);
 pub struct ServiceTokens {
     key: EncodingKey,
     service: &'static str,
+    /// The methods its tokens may call, and nothing else.
+    methods: &'static [&'static str],
     audience: String,
     current: Mutex<Option<(String, i64)>>,
 }
@@ -33,10 +35,13 @@ impl std::fmt::Debug for ServiceTokens {
 }
 
 impl ServiceTokens {
-    /// Signs as `service` (e.g. `shippy.consignment`) with the service key in `pem`.
+    /// Signs as `service` (e.g. `shippy.consignment`) with the service key in `pem`, for
+    /// calls of `methods` only (`/shippy.vessel.VesselService/Reserve`, ...): every guard
+    /// refuses the token for any other.
     pub fn from_pem(
         pem: &[u8],
         service: &'static str,
+        methods: &'static [&'static str],
         config: &AuthConfig,
     ) -> Result<Self, AuthError> {
         super::ed25519::install();
@@ -47,14 +52,24 @@ impl ServiceTokens {
         Ok(Self {
             key,
             service,
+            methods,
             audience: config.audience.clone(),
             current: Mutex::new(None),
         })
     }
 
     /// Loads the service private key named by the config.
-    pub fn load(service: &'static str, config: &AuthConfig) -> Result<Self, AuthError> {
-        Self::from_pem(&read_key(&config.service_private_key)?, service, config)
+    pub fn load(
+        service: &'static str,
+        methods: &'static [&'static str],
+        config: &AuthConfig,
+    ) -> Result<Self, AuthError> {
+        Self::from_pem(
+            &read_key(&config.service_private_key)?,
+            service,
+            methods,
+            config,
+        )
     }
 
     /// A valid token naming this service: the current one, or a fresh one near its end.
@@ -78,6 +93,7 @@ impl ServiceTokens {
             nbf: now,
             exp,
             jti: String::new(),
+            methods: self.methods.iter().map(|m| (*m).to_owned()).collect(),
         };
         let token = jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), &claims, &self.key)
             .map_err(|e| AuthError::Signing(e.to_string()))?;

@@ -32,6 +32,7 @@ fn past_the_guard<T>(subject: &str, issuer: &str, message: T) -> Request<T> {
             nbf: 0,
             exp: i64::MAX,
             jti: String::new(),
+            methods: Vec::new(),
         }),
         token: "".into(),
     });

@@ -60,6 +60,7 @@ fn expired_garbage_wrong_issuer_and_audience_are_each_named() {
         nbf: now,
         exp: now + 600,
         jti: String::new(),
+        methods: Vec::new(),
     };
     let expired = Claims {
         iat: now - 7200,
@@ -135,6 +136,7 @@ fn a_remembered_token_is_still_refused_once_its_time_is_up() {
         nbf: now - 60,
         exp: now - 3,
         jti: String::new(),
+        methods: Vec::new(),
     };
     super::ed25519::install();
     let key = EncodingKey::from_ed_pem(keys.private_pem.as_bytes()).unwrap();
@@ -165,9 +167,13 @@ fn a_service_token_verifies_as_a_service_and_no_user_token_can_pass_for_one() {
         .unwrap()
         .with_service_key(services.public_pem.as_bytes(), &cfg)
         .unwrap();
-    let minted =
-        ServiceTokens::from_pem(services.private_pem.as_bytes(), "shippy.consignment", &cfg)
-            .unwrap();
+    let minted = ServiceTokens::from_pem(
+        services.private_pem.as_bytes(),
+        "shippy.consignment",
+        &[],
+        &cfg,
+    )
+    .unwrap();
     let token = minted.token().unwrap();
     assert_eq!(
         minted.token().unwrap(),
@@ -182,10 +188,15 @@ fn a_service_token_verifies_as_a_service_and_no_user_token_can_pass_for_one() {
     let issuer = TokenIssuer::from_pem(users.private_pem.as_bytes(), &cfg).unwrap();
     let (user_token, _) = issuer.issue(&ALICE).unwrap();
     assert_ne!(verifier.verify(&user_token).unwrap().iss, SERVICE_ISSUER);
-    let forged = ServiceTokens::from_pem(users.private_pem.as_bytes(), "shippy.consignment", &cfg)
-        .unwrap()
-        .token()
-        .unwrap();
+    let forged = ServiceTokens::from_pem(
+        users.private_pem.as_bytes(),
+        "shippy.consignment",
+        &[],
+        &cfg,
+    )
+    .unwrap()
+    .token()
+    .unwrap();
     assert_eq!(
         verifier.verify(&forged),
         Err(AuthError::WrongIssuer),
@@ -241,6 +252,7 @@ fn a_caller_debug_prints_its_claims_but_never_its_token() {
             nbf: 0,
             exp: 1,
             jti: "j-1".into(),
+            methods: Vec::new(),
         }),
         token: "eyJhbGciOiJFZERTQSJ9.secret-payload.secret-signature".into(),
     };
@@ -280,4 +292,46 @@ fn a_token_naming_rsa_hmac_or_ecdsa_is_refused_and_only_ed25519_is_built_in() {
     let hmac = EncodingKey::from_secret(keys.public_pem.as_bytes());
     let claims = serde_json::json!({"sub": "u-1"});
     assert!(jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &hmac).is_err());
+}
+
+#[test]
+fn a_service_token_opens_only_the_methods_it_names() {
+    use crate::check::Check;
+    let cfg = config();
+    let (users, services) = (generate_key_pair().unwrap(), generate_key_pair().unwrap());
+    let verifier = TokenVerifier::from_pem(users.public_pem.as_bytes(), &cfg)
+        .unwrap()
+        .with_service_key(services.public_pem.as_bytes(), &cfg)
+        .unwrap();
+    let token = ServiceTokens::from_pem(
+        services.private_pem.as_bytes(),
+        "shippy.consignment",
+        &["/shippy.vessel.VesselService/Reserve"],
+        &cfg,
+    )
+    .unwrap()
+    .token()
+    .unwrap();
+    let guard = TokenGuard::new(Arc::new(verifier), &[]);
+    let call = |path: &str| {
+        let mut request = http::Request::builder()
+            .uri(path)
+            .header("authorization", format!("Bearer {token}"))
+            .body(())
+            .unwrap();
+        guard.refusal(&mut request)
+    };
+    assert!(call("/shippy.vessel.VesselService/Reserve").is_none());
+    for elsewhere in [
+        "/shippy.vessel.VesselService/Create",
+        "/shippy.user.UserService/GetAll",
+        "/shippy.consignment.ShippingService/GetConsignments",
+    ] {
+        let refused = call(elsewhere).expect("refused");
+        assert_eq!(
+            refused.headers()["grpc-status"],
+            "7",
+            "{elsewhere}: PERMISSION_DENIED"
+        );
+    }
 }

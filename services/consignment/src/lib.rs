@@ -49,7 +49,11 @@ pub async fn serve(
     };
     let (_relay, events) = wiring::relay(&config, repo.outbox(), names::CONSIGNMENT).await?;
     let timeout = Duration::from_secs(config.request_timeout_secs);
-    let tokens = Arc::new(ServiceTokens::load(names::CONSIGNMENT, &config.auth)?);
+    let tokens = Arc::new(ServiceTokens::load(
+        names::CONSIGNMENT,
+        vessels::SAGA_CALLS,
+        &config.auth,
+    )?);
     let vessels = Arc::new(vessels::GrpcVessels::new(
         Discovered::new(
             Arc::clone(&registry),

@@ -21,6 +21,15 @@ use tower::retry::budget::{Budget, TpsBudget};
 
 use crate::domain::ConsignmentError;
 
+/// The only methods the consignment service's own token may call: the saga's, on the vessel
+/// service. Every guard refuses it for anything else.
+pub const SAGA_CALLS: &[&str] = &[
+    "/shippy.vessel.VesselService/FindAvailable",
+    "/shippy.vessel.VesselService/Reserve",
+    "/shippy.vessel.VesselService/Release",
+    "/shippy.vessel.VesselService/GetReservation",
+];
+
 /// What asking the vessel service to hold room came to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Hold {
@@ -320,5 +329,21 @@ impl Vessels for GrpcVessels {
         };
         self.retrying(deadline, || self.release_once(request.clone(), deadline))
             .await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use shippy_proto::vessel::vessel_service_server::SERVICE_NAME;
+
+    use super::SAGA_CALLS;
+
+    #[test]
+    fn the_saga_token_names_the_vessel_services_methods_as_they_are_routed() {
+        let methods = ["FindAvailable", "Reserve", "Release", "GetReservation"];
+        assert_eq!(SAGA_CALLS.len(), methods.len());
+        for (call, method) in SAGA_CALLS.iter().zip(methods) {
+            assert_eq!(*call, format!("/{SERVICE_NAME}/{method}"));
+        }
     }
 }

@@ -169,6 +169,7 @@ mod tests {
             nbf: 0,
             exp,
             jti: jti.into(),
+            methods: Vec::new(),
         })
     }
 

@@ -1910,6 +1910,7 @@ fn make_k8s_keys_makes_the_keys_each_pod_loads_and_no_more() {
                 let saga = ServiceTokens::from_pem(
                     &data["service-ed25519.pem"],
                     names::CONSIGNMENT,
+                    &["/shippy.vessel.VesselService/Reserve"],
                     &auth,
                 )
                 .unwrap()
@@ -1923,7 +1924,7 @@ fn make_k8s_keys_makes_the_keys_each_pod_loads_and_no_more() {
                 TokenIssuer::load(&auth).unwrap_or_else(|e| panic!("{at}: {e}"));
             }
             if loads.contains(&Key::ServicePrivate) {
-                ServiceTokens::load(names::CONSIGNMENT, &auth)
+                ServiceTokens::load(names::CONSIGNMENT, &[], &auth)
                     .unwrap_or_else(|e| panic!("{at}: {e}"));
             }
         }
