@@ -31,7 +31,7 @@ use crate::observe::GrpcRequestsLayer;
 pub type Guarded<S> = Checked<Checked<Checked<S, RateLimit>, TokenGuard>, RateLimit>;
 
 /// Guards `server`: every method not in `public` needs a valid token, and each request is
-/// held to its address's and then its user's rate limit.
+/// held to its user's rate limit when a verified user makes it, else its address's.
 pub fn guarded<S>(
     server: S,
     verifier: Arc<TokenVerifier>,
@@ -42,7 +42,12 @@ pub fn guarded<S>(
     // The config was validated at load; a bad list trusts nobody.
     let trusted = TrustedProxies::new(&limits.trusted_proxies).unwrap_or_default();
     ServiceBuilder::new()
-        .layer(CheckLayer(RateLimit::by_address(shared.clone(), trusted)))
+        .layer(CheckLayer(RateLimit::by_address(
+            shared.clone(),
+            trusted,
+            Arc::clone(&verifier),
+            public,
+        )))
         .layer(CheckLayer(TokenGuard::new(verifier, public)))
         .layer(CheckLayer(RateLimit::by_user(shared)))
         .service(server)

@@ -3,12 +3,15 @@
 //! the gateway. Past that the answer is RESOURCE_EXHAUSTED (REST 429) with `retry-after`
 //! saying when the next request will be let through.
 //!
-//! A request is held to two budgets, in this order: its client address's, before anything
-//! else is done with it (so a flood of bad tokens is refused before a signature is checked),
-//! then, once its token is verified, its user's. The address is the caller's own unless a
-//! trusted proxy forwarded it ([`crate::forwarded`]). Shippy's own services calling on their
-//! own behalf (the booking saga) are held to neither: the user requests that cause those
-//! calls already were, where they came in.
+//! A signed-in user's requests are held to their user's budget alone, so people behind one
+//! address (an office, a NAT) do not share one. Everything else is held to its client
+//! address's budget, before anything else is done with it: requests without a token, the
+//! public methods (sign-up, log-in), and tokens this process has not verified yet (so a
+//! flood of bad tokens is refused before a signature is checked; a good token is charged
+//! to its address once, the first time, then remembered). The address is the caller's own
+//! unless a trusted proxy forwarded it ([`crate::forwarded`]); an IPv6 client counts by its
+//! /64. Shippy's own services calling on their own behalf (the booking saga) are held to
+//! neither: the user requests that cause those calls already were, where they came in.
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -20,7 +23,7 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use tonic::Status;
 use tonic::body::Body;
 
-use crate::auth::Caller;
+use crate::auth::{Caller, TokenVerifier, bearer_from_metadata};
 use crate::check::Check;
 use crate::config::LimitsConfig;
 use crate::forwarded::{Origin, TrustedProxies};
@@ -117,16 +120,28 @@ pub struct RateLimit {
     limits: Option<Arc<ClientLimits>>,
     budget: Budget,
     trusted: TrustedProxies,
+    /// Which tokens were verified already (the outer check lets those by).
+    verifier: Option<Arc<TokenVerifier>>,
+    /// The methods anyone may call: always held to the address's budget.
+    public: &'static [&'static str],
 }
 
 impl RateLimit {
     /// The outer check: judges the request's [`Origin`] (put into the extensions for the
-    /// handlers, e.g. log-in throttling) and holds clients to their address's budget.
-    pub fn by_address(limits: Option<Arc<ClientLimits>>, trusted: TrustedProxies) -> Self {
+    /// handlers, e.g. log-in throttling) and holds clients to their address's budget, but
+    /// for a call of a method not in `public` with a token `verifier` has verified already.
+    pub fn by_address(
+        limits: Option<Arc<ClientLimits>>,
+        trusted: TrustedProxies,
+        verifier: Arc<TokenVerifier>,
+        public: &'static [&'static str],
+    ) -> Self {
         Self {
             limits,
             budget: Budget::Address,
             trusted,
+            verifier: Some(verifier),
+            public,
         }
     }
 
@@ -136,7 +151,25 @@ impl RateLimit {
             limits,
             budget: Budget::User,
             trusted: TrustedProxies::default(),
+            verifier: None,
+            public: &[],
         }
+    }
+
+    /// Whether `req` is a signed-in user's call of a protected method with a token verified
+    /// before: it counts against that user's budget alone.
+    fn signed_in<B>(&self, req: &http::Request<B>) -> bool {
+        let method = req.uri().path().rsplit('/').next().unwrap_or_default();
+        if self.public.contains(&method) {
+            return false;
+        }
+        let Some(verifier) = &self.verifier else {
+            return false;
+        };
+        bearer_from_metadata(req.headers())
+            .ok()
+            .and_then(|token| verifier.remembers(token))
+            .is_some()
     }
 }
 
@@ -160,6 +193,7 @@ impl RateLimit {
     /// The key `req` counts against under this budget; `None` when it is exempt.
     fn client_key<B>(&self, req: &http::Request<B>, origin: Option<Origin>) -> Option<String> {
         match self.budget {
+            Budget::Address if self.signed_in(req) => None,
             Budget::Address => match origin {
                 Some(Origin::Client(ip)) => Some(address_key(ip)),
                 Some(Origin::Trusted(_)) => None,
@@ -259,16 +293,86 @@ mod tests {
         req
     }
 
+    /// A verifier of keys nobody signs with, and a user token it knows already when
+    /// `verified`.
+    fn verifier_and_token(verified: bool) -> (Arc<TokenVerifier>, String) {
+        let keys = crate::auth::generate_key_pair().unwrap();
+        let config = crate::auth::testing::auth_config(5);
+        let issuer = crate::auth::TokenIssuer::from_pem(keys.private_pem.as_bytes(), &config);
+        let verifier =
+            crate::auth::TokenVerifier::from_pem(keys.public_pem.as_bytes(), &config).unwrap();
+        let subject = crate::auth::Subject {
+            user_id: "u1",
+            email: "u1@example.com",
+            name: "U",
+        };
+        let (token, _) = issuer.unwrap().issue(&subject).unwrap();
+        if verified {
+            verifier.verify(&token).unwrap();
+        }
+        (Arc::new(verifier), token)
+    }
+
+    fn nobody() -> Arc<TokenVerifier> {
+        verifier_and_token(false).0
+    }
+
+    fn calling(ip: &str, path: &str, token: Option<&str>) -> http::Request<()> {
+        let mut req = from_peer(ip);
+        *req.uri_mut() = path.parse().unwrap();
+        if let Some(token) = token {
+            req.headers_mut()
+                .insert("authorization", format!("Bearer {token}").parse().unwrap());
+        }
+        req
+    }
+
+    #[tokio::test]
+    async fn a_signed_in_users_calls_skip_the_address_budget_but_log_ins_and_new_tokens_do_not() {
+        let (verifier, token) = verifier_and_token(true);
+        let (_, unseen) = verifier_and_token(false);
+        let check = RateLimit::by_address(
+            Some(limits(1, 1)),
+            TrustedProxies::default(),
+            verifier,
+            &["Auth"],
+        );
+        let office = "203.0.113.9";
+        for _ in 0..20 {
+            let mut req = calling(office, "/shippy.vessel.VesselService/List", Some(&token));
+            assert!(
+                check.refusal(&mut req).is_none(),
+                "held to the user's budget only"
+            );
+        }
+        let mut first = calling(office, "/shippy.user.UserService/Auth", Some(&token));
+        assert!(
+            check.refusal(&mut first).is_none(),
+            "the address's one request"
+        );
+        let mut log_in = calling(office, "/shippy.user.UserService/Auth", Some(&token));
+        assert!(
+            check.refusal(&mut log_in).is_some(),
+            "a public method counts against the address, token or not"
+        );
+        let mut forged = calling(office, "/shippy.vessel.VesselService/List", Some(&unseen));
+        assert!(
+            check.refusal(&mut forged).is_some(),
+            "a token not verified yet counts against the address before its signature is checked"
+        );
+    }
+
     #[tokio::test]
     async fn the_address_check_records_the_origin_with_the_limits_on_or_off() {
         let client = Origin::Client("203.0.113.7".parse().unwrap());
-        let off = RateLimit::by_address(None, TrustedProxies::default());
+        let off = RateLimit::by_address(None, TrustedProxies::default(), nobody(), &[]);
         for _ in 0..3 {
             let mut req = from_peer("203.0.113.7");
             assert!(off.refusal(&mut req).is_none(), "no limits, no refusal");
             assert_eq!(req.extensions().get::<Origin>(), Some(&client));
         }
-        let on = RateLimit::by_address(Some(limits(1, 1)), TrustedProxies::default());
+        let on =
+            RateLimit::by_address(Some(limits(1, 1)), TrustedProxies::default(), nobody(), &[]);
         let mut first = from_peer("203.0.113.7");
         assert!(on.refusal(&mut first).is_none());
         assert_eq!(first.extensions().get::<Origin>(), Some(&client));

@@ -246,6 +246,16 @@ impl TokenVerifier {
                 .contains_key(&claims.jti)
     }
 
+    /// The claims of `token` if this verifier has already verified it and it is still live
+    /// and not revoked; `None` otherwise, without checking a signature: what a rate limit
+    /// may ask before it decides whose budget a request counts against.
+    pub fn remembers(&self, token: &str) -> Option<Arc<Claims>> {
+        let claims = self.remembered().get(token.trim()).map(Arc::clone)?;
+        let now = now_secs();
+        let live = claims.nbf - LEEWAY_SECS <= now && now < claims.exp + LEEWAY_SECS;
+        (live && !self.is_revoked(&claims)).then_some(claims)
+    }
+
     /// The claims of a valid token, or which check it failed.
     pub fn verify(&self, token: &str) -> Result<Arc<Claims>, AuthError> {
         self.verify_shared(token).map(|(_, claims)| claims)

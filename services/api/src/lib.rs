@@ -24,6 +24,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware::{from_fn, from_fn_with_state};
+use shippy_common::auth::TokenVerifier;
 use shippy_common::config::{ApiConfig, LimitsConfig};
 use shippy_common::forwarded::TrustedProxies;
 use shippy_common::limit::ClientLimits;
@@ -44,13 +45,20 @@ pub use state::AppState;
 /// live stream, the deadline: see [`routes::router`]); the API gets the client's origin, the
 /// per-client rate limit and JSON 405s; everything, the UI's files too, gets a request id,
 /// the security headers, CORS for the configured origins and the body size limit.
-pub fn app(state: AppState, config: &ApiConfig, limits: &LimitsConfig) -> Router {
+pub fn app(
+    state: AppState,
+    config: &ApiConfig,
+    limits: &LimitsConfig,
+    verifier: Arc<TokenVerifier>,
+) -> Router {
     let each_route = ServiceBuilder::new()
         .layer(from_fn(observe::per_request))
         .layer(from_fn(faults::per_request));
     // The config was validated at load; a bad list trusts nobody.
     let trusted = TrustedProxies::new(&limits.trusted_proxies).unwrap_or_default();
-    let rate_limit = ClientLimits::new(limits).map(|l| from_fn_with_state(l, limit::per_client));
+    let rate_limit = ClientLimits::new(limits).map(|limits| {
+        from_fn_with_state(limit::GatewayLimits { limits, verifier }, limit::per_client)
+    });
     let api = ServiceBuilder::new()
         .layer(from_fn_with_state(trusted, limit::client_origin))
         .option_layer(rate_limit)
@@ -108,7 +116,10 @@ pub async fn serve(
         Registration::start(registry, names::API, address, metrics, &config.registry).await?;
     tracing::info!(%address, "serving REST on http://{address}");
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let app = app(state, &config.api, &config.limits);
+    // The public keys, to tell signed-in users apart for the rate limit (the services
+    // check every token again).
+    let verifier = Arc::new(TokenVerifier::load(&config.auth)?);
+    let app = app(state, &config.api, &config.limits, verifier);
     // One server per runtime, over the connections handed to it (TCP_NODELAY set).
     let server =
         shippy_common::server::spread_servers(listener, stop_rx, move |handed, stopped| {

@@ -102,7 +102,7 @@ async fn app(name: &str) -> axum::Router {
         live_feeds_per_user: 5,
         live_feeds_total: 1000,
     };
-    shippy_api::app(state, &config, &limits)
+    shippy_api::app(state, &config, &limits, verifier())
 }
 
 fn get(uri: &str) -> Request<Body> {
@@ -156,4 +156,14 @@ async fn the_live_log_stream_is_not_held_to_the_deadline_opening_or_streaming() 
         lasted > DEADLINE,
         "the stream outlasted the deadline: {lasted:?}"
     );
+}
+
+/// A verifier of keys nobody signs with: every token the tests send is refused by the
+/// services behind, as the rate limit does not decide that.
+fn verifier() -> std::sync::Arc<shippy_common::auth::TokenVerifier> {
+    let keys = shippy_common::auth::generate_key_pair().unwrap();
+    let config = shippy_common::auth::testing::auth_config(5);
+    std::sync::Arc::new(
+        shippy_common::auth::TokenVerifier::from_pem(keys.public_pem.as_bytes(), &config).unwrap(),
+    )
 }

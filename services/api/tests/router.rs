@@ -41,7 +41,7 @@ fn app_limited(per_sec: u32) -> axum::Router {
         live_feeds_per_user: 5,
         live_feeds_total: 1000,
     };
-    shippy_api::app(state, &config, &limits)
+    shippy_api::app(state, &config, &limits, verifier())
 }
 
 async fn call(request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, serde_json::Value) {
@@ -570,4 +570,14 @@ async fn a_client_over_its_rate_is_a_429_with_retry_after_in_the_api_format() {
         .unwrap();
     let body: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
     assert_eq!(body["error"]["code"], "resource_exhausted", "{body}");
+}
+
+/// A verifier of keys nobody signs with: every token the tests send is refused by the
+/// services behind, as the rate limit does not decide that.
+fn verifier() -> std::sync::Arc<shippy_common::auth::TokenVerifier> {
+    let keys = shippy_common::auth::generate_key_pair().unwrap();
+    let config = shippy_common::auth::testing::auth_config(5);
+    std::sync::Arc::new(
+        shippy_common::auth::TokenVerifier::from_pem(keys.public_pem.as_bytes(), &config).unwrap(),
+    )
 }

@@ -233,3 +233,70 @@ async fn a_stranger_spraying_from_the_office_address_does_not_lock_out_who_logs_
     );
     system.stop_all().await;
 }
+
+/// Sixty shippers behind one address (an office's NAT, a load tool), each signed in as
+/// themselves and under ten requests a second, at the shipped limits: nobody is refused.
+/// Together they are three times the address's budget, so before each user had a budget of
+/// their own, about a third of their requests were 429.
+#[tokio::test]
+async fn sixty_signed_in_users_behind_one_address_are_each_held_to_their_own_budget() {
+    let mut system = System::start().await;
+    let url = system.api_url().await;
+    let office = http_from("127.0.0.60");
+    let mut tokens = vec![];
+    for n in 0..60 {
+        let email = format!("shipper{n}@example.com");
+        let user = json!({"name": "Shipper", "email": email, "password": "Testing123"});
+        let signed_up = office
+            .post(format!("{url}/api/v1/users"))
+            .json(&user)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(signed_up.status(), 201);
+        let session: Value = office
+            .post(format!("{url}/api/v1/auth/login"))
+            .json(&json!({"email": email, "password": "Testing123"}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        tokens.push(session["token"].as_str().unwrap().to_owned());
+    }
+    let shippers = tokens.iter().map(|token| {
+        let (office, url) = (office.clone(), url.clone());
+        async move {
+            let mut statuses = vec![];
+            let mut every = tokio::time::interval(std::time::Duration::from_millis(100));
+            for _ in 0..20 {
+                every.tick().await;
+                let answer = office
+                    .get(format!("{url}/api/v1/vessels"))
+                    .bearer_auth(token)
+                    .send()
+                    .await
+                    .unwrap();
+                statuses.push(answer.status().as_u16());
+            }
+            statuses
+        }
+    });
+    let statuses: Vec<u16> = join_all(shippers).await.into_iter().flatten().collect();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    eprintln!(
+        "{} requests from 60 users behind one address in 2 s: {refused} refused",
+        statuses.len()
+    );
+    assert_eq!(statuses.len(), 1200);
+    assert!(
+        statuses.iter().all(|s| *s == 200),
+        "{refused} of 1200 refused 429, others: {:?}",
+        statuses
+            .iter()
+            .filter(|s| **s != 200 && **s != 429)
+            .collect::<Vec<_>>()
+    );
+    system.stop_all().await;
+}

@@ -575,9 +575,10 @@ fn reading_the_source_finds_the_calls_of_the_architecture_diagram() {
     }
     assert!(uses(names::USER).keys.contains(&Key::TokenPrivate));
     assert!(uses(names::CONSIGNMENT).keys.contains(&Key::ServicePrivate));
-    assert!(
-        uses(names::API).keys.is_empty(),
-        "the gateway checks no token"
+    assert_eq!(
+        uses(names::API).keys,
+        [Key::TokenPublic, Key::ServicePublic].into(),
+        "the gateway holds public keys only, to tell signed-in users apart for their budgets"
     );
 }
 
