@@ -14,11 +14,14 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
           shippy user-cli vessel-cli consignment-cli log-cli /out/
 
 FROM debian:bookworm-slim
+# The key volumes mount under .shippy/keys (docker-compose.yml): a new named volume takes its
+# folder's owner from the image, so the keys job, running as shippy, can write into it.
 RUN apt-get update \
     && apt-get install -y --no-install-recommends ca-certificates \
     && rm -rf /var/lib/apt/lists/* \
     && useradd --system --uid 10001 --home-dir /app shippy \
-    && mkdir -p /app/.shippy/keys /app/.shippy/data \
+    && mkdir -p /app/.shippy/keys/token /app/.shippy/keys/service /app/.shippy/keys/public \
+       /app/.shippy/data \
     && chown -R shippy /app/.shippy
 COPY --from=build /out/ /usr/local/bin/
 WORKDIR /app

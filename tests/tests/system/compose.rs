@@ -14,6 +14,8 @@ use shippy_common::config::{Config, Sources};
 use shippy_common::{Service, names};
 use shippy_system_tests::{load_args, repo_root, service_named};
 
+use crate::k8s::{Key, uses};
+
 fn compose() -> Value {
     let text = std::fs::read_to_string(repo_root().join("docker-compose.yml")).unwrap();
     let mut value: Value = serde_yaml::from_str(&text).expect("docker-compose.yml parses");
@@ -450,4 +452,52 @@ fn loadgen_runs_shippy_load_against_the_gateway_until_stopped() {
         loadgen["depends_on"]["api-service"]["condition"], "service_healthy",
         "it starts once the gateway answers"
     );
+}
+
+/// Each compose service mounts the keys its code loads and no more (what the Kubernetes
+/// manifests hold each pod to as well): a private key only where it signs, in a volume of
+/// its own.
+#[test]
+fn each_service_mounts_the_keys_it_loads_and_no_more() {
+    let compose = compose();
+    let all = services(&compose);
+    for name in names::ALL {
+        let binary = service_named(name).binary();
+        let (_, service) = all
+            .iter()
+            .find(|(_, s)| strings(&s["command"]).first().map(String::as_str) == Some(binary))
+            .unwrap_or_else(|| panic!("no compose service runs {binary}"));
+        let config = config_of(service);
+        let folders: Vec<String> = strings(&service["volumes"])
+            .iter()
+            .filter_map(|m| m.split(':').nth(1).map(str::to_owned))
+            .collect();
+        let mounted: BTreeSet<Key> = Key::ALL
+            .into_iter()
+            .filter(|key| {
+                let path = key.path(&config.auth);
+                folders
+                    .iter()
+                    .any(|f| path.parent() == Some(std::path::Path::new(f)))
+            })
+            .collect();
+        assert_eq!(mounted, uses(name).keys, "{binary}");
+    }
+    // The job that makes them can reach every one.
+    let keys = &all["keys"];
+    let config = config_of(keys);
+    for key in Key::ALL {
+        let folder = key
+            .path(&config.auth)
+            .parent()
+            .unwrap()
+            .display()
+            .to_string();
+        assert!(
+            strings(&keys["volumes"])
+                .iter()
+                .any(|m| m.ends_with(&folder)),
+            "the keys job cannot write {key:?} to {folder}"
+        );
+    }
 }

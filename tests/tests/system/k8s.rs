@@ -457,7 +457,7 @@ impl Infra {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
-enum Key {
+pub(crate) enum Key {
     TokenPrivate,
     TokenPublic,
     ServicePrivate,
@@ -465,7 +465,14 @@ enum Key {
 }
 
 impl Key {
-    fn path(self, auth: &AuthConfig) -> &Path {
+    pub(crate) const ALL: [Key; 4] = [
+        Key::TokenPrivate,
+        Key::TokenPublic,
+        Key::ServicePrivate,
+        Key::ServicePublic,
+    ];
+
+    pub(crate) fn path(self, auth: &AuthConfig) -> &Path {
         match self {
             Key::TokenPrivate => &auth.private_key,
             Key::TokenPublic => &auth.public_key,
@@ -477,15 +484,15 @@ impl Key {
 
 /// What one service's code calls and reads.
 #[derive(Debug, Default)]
-struct Uses {
+pub(crate) struct Uses {
     services: BTreeSet<&'static str>,
     infra: BTreeSet<Infra>,
-    keys: BTreeSet<Key>,
+    pub(crate) keys: BTreeSet<Key>,
 }
 
 /// Read from `services/<name>/src`, test code left out: the other services it names (it
 /// builds a client for them), the infrastructure it wires up, the keys it loads.
-fn uses(service: &str) -> Uses {
+pub(crate) fn uses(service: &str) -> Uses {
     fn sources(dir: &Path, out: &mut String) {
         for entry in std::fs::read_dir(dir).unwrap() {
             let path = entry.unwrap().path();
