@@ -70,11 +70,31 @@ pub async fn follow_revocations(
     config: &Config,
     verifier: &Arc<TokenVerifier>,
 ) -> anyhow::Result<revocations::Following> {
-    Ok(revocations::follow(
+    let max_lag = std::time::Duration::from_secs(config.auth.revocations_max_lag_secs);
+    let following = revocations::follow(
         broker(config).await?,
         config.broker.revocations_topic.clone(),
         Arc::clone(verifier),
-    ))
+        max_lag,
+    );
+    // Not serving (nor registered, which comes after) until the deny list has caught up,
+    // for at most max_lag: then serving, refusing users' tokens until it has.
+    let started = tokio::time::Instant::now();
+    while !verifier.is_current() && started.elapsed() < max_lag {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    if verifier.is_current() {
+        tracing::info!(
+            waited_ms = started.elapsed().as_millis(),
+            "caught up with the log-outs"
+        );
+    } else {
+        tracing::warn!(
+            ?max_lag,
+            "not caught up with the log-outs: serving, but refusing users' tokens until it has"
+        );
+    }
+    Ok(following)
 }
 
 /// Why a binary cannot use the adapter `what` names: it was built without `feature`.

@@ -68,6 +68,10 @@ pub enum AuthError {
     WrongAlgorithm,
     #[error("token revoked: its holder logged out")]
     Revoked,
+    /// This process cannot vouch that the token was not logged out: it has not caught up
+    /// with the log-outs yet, or fell behind them. Failing closed, retryable.
+    #[error("this instance is catching up with log-outs; retry in a moment")]
+    RevocationsBehind,
     #[error("cannot load key {path}: {reason}")]
     Key { path: String, reason: String },
     #[error("cannot sign token: {0}")]
@@ -78,6 +82,7 @@ impl crate::KindedError for AuthError {
     fn kind(&self) -> crate::ErrorKind {
         match self {
             AuthError::Key { .. } | AuthError::Signing(_) => crate::ErrorKind::Internal,
+            AuthError::RevocationsBehind => crate::ErrorKind::Unavailable,
             _ => crate::ErrorKind::Unauthenticated,
         }
     }
@@ -171,6 +176,10 @@ pub struct TokenVerifier {
     /// Revoked token ids and until when they would have been valid (Unix seconds): the
     /// live part of the deny list, fed by [`revocations::follow`].
     revoked: Arc<Mutex<HashMap<String, i64>>>,
+    /// Whether the deny list is up to date with the log-outs: false from the moment a
+    /// follower starts until it has caught up, and while it lags too far behind. Users'
+    /// tokens are refused (retryably) while it is false.
+    current: Arc<std::sync::atomic::AtomicBool>,
 }
 
 /// How many verified tokens a process remembers before it starts over.
@@ -201,6 +210,7 @@ impl TokenVerifier {
             service: None,
             verified: Arc::default(),
             revoked: Arc::default(),
+            current: Arc::new(std::sync::atomic::AtomicBool::new(true)),
         })
     }
 
@@ -268,7 +278,23 @@ impl TokenVerifier {
         if self.is_revoked(&claims) {
             return Err(AuthError::Revoked);
         }
+        // A user's token could have been logged out where this process has not read yet;
+        // a service's own token is never logged out.
+        if claims.iss != SERVICE_ISSUER && !self.is_current() {
+            return Err(AuthError::RevocationsBehind);
+        }
         Ok((token, claims))
+    }
+
+    /// Whether the deny list is up to date with the log-outs (see [`revocations::follow`]).
+    pub fn is_current(&self) -> bool {
+        self.current.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Says whether the deny list is up to date with the log-outs.
+    pub fn set_current(&self, current: bool) {
+        self.current
+            .store(current, std::sync::atomic::Ordering::Release);
     }
 
     fn verify_signed(&self, token: &str) -> Result<(Arc<str>, Arc<Claims>), AuthError> {

@@ -54,6 +54,7 @@ pub fn auth_config(login_failures_per_account: u32) -> AuthConfig {
         login_failures_per_address: 20,
         login_window_secs: 300,
         login_trusted_days: 30,
+        revocations_max_lag_secs: 10,
         hash_concurrency: 0,
         hash_wait_ms: 2_000,
     }

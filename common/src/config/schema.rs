@@ -139,6 +139,9 @@ pub struct AuthConfig {
     /// How long a successful log-in from an address exempts that account, from that address,
     /// from the account-wide and address-wide locks (only its own failures there count).
     pub login_trusted_days: u64,
+    /// How long a service may be behind the log-outs (or cut off from the broker) before it
+    /// refuses users' tokens, UNAVAILABLE, rather than accept one that may be logged out.
+    pub revocations_max_lag_secs: u64,
     /// Password hashes or checks (19 MiB and a core each) run at once; 0: one per core.
     pub hash_concurrency: usize,
     /// How long a sign-up or log-in waits for its turn to hash before it is answered 503

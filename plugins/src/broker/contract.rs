@@ -160,6 +160,24 @@ pub async fn groups_consume_independently(b: Arc<dyn Broker>) {
     assert_eq!(payloads(&mut two, 1).await, ["a"]);
 }
 
+pub async fn a_subscription_is_caught_up_once_handed_every_message_there(b: Arc<dyn Broker>) {
+    let topic = fresh_topic("caught_up");
+    let mut sub = b.subscribe(&topic, "g").await.unwrap();
+    assert!(sub.caught_up().await.unwrap(), "an empty topic");
+    for payload in ["a", "b"] {
+        b.publish(&topic, message("k", payload)).await.unwrap();
+    }
+    assert!(!sub.caught_up().await.unwrap(), "two messages wait");
+    assert_eq!(payloads(&mut sub, 1).await, ["a"]);
+    assert!(!sub.caught_up().await.unwrap(), "one waits");
+    assert_eq!(payloads(&mut sub, 1).await, ["b"]);
+    assert!(sub.caught_up().await.unwrap());
+    b.publish(&topic, message("k", "c")).await.unwrap();
+    assert!(!sub.caught_up().await.unwrap(), "a new one came");
+    assert_eq!(payloads(&mut sub, 1).await, ["c"]);
+    assert!(sub.caught_up().await.unwrap());
+}
+
 pub async fn topics_are_separate(b: Arc<dyn Broker>) {
     let (t1, t2) = (fresh_topic("sep1"), fresh_topic("sep2"));
     b.publish(&t1, message("k", "one")).await.unwrap();
@@ -283,6 +301,7 @@ macro_rules! broker_contract {
             uncommitted_messages_are_delivered_again,
             groups_consume_independently,
             topics_are_separate,
+            a_subscription_is_caught_up_once_handed_every_message_there,
             members_of_one_group_get_each_message_once_between_them,
             a_member_that_stops_has_its_share_taken_over,
         );

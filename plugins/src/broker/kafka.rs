@@ -3,7 +3,7 @@
 //! was handled, so a crash redelivers rather than loses. Messages keep their key, headers
 //! and payload as they are, so any Kafka consumer reads them.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -188,12 +188,17 @@ impl Broker for KafkaBroker {
         consumer.subscribe(&[topic]).map_err(unavailable)?;
         Ok(Box::new(KafkaSubscription {
             consumer: Arc::new(consumer),
+            topic: topic.to_owned(),
+            handed: HashMap::new(),
         }))
     }
 }
 
 struct KafkaSubscription {
     consumer: Arc<StreamConsumer>,
+    topic: String,
+    /// The offset of the last message handed out, by partition.
+    handed: HashMap<i32, i64>,
 }
 
 #[async_trait]
@@ -221,12 +226,41 @@ impl Subscription for KafkaSubscription {
             headers,
             payload: m.payload().unwrap_or_default().to_vec(),
         };
+        self.handed.insert(m.partition(), m.offset());
         Ok(Delivery {
             topic: m.topic().to_owned(),
             partition: m.partition(),
             offset: m.offset(),
             message,
         })
+    }
+
+    /// Caught up when, in every partition of the topic, the last message handed out is the
+    /// last one there (or the partition holds none).
+    async fn caught_up(&mut self) -> Result<bool, BrokerError> {
+        let (consumer, topic) = (Arc::clone(&self.consumer), self.topic.clone());
+        let ends = tokio::task::spawn_blocking(move || {
+            let timeout = std::time::Duration::from_secs(5);
+            let metadata = consumer.fetch_metadata(Some(&topic), timeout)?;
+            let mut ends = Vec::new();
+            for t in metadata.topics() {
+                for p in t.partitions() {
+                    let (low, high) = consumer.fetch_watermarks(&topic, p.id(), timeout)?;
+                    ends.push((p.id(), low, high));
+                }
+            }
+            Ok::<_, KafkaError>(ends)
+        })
+        .await
+        .map_err(unavailable)?
+        .map_err(unavailable)?;
+        Ok(ends.into_iter().all(|(partition, low, high)| {
+            high <= low
+                || self
+                    .handed
+                    .get(&partition)
+                    .is_some_and(|last| *last + 1 >= high)
+        }))
     }
 
     async fn commit(&mut self, delivery: &Delivery) -> Result<(), BrokerError> {

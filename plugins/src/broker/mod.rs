@@ -91,4 +91,9 @@ pub trait Subscription: Send {
 
     /// Marks `delivery` and everything before it as handled for the group.
     async fn commit(&mut self, delivery: &Delivery) -> Result<(), BrokerError>;
+
+    /// Whether this subscription has handed out every message its topic held when asked: a
+    /// consumer that has handled them is up to date as of now. (A follower that must not act
+    /// on stale state, like the deny list of log-outs, asks before it trusts itself.)
+    async fn caught_up(&mut self) -> Result<bool, BrokerError>;
 }

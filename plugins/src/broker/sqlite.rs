@@ -240,6 +240,21 @@ impl Subscription for SqliteSubscription {
         Ok(batch)
     }
 
+    async fn caught_up(&mut self) -> Result<bool, BrokerError> {
+        if !self.hold().await? || !self.buffer.is_empty() {
+            return Ok(false);
+        }
+        let topic = self.topic.clone();
+        let last: i64 = self
+            .db
+            .read(move |c| {
+                c.prepare_cached("SELECT coalesce(max(offset), 0) FROM messages WHERE topic = ?1")?
+                    .query_row(params![topic], |r| r.get(0))
+            })
+            .await?;
+        Ok(last <= self.position)
+    }
+
     async fn commit(&mut self, delivery: &Delivery) -> Result<(), BrokerError> {
         let (g, t, offset) = (self.group.clone(), self.topic.clone(), delivery.offset);
         self.db

@@ -130,7 +130,11 @@ impl Feeds {
 
 /// Why a feed opened with `claims` must end now, if it must.
 fn ended_by(verifier: &TokenVerifier, claims: &Claims) -> Option<Status> {
-    if verifier.is_revoked(claims) {
+    if !verifier.is_current() {
+        Some(Status::unavailable(
+            "this instance fell behind the log-outs; the live feed ended: reconnect in a moment",
+        ))
+    } else if verifier.is_revoked(claims) {
         Some(Status::unauthenticated(
             "token revoked: its holder logged out; the live feed ended",
         ))
