@@ -54,6 +54,20 @@ enum Command {
     /// Run the tutorial's user journey through the REST gateway as steady traffic, with
     /// progress, and a summary at the end
     Load(shippy_cli::load::LoadArgs),
+    /// The token signing keys
+    Keys {
+        #[command(subcommand)]
+        action: KeysAction,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum KeysAction {
+    /// Roll a new token key pair in without logging anyone out: the current public key
+    /// becomes the previous one (still accepted until its tokens expire), a new pair becomes
+    /// current. Then restart the services: the verifiers before user-service, which signs
+    /// with the new key once restarted
+    Rotate,
 }
 
 #[derive(Subcommand, Debug)]
@@ -182,6 +196,56 @@ fn init(config: &Config) -> anyhow::Result<()> {
             (has_private, _) => anyhow::bail!(half_a_pair(what, private, public, has_private)),
         }
     }
+    Ok(())
+}
+
+/// `shippy keys rotate`: the current public key becomes the previous one, a fresh pair the
+/// current one; the retired private key is deleted (nothing signs with it again). A key that
+/// was previous before is dropped: its tokens are logged out if any are still live, so rotate
+/// at most once per token lifetime (`auth.token_lifetime_secs`).
+fn rotate(config: &Config) -> anyhow::Result<()> {
+    let auth = &config.auth;
+    let (private, public, previous) = (
+        &auth.private_key,
+        &auth.public_key,
+        &auth.previous_public_key,
+    );
+    if !(private.exists() && public.exists()) {
+        anyhow::bail!(
+            "no token key pair at {} and {} to rotate: run `shippy init` first",
+            private.display(),
+            public.display()
+        );
+    }
+    let retired = std::fs::read_to_string(public)?;
+    let retired_id = auth::key_id(&retired)?;
+    // Make the new pair beside the old, then move each into place.
+    let staged = |path: &Path| {
+        let mut name = path.file_name().unwrap_or_default().to_os_string();
+        name.push(".new");
+        path.with_file_name(name)
+    };
+    let (new_private, new_public) = (staged(private), staged(public));
+    let _ = std::fs::remove_file(&new_private);
+    let _ = std::fs::remove_file(&new_public);
+    auth::write_key_pair(&auth::generate_key_pair()?, &new_private, &new_public)?;
+    // The previous key first, so that no moment has a current key whose predecessor is lost.
+    let mut staged_previous = previous.as_os_str().to_owned();
+    staged_previous.push(".new");
+    let staged_previous = std::path::PathBuf::from(staged_previous);
+    if let Some(dir) = previous.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&staged_previous, &retired)?;
+    std::fs::rename(&staged_previous, previous)?;
+    std::fs::rename(&new_public, public)?;
+    std::fs::rename(&new_private, private)?;
+    let current_id = auth::key_id(&std::fs::read_to_string(public)?)?;
+    println!(
+        "rotated the token key: {current_id} signs from now on (after user-service restarts); \
+         {retired_id} stays accepted until its tokens expire. Restart the services, \
+         user-service last."
+    );
     Ok(())
 }
 
@@ -330,6 +394,9 @@ async fn main() -> ExitCode {
             Command::Health { .. } => unreachable!("answered above"),
             Command::Flags { action } => flags(&config, action),
             Command::Load(args) => load(&config, &args).await,
+            Command::Keys {
+                action: KeysAction::Rotate,
+            } => rotate(&config),
         }
     };
     output::finish(result.await)

@@ -22,6 +22,46 @@ impl std::fmt::Debug for KeyPair {
     }
 }
 
+/// The public half of the private key `private_pem` (PKCS#8 PEM), as SPKI PEM.
+pub fn public_of(private_pem: &str) -> anyhow::Result<String> {
+    use ed25519_dalek::pkcs8::DecodePrivateKey;
+    let signing = SigningKey::from_pkcs8_pem(private_pem)
+        .map_err(|e| anyhow::anyhow!("decode private key: {e}"))?;
+    signing
+        .verifying_key()
+        .to_public_key_pem(LineEnding::LF)
+        .map_err(|e| anyhow::anyhow!("encode public key: {e}"))
+}
+
+/// The id (`kid`) of the public key `public_pem`: the first 16 hex digits of the SHA-256 of
+/// its 32 bytes, so every process derives the same id from the same key.
+pub fn key_id(public_pem: &str) -> anyhow::Result<String> {
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(raw_public(public_pem)?);
+    Ok(digest[..8].iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// The public key `public_pem` as a JSON Web Key (RFC 8037: `OKP`, `Ed25519`), with its id.
+pub fn jwk(public_pem: &str) -> anyhow::Result<serde_json::Value> {
+    use base64::Engine;
+    let x = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(raw_public(public_pem)?);
+    Ok(serde_json::json!({
+        "kty": "OKP",
+        "crv": "Ed25519",
+        "alg": "EdDSA",
+        "use": "sig",
+        "kid": key_id(public_pem)?,
+        "x": x,
+    }))
+}
+
+fn raw_public(public_pem: &str) -> anyhow::Result<[u8; 32]> {
+    use ed25519_dalek::pkcs8::DecodePublicKey;
+    let key = ed25519_dalek::VerifyingKey::from_public_key_pem(public_pem)
+        .map_err(|e| anyhow::anyhow!("decode public key: {e}"))?;
+    Ok(key.to_bytes())
+}
+
 /// A fresh key pair from the operating system's random source.
 pub fn generate_key_pair() -> anyhow::Result<KeyPair> {
     let mut seed = [0u8; 32];

@@ -20,7 +20,7 @@ use jsonwebtoken::errors::ErrorKind as JwtErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-pub use keys::{KeyPair, generate_key_pair, write_key_pair};
+pub use keys::{KeyPair, generate_key_pair, jwk, key_id, public_of, write_key_pair};
 pub use layer::{Caller, TokenGuard, bearer_from_metadata, caller, forward_token};
 pub use service::{SERVICE_ISSUER, ServiceTokens};
 
@@ -88,6 +88,22 @@ impl crate::KindedError for AuthError {
     }
 }
 
+/// A users' token public key from `pem`, with its id, and as a JSON Web Key.
+fn public_key(
+    pem: &[u8],
+    path: &Path,
+) -> Result<((String, DecodingKey), serde_json::Value), AuthError> {
+    let bad = |reason: String| AuthError::Key {
+        path: path.display().to_string(),
+        reason,
+    };
+    let key = DecodingKey::from_ed_pem(pem).map_err(|e| bad(e.to_string()))?;
+    let text = std::str::from_utf8(pem).map_err(|e| bad(e.to_string()))?;
+    let kid = key_id(text).map_err(|e| bad(e.to_string()))?;
+    let jwk = jwk(text).map_err(|e| bad(e.to_string()))?;
+    Ok(((kid, key), jwk))
+}
+
 fn read_key(path: &Path) -> Result<Vec<u8>, AuthError> {
     std::fs::read(path).map_err(|e| AuthError::Key {
         path: path.display().to_string(),
@@ -104,6 +120,9 @@ pub fn now_secs() -> i64 {
 #[derive(Clone)]
 pub struct TokenIssuer {
     key: EncodingKey,
+    /// The id of its public key, in every token's header, so a verifier holding the
+    /// current and the previous key knows which one signed it.
+    kid: String,
     issuer: String,
     audience: String,
     lifetime: Duration,
@@ -120,12 +139,18 @@ pub struct Subject<'a> {
 impl TokenIssuer {
     pub fn from_pem(pem: &[u8], config: &AuthConfig) -> Result<Self, AuthError> {
         ed25519::install();
-        let key = EncodingKey::from_ed_pem(pem).map_err(|e| AuthError::Key {
+        let bad = |reason: String| AuthError::Key {
             path: config.private_key.display().to_string(),
-            reason: e.to_string(),
-        })?;
+            reason,
+        };
+        let key = EncodingKey::from_ed_pem(pem).map_err(|e| bad(e.to_string()))?;
+        let kid = std::str::from_utf8(pem)
+            .map_err(|e| bad(e.to_string()))
+            .and_then(|pem| public_of(pem).map_err(|e| bad(e.to_string())))
+            .and_then(|public| key_id(&public).map_err(|e| bad(e.to_string())))?;
         Ok(Self {
             key,
+            kid,
             issuer: config.issuer.clone(),
             audience: config.audience.clone(),
             lifetime: Duration::from_secs(config.token_lifetime_secs),
@@ -154,9 +179,16 @@ impl TokenIssuer {
             jti: uuid::Uuid::new_v4().to_string(),
             methods: Vec::new(),
         };
-        let token = jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), &claims, &self.key)
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(self.kid.clone());
+        let token = jsonwebtoken::encode(&header, &claims, &self.key)
             .map_err(|e| AuthError::Signing(e.to_string()))?;
         Ok((token, exp))
+    }
+
+    /// The id of the key it signs with, as each token's header names it.
+    pub fn key_id(&self) -> &str {
+        &self.kid
     }
 }
 
@@ -168,7 +200,11 @@ impl TokenIssuer {
 /// shares the token and claims remembered (reference counts), allocating nothing.
 #[derive(Clone)]
 pub struct TokenVerifier {
-    key: DecodingKey,
+    /// Users' token keys by id: the current one first, then the previous one (kept after a
+    /// rotation until the tokens it signed have expired).
+    keys: Vec<(String, DecodingKey)>,
+    /// The same keys as JSON Web Keys, for the JWKS document.
+    jwks: Vec<serde_json::Value>,
     validation: Validation,
     /// Services' own calls: another key, and the issuer [`SERVICE_ISSUER`].
     service: Option<(DecodingKey, Validation)>,
@@ -194,10 +230,7 @@ impl std::fmt::Debug for TokenVerifier {
 impl TokenVerifier {
     pub fn from_pem(pem: &[u8], config: &AuthConfig) -> Result<Self, AuthError> {
         ed25519::install();
-        let key = DecodingKey::from_ed_pem(pem).map_err(|e| AuthError::Key {
-            path: config.public_key.display().to_string(),
-            reason: e.to_string(),
-        })?;
+        let (key, jwk) = public_key(pem, &config.public_key)?;
         if config.issuer == SERVICE_ISSUER {
             return Err(AuthError::Key {
                 path: config.public_key.display().to_string(),
@@ -205,13 +238,30 @@ impl TokenVerifier {
             });
         }
         Ok(Self {
-            key,
+            keys: vec![key],
+            jwks: vec![jwk],
             validation: validation(&config.issuer, &config.audience),
             service: None,
             verified: Arc::default(),
             revoked: Arc::default(),
             current: Arc::new(std::sync::atomic::AtomicBool::new(true)),
         })
+    }
+
+    /// Also accepts users' tokens signed with the previous key `pem` (after a rotation, until
+    /// they expire).
+    pub fn with_previous_key(mut self, pem: &[u8], path: &Path) -> Result<Self, AuthError> {
+        let (key, jwk) = public_key(pem, path)?;
+        if self.keys.iter().all(|(kid, _)| *kid != key.0) {
+            self.keys.push(key);
+            self.jwks.push(jwk);
+        }
+        Ok(self)
+    }
+
+    /// The users' token keys it accepts, as a JWKS document (`{"keys": [...]}`), current first.
+    pub fn jwks(&self) -> serde_json::Value {
+        serde_json::json!({ "keys": self.jwks })
     }
 
     /// Also accepts services' own calls, signed with the service key `pem`.
@@ -230,8 +280,17 @@ impl TokenVerifier {
 
     /// Loads the public keys named by the config: users' tokens and services' own.
     pub fn load(config: &AuthConfig) -> Result<Self, AuthError> {
-        Self::from_pem(&read_key(&config.public_key)?, config)?
-            .with_service_key(&read_key(&config.service_public_key)?, config)
+        let verifier = Self::from_pem(&read_key(&config.public_key)?, config)?
+            .with_service_key(&read_key(&config.service_public_key)?, config)?;
+        // The previous key is there only after `shippy keys rotate`.
+        match std::fs::read(&config.previous_public_key) {
+            Ok(pem) => verifier.with_previous_key(&pem, &config.previous_public_key),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(verifier),
+            Err(e) => Err(AuthError::Key {
+                path: config.previous_public_key.display().to_string(),
+                reason: e.to_string(),
+            }),
+        }
     }
 
     /// Refuses the token with id `jti` from now on; `until` is its expiry, after which the
@@ -314,7 +373,30 @@ impl TokenVerifier {
             }
             self.remembered().remove(&token);
         }
-        let mut decoded = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation);
+        // The key the header names first, then the others (a token from before key ids).
+        let kid = jsonwebtoken::decode_header(token).ok().and_then(|h| h.kid);
+        let mut keys: Vec<&DecodingKey> = Vec::with_capacity(self.keys.len());
+        keys.extend(
+            self.keys
+                .iter()
+                .filter(|(id, _)| Some(id) == kid.as_ref())
+                .map(|(_, k)| k),
+        );
+        keys.extend(
+            self.keys
+                .iter()
+                .filter(|(id, _)| Some(id) != kid.as_ref())
+                .map(|(_, k)| k),
+        );
+        let mut decoded = jsonwebtoken::decode::<Claims>(token, keys[0], &self.validation);
+        for key in &keys[1..] {
+            match &decoded {
+                Err(e) if matches!(e.kind(), JwtErrorKind::InvalidSignature) => {
+                    decoded = jsonwebtoken::decode::<Claims>(token, key, &self.validation);
+                }
+                _ => break,
+            }
+        }
         // Not a user's token: perhaps a service's own, under its own key and issuer.
         if let (Err(e), Some((key, validation))) = (&decoded, &self.service)
             && matches!(

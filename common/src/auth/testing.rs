@@ -48,6 +48,7 @@ pub fn auth_config(login_failures_per_account: u32) -> AuthConfig {
         token_lifetime_secs: 3600,
         private_key: "unused".into(),
         public_key: "unused".into(),
+        previous_public_key: "unused".into(),
         service_private_key: "unused".into(),
         service_public_key: "unused".into(),
         login_failures_per_account,

@@ -335,3 +335,65 @@ fn a_service_token_opens_only_the_methods_it_names() {
         );
     }
 }
+
+#[test]
+fn after_a_rotation_tokens_of_the_previous_key_still_verify_and_new_ones_name_the_new_key() {
+    let cfg = config();
+    let (old, new, foreign) = (
+        generate_key_pair().unwrap(),
+        generate_key_pair().unwrap(),
+        generate_key_pair().unwrap(),
+    );
+    let old_issuer = TokenIssuer::from_pem(old.private_pem.as_bytes(), &cfg).unwrap();
+    let new_issuer = TokenIssuer::from_pem(new.private_pem.as_bytes(), &cfg).unwrap();
+    assert_eq!(old_issuer.key_id(), key_id(&old.public_pem).unwrap());
+    let (old_token, _) = old_issuer.issue(&ALICE).unwrap();
+    let (new_token, _) = new_issuer.issue(&ALICE).unwrap();
+    let header = jsonwebtoken::decode_header(&new_token).unwrap();
+    assert_eq!(header.kid.as_deref(), Some(new_issuer.key_id()));
+
+    let rotated = TokenVerifier::from_pem(new.public_pem.as_bytes(), &cfg)
+        .unwrap()
+        .with_previous_key(old.public_pem.as_bytes(), Path::new("previous.pem"))
+        .unwrap();
+    assert!(rotated.verify(&new_token).is_ok());
+    assert!(
+        rotated.verify(&old_token).is_ok(),
+        "the previous key's session goes on"
+    );
+    // A token from before key ids, signed with the previous key.
+    let legacy_key = EncodingKey::from_ed_pem(old.private_pem.as_bytes()).unwrap();
+    let claims = rotated.verify(&old_token).unwrap();
+    let legacy =
+        jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), &*claims, &legacy_key).unwrap();
+    assert!(rotated.verify(&legacy).is_ok());
+    // Another key naming a known kid is still another key.
+    let mut forged_header = Header::new(Algorithm::EdDSA);
+    forged_header.kid = Some(new_issuer.key_id().to_owned());
+    let forged_key = EncodingKey::from_ed_pem(foreign.private_pem.as_bytes()).unwrap();
+    let forged = jsonwebtoken::encode(&forged_header, &*claims, &forged_key).unwrap();
+    assert_eq!(rotated.verify(&forged), Err(AuthError::BadSignature));
+    // Without the previous key, the old session ends.
+    let new_only = TokenVerifier::from_pem(new.public_pem.as_bytes(), &cfg).unwrap();
+    assert_eq!(new_only.verify(&old_token), Err(AuthError::BadSignature));
+
+    let jwks = rotated.jwks();
+    let kids: Vec<&str> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kids,
+        [new_issuer.key_id(), old_issuer.key_id()],
+        "current first"
+    );
+    assert_eq!(jwks["keys"][0]["kty"], "OKP");
+    assert_eq!(jwks["keys"][0]["crv"], "Ed25519");
+    assert_eq!(
+        jwks["keys"][0]["x"].as_str().unwrap().len(),
+        43,
+        "32 bytes, base64url"
+    );
+}

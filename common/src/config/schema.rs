@@ -124,6 +124,9 @@ pub struct AuthConfig {
     pub private_key: PathBuf,
     /// The matching public key (SPKI PEM) every service verifies with.
     pub public_key: PathBuf,
+    /// The public key before the last `shippy keys rotate`, still accepted for the tokens
+    /// it signed; absent until a rotation.
+    pub previous_public_key: PathBuf,
     /// The Ed25519 private key services sign their own calls with (the booking saga's
     /// `Reserve` and `Release`, which must go on without a user's token after a restart);
     /// only the consignment service reads it.

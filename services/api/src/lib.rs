@@ -101,8 +101,12 @@ pub async fn serve(
     let registry = wiring::registry(&config).await?;
     let timeout = Duration::from_secs(config.request_timeout_secs);
     let (stop, stopping) = Stopping::new();
+    // The public keys, to tell signed-in users apart for the rate limit (the services
+    // check every token again) and to publish them as JWKS.
+    let verifier = Arc::new(TokenVerifier::load(&config.auth)?);
     let state = AppState {
         stopping,
+        jwks: state::Jwks(Arc::new(verifier.jwks())),
         ..AppState::discover(
             Arc::clone(&registry),
             timeout,
@@ -116,9 +120,6 @@ pub async fn serve(
         Registration::start(registry, names::API, address, metrics, &config.registry).await?;
     tracing::info!(%address, "serving REST on http://{address}");
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    // The public keys, to tell signed-in users apart for the rate limit (the services
-    // check every token again).
-    let verifier = Arc::new(TokenVerifier::load(&config.auth)?);
     let app = app(state, &config.api, &config.limits, verifier);
     // One server per runtime, over the connections handed to it (TCP_NODELAY set).
     let server =

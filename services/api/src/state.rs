@@ -36,6 +36,8 @@ pub struct AppState {
     pub logs: LogService,
     /// Ends live streams when the gateway stops.
     pub stopping: Stopping,
+    /// The users' token keys, as `/.well-known/jwks.json` publishes them.
+    pub jwks: Jwks,
     /// How long a request that answers once may take in all (see [`crate::deadline`]).
     #[from_ref(skip)]
     pub deadline: Duration,
@@ -55,6 +57,7 @@ impl AppState {
             consignments: Client::new(found(names::CONSIGNMENT), ShippingServiceClient::new),
             logs: Client::new(found(names::LOG), LogServiceClient::new),
             stopping: Stopping::new().1,
+            jwks: Jwks::default(),
             deadline: crate::deadline::for_calls(timeout),
         }
     }
@@ -69,6 +72,10 @@ impl AppState {
         ]
     }
 }
+
+/// The JWKS document of the keys that sign users' tokens (`{"keys": [...]}`), written once.
+#[derive(Clone, Debug, Default)]
+pub struct Jwks(pub Arc<serde_json::Value>);
 
 /// One service's balanced channel, and the typed gRPC client `C` made over it per request
 /// (cheap: the channel is shared). Shared itself: axum clones the state for every request

@@ -236,6 +236,7 @@ async fn the_openapi_document_lists_every_endpoint_with_its_schemas() {
     let expected = [
         ("/api/v1/users", "post"),
         ("/api/v1/users/me", "get"),
+        ("/.well-known/jwks.json", "get"),
         ("/api/v1/auth/login", "post"),
         ("/api/v1/auth/validate", "post"),
         ("/api/v1/vessels", "post"),
@@ -520,6 +521,7 @@ async fn the_openapi_document_holds_exactly_the_operations_the_router_serves() {
     let mut expected: Vec<(String, String)> = [
         ("POST", "/api/v1/users"),
         ("GET", "/api/v1/users/me"),
+        ("GET", "/.well-known/jwks.json"),
         ("POST", "/api/v1/auth/login"),
         ("POST", "/api/v1/auth/logout"),
         ("POST", "/api/v1/auth/validate"),

@@ -164,3 +164,65 @@ async fn init_with_half_a_key_pair_stops_and_names_the_fix() {
         "the private key is untouched"
     );
 }
+
+/// `shippy keys rotate` rolls a new token key in without logging anyone out: after the
+/// services restart, a session signed with the old key goes on, new tokens name the new key,
+/// and the gateway publishes both as JWKS, the new one first.
+#[tokio::test]
+async fn rotating_the_token_key_keeps_every_session_and_new_tokens_name_the_new_key() {
+    use base64::Engine;
+    let mut system = System::start().await;
+    let before = system.rest_user("rotate@example.com").await;
+    let rotated = system
+        .command("shippy")
+        .args(["keys", "rotate"])
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        rotated.status.success(),
+        "{}",
+        String::from_utf8_lossy(&rotated.stderr)
+    );
+    let new_kid = shippy_common::auth::key_id(
+        &std::fs::read_to_string(&system.config.auth.public_key).unwrap(),
+    )
+    .unwrap();
+    system.stop_all().await;
+    for service in shippy_common::names::ALL {
+        system.start_service(service).await;
+    }
+    let (status, body) = system
+        .rest("GET", "/api/v1/consignments", Some(&before), None)
+        .await;
+    assert_eq!(
+        status, 200,
+        "the session from before the rotation goes on: {body}"
+    );
+    let login = json!({"email": "rotate@example.com", "password": "Testing123"});
+    let (status, session) = system
+        .rest("POST", "/api/v1/auth/login", None, Some(login))
+        .await;
+    assert_eq!(status, 200, "{session}");
+    let token = session["token"].as_str().unwrap();
+    let header: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(token.split('.').next().unwrap())
+            .unwrap(),
+    )
+    .unwrap();
+    assert_eq!(header["kid"], new_kid.as_str());
+    let (status, jwks) = system
+        .rest("GET", "/.well-known/jwks.json", None, None)
+        .await;
+    assert_eq!(status, 200);
+    let kids: Vec<&str> = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap())
+        .collect();
+    assert_eq!(kids.len(), 2, "{jwks}");
+    assert_eq!(kids[0], new_kid, "the current key first");
+    system.stop_all().await;
+}

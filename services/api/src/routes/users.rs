@@ -25,6 +25,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(log_in))
         .routes(routes!(log_out))
         .routes(routes!(validate))
+        .routes(routes!(jwks))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -247,4 +248,13 @@ pub async fn me(
     Ok(Json(UserEnvelope {
         user: found.user.map(User::from),
     }))
+}
+
+/// The public keys that sign users' tokens, as a JWKS document (RFC 7517; Ed25519 keys as
+/// RFC 8037's `OKP`), current first, then the previous one after a rotation: a program can
+/// check a shippy token itself, picking the key by the token's `kid`.
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "auth",
+    responses((status = 200, description = "`{\"keys\": [...]}`: the keys that sign users' tokens", body = Object)))]
+pub async fn jwks(State(jwks): State<crate::state::Jwks>) -> Json<serde_json::Value> {
+    Json((*jwks.0).clone())
 }
