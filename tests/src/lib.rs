@@ -201,6 +201,17 @@ impl System {
         self.running.get(service).map(Running::pid)
     }
 
+    /// Sends SIGKILL to `service` where it stands, leaving it in the harness's books (a test
+    /// that kills mid-call reaps it with [`System::kill_service`] afterwards).
+    pub fn kill_now(&self, service: &str) {
+        let pid = i32::try_from(self.pid(service).expect("service is running")).unwrap();
+        nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(pid),
+            nix::sys::signal::Signal::SIGKILL,
+        )
+        .unwrap();
+    }
+
     /// Kills one service at once (SIGKILL), as a crash would.
     pub async fn kill_service(&mut self, service: &'static str) {
         self.running
@@ -416,6 +427,14 @@ pub fn load_args(command: &[String]) -> Result<shippy_cli::load::LoadArgs, Strin
     Load::try_parse_from(&command[1..])
         .map(|load| load.args)
         .map_err(|e| e.to_string())
+}
+
+/// An HTTP client whose connections come from `ip` (any 127.x address is this machine).
+pub fn http_from(ip: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(Some(ip.parse().unwrap()))
+        .build()
+        .unwrap()
 }
 
 /// The path of a shipped sample file, e.g. `sample("vessel.json")`.

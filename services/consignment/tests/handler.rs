@@ -8,7 +8,7 @@ use shippy_common::fields::from_status;
 use shippy_proto::consignment::shipping_service_server::ShippingService;
 use shippy_proto::consignment::{Consignment, ConsignmentRef, Container, GetRequest};
 use shippy_proto::tonic::Code;
-use support::{from, shipping};
+use support::{Shipping, from, shipping};
 
 fn consignment(containers: usize, weight: i32) -> Consignment {
     Consignment {
@@ -210,32 +210,27 @@ async fn a_booking_during_a_vessel_outage_stays_pending_and_a_retry_finishes_it(
     );
 }
 
-#[tokio::test]
-async fn a_booking_that_held_the_last_room_before_a_crash_is_booked_after_it_not_rejected() {
-    let s = shipping();
+/// Alice books one container, 1,000 kg, under key `k1`.
+async fn book_k1(s: &Shipping) -> Result<Consignment, shippy_proto::tonic::Status> {
+    let asked = from("alice", Some("k1"), consignment(1, 1_000));
+    let answer = s.handler.create_consignment(asked).await?;
+    Ok(answer.into_inner().consignment.unwrap())
+}
+
+/// On a fleet of one vessel with room for exactly alice's booking, the vessel service holds
+/// the room and its answer never arrives (the instance died): the booking is cut off
+/// holding the fleet's last room.
+async fn cut_off_holding_the_last_room(s: &Shipping) {
     s.fleet.launch("last", 1, 1_000).await;
-    // The vessel service holds the room, then the answer never arrives (the instance died).
     s.fleet.lose_reserve_answers(true);
-    let book = || {
-        s.handler
-            .create_consignment(from("alice", Some("k1"), consignment(1, 1_000)))
-    };
-    let cut_off = book().await.unwrap_err();
+    let cut_off = book_k1(s).await.unwrap_err();
     assert_eq!(cut_off.code(), Code::Unavailable, "{cut_off:?}");
     assert_eq!(s.fleet.room("last").await, (0, 0), "the fleet is full now");
     s.fleet.lose_reserve_answers(false);
+}
 
-    // Another instance's sweep resumes it (once its last step is older than stale_secs, 0
-    // here: a millisecond on), then the client retries with the same key.
-    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
-    assert_eq!(
-        s.saga
-            .sweep(std::time::Duration::from_secs(5))
-            .await
-            .unwrap(),
-        1
-    );
-    let booked = book().await.unwrap().into_inner().consignment.unwrap();
+/// Booked on the vessel where it held room, once, never given back.
+async fn booked_where_it_held_room(s: &Shipping, booked: &Consignment) {
     assert_eq!(
         (booked.status.as_str(), booked.vessel_id.as_str()),
         ("booked", "last")
@@ -246,6 +241,23 @@ async fn a_booking_that_held_the_last_room_before_a_crash_is_booked_after_it_not
         ["Create", "CapacityReserved"],
         "held once, never given back"
     );
+}
+
+#[tokio::test]
+async fn a_booking_that_held_the_last_room_before_a_crash_is_booked_after_it_not_rejected() {
+    let s = shipping();
+    cut_off_holding_the_last_room(&s).await;
+    // Another instance's sweep resumes it (once its last step is older than stale_secs, 0
+    // here: a millisecond on), then the client retries with the same key.
+    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    assert_eq!(
+        s.saga
+            .sweep(std::time::Duration::from_secs(5))
+            .await
+            .unwrap(),
+        1
+    );
+    booked_where_it_held_room(&s, &book_k1(&s).await.unwrap()).await;
     assert_eq!(
         s.recorded().await,
         ["ConsignmentPending", "ConsignmentBooked"]
@@ -255,21 +267,6 @@ async fn a_booking_that_held_the_last_room_before_a_crash_is_booked_after_it_not
 #[tokio::test]
 async fn a_retry_of_a_booking_whose_answer_was_lost_keeps_the_room_it_holds() {
     let s = shipping();
-    s.fleet.launch("last", 1, 1_000).await;
-    s.fleet.lose_reserve_answers(true);
-    let book = || {
-        s.handler
-            .create_consignment(from("alice", Some("k1"), consignment(1, 1_000)))
-    };
-    assert_eq!(book().await.unwrap_err().code(), Code::Unavailable);
-    s.fleet.lose_reserve_answers(false);
-    let booked = book().await.unwrap().into_inner().consignment.unwrap();
-    assert_eq!(
-        (booked.status.as_str(), booked.vessel_id.as_str()),
-        ("booked", "last")
-    );
-    assert_eq!(
-        s.recorded_by_vessels().await,
-        ["Create", "CapacityReserved"]
-    );
+    cut_off_holding_the_last_room(&s).await;
+    booked_where_it_held_room(&s, &book_k1(&s).await.unwrap()).await;
 }

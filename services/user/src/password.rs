@@ -63,14 +63,26 @@ impl Hasher {
         }
     }
 
-    /// The PHC string of `password` under a fresh random salt.
-    pub async fn hash(&self, password: String) -> Result<String, UserError> {
+    /// Runs `work` on the blocking pool on a turn of its own, in the caller's span.
+    async fn on_a_turn<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, UserError> {
         let turn = self.turn().await?;
         let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
             let _turn = turn;
             let _in = span.enter();
             slowed_by_flag();
+            work()
+        })
+        .await
+        .map_err(|e| UserError::Internal(format!("password task: {e}")))
+    }
+
+    /// The PHC string of `password` under a fresh random salt.
+    pub async fn hash(&self, password: String) -> Result<String, UserError> {
+        self.on_a_turn(move || {
             let mut salt = [0u8; 16];
             getrandom::getrandom(&mut salt)
                 .map_err(|e| UserError::Internal(format!("no randomness: {e}")))?;
@@ -81,19 +93,13 @@ impl Hasher {
                 .map(|h| h.to_string())
                 .map_err(|e| UserError::Internal(format!("hashing failed: {e}")))
         })
-        .await
-        .map_err(|e| UserError::Internal(format!("hashing task: {e}")))?
+        .await?
     }
 
     /// Whether `password` matches the PHC string `hash`. With no stored hash it still does
     /// the work of a check, so a wrong email takes as long as a wrong password.
     pub async fn verify(&self, password: String, hash: Option<String>) -> Result<bool, UserError> {
-        let turn = self.turn().await?;
-        let span = tracing::Span::current();
-        tokio::task::spawn_blocking(move || {
-            let _turn = turn;
-            let _in = span.enter();
-            slowed_by_flag();
+        self.on_a_turn(move || {
             let stored = hash.as_deref().unwrap_or(DUMMY_HASH);
             let Ok(parsed) = PasswordHash::new(stored) else {
                 return false;
@@ -104,7 +110,6 @@ impl Hasher {
                 && hash.is_some()
         })
         .await
-        .map_err(|e| UserError::Internal(format!("checking task: {e}")))
     }
 }
 

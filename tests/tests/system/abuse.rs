@@ -8,7 +8,7 @@ use shippy_common::names;
 use shippy_proto::tonic::{self, Code};
 use shippy_proto::user::user_service_client::UserServiceClient;
 use shippy_proto::user::{Request as ListAll, User};
-use shippy_system_tests::{System, join_all};
+use shippy_system_tests::{System, http_from, join_all};
 
 /// The most memory the process `pid` has held at once (VmHWM), in MiB.
 fn peak_rss_mib(pid: u32) -> u64 {
@@ -162,13 +162,6 @@ async fn a_fresh_account_reads_nobody_elses_details_by_any_route_or_rpc() {
         );
     }
     system.stop_all().await;
-}
-
-fn http_from(ip: &str) -> reqwest::Client {
-    reqwest::Client::builder()
-        .local_address(Some(ip.parse().unwrap()))
-        .build()
-        .unwrap()
 }
 
 async fn log_in_from(http: &reqwest::Client, url: &str, email: &str, password: &str) -> u16 {

@@ -216,7 +216,7 @@ async fn a_booking_killed_after_taking_the_last_room_ends_booked_with_one_reserv
     // The saga is paused after the reservation: kill the process there, mid-call.
     let ((status, body), ()) = tokio::join!(booking, async {
         watch.await;
-        kill(&system, names::CONSIGNMENT);
+        system.kill_now(names::CONSIGNMENT);
     });
     assert_eq!(status, 503, "a call cut off mid-way is retryable: {body}");
 
@@ -275,7 +275,7 @@ async fn a_cancel_killed_after_the_release_ends_cancelled_having_released_once()
             "the room never came back\n{}",
             system.logs()
         );
-        kill(&system, names::CONSIGNMENT);
+        system.kill_now(names::CONSIGNMENT);
     };
     let ((status, body), ()) = tokio::join!(cancel, watch);
     assert_eq!(status, 503, "{body}");
@@ -358,14 +358,4 @@ async fn the_same_idempotency_key_books_once_and_another_body_under_it_is_a_conf
     assert_eq!(status, 201, "keys belong to their user: {body}");
     assert_ne!(body["consignment"]["id"], ids[0]);
     system.stop_all().await;
-}
-
-/// SIGKILLs the running instance of `service` without waiting (the harness reaps it).
-fn kill(system: &System, service: &str) {
-    let pid = i32::try_from(system.pid(service).expect("service is running")).unwrap();
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(pid),
-        nix::sys::signal::Signal::SIGKILL,
-    )
-    .unwrap();
 }

@@ -25,13 +25,12 @@ print(json.dumps({
 }, default=str))
 "#;
 
-#[tokio::test]
-async fn the_tutorial_runs_on_mongodb_and_stores_plain_documents() {
-    let Some(uri) = servers::mongo() else {
-        return;
-    };
+/// The system on a database of its own (named from `prefix`) on the MongoDB-wire test
+/// server, with the server's URI and the database's name; `None` without a server.
+async fn on_mongodb(prefix: &str) -> Option<(System, String, String)> {
+    let uri = servers::mongo()?;
     let database = format!(
-        "shippy_system_{}_{}",
+        "{prefix}_{}_{}",
         std::process::id(),
         shippy_plugins::now_unix_ms()
     );
@@ -40,7 +39,14 @@ async fn the_tutorial_runs_on_mongodb_and_stores_plain_documents() {
         ("SHIPPY_STORE__MONGODB_URI", uri.as_str()),
         ("SHIPPY_STORE__MONGODB_DATABASE", database.as_str()),
     ];
-    let mut system = System::start_with(&store).await;
+    Some((System::start_with(&store).await, uri, database))
+}
+
+#[tokio::test]
+async fn the_tutorial_runs_on_mongodb_and_stores_plain_documents() {
+    let Some((mut system, uri, database)) = on_mongodb("shippy_system").await else {
+        return;
+    };
     let token = system.rest_user("mongo@example.com").await;
     let vessels = system
         .cli(
@@ -140,20 +146,9 @@ const ROOM: i64 = 4_000;
 
 #[tokio::test]
 async fn a_consignment_service_killed_under_load_on_mongodb_is_resumed_within_stale_secs() {
-    let Some(uri) = servers::mongo() else {
+    let Some((mut system, _, _)) = on_mongodb("shippy_crash").await else {
         return;
     };
-    let database = format!(
-        "shippy_crash_{}_{}",
-        std::process::id(),
-        shippy_plugins::now_unix_ms()
-    );
-    let store = [
-        ("SHIPPY_STORE__KIND", "mongodb"),
-        ("SHIPPY_STORE__MONGODB_URI", uri.as_str()),
-        ("SHIPPY_STORE__MONGODB_DATABASE", database.as_str()),
-    ];
-    let mut system = System::start_with(&store).await;
     let token = system.rest_user("crash-mongo@example.com").await;
     let vessel =
         json!({"id": "hauler", "name": "The hauler", "capacity": ROOM, "max_weight": ROOM * HEAVY});
@@ -201,7 +196,7 @@ async fn a_consignment_service_killed_under_load_on_mongodb_is_resumed_within_st
             "40 bookings were not made\n{}",
             system.logs()
         );
-        kill(&system, names::CONSIGNMENT);
+        system.kill_now(names::CONSIGNMENT);
         stop.store(true, Ordering::SeqCst);
     };
     let (cut_off, ()) = tokio::join!(join_all(clients), killer);
@@ -282,13 +277,4 @@ async fn book(system: &System, token: &str, key: &str) -> (u16, Value) {
             &[("idempotency-key", key)],
         )
         .await
-}
-
-fn kill(system: &System, service: &str) {
-    let pid = i32::try_from(system.pid(service).expect("service is running")).unwrap();
-    nix::sys::signal::kill(
-        nix::unistd::Pid::from_raw(pid),
-        nix::sys::signal::Signal::SIGKILL,
-    )
-    .unwrap();
 }

@@ -9,7 +9,7 @@ use serde_json::json;
 use shippy_common::names;
 use shippy_proto::user::User;
 use shippy_proto::user::user_service_client::UserServiceClient;
-use shippy_system_tests::System;
+use shippy_system_tests::{System, http_from};
 use tonic::Code;
 
 async fn log_in(system: &System, email: &str, password: &str) -> (u16, serde_json::Value) {
@@ -155,14 +155,6 @@ async fn a_client_over_its_rate_is_told_to_wait_and_other_clients_are_not() {
         .await
         .expect("alice may call again after waiting");
     system.stop_all().await;
-}
-
-/// An HTTP client whose connections come from `ip` (any 127.x address is this machine).
-fn http_from(ip: &str) -> reqwest::Client {
-    reqwest::Client::builder()
-        .local_address(Some(ip.parse().unwrap()))
-        .build()
-        .unwrap()
 }
 
 /// A gRPC client of the user service whose connection comes from `ip`.
