@@ -91,14 +91,12 @@ impl Check for TokenGuard {
             Ok(caller)
                 if caller.is_service() && !caller.claims.methods.iter().any(|m| m == path) =>
             {
-                tracing::warn!(service = %caller.claims.name, method = path, "a service token was used for a method it does not name");
-                Some(
-                    tonic::Status::permission_denied(format!(
-                        "a {} service token may not call {path}",
-                        caller.claims.name
-                    ))
-                    .into_http(),
-                )
+                let refused = AuthError::NotThisServicesMethod {
+                    service: caller.claims.name.clone(),
+                    method: path.to_owned(),
+                };
+                tracing::warn!(%refused, "a service token was used for a method it does not name");
+                Some(to_status(&refused).into_http())
             }
             Ok(caller) => {
                 tracing::Span::current().record("user.id", caller.user_id());

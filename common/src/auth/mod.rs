@@ -68,6 +68,9 @@ pub enum AuthError {
     WrongAlgorithm,
     #[error("token revoked: its holder logged out")]
     Revoked,
+    /// A service's own token used for a method it does not name.
+    #[error("a {service} service token may not call {method}")]
+    NotThisServicesMethod { service: String, method: String },
     /// This process cannot vouch that the token was not logged out: it has not caught up
     /// with the log-outs yet, or fell behind them. Failing closed, retryable.
     #[error("this instance is catching up with log-outs; retry in a moment")]
@@ -83,6 +86,7 @@ impl crate::KindedError for AuthError {
         match self {
             AuthError::Key { .. } | AuthError::Signing(_) => crate::ErrorKind::Internal,
             AuthError::RevocationsBehind => crate::ErrorKind::Unavailable,
+            AuthError::NotThisServicesMethod { .. } => crate::ErrorKind::PermissionDenied,
             _ => crate::ErrorKind::Unauthenticated,
         }
     }

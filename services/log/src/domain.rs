@@ -128,6 +128,12 @@ pub enum LogError {
     TooManyFeeds,
     #[error("you have {0} live feeds open, the most one user may: close one first")]
     TooManyOfYourFeeds(usize),
+    #[error("token revoked: its holder logged out; the live feed ended")]
+    FeedTokenRevoked,
+    #[error("token expired: the live feed ended; log in again")]
+    FeedTokenExpired,
+    #[error("this instance fell behind the log-outs; the live feed ended: reconnect in a moment")]
+    FeedBehindLogOuts,
 }
 
 impl LogError {
@@ -149,6 +155,8 @@ impl KindedError for LogError {
             LogError::TooManyFeeds | LogError::TooManyOfYourFeeds(_) => {
                 ErrorKind::ResourceExhausted
             }
+            LogError::FeedTokenRevoked | LogError::FeedTokenExpired => ErrorKind::Unauthenticated,
+            LogError::FeedBehindLogOuts => ErrorKind::Unavailable,
         }
     }
 

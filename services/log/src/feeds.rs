@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use shippy_common::auth::{Claims, TokenVerifier};
+use shippy_common::error::to_status;
 use shippy_proto::tonic::Status;
 use tokio_stream::{Stream, StreamExt};
 
@@ -130,21 +131,16 @@ impl Feeds {
 
 /// Why a feed opened with `claims` must end now, if it must.
 fn ended_by(verifier: &TokenVerifier, claims: &Claims) -> Option<Status> {
-    if !verifier.is_current() {
-        Some(Status::unavailable(
-            "this instance fell behind the log-outs; the live feed ended: reconnect in a moment",
-        ))
+    let why = if !verifier.is_current() {
+        LogError::FeedBehindLogOuts
     } else if verifier.is_revoked(claims) {
-        Some(Status::unauthenticated(
-            "token revoked: its holder logged out; the live feed ended",
-        ))
+        LogError::FeedTokenRevoked
     } else if shippy_common::auth::now_secs() >= claims.exp {
-        Some(Status::unauthenticated(
-            "token expired: the live feed ended; log in again",
-        ))
+        LogError::FeedTokenExpired
     } else {
-        None
-    }
+        return None;
+    };
+    Some(to_status(&why))
 }
 
 #[cfg(test)]
