@@ -2,7 +2,7 @@
 //! (`2026-12-03T11:30:24.123456Z`), with the date and the time of day worked out once a
 //! second per thread and only the microseconds written at every line. Working out the
 //! calendar date at every line took 1.8 % of vessel-service's CPU under the hop, the stamp
-//! takes 0.6 % now (README, "Performance").
+//! takes 0.6 % now (docs/performance.md).
 
 use std::cell::Cell;
 use std::fmt;

@@ -57,7 +57,7 @@ pub fn start(out: impl Write + Send + 'static) -> (Lines, Flush) {
 /// queue is made, so all of them are resident from the start (256 KiB); 2,048 would save
 /// three quarters of that, but under the hop's saturating load, with the writer sharing one
 /// core with the service's runtimes, loggers then found it full and waited: a fifth fewer
-/// calls answered and a p50 of 10 ms instead of 2 (README, "Performance").
+/// calls answered and a p50 of 10 ms instead of 2 (docs/performance.md).
 const QUEUE: usize = 8192;
 
 /// How long the writer lets lines pile up after the first of a quiet spell, so a busy

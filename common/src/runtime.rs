@@ -2,7 +2,7 @@
 //! connections handed to it, rather than one work-stealing runtime across them. A request
 //! then lives on one thread from its first byte to its answer (no cross-thread wake-ups,
 //! and answers of one connection go out together in fewer writes); measured on one core, a
-//! bare tonic server answered about twice as many calls this way (README, "Performance").
+//! bare tonic server answered about twice as many calls this way (docs/performance.md).
 //!
 //! [`main`] runs a service's `main` on a single-threaded runtime, which accepts connections
 //! and runs the background work (registration, relay, consumers, clients), and starts one
@@ -22,7 +22,7 @@ use tokio::sync::{mpsc, watch};
 
 /// The allocator every service binary declares (`#[global_allocator]` in its `main.rs`):
 /// mimalloc, whose per-thread free lists serve a request's many small allocations without
-/// the locks and consolidation passes of glibc's malloc (README, "Performance").
+/// the locks and consolidation passes of glibc's malloc (docs/performance.md).
 pub use mimalloc::MiMalloc as Allocator;
 
 static WORKERS: OnceLock<Vec<Handle>> = OnceLock::new();

@@ -64,7 +64,7 @@ fn exporter(endpoint: &str, service: &'static str) -> Option<SdkTracerProvider> 
 /// gateway), which the log lines leave out: they are for the tracer, and the request's own
 /// log line already says what they hold (method, status, trace id, request id). Formatting
 /// their fields at every request and in front of every line was a tenth of a busy
-/// service's CPU (README, "Performance").
+/// service's CPU (docs/performance.md).
 pub const REQUEST_SPANS: &str = "shippy::request";
 
 /// Whether spans go to a collector: see [`exporting`].
@@ -73,7 +73,7 @@ static EXPORTING: AtomicBool = AtomicBool::new(false);
 /// Whether this process exports spans (`telemetry.otlp_endpoint` is set and its exporter
 /// was built). When it does not, nothing reads the per-request spans (the log lines leave
 /// them out), so the request layers make none: they were a sixth of vessel-service's CPU
-/// per call under the hop (README, "Performance").
+/// per call under the hop (docs/performance.md).
 fn exporting() -> bool {
     EXPORTING.load(Ordering::Relaxed)
 }

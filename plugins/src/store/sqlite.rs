@@ -213,7 +213,7 @@ impl SqliteDb {
     /// connection and the file's write lock are both free, as they nearly always are: a
     /// write of a few rows takes tens of microseconds (synchronous = NORMAL: no sync at
     /// commit), less than the hand-off to the blocking pool and back, which was a quarter of
-    /// a booking's CPU (README, "Performance"). When another process holds the lock, it
+    /// a booking's CPU (docs/performance.md). When another process holds the lock, it
     /// waits for it on the blocking pool as [`call`](Self::call) does, so the runtime
     /// thread is never held by a wait.
     pub async fn write<T, F>(&self, f: F) -> Result<T, StoreError>

@@ -11,7 +11,7 @@
 //! - the network policies let through exactly the calls the code makes, read from each
 //!   service's source, and nothing else;
 //! - the topic and the database are the config's, pods are locked down and sized from the
-//!   `make bench` figures in the README, the autoscaled overlays keep every service up through
+//!   `make bench` figures in docs/performance.md, the autoscaled overlays keep every service up through
 //!   drains, and the Secret `make k8s-keys` makes holds the keys each pod loads, and no more.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -1550,9 +1550,10 @@ fn cores(quantity: &str) -> f64 {
     )
 }
 
-/// The peak RSS `make bench` measured for each service, in MiB, from the README's table.
+/// The peak RSS `make bench` measured for each service, in MiB, from the table in
+/// docs/performance.md.
 fn measured_peak_rss() -> BTreeMap<String, f64> {
-    let readme = std::fs::read_to_string(repo_root().join("README.md")).unwrap();
+    let readme = std::fs::read_to_string(repo_root().join("docs/performance.md")).unwrap();
     let mut peaks = BTreeMap::new();
     let mut table = false;
     for line in readme.lines() {
@@ -1579,7 +1580,7 @@ fn measured_peak_rss() -> BTreeMap<String, f64> {
     for service in names::ALL {
         assert!(
             peaks.contains_key(service),
-            "the README's bench table gives {service}'s peak RSS"
+            "the bench table in docs/performance.md gives {service}'s peak RSS"
         );
     }
     peaks
