@@ -80,10 +80,7 @@ pub async fn follow_revocations(
     // Not serving (nor registered, which comes after) until the deny list has caught up,
     // for at most max_lag: then serving, refusing users' tokens until it has.
     let started = tokio::time::Instant::now();
-    while !verifier.is_current() && started.elapsed() < max_lag {
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
-    if verifier.is_current() {
+    if verifier.until_current(max_lag).await {
         tracing::info!(
             waited_ms = started.elapsed().as_millis(),
             "caught up with the log-outs"

@@ -219,7 +219,7 @@ pub struct TokenVerifier {
     /// Whether the deny list is up to date with the log-outs: false from the moment a
     /// follower starts until it has caught up, and while it lags too far behind. Users'
     /// tokens are refused (retryably) while it is false.
-    current: Arc<std::sync::atomic::AtomicBool>,
+    current: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 /// How many verified tokens a process remembers before it starts over.
@@ -248,7 +248,7 @@ impl TokenVerifier {
             service: None,
             verified: Arc::default(),
             revoked: Arc::default(),
-            current: Arc::new(std::sync::atomic::AtomicBool::new(true)),
+            current: Arc::new(tokio::sync::watch::Sender::new(true)),
         })
     }
 
@@ -351,13 +351,22 @@ impl TokenVerifier {
 
     /// Whether the deny list is up to date with the log-outs (see [`revocations::follow`]).
     pub fn is_current(&self) -> bool {
-        self.current.load(std::sync::atomic::Ordering::Acquire)
+        *self.current.borrow()
+    }
+
+    /// Waits until the deny list is up to date with the log-outs, for at most `limit`;
+    /// answers whether it is.
+    pub async fn until_current(&self, limit: Duration) -> bool {
+        let mut current = self.current.subscribe();
+        tokio::time::timeout(limit, current.wait_for(|c| *c))
+            .await
+            .is_ok_and(|seen| seen.is_ok())
     }
 
     /// Says whether the deny list is up to date with the log-outs.
     pub fn set_current(&self, current: bool) {
         self.current
-            .store(current, std::sync::atomic::Ordering::Release);
+            .send_if_modified(|now| std::mem::replace(now, current) != current);
     }
 
     fn verify_signed(&self, token: &str) -> Result<(Arc<str>, Arc<Claims>), AuthError> {

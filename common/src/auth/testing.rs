@@ -19,21 +19,26 @@ pub fn from_service<T>(name: &str, message: T) -> Request<T> {
     past_the_guard(name, SERVICE_ISSUER, message)
 }
 
+/// The claims of a token for `subject` from `issuer` that never expires and has no id.
+pub fn claims(subject: &str, issuer: &str) -> Claims {
+    Claims {
+        sub: subject.into(),
+        email: format!("{subject}@example.com"),
+        name: subject.into(),
+        iss: issuer.into(),
+        aud: "shippy".into(),
+        iat: 0,
+        nbf: 0,
+        exp: i64::MAX,
+        jti: String::new(),
+        methods: Vec::new(),
+    }
+}
+
 fn past_the_guard<T>(subject: &str, issuer: &str, message: T) -> Request<T> {
     let mut request = Request::new(message);
     request.extensions_mut().insert(Caller {
-        claims: Arc::new(Claims {
-            sub: subject.into(),
-            email: format!("{subject}@example.com"),
-            name: subject.into(),
-            iss: issuer.into(),
-            aud: "shippy".into(),
-            iat: 0,
-            nbf: 0,
-            exp: i64::MAX,
-            jti: String::new(),
-            methods: Vec::new(),
-        }),
+        claims: Arc::new(claims(subject, issuer)),
         token: "".into(),
     });
     request

@@ -160,16 +160,9 @@ mod tests {
 
     fn claims(jti: &str, exp: i64) -> Arc<Claims> {
         Arc::new(Claims {
-            sub: "alice".into(),
-            email: "alice@example.com".into(),
-            name: "Alice".into(),
-            iss: "shippy.user".into(),
-            aud: "shippy".into(),
-            iat: 0,
-            nbf: 0,
-            exp,
             jti: jti.into(),
-            methods: Vec::new(),
+            exp,
+            ..testing::claims("alice", "shippy.user")
         })
     }
 
