@@ -40,6 +40,13 @@ impl Running {
             &service_private,
             &service_public,
         )?;
+        let (gateway_private, gateway_public) =
+            (keys.join("gateway.pem"), keys.join("gateway.pub.pem"));
+        auth::write_key_pair(
+            &auth::generate_key_pair()?,
+            &gateway_private,
+            &gateway_public,
+        )?;
         let path = |p: &std::path::Path| p.display().to_string();
         let mut overrides = vec![
             ("data_dir", path(&dir.path().join("data"))),
@@ -47,6 +54,8 @@ impl Running {
             ("auth.public_key", path(&public)),
             ("auth.service_private_key", path(&service_private)),
             ("auth.service_public_key", path(&service_public)),
+            ("auth.gateway_private_key", path(&gateway_private)),
+            ("auth.gateway_public_key", path(&gateway_public)),
             // The bench is one client sending as fast as it can: no per-client limit.
             ("limits.requests_per_sec", "0".to_owned()),
             ("api.ui_dir", path(&repo_root().join("ui"))),

@@ -5,6 +5,8 @@
 use http::StatusCode;
 use tonic::{Code, Status};
 
+pub mod testing;
+
 /// The kinds of failure a client can act on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorKind {

@@ -1,7 +1,9 @@
 //! Whose request this is: the client address a request is rate-limited and log-in throttled
-//! under. A direct caller is its TCP peer, whatever headers it sends; only a peer in
-//! `limits.trusted_proxies` (the gateway, an ingress) may say, in `x-forwarded-for`, whom it
-//! forwards for. The gateway passes the address on to every call it makes for the request.
+//! under. A direct caller is its TCP peer, whatever headers it sends. At the gateway, only a
+//! peer in `limits.trusted_proxies` (an ingress) may say, in `x-forwarded-for`, whom it
+//! forwards for ([`TrustedProxies`]). The gateway passes the address on to every call it
+//! makes for the request, with its signed proof of itself; a service believes the address
+//! from that proof alone ([`crate::auth::GatewayProof`]), never from where a call comes.
 
 use std::future::Future;
 use std::net::IpAddr;
@@ -82,20 +84,36 @@ impl TrustedProxies {
     }
 }
 
+/// Whom the gateway serves a request for, and its proof that it is the gateway.
+#[derive(Clone, Debug)]
+pub struct Forwarding {
+    pub client: IpAddr,
+    /// The gateway's signed proof of itself ([`crate::auth::gateway`]); without it the
+    /// services believe nothing the call says about its client.
+    pub proof: Option<http::HeaderValue>,
+}
+
 tokio::task_local! {
     /// The client the request being served is for, on the gateway: every call it makes
-    /// onward names it in `x-forwarded-for`.
-    static CLIENT: IpAddr;
+    /// onward names it in `x-forwarded-for`, with the gateway's proof beside it.
+    static FORWARDING: Forwarding;
 }
 
-/// Runs `work` as serving a request of `client`.
-pub async fn serving<F: Future>(client: IpAddr, work: F) -> F::Output {
-    CLIENT.scope(client, work).await
+/// Runs `work` as serving a request of `forwarding.client`.
+pub async fn serving<F: Future>(forwarding: Forwarding, work: F) -> F::Output {
+    FORWARDING.scope(forwarding, work).await
 }
 
-/// The client of the request this task serves, if it is serving one for a client.
-pub fn client() -> Option<IpAddr> {
-    CLIENT.try_with(|ip| *ip).ok()
+/// Names the client the task serves, and proves the gateway does, on a call it makes onward.
+pub fn name_the_client(headers: &mut http::HeaderMap) {
+    let _ = FORWARDING.try_with(|forwarding| {
+        if let Ok(value) = http::HeaderValue::try_from(forwarding.client.to_string()) {
+            headers.insert(HEADER, value);
+        }
+        if let Some(proof) = &forwarding.proof {
+            headers.insert(crate::auth::gateway::PROOF_HEADER, proof.clone());
+        }
+    });
 }
 
 #[cfg(test)]

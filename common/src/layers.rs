@@ -18,12 +18,11 @@ use tower::layer::util::{Identity, Stack};
 use tower::util::MapResponseLayer;
 
 use crate::Service;
-use crate::auth::{TokenGuard, TokenVerifier};
+use crate::auth::{GatewayProof, TokenGuard, TokenVerifier};
 use crate::check::{CheckLayer, Checked};
 use crate::config::LimitsConfig;
 use crate::decode_errors;
 use crate::faults::FaultsLayer;
-use crate::forwarded::TrustedProxies;
 use crate::limit::{ClientLimits, RateLimit};
 use crate::observe::GrpcRequestsLayer;
 
@@ -31,20 +30,20 @@ use crate::observe::GrpcRequestsLayer;
 pub type Guarded<S> = Checked<Checked<Checked<S, RateLimit>, TokenGuard>, RateLimit>;
 
 /// Guards `server`: every method not in `public` needs a valid token, and each request is
-/// held to its user's rate limit when a verified user makes it, else its address's.
+/// held to its user's rate limit when a verified user makes it, else its address's: the
+/// client's the gateway names when `gateway` verifies its proof, else the caller's own.
 pub fn guarded<S>(
     server: S,
     verifier: Arc<TokenVerifier>,
+    gateway: Arc<GatewayProof>,
     public: &'static [&'static str],
     limits: &LimitsConfig,
 ) -> Guarded<S> {
     let shared = ClientLimits::new(limits);
-    // The config was validated at load; a bad list trusts nobody.
-    let trusted = TrustedProxies::new(&limits.trusted_proxies).unwrap_or_default();
     ServiceBuilder::new()
         .layer(CheckLayer(RateLimit::by_address(
             shared.clone(),
-            trusted,
+            gateway,
             Arc::clone(&verifier),
             public,
         )))

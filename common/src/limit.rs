@@ -9,9 +9,10 @@
 //! public methods (sign-up, log-in), and tokens this process has not verified yet (so a
 //! flood of bad tokens is refused before a signature is checked; a good token is charged
 //! to its address once, the first time, then remembered). The address is the caller's own
-//! unless a trusted proxy forwarded it ([`crate::forwarded`]); an IPv6 client counts by its
-//! /64. Shippy's own services calling on their own behalf (the booking saga) are held to
-//! neither: the user requests that cause those calls already were, where they came in.
+//! unless the gateway forwarded it, proving it is the gateway ([`crate::auth::GatewayProof`]);
+//! an IPv6 client counts by its /64. The gateway calling on its own behalf is held to
+//! neither budget; shippy's services calling on their own behalf (the booking saga) hold
+//! service tokens, each charged to the caller's address once, then to no user.
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
@@ -23,10 +24,10 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use tonic::Status;
 use tonic::body::Body;
 
-use crate::auth::{Caller, TokenVerifier, bearer_from_metadata};
+use crate::auth::{Caller, GatewayProof, TokenVerifier, bearer_from_metadata};
 use crate::check::Check;
 use crate::config::LimitsConfig;
-use crate::forwarded::{Origin, TrustedProxies};
+use crate::forwarded::Origin;
 
 /// The limits of one process, shared by every request.
 #[derive(Debug)]
@@ -119,7 +120,8 @@ enum Budget {
 pub struct RateLimit {
     limits: Option<Arc<ClientLimits>>,
     budget: Budget,
-    trusted: TrustedProxies,
+    /// Tells the gateway's calls, which name their client, from everyone else's.
+    gateway: Option<Arc<GatewayProof>>,
     /// Which tokens were verified already (the outer check lets those by).
     verifier: Option<Arc<TokenVerifier>>,
     /// The methods anyone may call: always held to the address's budget.
@@ -132,14 +134,14 @@ impl RateLimit {
     /// for a call of a method not in `public` with a token `verifier` has verified already.
     pub fn by_address(
         limits: Option<Arc<ClientLimits>>,
-        trusted: TrustedProxies,
+        gateway: Arc<GatewayProof>,
         verifier: Arc<TokenVerifier>,
         public: &'static [&'static str],
     ) -> Self {
         Self {
             limits,
             budget: Budget::Address,
-            trusted,
+            gateway: Some(gateway),
             verifier: Some(verifier),
             public,
         }
@@ -150,7 +152,7 @@ impl RateLimit {
         Self {
             limits,
             budget: Budget::User,
-            trusted: TrustedProxies::default(),
+            gateway: None,
             verifier: None,
             public: &[],
         }
@@ -182,10 +184,11 @@ fn peer<B>(req: &http::Request<B>) -> Option<IpAddr> {
 }
 
 impl RateLimit {
-    /// Where `req` comes from, by the trusted proxies, recorded in its extensions for the
+    /// Where `req` comes from, by the gateway's proof, recorded in its extensions for the
     /// handlers (e.g. log-in throttling); `None` when tonic gave no peer address.
     fn record_origin<B>(&self, req: &mut http::Request<B>) -> Option<Origin> {
-        let origin = peer(req).map(|ip| self.trusted.of_request(ip, req.headers()))?;
+        let gateway = self.gateway.as_ref()?;
+        let origin = peer(req).map(|ip| gateway.origin(ip, req.headers()))?;
         req.extensions_mut().insert(origin);
         Some(origin)
     }
@@ -313,6 +316,13 @@ mod tests {
         (Arc::new(verifier), token)
     }
 
+    /// A gateway proof check no call here carries a proof for.
+    fn no_gateway() -> Arc<GatewayProof> {
+        let keys = crate::auth::generate_key_pair().unwrap();
+        let config = crate::auth::testing::auth_config(5);
+        Arc::new(GatewayProof::from_pem(keys.public_pem.as_bytes(), &config).unwrap())
+    }
+
     fn nobody() -> Arc<TokenVerifier> {
         verifier_and_token(false).0
     }
@@ -331,12 +341,7 @@ mod tests {
     async fn a_signed_in_users_calls_skip_the_address_budget_but_log_ins_and_new_tokens_do_not() {
         let (verifier, token) = verifier_and_token(true);
         let (_, unseen) = verifier_and_token(false);
-        let check = RateLimit::by_address(
-            Some(limits(1, 1)),
-            TrustedProxies::default(),
-            verifier,
-            &["Auth"],
-        );
+        let check = RateLimit::by_address(Some(limits(1, 1)), no_gateway(), verifier, &["Auth"]);
         let office = "203.0.113.9";
         for _ in 0..20 {
             let mut req = calling(office, "/shippy.vessel.VesselService/List", Some(&token));
@@ -365,14 +370,13 @@ mod tests {
     #[tokio::test]
     async fn the_address_check_records_the_origin_with_the_limits_on_or_off() {
         let client = Origin::Client("203.0.113.7".parse().unwrap());
-        let off = RateLimit::by_address(None, TrustedProxies::default(), nobody(), &[]);
+        let off = RateLimit::by_address(None, no_gateway(), nobody(), &[]);
         for _ in 0..3 {
             let mut req = from_peer("203.0.113.7");
             assert!(off.refusal(&mut req).is_none(), "no limits, no refusal");
             assert_eq!(req.extensions().get::<Origin>(), Some(&client));
         }
-        let on =
-            RateLimit::by_address(Some(limits(1, 1)), TrustedProxies::default(), nobody(), &[]);
+        let on = RateLimit::by_address(Some(limits(1, 1)), no_gateway(), nobody(), &[]);
         let mut first = from_peer("203.0.113.7");
         assert!(on.refusal(&mut first).is_none());
         assert_eq!(first.extensions().get::<Origin>(), Some(&client));

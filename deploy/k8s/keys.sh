@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `make k8s-keys`: the Secret shippy-keys that the pods mount, with a fresh Ed25519 token key
-# pair and service key pair made by `shippy init` (as `make init` and compose's `keys`
+# `make k8s-keys`: the Secret shippy-keys that the pods mount, with fresh Ed25519 key pairs
+# (token, service, gateway) made by `shippy init` (as `make init` and compose's `keys`
 # container make them), so no key is ever in an image or in the repository.
 #
 # Into the cluster (the current kubectl context), in $K8S_NAMESPACE (default shippy, created
@@ -40,6 +40,8 @@ secret="$work/secret.yaml"
   --from-file=jwt-ed25519.pub.pem="$keys/jwt-ed25519.pub.pem" \
   --from-file=service-ed25519.pem="$keys/service-ed25519.pem" \
   --from-file=service-ed25519.pub.pem="$keys/service-ed25519.pub.pem" \
+  --from-file=gateway-ed25519.pem="$keys/gateway-ed25519.pem" \
+  --from-file=gateway-ed25519.pub.pem="$keys/gateway-ed25519.pub.pem" \
   --dry-run=client --output=yaml >"$secret"
 
 if [ -n "$file" ]; then

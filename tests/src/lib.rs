@@ -113,22 +113,15 @@ impl System {
                 .map(|(_, v)| v.clone())
                 .unwrap()
         };
-        let overrides = vec![
-            ("data_dir".to_owned(), get("SHIPPY_DATA_DIR")),
-            (
-                "auth.private_key".to_owned(),
-                get("SHIPPY_AUTH__PRIVATE_KEY"),
-            ),
-            ("auth.public_key".to_owned(), get("SHIPPY_AUTH__PUBLIC_KEY")),
-            (
-                "auth.service_private_key".to_owned(),
-                get("SHIPPY_AUTH__SERVICE_PRIVATE_KEY"),
-            ),
-            (
-                "auth.service_public_key".to_owned(),
-                get("SHIPPY_AUTH__SERVICE_PUBLIC_KEY"),
-            ),
-        ];
+        let mut overrides = vec![("data_dir".to_owned(), get("SHIPPY_DATA_DIR"))];
+        for (pair, _) in KEY_PAIRS {
+            for half in ["PRIVATE", "PUBLIC"] {
+                overrides.push((
+                    format!("auth.{}{}_key", pair.to_lowercase(), half.to_lowercase()),
+                    get(&key_variable(pair, half)),
+                ));
+            }
+        }
         Config::load(&Sources {
             config_dir: Some(repo_root().join("config")),
             profile: None,
@@ -464,16 +457,7 @@ where
 /// `dir/data`, a fresh key pair under `dir/keys`, the UI, a short grace period.
 pub fn environment(dir: &Path) -> Vec<(String, String)> {
     let keys = dir.join("keys");
-    let (private, public) = (keys.join("jwt.pem"), keys.join("jwt.pub.pem"));
-    auth::write_key_pair(&auth::generate_key_pair().unwrap(), &private, &public).unwrap();
-    let (service_private, service_public) = (keys.join("svc.pem"), keys.join("svc.pub.pem"));
-    auth::write_key_pair(
-        &auth::generate_key_pair().unwrap(),
-        &service_private,
-        &service_public,
-    )
-    .unwrap();
-    vec![
+    let mut env = vec![
         (
             "SHIPPY_CONFIG_DIR".to_owned(),
             repo_root().join("config").display().to_string(),
@@ -484,27 +468,32 @@ pub fn environment(dir: &Path) -> Vec<(String, String)> {
             "SHIPPY_DATA_DIR".to_owned(),
             dir.join("data").display().to_string(),
         ),
-        (
-            "SHIPPY_AUTH__PRIVATE_KEY".to_owned(),
-            private.display().to_string(),
-        ),
-        (
-            "SHIPPY_AUTH__PUBLIC_KEY".to_owned(),
-            public.display().to_string(),
-        ),
-        (
-            "SHIPPY_AUTH__SERVICE_PRIVATE_KEY".to_owned(),
-            service_private.display().to_string(),
-        ),
-        (
-            "SHIPPY_AUTH__SERVICE_PUBLIC_KEY".to_owned(),
-            service_public.display().to_string(),
-        ),
+    ];
+    for (pair, name) in KEY_PAIRS {
+        let (private, public) = (
+            keys.join(format!("{name}.pem")),
+            keys.join(format!("{name}.pub.pem")),
+        );
+        auth::write_key_pair(&auth::generate_key_pair().unwrap(), &private, &public).unwrap();
+        env.push((key_variable(pair, "PRIVATE"), private.display().to_string()));
+        env.push((key_variable(pair, "PUBLIC"), public.display().to_string()));
+    }
+    env.extend([
         ("SHIPPY_SHUTDOWN_GRACE_SECS".to_owned(), "3".to_owned()),
         (
             "SHIPPY_API__UI_DIR".to_owned(),
             repo_root().join("ui").display().to_string(),
         ),
         ("RUST_LOG".to_owned(), "info".to_owned()),
-    ]
+    ]);
+    env
+}
+
+/// The key pairs services load (the `auth.*_private_key` / `auth.*_public_key` prefix, and
+/// the files' name): the users' tokens, the services' own, the gateway's proof.
+const KEY_PAIRS: [(&str, &str); 3] = [("", "jwt"), ("SERVICE_", "svc"), ("GATEWAY_", "gateway")];
+
+/// `SHIPPY_AUTH__SERVICE_PRIVATE_KEY` for `("SERVICE_", "PRIVATE")`.
+fn key_variable(pair: &str, half: &str) -> String {
+    format!("SHIPPY_AUTH__{pair}{half}_KEY")
 }

@@ -33,7 +33,7 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Create .shippy/ with a config file and a token key pair (keeps what exists)
+    /// Create .shippy/ with a config file and the key pairs: token, service, gateway (keeps what exists)
     Init,
     /// Start all five services and keep them running (one that dies is started again);
     /// Ctrl-C stops them
@@ -179,6 +179,11 @@ fn init(config: &Config) -> anyhow::Result<()> {
             &auth.service_private_key,
             &auth.service_public_key,
         ),
+        (
+            "gateway",
+            &auth.gateway_private_key,
+            &auth.gateway_public_key,
+        ),
     ] {
         match (private.exists(), public.exists()) {
             (true, true) => println!(
@@ -284,7 +289,11 @@ fn parse_scale(text: &str) -> Result<(Service, usize), String> {
 }
 
 async fn run(config: Config, sources: &Sources, scale: &[(Service, usize)]) -> anyhow::Result<()> {
-    for key in [&config.auth.private_key, &config.auth.service_private_key] {
+    for key in [
+        &config.auth.private_key,
+        &config.auth.service_private_key,
+        &config.auth.gateway_private_key,
+    ] {
         if !key.exists() {
             anyhow::bail!("no key at {}: run `make init` first", key.display());
         }

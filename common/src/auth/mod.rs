@@ -5,6 +5,7 @@
 //! secret (the reference system put the password hash in its tokens).
 
 pub mod ed25519;
+pub mod gateway;
 mod keys;
 mod layer;
 pub mod revocations;
@@ -20,6 +21,7 @@ use jsonwebtoken::errors::ErrorKind as JwtErrorKind;
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
+pub use gateway::GatewayProof;
 pub use keys::{KeyPair, generate_key_pair, jwk, key_id, public_of, write_key_pair};
 pub use layer::{Caller, TokenGuard, bearer_from_metadata, caller, forward_token};
 pub use service::{SERVICE_ISSUER, ServiceTokens};

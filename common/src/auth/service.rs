@@ -19,6 +19,8 @@ const RENEW_BEFORE: Duration = Duration::from_secs(120);
 /// Signs a service's own tokens, and keeps the current one so calls reuse it.
 pub struct ServiceTokens {
     key: EncodingKey,
+    /// `shippy.services`, or `shippy.gateway` for the gateway's proof of itself.
+    issuer: &'static str,
     service: &'static str,
     /// The methods its tokens may call, and nothing else.
     methods: &'static [&'static str],
@@ -44,13 +46,50 @@ impl ServiceTokens {
         methods: &'static [&'static str],
         config: &AuthConfig,
     ) -> Result<Self, AuthError> {
+        Self::signing(
+            pem,
+            &config.service_private_key,
+            SERVICE_ISSUER,
+            service,
+            methods,
+            config,
+        )
+    }
+
+    /// Signs the gateway's proof of itself ([`super::gateway`]) with the gateway key in
+    /// `pem`: a token no guard accepts for any method.
+    pub fn gateway_from_pem(pem: &[u8], config: &AuthConfig) -> Result<Self, AuthError> {
+        Self::signing(
+            pem,
+            &config.gateway_private_key,
+            super::gateway::GATEWAY_ISSUER,
+            crate::names::API,
+            &[],
+            config,
+        )
+    }
+
+    /// Loads the gateway private key named by the config (only api-service reads it).
+    pub fn gateway(config: &AuthConfig) -> Result<Self, AuthError> {
+        Self::gateway_from_pem(&read_key(&config.gateway_private_key)?, config)
+    }
+
+    fn signing(
+        pem: &[u8],
+        path: &std::path::Path,
+        issuer: &'static str,
+        service: &'static str,
+        methods: &'static [&'static str],
+        config: &AuthConfig,
+    ) -> Result<Self, AuthError> {
         super::ed25519::install();
         let key = EncodingKey::from_ed_pem(pem).map_err(|e| AuthError::Key {
-            path: config.service_private_key.display().to_string(),
+            path: path.display().to_string(),
             reason: e.to_string(),
         })?;
         Ok(Self {
             key,
+            issuer,
             service,
             methods,
             audience: config.audience.clone(),
@@ -87,7 +126,7 @@ impl ServiceTokens {
             sub: format!("service:{}", self.service),
             email: String::new(),
             name: self.service.to_owned(),
-            iss: SERVICE_ISSUER.to_owned(),
+            iss: self.issuer.to_owned(),
             aud: self.audience.clone(),
             iat: now,
             nbf: now,

@@ -56,6 +56,8 @@ pub fn auth_config(login_failures_per_account: u32) -> AuthConfig {
         previous_public_key: "unused".into(),
         service_private_key: "unused".into(),
         service_public_key: "unused".into(),
+        gateway_private_key: "unused".into(),
+        gateway_public_key: "unused".into(),
         login_failures_per_account,
         login_failures_per_address: 20,
         login_window_secs: 300,
@@ -64,4 +66,14 @@ pub fn auth_config(login_failures_per_account: u32) -> AuthConfig {
         hash_concurrency: 0,
         hash_wait_ms: 2_000,
     }
+}
+
+/// A gateway proof signer with a fresh key no service knows (for in-process gateway tests,
+/// whose services are stubs or absent).
+pub fn gateway_tokens() -> Arc<super::ServiceTokens> {
+    let keys = super::generate_key_pair().expect("a fresh key pair");
+    Arc::new(
+        super::ServiceTokens::gateway_from_pem(keys.private_pem.as_bytes(), &auth_config(5))
+            .expect("a key just made"),
+    )
 }

@@ -397,3 +397,60 @@ fn after_a_rotation_tokens_of_the_previous_key_still_verify_and_new_ones_name_th
         "32 bytes, base64url"
     );
 }
+
+/// Which variant `error` is: a new variant fails to compile until it is numbered here, and
+/// then [`every_refusal_is_answered_in_the_tables_words`] until it is in its list.
+fn variant(error: &AuthError) -> u8 {
+    match error {
+        AuthError::Missing => 0,
+        AuthError::Malformed => 1,
+        AuthError::Expired => 2,
+        AuthError::NotYetValid => 3,
+        AuthError::BadSignature => 4,
+        AuthError::WrongIssuer => 5,
+        AuthError::WrongAudience => 6,
+        AuthError::WrongAlgorithm => 7,
+        AuthError::Revoked => 8,
+        AuthError::NotThisServicesMethod { .. } => 9,
+        AuthError::RevocationsBehind => 10,
+        AuthError::Key { .. } => 11,
+        AuthError::Signing(_) => 12,
+    }
+}
+
+#[test]
+fn every_refusal_is_answered_in_the_tables_words() {
+    use crate::error::testing::assert_answered_by_the_table;
+    let errors = [
+        (AuthError::Missing, ""),
+        (AuthError::Malformed, ""),
+        (AuthError::Expired, ""),
+        (AuthError::NotYetValid, ""),
+        (AuthError::BadSignature, ""),
+        (AuthError::WrongIssuer, ""),
+        (AuthError::WrongAudience, ""),
+        (AuthError::WrongAlgorithm, ""),
+        (AuthError::Revoked, ""),
+        (
+            AuthError::NotThisServicesMethod {
+                service: "shippy.consignment".into(),
+                method: "/shippy.user.UserService/GetAll".into(),
+            },
+            "",
+        ),
+        (AuthError::RevocationsBehind, ""),
+        (
+            AuthError::Key {
+                path: "/app/.shippy/keys/token/jwt-ed25519.pem".into(),
+                reason: "Os { code: 13, kind: PermissionDenied }".into(),
+            },
+            "jwt-ed25519",
+        ),
+        (AuthError::Signing("ring: key rejected".into()), "ring"),
+    ];
+    let seen: std::collections::BTreeSet<u8> = errors.iter().map(|(e, _)| variant(e)).collect();
+    assert_eq!(seen, (0..=12).collect(), "every variant is here");
+    for (error, secret) in &errors {
+        assert_answered_by_the_table(error, secret);
+    }
+}

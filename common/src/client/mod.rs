@@ -117,11 +117,7 @@ impl Discovered {
                         .insert(request_id::REQUEST_ID_HEADER, value);
                 }
                 // On the gateway: whom the call is for, so each client is limited apart.
-                if let Some(client) = forwarded::client()
-                    && let Ok(value) = http::HeaderValue::try_from(client.to_string())
-                {
-                    request.headers_mut().insert(forwarded::HEADER, value);
-                }
+                forwarded::name_the_client(request.headers_mut());
                 request
             })
             .timeout(timeout)

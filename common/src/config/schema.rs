@@ -133,6 +133,12 @@ pub struct AuthConfig {
     pub service_private_key: PathBuf,
     /// The matching public key every service accepts service calls with.
     pub service_public_key: PathBuf,
+    /// The Ed25519 private key the gateway signs its proof of itself with: a service believes
+    /// the client address a call names only from a call carrying that proof. Only
+    /// api-service reads it.
+    pub gateway_private_key: PathBuf,
+    /// The matching public key every service checks the gateway's proof with.
+    pub gateway_public_key: PathBuf,
     /// Failed log-ins one account may have per window before log-in is refused.
     pub login_failures_per_account: u32,
     /// Failed log-ins one address may have per window, across accounts.
@@ -194,8 +200,10 @@ pub struct LimitsConfig {
     pub requests_per_sec: u32,
     /// How many requests a client may make at once after being quiet.
     pub burst: u32,
-    /// Peers (addresses or networks) whose `x-forwarded-for` names the client they forward
-    /// for: the gateway, an ingress. Anyone else is limited under its own address.
+    /// Peers (addresses or networks) in front of the gateway whose `x-forwarded-for` the
+    /// gateway believes: an ingress, a load balancer. Anyone else is limited under its own
+    /// address. Services believe a forwarded address only from the gateway's signed proof
+    /// ([`crate::auth::gateway`]), never from an address.
     pub trusted_proxies: Vec<String>,
     /// Live feeds (`GET /api/v1/logs/stream`, `LogService.Watch`) one user may hold open at
     /// once, per log-service instance.

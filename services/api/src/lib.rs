@@ -24,7 +24,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware::{from_fn, from_fn_with_state};
-use shippy_common::auth::TokenVerifier;
+use shippy_common::auth::{ServiceTokens, TokenVerifier};
 use shippy_common::config::{ApiConfig, LimitsConfig};
 use shippy_common::forwarded::TrustedProxies;
 use shippy_common::limit::ClientLimits;
@@ -50,17 +50,21 @@ pub fn app(
     config: &ApiConfig,
     limits: &LimitsConfig,
     verifier: Arc<TokenVerifier>,
+    proof: Arc<ServiceTokens>,
 ) -> Router {
     let each_route = ServiceBuilder::new()
         .layer(from_fn(observe::per_request))
         .layer(from_fn(faults::per_request));
     // The config was validated at load; a bad list trusts nobody.
-    let trusted = TrustedProxies::new(&limits.trusted_proxies).unwrap_or_default();
+    let forwarder = limit::Forwarder {
+        trusted: TrustedProxies::new(&limits.trusted_proxies).unwrap_or_default(),
+        proof,
+    };
     let rate_limit = ClientLimits::new(limits).map(|limits| {
         from_fn_with_state(limit::GatewayLimits { limits, verifier }, limit::per_client)
     });
     let api = ServiceBuilder::new()
-        .layer(from_fn_with_state(trusted, limit::client_origin))
+        .layer(from_fn_with_state(forwarder, limit::client_origin))
         .option_layer(rate_limit)
         .layer(from_fn(error::method_not_allowed));
     let everything = ServiceBuilder::new()
@@ -104,6 +108,8 @@ pub async fn serve(
     // The public keys, to tell signed-in users apart for the rate limit (the services
     // check every token again) and to publish them as JWKS.
     let verifier = Arc::new(TokenVerifier::load(&config.auth)?);
+    // The gateway key, to prove to the services that the client addresses it names are its.
+    let proof = Arc::new(ServiceTokens::gateway(&config.auth)?);
     let state = AppState {
         stopping,
         jwks: state::Jwks(Arc::new(verifier.jwks())),
@@ -120,7 +126,7 @@ pub async fn serve(
         Registration::start(registry, names::API, address, metrics, &config.registry).await?;
     tracing::info!(%address, "serving REST on http://{address}");
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let app = app(state, &config.api, &config.limits, verifier);
+    let app = app(state, &config.api, &config.limits, verifier, proof);
     // One server per runtime, over the connections handed to it (TCP_NODELAY set).
     let server =
         shippy_common::server::spread_servers(listener, stop_rx, move |handed, stopped| {

@@ -1,7 +1,8 @@
 //! The gateway's per-client rate limit: a signed-in user's by the user, anything else by the
 //! client's address (see [`per_client`]): 429 with `Retry-After` and the JSON error body. The
 //! address is the peer's, or the client a trusted proxy in front of the gateway names; it
-//! travels on to the services with every call made for the request.
+//! travels on to the services with every call made for the request, beside the gateway's
+//! signed proof of itself, without which the services would not believe it.
 
 use std::sync::Arc;
 
@@ -9,16 +10,24 @@ use axum::extract::{ConnectInfo, Request, State};
 use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use shippy_common::auth::{TokenVerifier, bearer_from_metadata};
-use shippy_common::forwarded::{self, Origin, TrustedProxies};
+use shippy_common::auth::{ServiceTokens, TokenVerifier, bearer_from_metadata};
+use shippy_common::forwarded::{self, Forwarding, Origin, TrustedProxies};
 use shippy_common::limit::{ClientLimits, address_key};
 use shippy_common::runtime::Peer;
 
 use crate::ApiError;
 
+/// Whom the gateway believes about a client's address, and how it proves itself onward.
+#[derive(Clone)]
+pub struct Forwarder {
+    pub trusted: TrustedProxies,
+    /// Signs the gateway's proof of itself (renewed every few minutes, not per request).
+    pub proof: Arc<ServiceTokens>,
+}
+
 /// Judges whose request this is and serves it as that client's: see the module docs.
 pub async fn client_origin(
-    State(trusted): State<TrustedProxies>,
+    State(forwarder): State<Forwarder>,
     mut request: Request,
     next: Next,
 ) -> Response {
@@ -30,9 +39,17 @@ pub async fn client_origin(
         return next.run(request).await;
     };
     // Whoever calls the gateway is a client, even from a trusted address.
-    let client = trusted.of_request(peer, request.headers()).ip();
+    let client = forwarder.trusted.of_request(peer, request.headers()).ip();
     request.extensions_mut().insert(Origin::Client(client));
-    forwarded::serving(client, next.run(request)).await
+    let proof = match forwarder.proof.token() {
+        Ok(token) => axum::http::HeaderValue::try_from(token).ok(),
+        Err(error) => {
+            // The services then hold the request to the gateway's own address's budget.
+            tracing::error!(%error, "cannot sign the gateway's proof");
+            None
+        }
+    };
+    forwarded::serving(Forwarding { client, proof }, next.run(request)).await
 }
 
 /// What the gateway's rate limit needs: the budgets, and the public key to tell a signed-in

@@ -102,7 +102,13 @@ async fn app(name: &str) -> axum::Router {
         live_feeds_per_user: 5,
         live_feeds_total: 1000,
     };
-    shippy_api::app(state, &config, &limits, verifier())
+    shippy_api::app(
+        state,
+        &config,
+        &limits,
+        verifier(),
+        shippy_common::auth::testing::gateway_tokens(),
+    )
 }
 
 fn get(uri: &str) -> Request<Body> {

@@ -41,7 +41,13 @@ fn app_limited(per_sec: u32) -> axum::Router {
         live_feeds_per_user: 5,
         live_feeds_total: 1000,
     };
-    shippy_api::app(state, &config, &limits, verifier())
+    shippy_api::app(
+        state,
+        &config,
+        &limits,
+        verifier(),
+        shippy_common::auth::testing::gateway_tokens(),
+    )
 }
 
 async fn call(request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, serde_json::Value) {

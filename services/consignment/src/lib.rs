@@ -13,7 +13,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use shippy_common::auth::{ServiceTokens, TokenVerifier};
+use shippy_common::auth::{GatewayProof, ServiceTokens, TokenVerifier};
 use shippy_common::client::Discovered;
 use shippy_common::config::StoreKind;
 use shippy_common::layers::guarded;
@@ -65,6 +65,7 @@ pub async fn serve(
         &config.client,
     ));
     let verifier = Arc::new(TokenVerifier::load(&config.auth)?);
+    let gateway = Arc::new(GatewayProof::load(&config.auth)?);
     let _revocations = wiring::follow_revocations(&config, &verifier).await?;
     let saga = saga::Saga::new(repo, vessels, events, config.saga.clone());
     let _sweeper = Sweeper(tokio::spawn(sweep(
@@ -76,7 +77,7 @@ pub async fn serve(
     let service = GrpcService {
         service: shippy_common::Service::Consignment,
         grpc_name: ShippingServiceServer::<ConsignmentHandler>::NAME,
-        routes: Routes::new(guarded(server, verifier, &[], &config.limits)),
+        routes: Routes::new(guarded(server, verifier, gateway, &[], &config.limits)),
     };
     serve_grpc(service, listener, registry, &config, shutdown).await
 }

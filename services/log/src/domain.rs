@@ -171,6 +171,44 @@ impl KindedError for LogError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use shippy_common::error::testing::{STORE_DETAIL, assert_answered_by_the_table};
+
+    /// Which variant `error` is: a new variant fails to compile until it is numbered here,
+    /// and then [`every_error_is_answered_in_the_tables_words`] until it is in its list.
+    fn variant(error: &LogError) -> u8 {
+        match error {
+            LogError::OthersEvents => 0,
+            LogError::Invalid(_) => 1,
+            LogError::Store(_) => 2,
+            LogError::TooManyFeeds => 3,
+            LogError::TooManyOfYourFeeds(_) => 4,
+            LogError::FeedTokenRevoked => 5,
+            LogError::FeedTokenExpired => 6,
+            LogError::FeedBehindLogOuts => 7,
+        }
+    }
+
+    #[test]
+    fn every_error_is_answered_in_the_tables_words() {
+        let errors = [
+            (LogError::OthersEvents, ""),
+            (
+                LogError::Invalid(FieldErrors::one("limit", FieldCode::TooLarge, "too many")),
+                "",
+            ),
+            (LogError::Store(STORE_DETAIL.into()), STORE_DETAIL),
+            (LogError::TooManyFeeds, ""),
+            (LogError::TooManyOfYourFeeds(5), ""),
+            (LogError::FeedTokenRevoked, ""),
+            (LogError::FeedTokenExpired, ""),
+            (LogError::FeedBehindLogOuts, ""),
+        ];
+        let seen: std::collections::BTreeSet<u8> = errors.iter().map(|(e, _)| variant(e)).collect();
+        assert_eq!(seen, (0..=7).collect(), "every variant is here");
+        for (error, secret) in &errors {
+            assert_answered_by_the_table(error, secret);
+        }
+    }
 
     fn event(user_id: &str, origin: &str) -> Event {
         Event {

@@ -11,7 +11,7 @@ pub mod repo;
 use std::future::Future;
 use std::sync::Arc;
 
-use shippy_common::auth::TokenVerifier;
+use shippy_common::auth::{GatewayProof, TokenVerifier};
 use shippy_common::config::StoreKind;
 use shippy_common::layers::guarded;
 use shippy_common::server::{GrpcService, serve_grpc};
@@ -70,6 +70,7 @@ pub async fn serve(
     let (stop, stopping) = Stopping::new();
     let consumer = tokio::spawn(consumer::run(subscription, repo.clone()));
     let verifier = Arc::new(TokenVerifier::load(&config.auth)?);
+    let gateway = Arc::new(GatewayProof::load(&config.auth)?);
     let _revocations = wiring::follow_revocations(&config, &verifier).await?;
     let service = GrpcService {
         service: shippy_common::Service::Log,
@@ -86,6 +87,7 @@ pub async fn serve(
                 stopping,
             )),
             verifier,
+            gateway,
             &[],
             &config.limits,
         )),

@@ -305,25 +305,60 @@ impl KindedError for UserError {
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_store_failure_is_answered_retryable_without_the_stores_words() {
-        let status = shippy_common::error::to_status(&UserError::Store(
-            "disk I/O error: UNIQUE constraint failed: users.email".into(),
-        ));
-        assert_eq!(status.code(), shippy_proto::tonic::Code::Unavailable);
-        assert!(
-            status.message().starts_with(STORE_UNAVAILABLE) && !status.message().contains("UNIQUE"),
-            "{status:?}"
-        );
+    use shippy_common::auth::AuthError;
+    use shippy_common::error::testing::{STORE_DETAIL, assert_answered_by_the_table};
+
+    /// Which variant `error` is: a new variant fails to compile until it is numbered here,
+    /// and then [`every_error_is_answered_in_the_tables_words`] until it is in its list.
+    fn variant(error: &UserError) -> u8 {
+        match error {
+            UserError::Invalid(_) => 0,
+            UserError::EmailTaken(_) => 1,
+            UserError::NotFound => 2,
+            UserError::WrongCredentials => 3,
+            UserError::Throttled(_) => 4,
+            UserError::OthersPrivate => 5,
+            UserError::ListingIsForServices => 6,
+            UserError::Busy(_) => 7,
+            UserError::Auth(_) => 8,
+            UserError::Store(_) => 9,
+            UserError::Internal(_) => 10,
+        }
     }
 
     #[test]
-    fn a_hashing_fault_is_internal_and_its_detail_stays_here() {
-        let status = shippy_common::error::to_status(&UserError::Internal(
-            "hashing failed: memory cost too high".into(),
-        ));
-        assert_eq!(status.code(), shippy_proto::tonic::Code::Internal);
-        assert!(!status.message().contains("hashing"), "{status:?}");
+    fn every_error_is_answered_in_the_tables_words() {
+        let wait = std::time::Duration::from_secs(3);
+        let key = AuthError::Key {
+            path: "/data/keys/jwt-ed25519.pem".into(),
+            reason: "Os { code: 13 }".into(),
+        };
+        let errors = [
+            (
+                UserError::invalid("email", FieldCode::TooLong, "too long"),
+                "",
+            ),
+            (UserError::EmailTaken("a@example.com".into()), ""),
+            (UserError::NotFound, ""),
+            (UserError::WrongCredentials, ""),
+            (UserError::Throttled(wait), ""),
+            (UserError::OthersPrivate, ""),
+            (UserError::ListingIsForServices, ""),
+            (UserError::Busy(wait), ""),
+            (UserError::Auth(AuthError::Expired), ""),
+            (UserError::Auth(AuthError::RevocationsBehind), ""),
+            (UserError::Auth(key), "jwt-ed25519"),
+            (UserError::Store(STORE_DETAIL.into()), STORE_DETAIL),
+            (
+                UserError::Internal("hashing failed: memory cost".into()),
+                "hashing",
+            ),
+        ];
+        let seen: std::collections::BTreeSet<u8> = errors.iter().map(|(e, _)| variant(e)).collect();
+        assert_eq!(seen, (0..=10).collect(), "every variant is here");
+        for (error, secret) in &errors {
+            assert_answered_by_the_table(error, secret);
+        }
     }
 
     #[test]

@@ -11,7 +11,7 @@ pub mod throttle;
 use std::future::Future;
 use std::sync::Arc;
 
-use shippy_common::auth::{TokenIssuer, TokenVerifier};
+use shippy_common::auth::{GatewayProof, TokenIssuer, TokenVerifier};
 use shippy_common::config::StoreKind;
 use shippy_common::layers::guarded;
 use shippy_common::server::{GrpcService, serve_grpc};
@@ -50,6 +50,7 @@ pub async fn serve(
     let (_relay, events) = wiring::relay(&config, repo.outbox(), names::USER).await?;
     let issuer = TokenIssuer::load(&config.auth)?;
     let verifier = Arc::new(TokenVerifier::load(&config.auth)?);
+    let gateway = Arc::new(GatewayProof::load(&config.auth)?);
     let _revocations = wiring::follow_revocations(&config, &verifier).await?;
     let a = &config.auth;
     let throttle = throttle::LoginThrottle::new(
@@ -75,7 +76,7 @@ pub async fn serve(
     let service = GrpcService {
         service: shippy_common::Service::User,
         grpc_name: UserServiceServer::<UserHandler>::NAME,
-        routes: Routes::new(guarded(server, verifier, PUBLIC, &config.limits)),
+        routes: Routes::new(guarded(server, verifier, gateway, PUBLIC, &config.limits)),
     };
     serve_grpc(service, listener, registry, &config, shutdown).await
 }

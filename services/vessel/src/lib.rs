@@ -10,7 +10,7 @@ pub mod seed;
 use std::future::Future;
 use std::sync::Arc;
 
-use shippy_common::auth::TokenVerifier;
+use shippy_common::auth::{GatewayProof, TokenVerifier};
 use shippy_common::config::StoreKind;
 use shippy_common::layers::guarded;
 use shippy_common::server::{GrpcService, serve_grpc};
@@ -46,12 +46,13 @@ pub async fn serve(
     let (_relay, events) = wiring::relay(&config, repo.outbox(), names::VESSEL).await?;
     seed::seed(repo.as_ref(), &events).await?;
     let verifier = Arc::new(TokenVerifier::load(&config.auth)?);
+    let gateway = Arc::new(GatewayProof::load(&config.auth)?);
     let _revocations = wiring::follow_revocations(&config, &verifier).await?;
     let server = VesselServiceServer::new(VesselHandler::new(repo, events));
     let service = GrpcService {
         service: shippy_common::Service::Vessel,
         grpc_name: VesselServiceServer::<VesselHandler>::NAME,
-        routes: Routes::new(guarded(server, verifier, &[], &config.limits)),
+        routes: Routes::new(guarded(server, verifier, gateway, &[], &config.limits)),
     };
     serve_grpc(service, listener, registry, &config, shutdown).await
 }

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use serde::Deserialize;
 use serde_yaml::Value;
-use shippy_common::auth::{ServiceTokens, Subject, TokenIssuer, TokenVerifier};
+use shippy_common::auth::{GatewayProof, ServiceTokens, Subject, TokenIssuer, TokenVerifier};
 use shippy_common::config::{AuthConfig, BrokerKind, Config, RegistryKind, StoreKind};
 use shippy_common::names;
 use shippy_system_tests::{System, bin_dir, cache_dir, load_args, repo_root, service_named};
@@ -462,14 +462,18 @@ pub(crate) enum Key {
     TokenPublic,
     ServicePrivate,
     ServicePublic,
+    GatewayPrivate,
+    GatewayPublic,
 }
 
 impl Key {
-    pub(crate) const ALL: [Key; 4] = [
+    pub(crate) const ALL: [Key; 6] = [
         Key::TokenPrivate,
         Key::TokenPublic,
         Key::ServicePrivate,
         Key::ServicePublic,
+        Key::GatewayPrivate,
+        Key::GatewayPublic,
     ];
 
     pub(crate) fn path(self, auth: &AuthConfig) -> &Path {
@@ -478,6 +482,8 @@ impl Key {
             Key::TokenPublic => &auth.public_key,
             Key::ServicePrivate => &auth.service_private_key,
             Key::ServicePublic => &auth.service_public_key,
+            Key::GatewayPrivate => &auth.gateway_private_key,
+            Key::GatewayPublic => &auth.gateway_public_key,
         }
     }
 }
@@ -551,6 +557,12 @@ pub(crate) fn uses(service: &str) -> Uses {
     if has("ServiceTokens::load(") {
         uses.keys.insert(Key::ServicePrivate);
     }
+    if has("ServiceTokens::gateway(") {
+        uses.keys.insert(Key::GatewayPrivate);
+    }
+    if has("GatewayProof::load(") {
+        uses.keys.insert(Key::GatewayPublic);
+    }
     uses
 }
 
@@ -584,9 +596,16 @@ fn reading_the_source_finds_the_calls_of_the_architecture_diagram() {
     assert!(uses(names::CONSIGNMENT).keys.contains(&Key::ServicePrivate));
     assert_eq!(
         uses(names::API).keys,
-        [Key::TokenPublic, Key::ServicePublic].into(),
-        "the gateway holds public keys only, to tell signed-in users apart for their budgets"
+        [Key::TokenPublic, Key::ServicePublic, Key::GatewayPrivate].into(),
+        "the gateway holds public keys, to tell signed-in users apart for their budgets, and \
+         its own key, to prove itself to the services"
     );
+    for service in [names::USER, names::VESSEL, names::CONSIGNMENT, names::LOG] {
+        assert!(
+            uses(service).keys.contains(&Key::GatewayPublic),
+            "{service} checks the gateway's proof"
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1890,11 +1909,13 @@ fn make_k8s_keys_makes_the_keys_each_pod_loads_and_no_more() {
             auth.public_key = in_pod(&config.auth.public_key);
             auth.service_private_key = in_pod(&config.auth.service_private_key);
             auth.service_public_key = in_pod(&config.auth.service_public_key);
+            auth.gateway_private_key = in_pod(&config.auth.gateway_private_key);
+            auth.gateway_public_key = in_pod(&config.auth.gateway_public_key);
             let loads = uses(service).keys;
             let wanted: BTreeSet<PathBuf> =
                 loads.iter().map(|k| k.path(&auth).to_owned()).collect();
             assert_eq!(mounted, wanted, "{at}: the keys it loads, and no others");
-            for private in [Key::TokenPrivate, Key::ServicePrivate] {
+            for private in [Key::TokenPrivate, Key::ServicePrivate, Key::GatewayPrivate] {
                 assert_eq!(
                     private.path(&auth).exists(),
                     loads.contains(&private),
@@ -1935,6 +1956,17 @@ fn make_k8s_keys_makes_the_keys_each_pod_loads_and_no_more() {
             if loads.contains(&Key::ServicePrivate) {
                 ServiceTokens::load(names::CONSIGNMENT, &[], &auth)
                     .unwrap_or_else(|e| panic!("{at}: {e}"));
+            }
+            if loads.contains(&Key::GatewayPrivate) {
+                ServiceTokens::gateway(&auth).unwrap_or_else(|e| panic!("{at}: {e}"));
+            }
+            if loads.contains(&Key::GatewayPublic) {
+                let proof = GatewayProof::load(&auth).unwrap_or_else(|e| panic!("{at}: {e}"));
+                let signed = ServiceTokens::gateway_from_pem(&data["gateway-ed25519.pem"], &auth)
+                    .unwrap()
+                    .token()
+                    .unwrap();
+                assert!(proof.proves(&signed), "{at}: the gateway's proof verifies");
             }
         }
     }

@@ -1,9 +1,10 @@
 //! Log-in throttling and rate limits from the attacker's side, with the shipped limits (5
 //! failures per account, 20 per address, in 5 minutes): guessing locks the account, even
 //! 30 guesses at once; spraying many accounts locks the address, which a direct caller
-//! cannot choose (only a trusted proxy may forward one) and clients behind the gateway do
-//! not share; a flood of bad tokens is limited before any is checked; all say how long to
-//! wait, over REST and gRPC. Other clients' connections come from other 127.x addresses.
+//! cannot choose, not even from the gateway's own address (only the gateway's signed proof
+//! lets a call name its client), and clients behind the gateway do not share; a flood of
+//! bad tokens is limited before any is checked; all say how long to wait, over REST and
+//! gRPC. Other clients' connections come from other 127.x addresses.
 
 use serde_json::json;
 use shippy_common::names;
@@ -201,7 +202,9 @@ async fn thirty_parallel_guesses_get_only_the_allowed_password_checks() {
 async fn a_direct_caller_cannot_choose_the_address_it_is_throttled_under() {
     let mut system = System::start().await;
     system.rest_user("bystander@example.com").await;
-    let mut attacker = users_from(&system, "127.0.0.2").await;
+    // The attacker calls from the gateway's own address, which proves nothing: only the
+    // gateway's signed proof lets a call name its client.
+    let mut attacker = users_from(&system, "127.0.0.1").await;
     // 20 failures (the per-address limit), each claiming another address, half of them
     // the bystander's.
     for i in 0..20 {

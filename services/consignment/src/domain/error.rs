@@ -84,7 +84,83 @@ pub const STORE_CAUSE: &str = "store: ";
 #[cfg(test)]
 mod tests {
     use super::*;
+    use shippy_common::error::testing::{STORE_DETAIL, assert_answered_by_the_table};
     use shippy_common::error::to_status;
+
+    /// Which variant `error` is: a new variant fails to compile until it is numbered here,
+    /// and then [`every_error_is_answered_in_the_tables_words`] until it is in its list.
+    fn variant(error: &ConsignmentError) -> u8 {
+        match error {
+            ConsignmentError::Invalid(_) => 0,
+            ConsignmentError::NotFound(_) => 1,
+            ConsignmentError::KeyReused(_) => 2,
+            ConsignmentError::Cancelled(_) => 3,
+            ConsignmentError::WrongState { .. } => 4,
+            ConsignmentError::Unfinished { .. } => 5,
+            ConsignmentError::NoVessel(_) => 6,
+            ConsignmentError::Vessels { .. } => 7,
+            ConsignmentError::Store(_) => 8,
+        }
+    }
+
+    #[test]
+    fn every_error_is_answered_in_the_tables_words() {
+        let errors = [
+            (
+                ConsignmentError::invalid("weight", FieldCode::TooSmall, "must be > 0"),
+                "",
+            ),
+            (ConsignmentError::NotFound("c1".into()), ""),
+            (ConsignmentError::KeyReused("c1".into()), ""),
+            (ConsignmentError::Cancelled("c1".into()), ""),
+            (
+                ConsignmentError::WrongState {
+                    id: "c1".into(),
+                    status: "cancelled",
+                    what: "cancel".into(),
+                },
+                "",
+            ),
+            (
+                ConsignmentError::Unfinished {
+                    id: "c1".into(),
+                    cause: format!("{STORE_CAUSE}{STORE_DETAIL}"),
+                },
+                STORE_DETAIL,
+            ),
+            (
+                ConsignmentError::Unfinished {
+                    id: "c1".into(),
+                    cause: "vessel service: no instance answered in time".into(),
+                },
+                "",
+            ),
+            (
+                ConsignmentError::NoVessel("no available vessel has room".into()),
+                "",
+            ),
+            (
+                ConsignmentError::Vessels {
+                    kind: ErrorKind::Unavailable,
+                    message: "no instance of shippy.vessel answered in time".into(),
+                },
+                "",
+            ),
+            (
+                ConsignmentError::Vessels {
+                    kind: ErrorKind::Internal,
+                    message: "h2 protocol error at 10.0.0.7".into(),
+                },
+                "h2 protocol",
+            ),
+            (ConsignmentError::Store(STORE_DETAIL.into()), STORE_DETAIL),
+        ];
+        let seen: std::collections::BTreeSet<u8> = errors.iter().map(|(e, _)| variant(e)).collect();
+        assert_eq!(seen, (0..=8).collect(), "every variant is here");
+        for (error, secret) in &errors {
+            assert_answered_by_the_table(error, secret);
+        }
+    }
 
     #[test]
     fn the_stores_own_words_never_reach_the_caller() {

@@ -238,6 +238,63 @@ impl KindedError for VesselError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use shippy_common::error::testing::{STORE_DETAIL, assert_answered_by_the_table};
+
+    /// Which variant `error` is: a new variant fails to compile until it is numbered here,
+    /// and then [`every_error_is_answered_in_the_tables_words`] until it is in its list.
+    fn variant(error: &VesselError) -> u8 {
+        match error {
+            VesselError::Invalid(_) => 0,
+            VesselError::DuplicateId(_) => 1,
+            VesselError::NoneAvailable(_) => 2,
+            VesselError::UnknownVessel(_) => 3,
+            VesselError::NoRoom { .. } => 4,
+            VesselError::ReservationReleased(_) => 5,
+            VesselError::NoReservation(_) => 6,
+            VesselError::ServicesOnly(_) => 7,
+            VesselError::Store(_) => 8,
+            VesselError::Internal(_) => 9,
+        }
+    }
+
+    #[test]
+    fn every_error_is_answered_in_the_tables_words() {
+        let v = seed_vessel();
+        let hold = Hold::parse("c1", &v.id, 600, 10, "").unwrap();
+        let errors = [
+            (
+                VesselError::Invalid(FieldErrors::one(
+                    "capacity",
+                    FieldCode::TooSmall,
+                    "must be > 0",
+                )),
+                "",
+            ),
+            (VesselError::DuplicateId("vessel001".into()), ""),
+            (
+                VesselError::NoneAvailable(Specification {
+                    capacity: 1,
+                    max_weight: 1,
+                }),
+                "",
+            ),
+            (VesselError::UnknownVessel("vessel404".into()), ""),
+            (VesselError::no_room(&v, &hold), ""),
+            (VesselError::ReservationReleased("c1".into()), ""),
+            (VesselError::NoReservation("c1".into()), ""),
+            (VesselError::ServicesOnly("Reserve"), ""),
+            (VesselError::Store(STORE_DETAIL.into()), STORE_DETAIL),
+            (
+                VesselError::Internal("decoding the row: invalid type: null".into()),
+                "decoding",
+            ),
+        ];
+        let seen: std::collections::BTreeSet<u8> = errors.iter().map(|(e, _)| variant(e)).collect();
+        assert_eq!(seen, (0..=9).collect(), "every variant is here");
+        for (error, secret) in &errors {
+            assert_answered_by_the_table(error, secret);
+        }
+    }
 
     #[test]
     fn a_vessel_fits_when_capacity_and_weight_are_both_at_least_the_spec() {
