@@ -3,7 +3,7 @@
 //! peer in `limits.trusted_proxies` (an ingress) may say, in `x-forwarded-for`, whom it
 //! forwards for ([`TrustedProxies`]). The gateway passes the address on to every call it
 //! makes for the request, with its signed proof of itself; a service believes the address
-//! from that proof alone ([`crate::auth::GatewayProof`]), never from where a call comes.
+//! from that proof alone (`auth::GatewayProof`), never from where a call comes.
 
 use std::future::Future;
 use std::net::IpAddr;
@@ -13,6 +13,10 @@ use ipnet::IpNet;
 
 /// The header a trusted proxy names its client in.
 pub const HEADER: &str = "x-forwarded-for";
+
+/// The header the gateway's proof of itself travels in, beside [`HEADER`]
+/// (made and checked in `auth::gateway`).
+pub const PROOF_HEADER: &str = "x-shippy-gateway";
 
 /// Where a request comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -88,8 +92,8 @@ impl TrustedProxies {
 #[derive(Clone, Debug)]
 pub struct Forwarding {
     pub client: IpAddr,
-    /// The gateway's signed proof of itself ([`crate::auth::gateway`]); without it the
-    /// services believe nothing the call says about its client.
+    /// The gateway's signed proof of itself (see `auth::gateway`); without it the services
+    /// believe nothing the call says about its client.
     pub proof: Option<http::HeaderValue>,
 }
 
@@ -111,7 +115,7 @@ pub fn name_the_client(headers: &mut http::HeaderMap) {
             headers.insert(HEADER, value);
         }
         if let Some(proof) = &forwarding.proof {
-            headers.insert(crate::auth::gateway::PROOF_HEADER, proof.clone());
+            headers.insert(PROOF_HEADER, proof.clone());
         }
     });
 }

@@ -17,8 +17,7 @@ use crate::forwarded::{self, Origin};
 /// The `iss` of the gateway's proofs; nothing accepts it as a caller's token.
 pub const GATEWAY_ISSUER: &str = "shippy.gateway";
 
-/// The header the gateway's proof travels in.
-pub const PROOF_HEADER: &str = "x-shippy-gateway";
+pub use crate::forwarded::PROOF_HEADER;
 
 /// Proofs remembered as verified: a few per gateway instance (each renews its proof every
 /// few minutes), so a full memory means a flood of forgeries, and is emptied.

@@ -24,7 +24,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, header};
 use axum::middleware::{from_fn, from_fn_with_state};
-use shippy_common::auth::{ServiceTokens, TokenVerifier};
+use shippy_common::auth::{GatewayProof, ServiceTokens, TokenVerifier};
 use shippy_common::config::{ApiConfig, LimitsConfig};
 use shippy_common::forwarded::TrustedProxies;
 use shippy_common::limit::ClientLimits;
@@ -108,8 +108,18 @@ pub async fn serve(
     // The public keys, to tell signed-in users apart for the rate limit (the services
     // check every token again) and to publish them as JWKS.
     let verifier = Arc::new(TokenVerifier::load(&config.auth)?);
-    // The gateway key, to prove to the services that the client addresses it names are its.
+    // The gateway key, to prove to the services that the client addresses it names are its;
+    // checked against the public key they check with, or every proof would be ignored.
     let proof = Arc::new(ServiceTokens::gateway(&config.auth)?);
+    if !GatewayProof::load(&config.auth)?.proves(&proof.token()?) {
+        anyhow::bail!(
+            "auth.gateway_private_key ({}) is not the pair of auth.gateway_public_key ({}): the \
+             services would believe no client address the gateway names. Put the matching \
+             pair in place (remove both and run `shippy init` for a new one)",
+            config.auth.gateway_private_key.display(),
+            config.auth.gateway_public_key.display()
+        );
+    }
     let state = AppState {
         stopping,
         jwks: state::Jwks(Arc::new(verifier.jwks())),

@@ -596,9 +596,15 @@ fn reading_the_source_finds_the_calls_of_the_architecture_diagram() {
     assert!(uses(names::CONSIGNMENT).keys.contains(&Key::ServicePrivate));
     assert_eq!(
         uses(names::API).keys,
-        [Key::TokenPublic, Key::ServicePublic, Key::GatewayPrivate].into(),
+        [
+            Key::TokenPublic,
+            Key::ServicePublic,
+            Key::GatewayPrivate,
+            Key::GatewayPublic
+        ]
+        .into(),
         "the gateway holds public keys, to tell signed-in users apart for their budgets, and \
-         its own key, to prove itself to the services"
+         its own key pair, to prove itself to the services"
     );
     for service in [names::USER, names::VESSEL, names::CONSIGNMENT, names::LOG] {
         assert!(
