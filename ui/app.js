@@ -595,6 +595,38 @@ const link = (href, text) => el("a", { href, textContent: text });
 /** A paragraph of `text`. */
 const placeholder = (text, cls = "muted") => el("p", { className: cls, textContent: text });
 
+/**
+ * A list the API answers a page at a time, drawn into `box`: the first page of `path`, then
+ * a "Show more" button while there is a next page, each press adding the next page's rows.
+ * `key` names the rows in the answer, `draw` makes the table of all rows so far, `empty`
+ * is said when there are none. Answers the rows of the first page.
+ */
+async function pagedList(box, path, key, draw, empty) {
+  let rows = [];
+  const next = async (token) => {
+    const sep = path.includes("?") ? "&" : "?";
+    const page = await api("GET", token ? `${path}${sep}page_token=${encodeURIComponent(token)}` : path);
+    rows = rows.concat(page[key]);
+    const shown = [rows.length ? draw(rows) : placeholder(empty)];
+    if (page.next_page_token) {
+      const more = el("button", { type: "button", className: "secondary more", textContent: "Show more" });
+      more.addEventListener("click", async () => {
+        more.disabled = true;
+        more.textContent = "Loading…";
+        try {
+          await next(page.next_page_token);
+        } catch (e) {
+          more.replaceWith(placeholder(plainly(e), "error"));
+        }
+      });
+      shown.push(more);
+    }
+    box.replaceChildren(...shown);
+    return page[key];
+  };
+  return next("");
+}
+
 /** A consignment's status in words. */
 const STATUS = {
   pending: "Booking…", booked: "Booked", rejecting: "Rejecting…", rejected: "Rejected",
@@ -610,10 +642,14 @@ function vesselName(vessels, id) {
   return v ? v.name : id;
 }
 
-/** The vessels, or none when they cannot be read. */
+/**
+ * The fleet for naming vessels and saying why none fits: its first 500 vessels (smallest
+ * first), or none when they cannot be read; `complete` says whether that is all of them.
+ */
 async function fleet() {
   try {
-    return (await api("GET", "/vessels")).vessels;
+    const page = await api("GET", "/vessels?page_size=500");
+    return Object.assign(page.vessels, { complete: !page.next_page_token });
   } catch (e) {
     return [];
   }
@@ -626,6 +662,8 @@ async function fleet() {
 function noRoom(need, vessels) {
   const open = vessels.filter((v) => v.available);
   if (!open.length) return "There is no vessel to carry it yet: add one on the Vessels page.";
+  // The largest are past the first 500: say what is known.
+  if (vessels.complete === false) return `No vessel has room for ${containers(need.containers)} and ${kg(need.weight)} now.`;
   const most = (key) => Math.max(...open.map((v) => v[key]));
   const roomC = most("remaining_capacity");
   const roomW = most("remaining_weight");
@@ -694,15 +732,16 @@ function signup(view) {
   });
 }
 
-/** The fleet, a form to add a vessel and one to find a vessel for a load. */
+/** Your vessels, then the fleet, a page at a time; a form to add a vessel and one to find a vessel for a load. */
 async function vessels(view) {
   const list = $("#vessel-list", view);
-  let known = [];
-  // Reads the fleet again and draws it.
+  const yours = $("#my-vessel-list", view);
+  // Reads your vessels and the fleet again and draws them; yours only when you have some.
   const load = async () => {
     try {
-      known = (await api("GET", "/vessels")).vessels;
-      list.replaceChildren(known.length ? vesselTable(known) : placeholder("No vessels yet. Add one above."));
+      const mine = await pagedList(yours, "/vessels?mine=true", "vessels", vesselTable, "");
+      $("#my-vessels", view).hidden = !mine.length;
+      await pagedList(list, "/vessels", "vessels", vesselTable, "No vessels yet. Add one above.");
     } catch (e) {
       list.replaceChildren(placeholder(plainly(e), "error"));
     }
@@ -774,8 +813,9 @@ async function consignments(view, notice) {
   // Reads your consignments (and the vessels' names) again and draws them.
   const load = async () => {
     try {
-      const [{ consignments: mine }, vessels] = await Promise.all([api("GET", "/consignments"), fleet()]);
-      list.replaceChildren(mine.length ? consignmentTable(mine, vessels) : placeholder("No consignments yet. Book one above."));
+      const vessels = await fleet();
+      await pagedList(list, "/consignments", "consignments", (mine) => consignmentTable(mine, vessels),
+        "No consignments yet. Book one above.");
     } catch (e) {
       list.replaceChildren(placeholder(plainly(e), "error"));
     }
@@ -1076,6 +1116,23 @@ async function activity(view) {
     if (fresh) events.prepend(li); else events.appendChild(li);
     return li;
   };
+  // A "Show older" button under the feed while older events are left, from `token` on.
+  const olderFrom = (token) => {
+    $("#older", view)?.remove();
+    if (!token) return;
+    const older = el("button", { id: "older", type: "button", className: "secondary more", textContent: "Show older" });
+    older.addEventListener("click", async () => {
+      older.disabled = true;
+      try {
+        const page = await api("GET", `/logs?page_size=50&page_token=${encodeURIComponent(token)}`);
+        page.events.forEach((e) => show(e, false));
+        olderFrom(page.next_page_token);
+      } catch (e) {
+        older.replaceWith(placeholder(plainly(e), "error"));
+      }
+    });
+    events.after(older);
+  };
   let learning = null;
   // A live event: learns new names first, then shows and says it.
   const fresh = async (e) => {
@@ -1089,11 +1146,12 @@ async function activity(view) {
   const controller = new AbortController();
   leaving = () => controller.abort();
   try {
-    const [{ events: recent }] = await Promise.all([api("GET", "/logs?limit=50"), learnNames()]);
+    const [first] = await Promise.all([api("GET", "/logs?page_size=50"), learnNames()]);
     events.replaceChildren();
-    if (!recent.length) events.appendChild(el("li", { className: "muted empty", textContent: "Nothing yet. Book a consignment and its story shows up here." }));
-    recent.forEach((e) => show(e, false));
+    if (!first.events.length) events.appendChild(el("li", { className: "muted empty", textContent: "Nothing yet. Book a consignment and its story shows up here." }));
+    first.events.forEach((e) => show(e, false));
     redraw();
+    olderFrom(first.next_page_token);
   } catch (e) {
     events.replaceChildren(el("li", { className: "error", textContent: plainly(e) }));
   }

@@ -59,8 +59,7 @@ impl VesselService for Fixed {
     ) -> Result<Response<pb::Response>, Status> {
         Ok(Response::new(pb::Response {
             vessel: Some(vessel()),
-            vessels: vec![],
-            created: false,
+            ..Default::default()
         }))
     }
 

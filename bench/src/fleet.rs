@@ -8,7 +8,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
-use shippy_consignment::domain::{Consignment, Container, IdempotencyKey, NewConsignment, Now};
+use shippy_common::paging::PageRequest;
+use shippy_consignment::domain::{
+    Consignment, ConsignmentFilter, Container, IdempotencyKey, NewConsignment, Now,
+};
 use shippy_consignment::repo::{ConsignmentRepository, MongoConsignments, SqliteConsignments};
 use shippy_plugins::outbox::contract::outgoing;
 use shippy_vessel::domain::{Specification, Vessel};
@@ -215,7 +218,7 @@ const LOOKUPS: [&str; 5] = [
     "vessel for 3 containers, 55 t",
     "vessel for 450 containers, 190,000 t",
     "consignment by id (get)",
-    "shipper's consignments (by_owner)",
+    "shipper's consignments (a page)",
 ];
 
 /// Times every lookup on a fresh fleet of `size`; `calls` each.
@@ -273,7 +276,8 @@ async fn time_each(
     );
     medians.push(
         median_us(calls, |_| async move {
-            let listed = c.by_owner(&owner(0)).await?;
+            let filter = ConsignmentFilter::parse(&owner(0), "")?;
+            let listed = c.list(&filter, &PageRequest::first(PER_OWNER)).await?;
             anyhow::ensure!(listed.len() == PER_OWNER, "{} listed", listed.len());
             Ok(())
         })

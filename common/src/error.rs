@@ -68,10 +68,11 @@ impl ErrorKind {
 
     /// The kind of a gRPC code; codes shippy never sends on purpose count as internal,
     /// except the transport's own (cancelled, and unknown from a connection that broke
-    /// mid-call), which a caller may retry: unavailable.
+    /// mid-call), which a caller may retry: unavailable. OUT_OF_RANGE is what a client says
+    /// of an answer past the message cap: shippy's fault (its lists page so that none is),
+    /// never the caller's, so internal too.
     pub fn from_grpc(code: Code) -> Self {
         match code {
-            Code::OutOfRange => ErrorKind::InvalidArgument,
             Code::Cancelled | Code::Unknown => ErrorKind::Unavailable,
             other => TABLE
                 .iter()
@@ -126,6 +127,18 @@ pub fn to_status<E: KindedError>(error: &E) -> Status {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_answer_too_large_for_the_gateway_is_never_the_callers_fault() {
+        assert_eq!(
+            ErrorKind::from_grpc(Code::OutOfRange)
+                .http_status()
+                .as_u16(),
+            500
+        );
+        let exhausted = ErrorKind::from_grpc(Code::ResourceExhausted).http_status();
+        assert_eq!(exhausted.as_u16(), 429);
+    }
 
     #[test]
     fn every_kind_round_trips_through_its_grpc_code() {

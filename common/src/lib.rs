@@ -23,6 +23,7 @@ pub mod logs;
 pub mod meters;
 pub mod names;
 pub mod observe;
+pub mod paging;
 pub mod registration;
 pub mod request_id;
 pub mod runtime;

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 use shippy_cli::conn::{ConnArgs, describe};
 use shippy_cli::output;
+use shippy_cli::paging::{PageArgs, say_more};
 use shippy_common::names;
 use shippy_proto::consignment::{self as pb, shipping_service_client::ShippingServiceClient};
 use shippy_proto::tonic::Code;
@@ -31,8 +32,15 @@ enum Command {
         #[arg(long, value_parser = idempotency_key)]
         idempotency_key: Option<String>,
     },
-    /// List your consignments, newest first
-    List,
+    /// List your consignments, newest first, a page at a time
+    List {
+        /// Only those in this state: pending, booked, rejecting, rejected, cancelling or
+        /// cancelled
+        #[arg(long, default_value = "")]
+        status: String,
+        #[command(flatten)]
+        page: PageArgs,
+    },
     /// Show one of your consignments with its booking steps
     Get { id: String },
     /// Cancel one of your consignments and give its room on the vessel back
@@ -85,7 +93,7 @@ fn print_one(conn: &ConnArgs, c: &pb::Consignment) {
         output::json(&json!({ "consignment": consignment_json(c) }));
         return;
     }
-    print(conn, std::slice::from_ref(c));
+    print(conn, std::slice::from_ref(c), "");
     if !c.reason.is_empty() {
         println!("reason: {}", c.reason);
     }
@@ -97,11 +105,10 @@ fn print_one(conn: &ConnArgs, c: &pb::Consignment) {
     output::table(&["at", "step", "detail"], &steps);
 }
 
-fn print(conn: &ConnArgs, list: &[pb::Consignment]) {
+fn print(conn: &ConnArgs, list: &[pb::Consignment], next_page_token: &str) {
     if conn.json {
-        output::json(
-            &json!({ "consignments": list.iter().map(consignment_json).collect::<Vec<_>>() }),
-        );
+        let list: Vec<_> = list.iter().map(consignment_json).collect();
+        output::json(&json!({ "consignments": list, "next_page_token": next_page_token }));
     } else {
         let rows = list
             .iter()
@@ -187,17 +194,29 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 );
             } else {
                 println!("created: {}", response.created);
-                print(&cli.conn, &[booked]);
+                print(&cli.conn, &[booked], "");
             }
         }
-        Command::List => {
-            let list = client
-                .get_consignments(cli.conn.authed(pb::GetRequest {})?)
-                .await
-                .map_err(|s| describe(&s))?
-                .into_inner()
-                .consignments;
-            print(&cli.conn, &list);
+        Command::List { status, page } => {
+            let (list, next) = page
+                .collect(|page_token| {
+                    let request = pb::GetRequest {
+                        page_size: page.page_size,
+                        page_token,
+                        status: status.clone(),
+                    };
+                    let (mut client, authed) = (client.clone(), cli.conn.authed(request));
+                    async move {
+                        let answer = client.get_consignments(authed?).await;
+                        let answer = answer.map_err(|s| describe(&s))?.into_inner();
+                        Ok((answer.consignments, answer.next_page_token))
+                    }
+                })
+                .await?;
+            print(&cli.conn, &list, &next);
+            if !cli.conn.json {
+                say_more(&next);
+            }
         }
         Command::Get { id } => {
             let found = client

@@ -6,6 +6,7 @@ use clap::{Parser, Subcommand};
 use serde_json::json;
 use shippy_cli::conn::{ConnArgs, describe};
 use shippy_cli::output;
+use shippy_cli::paging::{PageArgs, say_more};
 use shippy_common::names;
 use shippy_proto::log::{self as pb, log_service_client::LogServiceClient};
 use time::OffsetDateTime;
@@ -33,9 +34,8 @@ enum Command {
         /// Only events before this time (RFC 3339 or unix ms)
         #[arg(long, value_parser = parse_time)]
         until: Option<i64>,
-        /// At most this many (default 50, at most 1000)
-        #[arg(long, default_value_t = 50)]
-        limit: i32,
+        #[command(flatten)]
+        page: PageArgs,
     },
 }
 
@@ -57,32 +57,38 @@ fn format_time(ms: i64) -> String {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
-    let mut client = LogServiceClient::new(cli.conn.channel(names::LOG).await?);
+    let client = LogServiceClient::new(cli.conn.channel(names::LOG).await?);
     let Command::List {
         origin,
         since,
         until,
-        limit,
+        page,
     } = cli.command;
-    let request = pb::ListRequest {
-        user_id: String::new(),
-        origin,
-        since_unix_ms: since.unwrap_or(0),
-        until_unix_ms: until.unwrap_or(0),
-        limit,
-    };
-    let events = client
-        .list(cli.conn.authed(request)?)
-        .await
-        .map_err(|s| describe(&s))?
-        .into_inner()
-        .events;
+    let (events, next) = page
+        .collect(|page_token| {
+            let request = pb::ListRequest {
+                user_id: String::new(),
+                origin: origin.clone(),
+                since_unix_ms: since.unwrap_or(0),
+                until_unix_ms: until.unwrap_or(0),
+                limit: 0,
+                page_size: page.page_size,
+                page_token,
+            };
+            let (mut client, authed) = (client.clone(), cli.conn.authed(request));
+            async move {
+                let answer = client.list(authed?).await.map_err(|s| describe(&s))?;
+                let answer = answer.into_inner();
+                Ok((answer.events, answer.next_page_token))
+            }
+        })
+        .await?;
     if cli.conn.json {
         let list: Vec<_> = events
             .iter()
             .map(|e| json!({ "id": e.id, "origin": e.origin, "method": e.method, "message": e.message, "user_id": e.user_id, "time_unix_ms": e.time_unix_ms }))
             .collect();
-        output::json(&json!({ "events": list }));
+        output::json(&json!({ "events": list, "next_page_token": next }));
     } else {
         let rows = events
             .iter()
@@ -97,6 +103,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             })
             .collect::<Vec<_>>();
         output::table(&["time", "origin", "method", "user_id", "message"], &rows);
+        say_more(&next);
     }
     Ok(())
 }

@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::json;
 use shippy_cli::conn::{ConnArgs, describe};
 use shippy_cli::output;
+use shippy_cli::paging::{PageArgs, say_more};
 use shippy_common::names;
 use shippy_proto::tonic::Code;
 use shippy_proto::vessel::{self as pb, vessel_service_client::VesselServiceClient};
@@ -25,8 +26,17 @@ struct Cli {
 enum Command {
     /// Create the vessels in a JSON file (one object or an array), e.g. samples/vessel.json
     Create { file: PathBuf },
-    /// List every vessel
-    List,
+    /// List the vessels, smallest first, a page at a time
+    List {
+        /// Only your own vessels
+        #[arg(long)]
+        mine: bool,
+        /// Only vessels open for bookings
+        #[arg(long)]
+        available: bool,
+        #[command(flatten)]
+        page: PageArgs,
+    },
     /// Find the smallest available vessel for a spec
     Find {
         #[arg(long)]
@@ -65,9 +75,10 @@ fn vessel_json(v: &pb::Vessel) -> serde_json::Value {
     json!({ "id": v.id, "name": v.name, "capacity": v.capacity, "max_weight": v.max_weight, "available": v.available, "owner_id": v.owner_id, "remaining_capacity": v.remaining_capacity, "remaining_weight": v.remaining_weight })
 }
 
-fn print(conn: &ConnArgs, vessels: &[pb::Vessel]) {
+fn print(conn: &ConnArgs, vessels: &[pb::Vessel], next_page_token: &str) {
     if conn.json {
-        output::json(&json!({ "vessels": vessels.iter().map(vessel_json).collect::<Vec<_>>() }));
+        let vessels: Vec<_> = vessels.iter().map(vessel_json).collect();
+        output::json(&json!({ "vessels": vessels, "next_page_token": next_page_token }));
     } else {
         let rows = vessels
             .iter()
@@ -127,16 +138,33 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     Err(s) => anyhow::bail!("vessel {name:?}: {}", describe(&s)),
                 }
             }
-            print(&cli.conn, &created);
+            print(&cli.conn, &created, "");
         }
-        Command::List => {
-            let vessels = client
-                .list(cli.conn.authed(pb::ListRequest {})?)
-                .await
-                .map_err(|s| describe(&s))?
-                .into_inner()
-                .vessels;
-            print(&cli.conn, &vessels);
+        Command::List {
+            mine,
+            available,
+            page,
+        } => {
+            let (vessels, next) = page
+                .collect(|page_token| {
+                    let request = pb::ListRequest {
+                        page_size: page.page_size,
+                        page_token,
+                        mine,
+                        only_available: available,
+                    };
+                    let (mut client, authed) = (client.clone(), cli.conn.authed(request));
+                    async move {
+                        let answer = client.list(authed?).await.map_err(|s| describe(&s))?;
+                        let answer = answer.into_inner();
+                        Ok((answer.vessels, answer.next_page_token))
+                    }
+                })
+                .await?;
+            print(&cli.conn, &vessels, &next);
+            if !cli.conn.json {
+                say_more(&next);
+            }
         }
         Command::Find {
             capacity,
@@ -151,7 +179,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .await
                 .map_err(|s| describe(&s))?
                 .into_inner();
-            print(&cli.conn, &found.vessel.into_iter().collect::<Vec<_>>());
+            print(&cli.conn, &found.vessel.into_iter().collect::<Vec<_>>(), "");
         }
     }
     Ok(())

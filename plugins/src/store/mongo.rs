@@ -59,3 +59,23 @@ pub async fn test_database(prefix: &str) -> Database {
         .await
         .expect("test MongoDB reachable")
 }
+
+/// The filter for the rows after `key` in an order over `key`'s fields (a unique key:
+/// `capacity, max_weight, _id`), ascending or descending alike in every field: those with a
+/// greater (lesser) first field, or an equal first and a greater (lesser) second, and so on.
+/// For keyset paging: with the order's index, a page deep in a list costs what the first does.
+pub fn after_key(key: &[(&str, mongodb::bson::Bson)], ascending: bool) -> mongodb::bson::Document {
+    let beyond = if ascending { "$gt" } else { "$lt" };
+    let branches: Vec<mongodb::bson::Bson> = (0..key.len())
+        .map(|i| {
+            let mut branch = mongodb::bson::Document::new();
+            for (field, value) in &key[..i] {
+                branch.insert(*field, value.clone());
+            }
+            let (field, value) = &key[i];
+            branch.insert(*field, mongodb::bson::doc! { beyond: value.clone() });
+            mongodb::bson::Bson::Document(branch)
+        })
+        .collect();
+    mongodb::bson::doc! { "$or": branches }
+}

@@ -106,6 +106,14 @@ impl QueryWhole {
     pub fn take(self, errors: &mut FieldErrors, name: &str) -> i32 {
         self.0.take(errors, name)
     }
+
+    /// The number, `default` when absent, or 0 with the fault noted in `errors`.
+    pub fn take_or(self, errors: &mut FieldErrors, name: &str, default: i32) -> i32 {
+        match self.0 {
+            Field::Missing => default,
+            whole => whole.take(errors, name),
+        }
+    }
 }
 
 /// `Ok` when `errors` is empty, else a 400 naming every field in it.

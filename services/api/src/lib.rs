@@ -13,6 +13,7 @@ mod idempotency;
 mod json;
 mod limit;
 mod observe;
+mod paging;
 mod routes;
 mod state;
 

@@ -9,7 +9,8 @@ use shippy_proto::consignment::{self as pb, shipping_service_server::ShippingSer
 use shippy_proto::tonic::{self, Request, Response, Status};
 
 use crate::domain::{
-    Consignment, ConsignmentError, Container, IdempotencyKey, NewConsignment, Step,
+    Consignment, ConsignmentError, ConsignmentFilter, Container, IdempotencyKey, NewConsignment,
+    Step,
 };
 use crate::saga::Saga;
 
@@ -92,7 +93,7 @@ fn one(c: Consignment, created: bool) -> Response<pb::Response> {
     Response::new(pb::Response {
         created,
         consignment: Some(c.into()),
-        consignments: vec![],
+        ..Default::default()
     })
 }
 
@@ -134,11 +135,18 @@ impl ShippingService for ConsignmentHandler {
         request: Request<pb::GetRequest>,
     ) -> Result<Response<pb::Response>, Status> {
         let user_id = caller(&request)?.user_id().to_owned();
-        let list = self.saga.list(&user_id).await.map_err(|e| to_status(&e))?;
+        let asked = request.into_inner();
+        let filter =
+            ConsignmentFilter::parse(&user_id, &asked.status).map_err(|e| to_status(&e))?;
+        let page = self
+            .saga
+            .list(&filter, asked.page_size, &asked.page_token)
+            .await
+            .map_err(|e| to_status(&e))?;
         Ok(Response::new(pb::Response {
-            created: false,
-            consignment: None,
-            consignments: list.into_iter().map(Into::into).collect(),
+            consignments: page.items.into_iter().map(Into::into).collect(),
+            next_page_token: page.next_page_token,
+            ..Default::default()
         }))
     }
 

@@ -14,13 +14,14 @@ use std::time::Duration;
 use shippy_common::ErrorKind;
 use shippy_common::config::SagaConfig;
 use shippy_common::events::Events;
+use shippy_common::paging::{Page, PageRequest};
 use shippy_plugins::outbox::Outgoing;
 use tokio::time::Instant;
 
 use crate::domain::error::STORE_CAUSE;
 use crate::domain::{
-    Consignment, ConsignmentError, IdempotencyKey, NewConsignment, Next, Now, Status, containers,
-    new_id,
+    Consignment, ConsignmentError, ConsignmentFilter, IdempotencyKey, NewConsignment, Next, Now,
+    Status, containers, new_id,
 };
 use crate::repo::{ConsignmentRepository, RepoError};
 use crate::vessels::{Hold, Holding, Room, Vessels};
@@ -118,9 +119,21 @@ impl Saga {
         }
     }
 
-    /// `user_id`'s consignments, newest first.
-    pub async fn list(&self, user_id: &str) -> Result<Vec<Consignment>, ConsignmentError> {
-        Ok(self.repo.by_owner(user_id).await?)
+    /// A page of the consignments `filter` admits (one owner's), newest first: `page_size`
+    /// and `page_token` as the request named them.
+    pub async fn list(
+        &self,
+        filter: &ConsignmentFilter,
+        page_size: i32,
+        page_token: &str,
+    ) -> Result<Page<Consignment>, ConsignmentError> {
+        let query = filter.query();
+        let page =
+            PageRequest::parse(page_size, page_token, &query).map_err(ConsignmentError::Invalid)?;
+        let rows = self.repo.list(filter, &page).await?;
+        Ok(page
+            .page(rows, |(key, _)| key.clone(), &query)
+            .map(|(_, c)| c))
     }
 
     /// `user_id`'s consignment `id`; another's is not found.

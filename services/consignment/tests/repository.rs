@@ -31,7 +31,7 @@ async fn a_store_from_before_the_saga_opens_with_its_bookings_as_they_were() {
     .unwrap();
     drop(old);
     let repo = SqliteConsignments::open(&path).unwrap();
-    let list = repo.by_owner("alice").await.unwrap();
+    let list = shippy_consignment::repo::contract::owned(&repo, "alice").await;
     let ids: Vec<_> = list
         .iter()
         .map(|c| (c.id.as_str(), c.status.as_str()))

@@ -2,12 +2,12 @@
 //! or watch (only their own), and the bounds of one listing. No wire types here: the gRPC
 //! edge and the broker consumer translate.
 
+use shippy_common::paging::{PageRequest, Query};
 use shippy_common::{ErrorKind, FieldCode, FieldErrors, KindedError};
 
-/// How many events a listing answers when the caller does not say.
-pub const DEFAULT_LIMIT: u32 = 50;
-/// The most events one listing answers.
-pub const MAX_LIMIT: u32 = 1000;
+/// An event's place in a listing: newest first, by time, then by id (unique), so no event
+/// stored between pages makes another skip or repeat.
+pub type EventKey = (i64, String);
 
 /// One thing that happened, as the log keeps it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -32,7 +32,10 @@ pub struct ListQuery {
     pub origin: String,
     pub since_unix_ms: i64,
     pub until_unix_ms: i64,
+    /// The page size of clients from before paging; `page_size` wins when both are set.
     pub limit: i32,
+    pub page_size: i32,
+    pub page_token: String,
 }
 
 /// Which events to list: a query that passed the rules.
@@ -45,13 +48,36 @@ pub struct Filter {
     pub since_unix_ms: Option<i64>,
     /// Only before this time (unix ms), when set.
     pub until_unix_ms: Option<i64>,
-    pub limit: u32,
+}
+
+impl Filter {
+    /// The query its page tokens are bound to.
+    pub fn query(&self) -> Query {
+        Query::new("events")
+            .with("user", &self.user_id)
+            .with("origin", self.origin.as_deref().unwrap_or_default())
+            .with("since", self.since_unix_ms.unwrap_or_default())
+            .with("until", self.until_unix_ms.unwrap_or_default())
+    }
+
+    pub fn admits(&self, e: &Event) -> bool {
+        e.user_id == self.user_id
+            && self.origin.as_ref().is_none_or(|o| *o == e.origin)
+            && self.since_unix_ms.is_none_or(|t| e.time_unix_ms >= t)
+            && self.until_unix_ms.is_none_or(|t| e.time_unix_ms < t)
+    }
+}
+
+impl Event {
+    pub fn key(&self) -> EventKey {
+        (self.time_unix_ms, self.id.clone())
+    }
 }
 
 impl ListQuery {
-    /// The filter this query asks for on behalf of `caller_id`: a caller lists only their
-    /// own events, at most [`MAX_LIMIT`] at a time, [`DEFAULT_LIMIT`] unless they say.
-    pub fn filter_for(self, caller_id: &str) -> Result<Filter, LogError> {
+    /// The filter and page this query asks for on behalf of `caller_id`: a caller lists only
+    /// their own events, a page at a time (`shippy_common::paging`).
+    pub fn filter_for(self, caller_id: &str) -> Result<(Filter, PageRequest<EventKey>), LogError> {
         if !self.user_id.is_empty() && self.user_id != caller_id {
             return Err(LogError::OthersEvents);
         }
@@ -71,17 +97,20 @@ impl ListQuery {
             negative,
         );
         errors.finish().map_err(LogError::Invalid)?;
-        let limit = match self.limit {
-            0 => DEFAULT_LIMIT,
-            n => u32::try_from(n).unwrap_or(MAX_LIMIT).min(MAX_LIMIT),
-        };
-        Ok(Filter {
+        let filter = Filter {
             user_id: caller_id.to_owned(),
             origin: given(&self.origin),
             since_unix_ms: Some(self.since_unix_ms).filter(|t| *t > 0),
             until_unix_ms: Some(self.until_unix_ms).filter(|t| *t > 0),
-            limit,
-        })
+        };
+        let size = if self.page_size == 0 {
+            self.limit
+        } else {
+            self.page_size
+        };
+        let page = PageRequest::parse(size, &self.page_token, &filter.query())
+            .map_err(LogError::Invalid)?;
+        Ok((filter, page))
     }
 }
 
@@ -233,7 +262,7 @@ mod tests {
             user_id: "alice".into(),
             ..ListQuery::default()
         };
-        assert_eq!(mine.filter_for("alice").unwrap().user_id, "alice");
+        assert_eq!(mine.filter_for("alice").unwrap().0.user_id, "alice");
     }
 
     #[test]
@@ -256,10 +285,13 @@ mod tests {
             origin: " shippy.vessel ".into(),
             ..ListQuery::default()
         };
-        let f = query.filter_for("alice").unwrap();
+        let (f, page) = query.filter_for("alice").unwrap();
         assert_eq!(f.origin.as_deref(), Some("shippy.vessel"));
         assert_eq!((f.since_unix_ms, f.until_unix_ms), (None, None));
-        assert_eq!(f.limit, DEFAULT_LIMIT);
+        assert_eq!(
+            page,
+            PageRequest::first(shippy_common::paging::DEFAULT_PAGE_SIZE)
+        );
     }
 
     #[test]

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use shippy_common::auth::caller;
 use shippy_common::error::to_status;
+use shippy_common::paging::PageRequest;
 use shippy_common::shutdown::Stopping;
 use shippy_proto::log::{self as pb, log_service_server::LogService};
 use shippy_proto::tonic::{self, Request, Response, Status};
@@ -14,7 +15,7 @@ use tokio::sync::broadcast;
 use tokio_stream::wrappers::BroadcastStream;
 use tokio_stream::{Stream, StreamExt};
 
-use crate::domain::{Event, Filter, ListQuery, LogError, Watch};
+use crate::domain::{Event, EventKey, Filter, ListQuery, LogError, Watch};
 use crate::feeds::Feeds;
 use crate::repo::LogRepository;
 
@@ -79,14 +80,20 @@ impl From<pb::ListRequest> for ListQuery {
             since_unix_ms: r.since_unix_ms,
             until_unix_ms: r.until_unix_ms,
             limit: r.limit,
+            page_size: r.page_size,
+            page_token: r.page_token,
         }
     }
 }
 
 type EventStream = Pin<Box<dyn Stream<Item = Result<pb::LogEvent, Status>> + Send>>;
 
-/// The filter a request asks for, on behalf of `caller_id`: a caller sees only their own.
-pub fn filter(req: &pb::ListRequest, caller_id: &str) -> Result<Filter, Status> {
+/// The filter and page a request asks for, on behalf of `caller_id`: a caller sees only
+/// their own.
+pub fn filter(
+    req: &pb::ListRequest,
+    caller_id: &str,
+) -> Result<(Filter, PageRequest<EventKey>), Status> {
     ListQuery::from(req.clone())
         .filter_for(caller_id)
         .map_err(|e| to_status(&e))
@@ -106,14 +113,17 @@ impl LogService for LogHandler {
         request: Request<pb::ListRequest>,
     ) -> Result<Response<pb::ListResponse>, Status> {
         let caller_id = caller(&request)?.user_id().to_owned();
-        let filter = filter(request.get_ref(), &caller_id)?;
-        let events = self
+        let (filter, page) = filter(request.get_ref(), &caller_id)?;
+        let rows = self
             .repo
-            .list(&filter)
+            .list(&filter, &page)
             .await
             .map_err(|e| status(e.into()))?;
-        let events = events.into_iter().map(Into::into).collect();
-        Ok(Response::new(pb::ListResponse { events }))
+        let page = page.page(rows, Event::key, &filter.query());
+        Ok(Response::new(pb::ListResponse {
+            events: page.items.into_iter().map(Into::into).collect(),
+            next_page_token: page.next_page_token,
+        }))
     }
 
     type WatchStream = EventStream;
@@ -142,14 +152,14 @@ impl LogService for LogHandler {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{DEFAULT_LIMIT, MAX_LIMIT};
+    use shippy_common::paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE};
 
     #[test]
     fn a_caller_lists_only_their_own_events_within_the_limit() {
-        let mine = filter(&pb::ListRequest::default(), "alice").unwrap();
+        let (mine, page) = filter(&pb::ListRequest::default(), "alice").unwrap();
         assert_eq!(
-            (mine.user_id.as_str(), mine.limit),
-            ("alice", DEFAULT_LIMIT)
+            (mine.user_id.as_str(), page.size),
+            ("alice", DEFAULT_PAGE_SIZE)
         );
         let other = pb::ListRequest {
             user_id: "bob".into(),
@@ -163,7 +173,13 @@ mod tests {
             limit: 1_000_000,
             ..Default::default()
         };
-        assert_eq!(filter(&huge, "alice").unwrap().limit, MAX_LIMIT);
+        assert_eq!(filter(&huge, "alice").unwrap().1.size, MAX_PAGE_SIZE);
+        let sized = pb::ListRequest {
+            limit: 7,
+            page_size: 3,
+            ..Default::default()
+        };
+        assert_eq!(filter(&sized, "alice").unwrap().1.size, 3, "page_size wins");
         let negative = pb::ListRequest {
             limit: -1,
             ..Default::default()
@@ -180,7 +196,7 @@ mod properties {
     use proptest::prelude::*;
 
     use super::*;
-    use crate::domain::MAX_LIMIT;
+    use shippy_common::paging::MAX_PAGE_SIZE;
 
     proptest! {
         /// Any list request is the caller's own filter within the limit, or a clear refusal.
@@ -192,11 +208,14 @@ mod properties {
             until in any::<i64>(),
             limit in any::<i32>(),
         ) {
-            let request = pb::ListRequest { user_id, origin, since_unix_ms: since, until_unix_ms: until, limit };
+            let request = pb::ListRequest {
+                user_id, origin, since_unix_ms: since, until_unix_ms: until, limit,
+                ..Default::default()
+            };
             match filter(&request, "alice") {
-                Ok(f) => {
+                Ok((f, page)) => {
                     prop_assert_eq!(f.user_id.as_str(), "alice");
-                    prop_assert!(f.limit >= 1 && f.limit <= MAX_LIMIT);
+                    prop_assert!(page.size >= 1 && page.size <= MAX_PAGE_SIZE);
                 }
                 Err(status) => prop_assert!(matches!(
                     status.code(),

@@ -8,11 +8,12 @@ use async_trait::async_trait;
 use shippy_common::auth::testing::{self, from_user as from};
 use shippy_common::auth::{TokenVerifier, generate_key_pair};
 use shippy_common::fields::from_status;
+use shippy_common::paging::PageRequest;
 use shippy_common::shutdown::{StopHandle, Stopping};
 use shippy_log::LogHandler;
 use shippy_log::domain::Event;
 use shippy_log::feeds::Feeds;
-use shippy_log::repo::{Filter, LogRepository, MemoryLogs, RepoError};
+use shippy_log::repo::{EventKey, Filter, LogRepository, MemoryLogs, RepoError};
 use shippy_proto::log::log_service_server::LogService;
 use shippy_proto::log::{ListRequest, WatchRequest};
 use shippy_proto::tonic::Code;
@@ -140,7 +141,7 @@ impl LogRepository for Down {
     async fn insert(&self, _: &Event) -> Result<bool, RepoError> {
         Err(RepoError::Unavailable("disk /secret/logs.db locked".into()))
     }
-    async fn list(&self, _: &Filter) -> Result<Vec<Event>, RepoError> {
+    async fn list(&self, _: &Filter, _: &PageRequest<EventKey>) -> Result<Vec<Event>, RepoError> {
         Err(RepoError::Unavailable("disk /secret/logs.db locked".into()))
     }
 }

@@ -1,6 +1,7 @@
 //! The log repository contract against the SQLite adapter, and the consumer against the
 //! embedded broker: events published while nobody consumed are recorded once, in order.
 
+use shippy_common::paging::PageRequest;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -38,7 +39,6 @@ async fn events_published_before_the_consumer_starts_are_recorded_once_after_a_r
     }
     let all = Filter {
         user_id: "alice".into(),
-        limit: 100,
         ..Filter::default()
     };
 
@@ -54,7 +54,7 @@ async fn events_published_before_the_consumer_starts_are_recorded_once_after_a_r
     second.abort();
 
     let messages: Vec<_> = repo
-        .list(&all)
+        .list(&all, &PageRequest::first(100))
         .await
         .unwrap()
         .into_iter()
@@ -99,7 +99,13 @@ async fn the_live_feed_announces_each_new_event_once_and_no_old_one() {
 
 async fn wait_for_count(repo: &dyn LogRepository, filter: &Filter, n: usize) {
     for _ in 0..100 {
-        if repo.list(filter).await.unwrap().len() >= n {
+        if repo
+            .list(filter, &PageRequest::first(100))
+            .await
+            .unwrap()
+            .len()
+            >= n
+        {
             return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;

@@ -6,6 +6,7 @@ use shippy_common::auth::{self, Caller, Claims, Subject, TokenIssuer, TokenVerif
 use shippy_common::error::to_status;
 use shippy_common::events::Events;
 use shippy_common::forwarded::Origin;
+use shippy_common::paging::{PageRequest, Query};
 use shippy_proto::tonic::{self, Request, Response, Status};
 use shippy_proto::user::{self as pb, user_service_server::UserService};
 
@@ -215,8 +216,7 @@ impl From<Session> for pb::Token {
 fn one(user: User) -> pb::Response {
     pb::Response {
         user: Some(user.into()),
-        users: vec![],
-        errors: vec![],
+        ..Default::default()
     }
 }
 
@@ -255,12 +255,16 @@ impl UserService for UserHandler {
         if !auth::caller(&request)?.is_service() {
             return Err(status(UserError::ListingIsForServices));
         }
-        let users = self.repo.list().await.map_err(|e| status(e.into()))?;
-        let users = users.into_iter().map(|s| s.user.into()).collect();
+        let asked = request.into_inner();
+        let query = Query::new("users");
+        let page = PageRequest::parse(asked.page_size, &asked.page_token, &query)
+            .map_err(|e| status(UserError::Invalid(e)))?;
+        let rows = self.repo.list(&page).await.map_err(|e| status(e.into()))?;
+        let page = page.page(rows, |s| s.user.id.clone(), &query);
         Ok(Response::new(pb::Response {
-            user: None,
-            users,
-            errors: vec![],
+            users: page.items.into_iter().map(|s| s.user.into()).collect(),
+            next_page_token: page.next_page_token,
+            ..Default::default()
         }))
     }
 

@@ -126,7 +126,12 @@ async fn an_empty_sign_up_names_every_field_it_needs() {
         .unwrap_err();
     assert_eq!(refused.code(), Code::InvalidArgument);
     assert_eq!(from_status(&refused).names(), ["email", "password"]);
-    assert!(u.repo.list().await.unwrap().is_empty(), "nothing stored");
+    assert!(
+        shippy_user::repo::contract::all(u.repo.as_ref())
+            .await
+            .is_empty(),
+        "nothing stored"
+    );
 }
 
 #[tokio::test]

@@ -9,9 +9,10 @@ use shippy_proto::tonic::{self, Request, Response, Status};
 use shippy_proto::vessel::{self as pb, vessel_service_server::VesselService};
 
 use crate::domain::{
-    Answer, Hold, Release, Reservation, Specification, Vessel, VesselError, parse_id,
+    Answer, Hold, Release, Reservation, Specification, Vessel, VesselError, VesselFilter, parse_id,
 };
 use crate::repo::{RepoError, VesselRepository};
+use shippy_common::paging::PageRequest;
 
 /// Serves `shippy.vessel.VesselService`.
 #[derive(Clone)]
@@ -129,8 +130,8 @@ impl VesselService for VesselHandler {
         let vessel = found.ok_or_else(|| status(VesselError::NoneAvailable(spec)))?;
         Ok(Response::new(pb::Response {
             vessel: Some(vessel.into()),
-            vessels: vec![],
             created: false,
+            ..Default::default()
         }))
     }
 
@@ -152,17 +153,28 @@ impl VesselService for VesselHandler {
         self.events.written();
         Ok(Response::new(pb::Response {
             vessel: Some(vessel.into()),
-            vessels: vec![],
             created: true,
+            ..Default::default()
         }))
     }
 
-    async fn list(&self, _: Request<pb::ListRequest>) -> Result<Response<pb::Response>, Status> {
-        let vessels = self.repo.list().await.map_err(store)?;
+    async fn list(
+        &self,
+        request: Request<pb::ListRequest>,
+    ) -> Result<Response<pb::Response>, Status> {
+        let caller = caller(&request)?.user_id().to_owned();
+        let asked = request.into_inner();
+        let filter = VesselFilter::new(&caller, asked.mine, asked.only_available);
+        let query = filter.query(&caller);
+        let page = PageRequest::parse(asked.page_size, &asked.page_token, &query)
+            .map_err(|e| status(VesselError::Invalid(e)))?;
+        let rows = self.repo.list(&filter, &page).await.map_err(store)?;
+        let page = page.page(rows, Vessel::key, &query);
         Ok(Response::new(pb::Response {
             vessel: None,
-            vessels: vessels.into_iter().map(Into::into).collect(),
+            vessels: page.items.into_iter().map(Into::into).collect(),
             created: false,
+            next_page_token: page.next_page_token,
         }))
     }
 

@@ -2,12 +2,15 @@
 
 use shippy_common::events::Events;
 
-use crate::domain::seed_vessel;
+use shippy_common::paging::PageRequest;
+
+use crate::domain::{VesselFilter, seed_vessel};
 use crate::repo::{RepoError, VesselRepository};
 
 /// Stores [`seed_vessel`] when the store is empty. Two instances racing both succeed.
 pub async fn seed(repo: &dyn VesselRepository, events: &Events) -> Result<(), RepoError> {
-    if repo.list().await?.is_empty() {
+    let any = PageRequest::first(1);
+    if repo.list(&VesselFilter::default(), &any).await?.is_empty() {
         let v = seed_vessel();
         let message = format!("vessel {} {:?} seeded", v.id, v.name);
         // The system's own event: no user caused it.

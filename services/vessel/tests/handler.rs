@@ -15,6 +15,7 @@ use shippy_proto::vessel::{
     ListRequest, ReleaseRequest, ReservationQuery, ReserveRequest, Specification, Vessel,
 };
 use shippy_vessel::VesselHandler;
+use shippy_vessel::repo::contract::all;
 use shippy_vessel::repo::{MemoryVessels, VesselRepository};
 
 fn by_alice<T>(message: T) -> Request<T> {
@@ -89,7 +90,7 @@ fn release(consignment: &str) -> ReleaseRequest {
 }
 
 async fn room(f: &Fleet, id: &str) -> (i32, i32) {
-    let v = f.repo.list().await.unwrap();
+    let v = all(f.repo.as_ref()).await;
     let v = v.into_iter().find(|v| v.id == id).unwrap();
     (v.remaining_capacity, v.remaining_weight)
 }
@@ -110,7 +111,7 @@ async fn an_invalid_vessel_names_every_bad_field() {
         from_status(&refused).names(),
         ["id", "name", "capacity", "max_weight"]
     );
-    assert!(f.repo.list().await.unwrap().is_empty(), "nothing stored");
+    assert!(all(f.repo.as_ref()).await.is_empty(), "nothing stored");
 }
 
 #[tokio::test]

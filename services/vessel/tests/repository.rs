@@ -5,6 +5,7 @@ use std::sync::Arc;
 use shippy_common::events::Events;
 use shippy_plugins::outbox::Waker;
 use shippy_vessel::domain::seed_vessel;
+use shippy_vessel::repo::contract::all;
 use shippy_vessel::repo::{SqliteVessels, VesselRepository};
 use shippy_vessel::seed::seed;
 
@@ -28,7 +29,7 @@ async fn an_empty_store_is_seeded_once_with_vessel001() {
     seed(&SqliteVessels::open(&path).unwrap(), &events)
         .await
         .unwrap();
-    assert_eq!(repo.list().await.unwrap(), vec![seed_vessel()]);
+    assert_eq!(all(&repo).await, vec![seed_vessel()]);
     assert_eq!(
         repo.outbox().backlog().await.unwrap(),
         1,
@@ -50,7 +51,7 @@ async fn a_store_from_before_reservations_opens_with_every_vessel_empty() {
     .unwrap();
     drop(old);
     let repo = SqliteVessels::open(&path).unwrap();
-    let v = repo.list().await.unwrap().remove(0);
+    let v = all(&repo).await.remove(0);
     assert_eq!(
         (v.id.as_str(), v.remaining_capacity, v.remaining_weight),
         ("old", 7, 7000)

@@ -167,7 +167,7 @@ async fn grpc_consignments(
     let mut client = ShippingServiceClient::connect(system.grpc_url(names::CONSIGNMENT).await)
         .await
         .unwrap();
-    let mut request = Request::new(GetRequest {});
+    let mut request = Request::new(GetRequest::default());
     if let Some(token) = token {
         let value = if key == "authorization" {
             format!("Bearer {token}")

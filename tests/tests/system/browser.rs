@@ -303,6 +303,8 @@ async fn vessels_page(me: &Browser) {
     .await;
     me.wait_for_text("#vessel-list", "Browser Barge").await;
     me.wait_for_text("#vessel-list", "0 / 10 containers").await;
+    // Your own vessels come first, in a list of their own.
+    me.wait_for_text("#my-vessel-list", "Browser Barge").await;
     me.fill("#vessel-name", "Barge Twin").await;
     me.fill("#vessel-id", "barge001").await;
     me.fill("#vessel-capacity", "10").await;

@@ -18,6 +18,7 @@ mod logout;
 mod metrics;
 mod mongo_system;
 mod observability;
+mod paging;
 mod secrets;
 mod throttling;
 mod tracing;

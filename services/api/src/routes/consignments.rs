@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use shippy_common::FieldErrors;
 use shippy_proto::consignment as pb;
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -14,7 +14,8 @@ use crate::auth::Bearer;
 use crate::error::{ApiError, ErrorBody};
 use crate::fields::{self, Text, Whole};
 use crate::idempotency::{IDEMPOTENCY_KEY, IdempotencyKey};
-use crate::json::Json;
+use crate::json::{Json, Query};
+use crate::paging::PageParams;
 use crate::state::{AppState, ShippingService};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -158,6 +159,8 @@ pub struct ConsignmentEnvelope {
 #[derive(Serialize, ToSchema)]
 pub struct ConsignmentList {
     consignments: Vec<Consignment>,
+    /// The `page_token` of the next page; empty after the last.
+    next_page_token: String,
 }
 
 /// Book a consignment onto the smallest vessel with room left for it. The booking is a saga:
@@ -208,27 +211,52 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(body)))
 }
 
-/// Your consignments, newest first.
+/// Which of your consignments to list.
+#[derive(Deserialize, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct ConsignmentFilter {
+    /// Only those in this state: `pending`, `booked`, `rejecting`, `rejected`,
+    /// `cancelling` or `cancelled`.
+    #[serde(default)]
+    status: String,
+}
+
+/// Your consignments, newest first, a page at a time.
 #[utoipa::path(get, path = "/api/v1/consignments", tag = "consignments",
+    params(ConsignmentFilter, PageParams),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Your consignments", body = ConsignmentList),
+        (status = 200, description = "A page of your consignments", body = ConsignmentList),
+        (status = 400, description = "A bad status, page size or page token", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
     ))]
 pub async fn list(
     State(consignments): State<ShippingService>,
     bearer: Bearer,
+    Query(filter): Query<ConsignmentFilter>,
+    Query(page): Query<PageParams>,
 ) -> Result<Json<ConsignmentList>, ApiError> {
-    let request = bearer.request(pb::GetRequest {});
-    let list = consignments
+    let mut errors = FieldErrors::new();
+    let (page_size, page_token) = page.take(&mut errors);
+    fields::check(errors)?;
+    let request = bearer.request(pb::GetRequest {
+        page_size,
+        page_token,
+        status: filter.status,
+    });
+    let page = consignments
         .get()
         .await?
         .get_consignments(request)
         .await?
-        .into_inner()
-        .consignments;
+        .into_inner();
     Ok(Json(ConsignmentList {
-        consignments: list.into_iter().map(Consignment::from).collect(),
+        consignments: page
+            .consignments
+            .into_iter()
+            .map(Consignment::from)
+            .collect(),
+        next_page_token: page.next_page_token,
     }))
 }
 

@@ -12,8 +12,11 @@ use utoipa_axum::routes;
 
 use crate::auth::Bearer;
 use crate::error::{ApiError, ErrorBody};
+use crate::fields;
 use crate::json::{Json, Query};
+use crate::paging::PageParams;
 use crate::state::{AppState, LogService};
+use shippy_common::FieldErrors;
 
 /// The calls: they answer once.
 pub fn router() -> OpenApiRouter<AppState> {
@@ -40,9 +43,9 @@ pub struct Filter {
     #[serde(default)]
     #[param(minimum = 0)]
     until_unix_ms: i64,
-    /// At most this many (default 50; more than 1000 gives 1000).
+    /// The same as `page_size`, kept for clients from before paging (`page_size` wins).
     #[serde(default)]
-    #[param(minimum = 0)]
+    #[param(minimum = 0, maximum = 500)]
     limit: i32,
 }
 
@@ -76,36 +79,41 @@ impl From<pb::LogEvent> for Event {
 #[derive(Serialize, ToSchema)]
 pub struct EventList {
     events: Vec<Event>,
+    /// The `page_token` of the next page; empty after the last.
+    next_page_token: String,
 }
 
-/// Your events, newest first.
-#[utoipa::path(get, path = "/api/v1/logs", tag = "logs", params(Filter),
+/// Your events, newest first, a page at a time.
+#[utoipa::path(get, path = "/api/v1/logs", tag = "logs", params(Filter, PageParams),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Your events", body = EventList),
-        (status = 400, description = "A bad filter", body = ErrorBody),
+        (status = 200, description = "A page of your events", body = EventList),
+        (status = 400, description = "A bad filter, page size or page token", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
     ))]
 pub async fn list(
     State(logs): State<LogService>,
     bearer: Bearer,
     Query(f): Query<Filter>,
+    Query(page): Query<PageParams>,
 ) -> Result<Json<EventList>, ApiError> {
+    let mut errors = FieldErrors::new();
+    let (page_size, page_token) = page.take(&mut errors);
+    fields::check(errors)?;
     let message = pb::ListRequest {
         user_id: String::new(),
         origin: f.origin,
         since_unix_ms: f.since_unix_ms,
         until_unix_ms: f.until_unix_ms,
         limit: f.limit,
+        page_size,
+        page_token,
     };
     let mut client = logs.get().await?;
-    let events = client
-        .list(bearer.request(message))
-        .await?
-        .into_inner()
-        .events;
+    let page = client.list(bearer.request(message)).await?.into_inner();
     Ok(Json(EventList {
-        events: events.into_iter().map(Event::from).collect(),
+        events: page.events.into_iter().map(Event::from).collect(),
+        next_page_token: page.next_page_token,
     }))
 }
 

@@ -13,6 +13,7 @@ use crate::auth::Bearer;
 use crate::error::{ApiError, ErrorBody};
 use crate::fields::{self, QueryWhole, Text, Whole};
 use crate::json::{Json, Query};
+use crate::paging::PageParams;
 use crate::state::{AppState, VesselService};
 
 pub fn router() -> OpenApiRouter<AppState> {
@@ -86,6 +87,8 @@ pub struct VesselEnvelope {
 #[derive(Serialize, ToSchema)]
 pub struct VesselList {
     vessels: Vec<Vessel>,
+    /// The `page_token` of the next page; empty after the last.
+    next_page_token: String,
 }
 
 /// What a consignment needs.
@@ -139,26 +142,45 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(body)))
 }
 
-/// Every vessel, smallest first.
-#[utoipa::path(get, path = "/api/v1/vessels", tag = "vessels", security(("bearer" = [])),
+/// Which vessels to list.
+#[derive(Deserialize, Default, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct VesselFilter {
+    /// Only your own vessels.
+    #[serde(default)]
+    mine: bool,
+    /// Only vessels open for bookings.
+    #[serde(default)]
+    available: bool,
+}
+
+/// The vessels, smallest first (by capacity, max weight, id), a page at a time.
+#[utoipa::path(get, path = "/api/v1/vessels", tag = "vessels", params(VesselFilter, PageParams),
+    security(("bearer" = [])),
     responses(
-        (status = 200, description = "Every vessel", body = VesselList),
+        (status = 200, description = "A page of vessels", body = VesselList),
+        (status = 400, description = "A bad page size or page token", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
     ))]
 pub async fn list(
     State(vessels): State<VesselService>,
     bearer: Bearer,
+    Query(filter): Query<VesselFilter>,
+    Query(page): Query<PageParams>,
 ) -> Result<Json<VesselList>, ApiError> {
-    let request = bearer.request(pb::ListRequest {});
-    let vessels = vessels
-        .get()
-        .await?
-        .list(request)
-        .await?
-        .into_inner()
-        .vessels;
+    let mut errors = FieldErrors::new();
+    let (page_size, page_token) = page.take(&mut errors);
+    fields::check(errors)?;
+    let request = bearer.request(pb::ListRequest {
+        page_size,
+        page_token,
+        mine: filter.mine,
+        only_available: filter.available,
+    });
+    let page = vessels.get().await?.list(request).await?.into_inner();
     Ok(Json(VesselList {
-        vessels: vessels.into_iter().map(Vessel::from).collect(),
+        vessels: page.vessels.into_iter().map(Vessel::from).collect(),
+        next_page_token: page.next_page_token,
     }))
 }
 

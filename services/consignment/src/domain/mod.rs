@@ -19,6 +19,51 @@ pub struct Container {
     pub user_id: String,
 }
 
+/// A consignment's place in its owner's list: newest first, by the store's own order of
+/// arrival (SQLite's row sequence, MongoDB's insertion time, the memory store's index), then
+/// by id; neither ever changes, so no write between pages moves a consignment in the list.
+pub type ConsignmentKey = (i64, String);
+
+/// Which consignments a list holds: always one owner's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsignmentFilter {
+    pub owner: String,
+    /// Only those in this state.
+    pub status: Option<Status>,
+}
+
+impl ConsignmentFilter {
+    /// `owner`'s consignments in `status` (all of them when empty): INVALID_ARGUMENT
+    /// naming `status` when it is no state a booking has.
+    pub fn parse(owner: &str, status: &str) -> Result<Self, ConsignmentError> {
+        let status = match status.trim() {
+            "" => None,
+            named => Some(Status::parse(named).ok_or_else(|| {
+                ConsignmentError::invalid(
+                    "status",
+                    shippy_common::FieldCode::BadFormat,
+                    "must be one of pending, booked, rejecting, rejected, cancelling, cancelled",
+                )
+            })?),
+        };
+        Ok(Self {
+            owner: owner.to_owned(),
+            status,
+        })
+    }
+
+    pub fn admits(&self, c: &Consignment) -> bool {
+        c.user_id == self.owner && self.status.is_none_or(|s| s == c.status)
+    }
+
+    /// The query its page tokens are bound to.
+    pub fn query(&self) -> shippy_common::paging::Query {
+        shippy_common::paging::Query::new("consignments")
+            .with("owner", &self.owner)
+            .with("status", self.status.map_or("", Status::as_str))
+    }
+}
+
 /// Where a booking stands. A booking is a saga: each state is stored before the next step
 /// starts, so whoever picks it up (the request that began it, a retry with the same key, or
 /// any instance after a crash) knows what to do next.

@@ -9,8 +9,10 @@ use async_trait::async_trait;
 use shippy_plugins::outbox::MemoryOutbox;
 use shippy_plugins::outbox::{Outbox, Outgoing};
 
-use super::{ConsignmentRepository, RepoError};
-use crate::domain::{Consignment, Status};
+use shippy_common::paging::PageRequest;
+
+use super::{ConsignmentRepository, Listed, RepoError};
+use crate::domain::{Consignment, ConsignmentFilter, ConsignmentKey, Status};
 
 /// A [`ConsignmentRepository`] in a `Vec`, oldest first, with its outbox beside it.
 #[derive(Debug, Default)]
@@ -101,13 +103,21 @@ impl ConsignmentRepository for MemoryConsignments {
         Ok(stale)
     }
 
-    async fn by_owner(&self, user_id: &str) -> Result<Vec<Consignment>, RepoError> {
+    async fn list(
+        &self,
+        filter: &ConsignmentFilter,
+        page: &PageRequest<ConsignmentKey>,
+    ) -> Result<Vec<Listed>, RepoError> {
+        // Its place is its index: the order of arrival, as in the real stores.
         Ok(self
             .all()
             .iter()
+            .enumerate()
             .rev()
-            .filter(|c| c.user_id == user_id)
-            .cloned()
+            .map(|(i, c)| ((i64::try_from(i).unwrap_or(i64::MAX), c.id.clone()), c))
+            .filter(|(key, c)| filter.admits(c) && page.after.as_ref().is_none_or(|a| key < a))
+            .take(page.fetch())
+            .map(|(key, c)| (key, c.clone()))
             .collect())
     }
 

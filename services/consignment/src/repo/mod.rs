@@ -10,6 +10,7 @@ mod sqlite;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use shippy_common::paging::PageRequest;
 use shippy_plugins::outbox::{Outbox, Outgoing};
 
 pub use memory::MemoryConsignments;
@@ -17,7 +18,10 @@ pub use memory::MemoryConsignments;
 pub use mongo::MongoConsignments;
 pub use sqlite::SqliteConsignments;
 
-use crate::domain::{Consignment, ConsignmentError, Status};
+use crate::domain::{Consignment, ConsignmentError, ConsignmentFilter, ConsignmentKey, Status};
+
+/// A consignment as a list holds it, with its place there.
+pub type Listed = (ConsignmentKey, Consignment);
 
 #[derive(Debug, thiserror::Error)]
 pub enum RepoError {
@@ -57,8 +61,13 @@ pub trait ConsignmentRepository: Send + Sync + 'static {
     /// is older than `before_ms`, oldest first.
     async fn unfinished(&self, before_ms: i64, limit: usize)
     -> Result<Vec<Consignment>, RepoError>;
-    /// The consignments `user_id` owns, newest first.
-    async fn by_owner(&self, user_id: &str) -> Result<Vec<Consignment>, RepoError>;
+    /// The consignments `filter` admits (one owner's), newest first ([`ConsignmentKey`]),
+    /// after `page.after`: at most [`page.fetch()`](PageRequest::fetch) of them.
+    async fn list(
+        &self,
+        filter: &ConsignmentFilter,
+        page: &PageRequest<ConsignmentKey>,
+    ) -> Result<Vec<Listed>, RepoError>;
     /// The outbox `create` enqueues into, for the relay.
     fn outbox(&self) -> Arc<dyn Outbox>;
 }

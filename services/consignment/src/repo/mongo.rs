@@ -15,10 +15,12 @@ use mongodb::options::IndexOptions;
 use mongodb::{Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
 use shippy_plugins::outbox::{EmbeddedOutbox, MongoOutbox, Outbox, Outgoing};
-use shippy_plugins::store::mongo::is_duplicate_key;
+use shippy_plugins::store::mongo::{after_key, is_duplicate_key};
 
-use super::{ConsignmentRepository, RepoError};
-use crate::domain::{Consignment, Container, Status, Step};
+use shippy_common::paging::PageRequest;
+
+use super::{ConsignmentRepository, Listed, RepoError};
+use crate::domain::{Consignment, ConsignmentFilter, ConsignmentKey, Container, Status, Step};
 
 #[derive(Debug, Serialize, Deserialize)]
 struct ConsignmentDoc {
@@ -124,8 +126,12 @@ impl MongoConsignments {
                 .map_err(unavailable)?;
         }
         let indexes = [
+            // Ascending, walked backwards for newest first (see the log service's index).
             IndexModel::builder()
-                .keys(doc! { "user_id": 1, "stored_at_ns": -1 })
+                .keys(doc! { "user_id": 1, "stored_at_ns": 1, "_id": 1 })
+                .build(),
+            IndexModel::builder()
+                .keys(doc! { "user_id": 1, "status": 1, "stored_at_ns": 1, "_id": 1 })
                 .build(),
             IndexModel::builder()
                 .keys(doc! { "user_id": 1, "idempotency_key": 1 })
@@ -271,13 +277,38 @@ impl ConsignmentRepository for MongoConsignments {
             .await
     }
 
-    async fn by_owner(&self, user_id: &str) -> Result<Vec<Consignment>, RepoError> {
-        self.many(
-            doc! { "user_id": user_id },
-            doc! { "stored_at_ns": -1, "_id": -1 },
-            None,
-        )
-        .await
+    async fn list(
+        &self,
+        filter: &ConsignmentFilter,
+        page: &PageRequest<ConsignmentKey>,
+    ) -> Result<Vec<Listed>, RepoError> {
+        let mut conditions = vec![doc! { "user_id": &filter.owner }];
+        if let Some(status) = filter.status {
+            conditions.push(doc! { "status": status.as_str() });
+        }
+        if let Some((stored_at_ns, id)) = &page.after {
+            conditions.push(after_key(
+                &[
+                    ("stored_at_ns", (*stored_at_ns).into()),
+                    ("_id", id.clone().into()),
+                ],
+                false,
+            ));
+        }
+        let mut cursor = self
+            .consignments
+            .find(doc! { "$and": conditions })
+            .sort(doc! { "stored_at_ns": -1, "_id": -1 })
+            .limit(i64::try_from(page.fetch()).unwrap_or(i64::MAX))
+            .await
+            .map_err(unavailable)?;
+        let mut out = Vec::new();
+        while cursor.advance().await.map_err(unavailable)? {
+            let stored = cursor.deserialize_current().map_err(unavailable)?;
+            let key = (stored.stored_at_ns, stored.id.clone());
+            out.push((key, stored.try_into()?));
+        }
+        Ok(out)
     }
 
     fn outbox(&self) -> Arc<dyn Outbox> {

@@ -9,8 +9,10 @@ use rusqlite::{OptionalExtension, Row, params};
 use shippy_plugins::outbox::{self, Outbox, Outgoing, SqliteOutbox};
 use shippy_plugins::store::{SqliteDb, StoreError, migrate_if_missing};
 
-use super::{ConsignmentRepository, RepoError};
-use crate::domain::{Consignment, Status};
+use shippy_common::paging::PageRequest;
+
+use super::{ConsignmentRepository, Listed, RepoError};
+use crate::domain::{Consignment, ConsignmentFilter, ConsignmentKey, Status};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS consignments (
@@ -29,6 +31,7 @@ CREATE TABLE IF NOT EXISTS consignments (
     updated_ms  INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS consignments_by_owner ON consignments (user_id, seq);
+CREATE INDEX IF NOT EXISTS consignments_by_owner_status ON consignments (user_id, status, seq);
 CREATE UNIQUE INDEX IF NOT EXISTS consignments_by_key ON consignments (user_id, idempotency_key);
 CREATE INDEX IF NOT EXISTS consignments_unfinished ON consignments (status, updated_ms);";
 
@@ -221,15 +224,34 @@ impl ConsignmentRepository for SqliteConsignments {
             .map_err(unavailable)
     }
 
-    async fn by_owner(&self, user_id: &str) -> Result<Vec<Consignment>, RepoError> {
-        let user_id = user_id.to_owned();
+    async fn list(
+        &self,
+        filter: &ConsignmentFilter,
+        page: &PageRequest<ConsignmentKey>,
+    ) -> Result<Vec<Listed>, RepoError> {
+        let (filter, page) = (filter.clone(), page.clone());
         self.db
             .call(move |db| {
+                // `seq` alone orders them (it is unique); the id in the key goes along.
+                let mut conditions = vec!["user_id = ?1"];
+                if filter.status.is_some() {
+                    conditions.push("status = ?2");
+                }
+                if page.after.is_some() {
+                    conditions.push("seq < ?3");
+                }
                 let sql = format!(
-                    "SELECT {COLUMNS} FROM consignments WHERE user_id = ?1 ORDER BY seq DESC"
+                    "SELECT {COLUMNS}, seq FROM consignments WHERE {} ORDER BY seq DESC LIMIT ?4",
+                    conditions.join(" AND ")
                 );
                 let mut stmt = db.prepare_cached(&sql)?;
-                let rows = stmt.query_map([user_id], from_row)?;
+                let status = filter.status.map_or("", Status::as_str);
+                let after = page.after.as_ref().map_or(0, |(seq, _)| *seq);
+                let limit = i64::try_from(page.fetch()).unwrap_or(i64::MAX);
+                let rows = stmt.query_map(params![filter.owner, status, after, limit], |r| {
+                    let c = from_row(r)?;
+                    Ok(((r.get::<_, i64>(12)?, c.id.clone()), c))
+                })?;
                 rows.collect()
             })
             .await

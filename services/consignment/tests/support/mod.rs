@@ -50,7 +50,7 @@ impl Fleet {
 
     /// The room `id` has left: containers and kg.
     pub async fn room(&self, id: &str) -> (i32, i32) {
-        let vessels = self.store.list().await.unwrap();
+        let vessels = shippy_vessel::repo::contract::all(&self.store).await;
         let v = vessels.into_iter().find(|v| v.id == id).unwrap();
         (v.remaining_capacity, v.remaining_weight)
     }

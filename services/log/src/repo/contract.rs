@@ -2,6 +2,9 @@
 
 use std::sync::Arc;
 
+use shippy_common::paging::PageRequest;
+use shippy_common::paging::testing::Walk;
+
 use super::{Event, Filter, LogRepository};
 
 pub fn event(id: &str, origin: &str, user_id: &str, time_unix_ms: i64) -> Event {
@@ -18,25 +21,44 @@ pub fn event(id: &str, origin: &str, user_id: &str, time_unix_ms: i64) -> Event 
 fn for_user(user_id: &str) -> Filter {
     Filter {
         user_id: user_id.into(),
-        limit: 100,
         ..Filter::default()
     }
 }
 
+/// The first page of 100: every event in these small cases.
+async fn first(r: &Arc<dyn LogRepository>, filter: &Filter) -> Vec<Event> {
+    r.list(filter, &PageRequest::first(100)).await.unwrap()
+}
+
 async fn ids(r: &Arc<dyn LogRepository>, filter: Filter) -> Vec<String> {
-    r.list(&filter)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|e| e.id)
-        .collect()
+    first(r, &filter).await.into_iter().map(|e| e.id).collect()
+}
+
+/// Walks `filter`'s events, `size` a page, storing each of `between` (one per page) after a
+/// page; answers the ids seen, in order.
+async fn walk(
+    r: &Arc<dyn LogRepository>,
+    filter: &Filter,
+    size: usize,
+    mut between: Vec<Event>,
+) -> Vec<String> {
+    let mut walk = Walk::new(size);
+    let mut seen = Vec::new();
+    while let Some(page) = walk.next() {
+        let rows = r.list(filter, &page).await.unwrap();
+        seen.extend(walk.take(rows, Event::key).into_iter().map(|e| e.id));
+        if !between.is_empty() {
+            r.insert(&between.remove(0)).await.unwrap();
+        }
+    }
+    seen
 }
 
 pub async fn an_event_is_stored_once_whatever_the_redeliveries(r: Arc<dyn LogRepository>) {
     let e = event("e1", "shippy.vessel", "alice", 1_000);
     assert!(r.insert(&e).await.unwrap());
     assert!(!r.insert(&e).await.unwrap());
-    assert_eq!(r.list(&for_user("alice")).await.unwrap(), vec![e]);
+    assert_eq!(first(&r, &for_user("alice")).await, vec![e]);
 }
 
 pub async fn a_batch_stores_each_event_once_and_counts_the_new_ones(r: Arc<dyn LogRepository>) {
@@ -70,7 +92,7 @@ pub async fn events_list_newest_first_for_their_user_only(r: Arc<dyn LogReposito
     assert_eq!(ids(&r, for_user("alice")).await, ["a2", "a1"]);
 }
 
-pub async fn filters_by_origin_time_and_limit(r: Arc<dyn LogRepository>) {
+pub async fn filters_by_origin_and_time_hold_on_every_page(r: Arc<dyn LogRepository>) {
     for (id, origin, t) in [
         ("1", "shippy.user", 10),
         ("2", "shippy.vessel", 20),
@@ -90,11 +112,48 @@ pub async fn filters_by_origin_time_and_limit(r: Arc<dyn LogRepository>) {
         ..for_user("alice")
     };
     assert_eq!(ids(&r, window).await, ["3", "2"]);
-    let two = Filter {
-        limit: 2,
+    let vessel_walk = Filter {
+        origin: Some("shippy.vessel".into()),
         ..for_user("alice")
     };
-    assert_eq!(ids(&r, two).await, ["4", "3"]);
+    assert_eq!(walk(&r, &vessel_walk, 1, vec![]).await, ["3", "2"]);
+}
+
+pub async fn a_walk_through_the_pages_sees_every_event_once_whatever_is_stored_between(
+    r: Arc<dyn LogRepository>,
+) {
+    // Ties in time, so the id decides; and bob's, which alice never sees.
+    let mut expected = Vec::new();
+    for i in 0..12 {
+        let e = event(&format!("e{i:02}"), "o", "alice", 100 + i / 3);
+        r.insert(&e).await.unwrap();
+        r.insert(&event(&format!("b{i:02}"), "o", "bob", 100 + i))
+            .await
+            .unwrap();
+        expected.push(e);
+    }
+    expected.sort_by_key(|e| std::cmp::Reverse(e.key()));
+    // Stored during the walk: newer than all (the feed goes on), and old ones arriving late
+    // (a broker redelivering), before and among the ties.
+    let between = vec![
+        event("late-a", "o", "alice", 50),
+        event("new", "o", "alice", 500),
+        event("e02x", "o", "alice", 100),
+        event("late-b", "o", "alice", 102),
+    ];
+    let seen = walk(&r, &for_user("alice"), 5, between).await;
+    let there: Vec<String> = expected.iter().map(|e| e.id.clone()).collect();
+    let walked: Vec<String> = seen
+        .iter()
+        .filter(|id| there.contains(id))
+        .cloned()
+        .collect();
+    assert_eq!(
+        walked, there,
+        "each of alice's once, newest first: {seen:?}"
+    );
+    let unique: std::collections::BTreeSet<&String> = seen.iter().collect();
+    assert_eq!(unique.len(), seen.len(), "nothing twice: {seen:?}");
 }
 
 #[macro_export]
@@ -106,7 +165,8 @@ macro_rules! log_repo_contract {
             an_event_is_stored_once_whatever_the_redeliveries,
             a_batch_stores_each_event_once_and_counts_the_new_ones,
             events_list_newest_first_for_their_user_only,
-            filters_by_origin_time_and_limit,
+            filters_by_origin_and_time_hold_on_every_page,
+            a_walk_through_the_pages_sees_every_event_once_whatever_is_stored_between,
         );
     };
     ($make:expr) => {

@@ -8,8 +8,9 @@ mod mongo;
 mod sqlite;
 
 use async_trait::async_trait;
+use shippy_common::paging::PageRequest;
 
-pub use crate::domain::{Event, Filter};
+pub use crate::domain::{Event, EventKey, Filter};
 pub use memory::MemoryLogs;
 #[cfg(feature = "mongodb")]
 pub use mongo::MongoLogs;
@@ -42,6 +43,11 @@ pub trait LogRepository: Send + Sync + 'static {
         }
         Ok(new)
     }
-    /// Events matching `filter`, newest first.
-    async fn list(&self, filter: &Filter) -> Result<Vec<Event>, RepoError>;
+    /// Events `filter` admits, newest first ([`EventKey`]), after `page.after`: at most
+    /// [`page.fetch()`](PageRequest::fetch) of them.
+    async fn list(
+        &self,
+        filter: &Filter,
+        page: &PageRequest<EventKey>,
+    ) -> Result<Vec<Event>, RepoError>;
 }

@@ -6,7 +6,9 @@ use async_trait::async_trait;
 use rusqlite::params;
 use shippy_plugins::store::{SqliteDb, StoreError};
 
-use super::{Event, Filter, LogRepository, RepoError};
+use shippy_common::paging::PageRequest;
+
+use super::{Event, EventKey, Filter, LogRepository, RepoError};
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS events (
@@ -18,7 +20,8 @@ CREATE TABLE IF NOT EXISTS events (
     user_id      TEXT NOT NULL,
     time_unix_ms INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS events_by_user_time ON events (user_id, time_unix_ms);";
+CREATE INDEX IF NOT EXISTS events_by_user_time ON events (user_id, time_unix_ms);
+CREATE INDEX IF NOT EXISTS events_in_order ON events (user_id, time_unix_ms, id);";
 
 /// A [`LogRepository`] on a SQLite file.
 #[derive(Clone, Debug)]
@@ -73,23 +76,43 @@ impl LogRepository for SqliteLogs {
             .map_err(unavailable)
     }
 
-    async fn list(&self, filter: &Filter) -> Result<Vec<Event>, RepoError> {
-        let f = filter.clone();
+    async fn list(
+        &self,
+        filter: &Filter,
+        page: &PageRequest<EventKey>,
+    ) -> Result<Vec<Event>, RepoError> {
+        let (f, page) = (filter.clone(), page.clone());
         self.db
             .call(move |c| {
-                let mut stmt = c.prepare_cached(
+                // Only the conditions asked for, so the index serves the range and the order:
+                // a page deep in the log costs what the first does.
+                let mut conditions = vec!["user_id = ?1"];
+                for (given, condition) in [
+                    (f.origin.is_some(), "origin = ?2"),
+                    (f.since_unix_ms.is_some(), "time_unix_ms >= ?3"),
+                    (f.until_unix_ms.is_some(), "time_unix_ms < ?4"),
+                    (page.after.is_some(), "(time_unix_ms, id) < (?5, ?6)"),
+                ] {
+                    if given {
+                        conditions.push(condition);
+                    }
+                }
+                let mut stmt = c.prepare_cached(&format!(
                     "SELECT id, origin, method, message, user_id, time_unix_ms FROM events
-                     WHERE user_id = ?1 AND (?2 IS NULL OR origin = ?2)
-                       AND (?3 IS NULL OR time_unix_ms >= ?3) AND (?4 IS NULL OR time_unix_ms < ?4)
-                     ORDER BY time_unix_ms DESC, seq DESC LIMIT ?5",
-                )?;
+                     WHERE {} ORDER BY time_unix_ms DESC, id DESC LIMIT ?7",
+                    conditions.join(" AND ")
+                ))?;
+                let (after_time, after_id) = page.after.clone().unzip();
+                let limit = i64::try_from(page.fetch()).unwrap_or(i64::MAX);
                 let rows = stmt.query_map(
                     params![
                         f.user_id,
                         f.origin,
                         f.since_unix_ms,
                         f.until_unix_ms,
-                        f.limit
+                        after_time,
+                        after_id,
+                        limit
                     ],
                     |r| {
                         Ok(Event {

@@ -5,6 +5,9 @@ use std::sync::Arc;
 use shippy_plugins::outbox::Outgoing;
 use shippy_plugins::outbox::contract::{outgoing, waiting};
 
+use shippy_common::paging::PageRequest;
+use shippy_common::paging::testing::Walk;
+
 use super::{RepoError, UserRepository};
 use crate::domain::{StoredUser, User};
 
@@ -51,18 +54,47 @@ pub async fn a_second_user_with_the_same_email_is_refused(r: Arc<dyn UserReposit
     );
 }
 
-pub async fn list_answers_every_user_oldest_first(r: Arc<dyn UserRepository>) {
-    for (id, email) in [("b", "b@example.com"), ("a", "a@example.com")] {
-        r.create(&stored(id, email), &signed_up(id)).await.unwrap();
+/// Every user, by id: the first page of the largest size (all of them in these cases).
+pub async fn all(r: &dyn UserRepository) -> Vec<StoredUser> {
+    let page = PageRequest::first(shippy_common::paging::MAX_PAGE_SIZE);
+    r.list(&page).await.unwrap()
+}
+
+pub async fn a_walk_through_the_pages_sees_every_user_once_whatever_signs_up_between(
+    r: Arc<dyn UserRepository>,
+) {
+    let there: Vec<String> = (0..9).map(|i| format!("u{i}")).collect();
+    for id in there.iter().rev() {
+        r.create(&stored(id, &format!("{id}@example.com")), &signed_up(id))
+            .await
+            .unwrap();
     }
-    let ids: Vec<_> = r
-        .list()
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|s| s.user.id)
-        .collect();
-    assert_eq!(ids, ["b", "a"]);
+    let mut between: Vec<String> = ["a0", "u35", "z9", "u05"].map(String::from).into();
+    let mut walk = Walk::new(2);
+    let mut seen = Vec::new();
+    while let Some(page) = walk.next() {
+        let rows = r.list(&page).await.unwrap();
+        seen.extend(
+            walk.take(rows, |s| s.user.id.clone())
+                .into_iter()
+                .map(|s| s.user.id),
+        );
+        if !between.is_empty() {
+            let id = between.remove(0);
+            r.create(&stored(&id, &format!("{id}@example.com")), &signed_up(&id))
+                .await
+                .unwrap();
+        }
+    }
+    let walked: Vec<&String> = seen.iter().filter(|id| there.contains(id)).collect();
+    assert_eq!(
+        walked,
+        there.iter().collect::<Vec<_>>(),
+        "each once, by id: {seen:?}"
+    );
+    let unique: std::collections::BTreeSet<&String> = seen.iter().collect();
+    assert_eq!(unique.len(), seen.len(), "nothing twice: {seen:?}");
+    assert_eq!(all(r.as_ref()).await.len(), 13);
 }
 
 /// One `#[tokio::test]` per case for the adapter `$make` builds (a future of a fresh,
@@ -75,7 +107,7 @@ macro_rules! user_repo_contract {
         $crate::user_repo_contract!(@cases [$($server),*] $make;
             a_created_user_is_found_by_id_and_by_email,
             a_second_user_with_the_same_email_is_refused,
-            list_answers_every_user_oldest_first,
+            a_walk_through_the_pages_sees_every_user_once_whatever_signs_up_between,
         );
     };
     ($make:expr) => {

@@ -7,6 +7,8 @@ use async_trait::async_trait;
 use shippy_plugins::outbox::MemoryOutbox;
 use shippy_plugins::outbox::{Outbox, Outgoing};
 
+use shippy_common::paging::PageRequest;
+
 use super::{RepoError, UserRepository};
 use crate::domain::StoredUser;
 
@@ -52,8 +54,16 @@ impl UserRepository for MemoryUsers {
         Ok(self.find(|u| u.user.email == email))
     }
 
-    async fn list(&self) -> Result<Vec<StoredUser>, RepoError> {
-        Ok(self.users().clone())
+    async fn list(&self, page: &PageRequest<String>) -> Result<Vec<StoredUser>, RepoError> {
+        let mut users: Vec<StoredUser> = self
+            .users()
+            .iter()
+            .filter(|u| page.after.as_ref().is_none_or(|a| u.user.id > *a))
+            .cloned()
+            .collect();
+        users.sort_by(|a, b| a.user.id.cmp(&b.user.id));
+        users.truncate(page.fetch());
+        Ok(users)
     }
 
     fn outbox(&self) -> Arc<dyn Outbox> {

@@ -10,6 +10,7 @@ mod sqlite;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use shippy_common::paging::PageRequest;
 use shippy_plugins::outbox::{Outbox, Outgoing};
 
 pub use memory::MemoryUsers;
@@ -48,8 +49,8 @@ pub trait UserRepository: Send + Sync + 'static {
     async fn create(&self, user: &StoredUser, event: &Outgoing) -> Result<(), RepoError>;
     async fn get(&self, id: &str) -> Result<Option<StoredUser>, RepoError>;
     async fn by_email(&self, email: &str) -> Result<Option<StoredUser>, RepoError>;
-    /// Every user, oldest first.
-    async fn list(&self) -> Result<Vec<StoredUser>, RepoError>;
+    /// The users by id, after `page.after`: at most [`page.fetch()`](PageRequest::fetch).
+    async fn list(&self, page: &PageRequest<String>) -> Result<Vec<StoredUser>, RepoError>;
     /// The outbox `create` enqueues into, for the relay.
     fn outbox(&self) -> Arc<dyn Outbox>;
 }

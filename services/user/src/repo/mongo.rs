@@ -11,6 +11,8 @@ use serde::{Deserialize, Serialize};
 use shippy_plugins::outbox::{MongoOutbox, Outbox, Outgoing};
 use shippy_plugins::store::mongo::is_duplicate_key;
 
+use shippy_common::paging::PageRequest;
+
 use super::{RepoError, UserRepository};
 use crate::domain::{StoredUser, User};
 
@@ -105,11 +107,13 @@ impl UserRepository for MongoUsers {
         self.one(doc! { "email": email }).await
     }
 
-    async fn list(&self) -> Result<Vec<StoredUser>, RepoError> {
+    async fn list(&self, page: &PageRequest<String>) -> Result<Vec<StoredUser>, RepoError> {
+        let after = page.after.clone().unwrap_or_default();
         let mut cursor = self
             .users
-            .find(doc! {})
-            .sort(doc! { "created_at_ms": 1, "_id": 1 })
+            .find(doc! { "_id": { "$gt": after } })
+            .sort(doc! { "_id": 1 })
+            .limit(i64::try_from(page.fetch()).unwrap_or(i64::MAX))
             .await
             .map_err(unavailable)?;
         let mut out = Vec::new();

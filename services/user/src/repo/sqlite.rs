@@ -8,6 +8,8 @@ use rusqlite::{OptionalExtension, Row, params};
 use shippy_plugins::outbox::{self, Outbox, Outgoing, SqliteOutbox};
 use shippy_plugins::store::{SqliteDb, StoreError};
 
+use shippy_common::paging::PageRequest;
+
 use super::{RepoError, UserRepository};
 use crate::domain::{StoredUser, User};
 
@@ -105,12 +107,15 @@ impl UserRepository for SqliteUsers {
         self.one("email", email).await
     }
 
-    async fn list(&self) -> Result<Vec<StoredUser>, RepoError> {
+    async fn list(&self, page: &PageRequest<String>) -> Result<Vec<StoredUser>, RepoError> {
+        let after = page.after.clone().unwrap_or_default();
+        let limit = i64::try_from(page.fetch()).unwrap_or(i64::MAX);
         self.db
-            .call(|c| {
-                let mut stmt =
-                    c.prepare_cached(&format!("SELECT {COLUMNS} FROM users ORDER BY seq"))?;
-                let rows = stmt.query_map([], from_row)?;
+            .call(move |c| {
+                let mut stmt = c.prepare_cached(&format!(
+                    "SELECT {COLUMNS} FROM users WHERE id > ?1 ORDER BY id LIMIT ?2"
+                ))?;
+                let rows = stmt.query_map(params![after, limit], from_row)?;
                 rows.collect()
             })
             .await

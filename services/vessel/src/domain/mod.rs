@@ -5,6 +5,7 @@
 mod reservation;
 
 use shippy_common::error::STORE_UNAVAILABLE;
+use shippy_common::paging::Query;
 use shippy_common::{ErrorKind, FieldCode, FieldErrors, KindedError};
 
 pub use reservation::{
@@ -23,6 +24,48 @@ pub struct Vessel {
     pub remaining_capacity: i32,
     /// Weight not yet reserved: `max_weight` less what bookings hold.
     pub remaining_weight: i32,
+}
+
+/// A vessel's place in every list: smallest first, by capacity, then max weight, then id, so
+/// no two vessels share one (and none of the three ever changes).
+pub type VesselKey = (i32, i32, String);
+
+impl Vessel {
+    pub fn key(&self) -> VesselKey {
+        (self.capacity, self.max_weight, self.id.clone())
+    }
+}
+
+/// Which vessels a list holds.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct VesselFilter {
+    /// Only this user's.
+    pub owner: Option<String>,
+    /// Only those open for bookings.
+    pub only_available: bool,
+}
+
+impl VesselFilter {
+    /// The vessels `caller` asked for: theirs alone when `mine`.
+    pub fn new(caller: &str, mine: bool, only_available: bool) -> Self {
+        Self {
+            owner: mine.then(|| caller.to_owned()),
+            only_available,
+        }
+    }
+
+    pub fn admits(&self, vessel: &Vessel) -> bool {
+        self.owner.as_ref().is_none_or(|o| *o == vessel.owner_id)
+            && (!self.only_available || vessel.available)
+    }
+
+    /// The query this list is for `caller`, which its page tokens are bound to.
+    pub fn query(&self, caller: &str) -> Query {
+        Query::new("vessels")
+            .with("caller", caller)
+            .with("owner", self.owner.as_deref().unwrap_or_default())
+            .with("only_available", self.only_available)
+    }
 }
 
 /// What a consignment needs: room for this many containers and this much weight.

@@ -2,11 +2,13 @@
 
 use std::sync::Arc;
 
+use shippy_common::paging::PageRequest;
+use shippy_common::paging::testing::Walk;
 use shippy_plugins::outbox::Outgoing;
 use shippy_plugins::outbox::contract::{outgoing, waiting};
 
 use super::{ReleaseEvent, RepoError, VesselRepository};
-use crate::domain::{Hold, Reservation, Reserved, Specification, Vessel};
+use crate::domain::{Hold, Reservation, Reserved, Specification, Vessel, VesselFilter};
 
 /// The event that goes with creating `id`.
 pub fn created(id: &str) -> Outgoing {
@@ -48,11 +50,15 @@ fn released_event() -> ReleaseEvent {
     })
 }
 
+/// The first page of the largest size: every vessel in these small cases.
+pub async fn all(r: &dyn VesselRepository) -> Vec<Vessel> {
+    let page = PageRequest::first(shippy_common::paging::MAX_PAGE_SIZE);
+    r.list(&VesselFilter::default(), &page).await.unwrap()
+}
+
 async fn room(r: &Arc<dyn VesselRepository>, id: &str) -> (i32, i32) {
-    let v = r
-        .list()
+    let v = all(r.as_ref())
         .await
-        .unwrap()
         .into_iter()
         .find(|v| v.id == id)
         .unwrap();
@@ -97,7 +103,90 @@ pub async fn the_smallest_available_vessel_that_fits_is_found(r: Arc<dyn VesselR
 pub async fn a_created_vessel_is_listed_with_every_field(r: Arc<dyn VesselRepository>) {
     let v = vessel("v1", 5, 500, true);
     r.create(&v, &created("v1")).await.unwrap();
-    assert_eq!(r.list().await.unwrap(), vec![v]);
+    assert_eq!(all(r.as_ref()).await, vec![v]);
+}
+
+/// Walks the vessels `filter` admits, `size` a page, creating each of `between` (one per
+/// page) after a page; answers the ids seen, in order.
+async fn walk(
+    r: &Arc<dyn VesselRepository>,
+    filter: &VesselFilter,
+    size: usize,
+    mut between: Vec<Vessel>,
+) -> Vec<String> {
+    let mut walk = Walk::new(size);
+    let mut seen = Vec::new();
+    while let Some(page) = walk.next() {
+        let rows = r.list(filter, &page).await.unwrap();
+        seen.extend(walk.take(rows, Vessel::key).into_iter().map(|v| v.id));
+        if !between.is_empty() {
+            let v = between.remove(0);
+            r.create(&v, &created(&v.id)).await.unwrap();
+        }
+    }
+    seen
+}
+
+pub async fn a_walk_through_the_pages_sees_every_vessel_once_whatever_is_added_between(
+    r: Arc<dyn VesselRepository>,
+) {
+    // Sizes that tie on capacity and on weight too, so the id decides.
+    let there: Vec<Vessel> = (0..11)
+        .map(|i| {
+            vessel(
+                &format!("v{i:02}"),
+                10 * (i % 4 + 1),
+                100 * (i % 2 + 1),
+                true,
+            )
+        })
+        .collect();
+    for v in &there {
+        r.create(v, &created(&v.id)).await.unwrap();
+    }
+    // Added while the walk goes on: before where it stands, after it, and on its ties.
+    let between: Vec<Vessel> = [(1, 100), (50, 100), (20, 100), (40, 200), (5, 1)]
+        .into_iter()
+        .enumerate()
+        .map(|(i, (c, w))| vessel(&format!("new{i}"), c, w, true))
+        .collect();
+    let seen = walk(&r, &VesselFilter::default(), 3, between).await;
+    for v in &there {
+        let times = seen.iter().filter(|id| **id == v.id).count();
+        assert_eq!(times, 1, "{} seen {times} times in {seen:?}", v.id);
+    }
+    let unique: std::collections::BTreeSet<&String> = seen.iter().collect();
+    assert_eq!(unique.len(), seen.len(), "nothing twice: {seen:?}");
+    let listed = all(r.as_ref()).await;
+    let order: Vec<&String> = listed.iter().map(|v| &v.id).collect();
+    let walked: Vec<&String> = order
+        .iter()
+        .copied()
+        .filter(|id| seen.contains(id))
+        .collect();
+    assert_eq!(
+        seen.iter().collect::<Vec<_>>(),
+        walked,
+        "in the list's order"
+    );
+}
+
+pub async fn a_filtered_walk_holds_its_filter_on_every_page(r: Arc<dyn VesselRepository>) {
+    let mut expected = Vec::new();
+    for i in 0..9 {
+        let mut v = vessel(&format!("v{i}"), 10 + i, 100, i % 3 != 0);
+        v.owner_id = if i % 2 == 0 { "alice" } else { "bob" }.into();
+        r.create(&v, &created(&v.id)).await.unwrap();
+        if v.owner_id == "alice" && v.available {
+            expected.push(v.id);
+        }
+    }
+    let alices = VesselFilter::new("alice", true, true);
+    assert_eq!(walk(&r, &alices, 2, vec![]).await, expected);
+    let bobs = VesselFilter::new("bob", true, false);
+    assert_eq!(walk(&r, &bobs, 2, vec![]).await, ["v1", "v3", "v5", "v7"]);
+    let available = walk(&r, &VesselFilter::new("bob", false, true), 4, vec![]).await;
+    assert_eq!(available.len(), 6, "{available:?}");
 }
 
 pub async fn a_create_enqueues_its_event_and_a_refused_one_enqueues_none(
@@ -119,7 +208,7 @@ pub async fn a_duplicate_id_is_refused(r: Arc<dyn VesselRepository>) {
         .unwrap();
     let dup = r.create(&vessel("v1", 6, 600, true), &created("v1")).await;
     assert!(matches!(dup, Err(RepoError::DuplicateId)), "{dup:?}");
-    assert_eq!(r.list().await.unwrap()[0].capacity, 5);
+    assert_eq!(all(r.as_ref()).await[0].capacity, 5);
 }
 
 pub async fn a_reservation_takes_room_and_full_vessels_are_not_offered(
@@ -307,6 +396,8 @@ macro_rules! vessel_repo_contract {
         $crate::vessel_repo_contract!(@cases [$($server),*] $make;
             the_smallest_available_vessel_that_fits_is_found,
             a_created_vessel_is_listed_with_every_field,
+            a_walk_through_the_pages_sees_every_vessel_once_whatever_is_added_between,
+            a_filtered_walk_holds_its_filter_on_every_page,
             a_create_enqueues_its_event_and_a_refused_one_enqueues_none,
             a_duplicate_id_is_refused,
             a_reservation_takes_room_and_full_vessels_are_not_offered,

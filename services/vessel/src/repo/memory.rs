@@ -11,7 +11,10 @@ use shippy_plugins::outbox::MemoryOutbox;
 use shippy_plugins::outbox::{Outbox, Outgoing};
 
 use super::{ReleaseEvent, RepoError, VesselRepository};
-use crate::domain::{Hold, Released, Reservation, Reserved, Specification, Vessel};
+use crate::domain::{
+    Hold, Released, Reservation, Reserved, Specification, Vessel, VesselFilter, VesselKey,
+};
+use shippy_common::paging::PageRequest;
 
 #[derive(Debug, Default)]
 struct State {
@@ -129,9 +132,20 @@ impl VesselRepository for MemoryVessels {
         Ok(self.state().reservations.get(consignment_id).cloned())
     }
 
-    async fn list(&self) -> Result<Vec<Vessel>, RepoError> {
-        let mut vessels = self.state().vessels.clone();
+    async fn list(
+        &self,
+        filter: &VesselFilter,
+        page: &PageRequest<VesselKey>,
+    ) -> Result<Vec<Vessel>, RepoError> {
+        let mut vessels: Vec<Vessel> = self
+            .state()
+            .vessels
+            .iter()
+            .filter(|v| filter.admits(v) && page.after.as_ref().is_none_or(|k| v.key() > *k))
+            .cloned()
+            .collect();
         vessels.sort_by(by_size);
+        vessels.truncate(page.fetch());
         Ok(vessels)
     }
 

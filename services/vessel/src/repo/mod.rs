@@ -10,6 +10,7 @@ mod sqlite;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use shippy_common::paging::PageRequest;
 use shippy_plugins::outbox::{Outbox, Outgoing};
 
 pub use memory::MemoryVessels;
@@ -17,7 +18,10 @@ pub use memory::MemoryVessels;
 pub use mongo::MongoVessels;
 pub use sqlite::SqliteVessels;
 
-use crate::domain::{Hold, Released, Reservation, Reserved, Specification, Vessel, VesselError};
+use crate::domain::{
+    Hold, Released, Reservation, Reserved, Specification, Vessel, VesselError, VesselFilter,
+    VesselKey,
+};
 
 /// The event that goes with giving back a reservation, made once the store knows what was
 /// held.
@@ -67,8 +71,13 @@ pub trait VesselRepository: Send + Sync + 'static {
     ) -> Result<Released, RepoError>;
     /// The reservation of `consignment_id`, if any was ever asked or released.
     async fn reservation(&self, consignment_id: &str) -> Result<Option<Reservation>, RepoError>;
-    /// Every vessel, smallest first.
-    async fn list(&self) -> Result<Vec<Vessel>, RepoError>;
+    /// The vessels `filter` admits, smallest first ([`VesselKey`]), after `page.after`: at
+    /// most [`page.fetch()`](PageRequest::fetch) of them.
+    async fn list(
+        &self,
+        filter: &VesselFilter,
+        page: &PageRequest<VesselKey>,
+    ) -> Result<Vec<Vessel>, RepoError>;
     /// The outbox `create` enqueues into, for the relay.
     fn outbox(&self) -> Arc<dyn Outbox>;
 }

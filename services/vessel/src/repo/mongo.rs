@@ -8,11 +8,14 @@ use async_trait::async_trait;
 use mongodb::bson::doc;
 use mongodb::{ClientSession, Collection, Database, IndexModel};
 use serde::{Deserialize, Serialize};
+use shippy_common::paging::PageRequest;
 use shippy_plugins::outbox::{MongoOutbox, Outbox, Outgoing};
-use shippy_plugins::store::mongo::{TRANSACTION_TRIES, is_duplicate_key, is_transient};
+use shippy_plugins::store::mongo::{TRANSACTION_TRIES, after_key, is_duplicate_key, is_transient};
 
 use super::{ReleaseEvent, RepoError, VesselRepository};
-use crate::domain::{Hold, Released, Reservation, Reserved, Specification, Vessel};
+use crate::domain::{
+    Hold, Released, Reservation, Reserved, Specification, Vessel, VesselFilter, VesselKey,
+};
 
 #[derive(Debug, Serialize, Deserialize)]
 struct VesselDoc {
@@ -106,8 +109,14 @@ impl MongoVessels {
     /// The `vessels` collection of `db`, with its index created.
     pub async fn open(db: &Database) -> Result<Self, RepoError> {
         let vessels = db.collection::<VesselDoc>("vessels");
-        let by_size = IndexModel::builder().keys(by_size()).build();
-        vessels.create_index(by_size).await.map_err(unavailable)?;
+        // The spec lookup's, and the lists': all of them, and one owner's.
+        let indexes = [
+            by_size(),
+            smallest_first(),
+            doc! { "owner_id": 1, "capacity": 1, "max_weight": 1, "_id": 1 },
+        ]
+        .map(|keys| IndexModel::builder().keys(keys).build());
+        vessels.create_indexes(indexes).await.map_err(unavailable)?;
         let outbox = MongoOutbox::open(db, "vessels_outbox")
             .await
             .map_err(|e| RepoError::Unavailable(e.to_string()))?;
@@ -326,11 +335,38 @@ impl VesselRepository for MongoVessels {
         Ok(None)
     }
 
-    async fn list(&self) -> Result<Vec<Vessel>, RepoError> {
+    async fn list(
+        &self,
+        filter: &VesselFilter,
+        page: &PageRequest<VesselKey>,
+    ) -> Result<Vec<Vessel>, RepoError> {
+        let mut conditions = Vec::new();
+        if filter.only_available {
+            conditions.push(doc! { "available": true });
+        }
+        if let Some(owner) = &filter.owner {
+            conditions.push(doc! { "owner_id": owner });
+        }
+        if let Some((capacity, weight, id)) = &page.after {
+            conditions.push(after_key(
+                &[
+                    ("capacity", (*capacity).into()),
+                    ("max_weight", (*weight).into()),
+                    ("_id", id.clone().into()),
+                ],
+                true,
+            ));
+        }
+        let query = if conditions.is_empty() {
+            doc! {}
+        } else {
+            doc! { "$and": conditions }
+        };
         let mut cursor = self
             .vessels
-            .find(doc! {})
+            .find(query)
             .sort(smallest_first())
+            .limit(i64::try_from(page.fetch()).unwrap_or(i64::MAX))
             .await
             .map_err(unavailable)?;
         let mut out = Vec::new();

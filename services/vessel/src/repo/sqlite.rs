@@ -10,7 +10,10 @@ use shippy_plugins::outbox::{self, Outbox, Outgoing, SqliteOutbox};
 use shippy_plugins::store::{SqliteDb, StoreError, migrate_if_missing};
 
 use super::{ReleaseEvent, RepoError, VesselRepository};
-use crate::domain::{Hold, Released, Reservation, Reserved, Specification, Vessel};
+use crate::domain::{
+    Hold, Released, Reservation, Reserved, Specification, Vessel, VesselFilter, VesselKey,
+};
+use shippy_common::paging::PageRequest;
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS vessels (
@@ -26,6 +29,8 @@ CREATE TABLE IF NOT EXISTS vessels (
 );
 DROP INDEX IF EXISTS vessels_by_room;
 CREATE INDEX IF NOT EXISTS vessels_by_size ON vessels (available, capacity, max_weight, id);
+CREATE INDEX IF NOT EXISTS vessels_in_order ON vessels (capacity, max_weight, id);
+CREATE INDEX IF NOT EXISTS vessels_by_owner ON vessels (owner_id, capacity, max_weight, id);
 CREATE TABLE IF NOT EXISTS reservations (
     consignment_id TEXT PRIMARY KEY,
     vessel_id      TEXT NOT NULL,
@@ -166,12 +171,35 @@ impl VesselRepository for SqliteVessels {
             .map_err(unavailable)
     }
 
-    async fn list(&self) -> Result<Vec<Vessel>, RepoError> {
+    async fn list(
+        &self,
+        filter: &VesselFilter,
+        page: &PageRequest<VesselKey>,
+    ) -> Result<Vec<Vessel>, RepoError> {
+        let (filter, page) = (filter.clone(), page.clone());
         self.db
-            .call(|c| {
-                let sql = format!("SELECT {COLUMNS} FROM vessels {ORDER}");
+            .call(move |c| {
+                // Only the conditions asked for, so each shape gets its index.
+                let mut conditions = vec!["1"];
+                if filter.only_available {
+                    conditions.push("available = 1");
+                }
+                if filter.owner.is_some() {
+                    conditions.push("owner_id = ?1");
+                }
+                if page.after.is_some() {
+                    conditions.push("(capacity, max_weight, id) > (?2, ?3, ?4)");
+                }
+                let sql = format!(
+                    "SELECT {COLUMNS} FROM vessels WHERE {} {ORDER} LIMIT ?5",
+                    conditions.join(" AND ")
+                );
                 let mut stmt = c.prepare_cached(&sql)?;
-                let rows = stmt.query_map([], from_row)?;
+                let (capacity, weight, id) = page.after.clone().unwrap_or_default();
+                let limit = i64::try_from(page.fetch()).unwrap_or(i64::MAX);
+                // ?5 is always there, so all five are bound; SQLite ignores the unused ones.
+                let owner = filter.owner.unwrap_or_default();
+                let rows = stmt.query_map(params![owner, capacity, weight, id, limit], from_row)?;
                 rows.collect()
             })
             .await
