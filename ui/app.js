@@ -630,7 +630,7 @@ async function pagedList(box, path, key, draw, empty) {
 /** A consignment's status in words. */
 const STATUS = {
   pending: "Booking…", booked: "Booked", rejecting: "Rejecting…", rejected: "Rejected",
-  cancelling: "Cancelling…", cancelled: "Cancelled",
+  cancelling: "Cancelling…", cancelled: "Cancelled", failing: "Giving up…", failed: "Failed",
 };
 
 /** A status badge. */
@@ -946,6 +946,7 @@ function refusedBooking(e) {
 const STEPS = {
   pending: "Received", reserved: "Room reserved", booked: "Booked", rejecting: "No vessel could take it",
   released: "Room given back", rejected: "Rejected", cancelling: "Cancellation asked for", cancelled: "Cancelled",
+  failing: "Shippy gave up on it", failed: "Failed",
 };
 
 /** What a step did, in plain words, with the vessel by name. */
@@ -1042,6 +1043,8 @@ const EVENTS = [
     say: ([, id, v]) => ["Your consignment ", consignmentLink(id), ` was booked on ${vesselName(names.vessels, v)}.`] },
   { method: "ConsignmentRejected", re: /^consignment (\S+) rejected: (.*)$/,
     say: ([, id, why]) => ["Your consignment ", consignmentLink(id), ` was rejected. ${humanReason(why, names.vessels)}`] },
+  { method: "ConsignmentFailed", re: /^consignment (\S+) failed: (.*)$/,
+    say: ([, id, why]) => ["Shippy could not book your consignment ", consignmentLink(id), ` and holds nothing for it. ${sentence(why)}`] },
   { method: "ConsignmentCancelled", re: /^consignment (\S+) cancelled/,
     say: ([, id]) => ["You cancelled your consignment ", consignmentLink(id), "."] },
   { method: "CapacityReserved", re: /^(\d+) containers? and (\d+) kg reserved on vessel (\S+) for consignment (\S+)/,

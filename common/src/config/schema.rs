@@ -168,6 +168,12 @@ pub struct SagaConfig {
     pub stale_secs: u64,
     /// How many vessels one booking tries when races take the room of the one it found.
     pub vessel_tries: u32,
+    /// Sweeps in a row that may fail to drive a pending booking on before shippy gives up
+    /// on it: it gives back whatever it holds and ends `failed`, saying why.
+    pub max_attempts: u32,
+    /// The longest a failing booking waits between sweeps' tries (the wait doubles from
+    /// `stale_secs` after each failure, less up to half at random).
+    pub backoff_max_secs: u64,
     /// Test hook: `after-reserve` or `after-release` stops every saga there for good, so a
     /// test can kill the process at that point. Empty in production.
     pub pause_at: String,

@@ -53,6 +53,24 @@ fn now() -> Now {
     Now::current()
 }
 
+/// Bookings one sweep drives on at once.
+pub const SWEEP_AT_ONCE: usize = 8;
+
+/// How long a booking waits after its `attempts`-th failure in a row: `saga.stale_secs`
+/// (at least 10 ms) doubled each time, at most `saga.backoff_max_secs`, less up to half at
+/// random (so the bookings one outage stalled do not all come back at once).
+pub fn backoff(config: &SagaConfig, attempts: u32) -> Duration {
+    let base = Duration::from_secs(config.stale_secs).max(Duration::from_millis(10));
+    let most = Duration::from_secs(config.backoff_max_secs.max(1));
+    let full = base
+        .checked_mul(1u32 << attempts.saturating_sub(1).min(20))
+        .unwrap_or(most)
+        .min(most);
+    // A random byte: a fresh v4 id is 122 random bits.
+    let jitter = f64::from(uuid::Uuid::new_v4().as_bytes()[0]) / 255.0;
+    full.mul_f64(1.0 - jitter / 2.0)
+}
+
 impl Saga {
     pub fn new(
         repo: Arc<dyn ConsignmentRepository>,
@@ -112,6 +130,10 @@ impl Saga {
             Status::Booked => Ok(ended),
             Status::Rejecting | Status::Rejected => Err(ConsignmentError::NoVessel(ended.reason)),
             Status::Cancelling | Status::Cancelled => Err(ConsignmentError::Cancelled(ended.id)),
+            Status::Failing | Status::Failed => Err(ConsignmentError::Failed {
+                id: ended.id,
+                reason: ended.reason,
+            }),
             Status::Pending => Err(ConsignmentError::Unfinished {
                 id: ended.id,
                 cause: "not finished".into(),
@@ -209,6 +231,10 @@ impl Saga {
                         let message =
                             format!("consignment {} rejected: {}", booking.id, booking.reason);
                         self.event("ConsignmentRejected", message, &booking)
+                    } else if ended.status == Status::Failed {
+                        let message =
+                            format!("consignment {} failed: {}", booking.id, booking.reason);
+                        self.event("ConsignmentFailed", message, &booking)
                     } else {
                         let message = format!("consignment {} cancelled", booking.id);
                         self.event("ConsignmentCancelled", message, &booking)
@@ -285,25 +311,63 @@ impl Saga {
         )))
     }
 
-    /// Finds bookings left unfinished for a while (a crash, an outage) and drives each on.
-    /// Answers how many it finished.
+    /// Finds bookings left unfinished for a while (a crash, an outage) and drives them on,
+    /// [`SWEEP_AT_ONCE`] at a time. Those no sweep has failed on come first, oldest first;
+    /// one that fails waits longer each time (exponential backoff with jitter, up to
+    /// `saga.backoff_max_secs`), so bookings that keep failing never starve newer ones, and
+    /// after `saga.max_attempts` failures in a row a pending booking is given up on: it
+    /// gives back whatever it holds and ends `failed`, saying why. Answers how many it
+    /// finished.
     pub async fn sweep(&self, limit: Duration) -> Result<usize, ConsignmentError> {
+        let now_ms = now().unix_ms;
         let stale_ms = i64::try_from(self.config.stale_secs.saturating_mul(1000)).unwrap_or(0);
-        let before = now().unix_ms - stale_ms;
+        let due = self.repo.unfinished(now_ms - stale_ms, now_ms, 100).await?;
         let mut finished = 0;
-        for booking in self.repo.unfinished(before, 100).await? {
-            let (id, from) = (booking.id.clone(), booking.status);
-            match self.drive(booking, Instant::now() + limit).await {
-                Ok(ended) => {
-                    finished += 1;
-                    tracing::info!(consignment = %id, from = from.as_str(), to = ended.status.as_str(), "resumed an unfinished booking");
-                }
-                Err(error) => {
-                    tracing::warn!(consignment = %id, %error, "an unfinished booking cannot go on yet");
-                }
+        for batch in due.chunks(SWEEP_AT_ONCE) {
+            let drives: Vec<_> = batch
+                .iter()
+                .map(|booking| tokio::spawn(self.clone().sweep_one(booking.clone(), limit)))
+                .collect();
+            for drive in drives {
+                finished += usize::from(drive.await.unwrap_or(false));
             }
         }
         Ok(finished)
+    }
+
+    /// Drives one unfinished booking on; answers whether it ended.
+    async fn sweep_one(self, booking: Consignment, limit: Duration) -> bool {
+        let (id, from) = (booking.id.clone(), booking.status);
+        let error = match self.drive(booking.clone(), Instant::now() + limit).await {
+            Ok(ended) => {
+                tracing::info!(consignment = %id, from = from.as_str(), to = ended.status.as_str(), "resumed an unfinished booking");
+                return true;
+            }
+            Err(error) => error,
+        };
+        // Where it stands now: the drive may have taken steps before it failed.
+        let Ok(now_stored) = self.reload(&id).await else {
+            return false;
+        };
+        let failed = now_stored.deferred(0);
+        if now_stored.status == Status::Pending && failed.attempts >= self.config.max_attempts {
+            tracing::warn!(consignment = %id, %error, attempts = failed.attempts, "giving up on a booking");
+            if let Ok(failing) = failed.failing(&error.to_string(), &now()) {
+                let moved = self.repo.advance(Status::Pending, &failing, None).await;
+                if matches!(moved, Ok(true)) {
+                    return Box::pin(self.sweep_one(failing, limit)).await;
+                }
+            }
+            return false;
+        }
+        let wait = backoff(&self.config, failed.attempts);
+        let retry_at_ms = now().unix_ms + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX);
+        tracing::warn!(consignment = %id, %error, attempts = failed.attempts, retry_in_ms = wait.as_millis() as u64, "an unfinished booking cannot go on yet");
+        let _ = self
+            .repo
+            .defer(&id, now_stored.status, &now_stored.deferred(retry_at_ms))
+            .await;
+        false
     }
 
     async fn reload(&self, id: &str) -> Result<Consignment, ConsignmentError> {

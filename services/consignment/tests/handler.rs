@@ -5,6 +5,7 @@
 mod support;
 
 use shippy_common::fields::from_status;
+use shippy_consignment::repo::ConsignmentRepository;
 use shippy_proto::consignment::shipping_service_server::ShippingService;
 use shippy_proto::consignment::{Consignment, ConsignmentRef, Container, GetRequest};
 use shippy_proto::tonic::Code;
@@ -269,4 +270,87 @@ async fn a_retry_of_a_booking_whose_answer_was_lost_keeps_the_room_it_holds() {
     let s = shipping();
     cut_off_holding_the_last_room(&s).await;
     booked_where_it_held_room(&s, &book_k1(&s).await.unwrap()).await;
+}
+
+/// Sweeps (as another instance would) until `id` stands at `status`, for at most 2 s.
+async fn sweep_until(s: &Shipping, id: &str, status: &str) {
+    for _ in 0..100 {
+        let _ = s.saga.sweep(std::time::Duration::from_secs(1)).await;
+        let now = s.repo.get(id).await.unwrap().unwrap();
+        if now.status.as_str() == status {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    panic!("{id} never became {status}");
+}
+
+#[tokio::test]
+async fn a_booking_the_vessel_service_keeps_failing_is_given_up_and_ends_failed_holding_nothing() {
+    let s = shipping();
+    s.fleet.launch("v1", 10, 100_000).await;
+    // The room is held but the answer is lost; then the vessel service fails every call.
+    s.fleet.lose_reserve_answers(true);
+    let cut_off = book_k1(&s).await.unwrap_err();
+    assert_eq!(cut_off.code(), Code::Unavailable, "{cut_off:?}");
+    s.fleet.set_down(true);
+    let id = s.repo.by_key("alice", "key-k1").await.unwrap().unwrap().id;
+    // Three sweeps in a row fail (the waits between them grow): shippy gives up, and keeps
+    // trying to give the room back, however long that takes.
+    sweep_until(&s, &id, "failing").await;
+    assert_eq!(
+        s.fleet.room("v1").await,
+        (9, 99_000),
+        "still held while it cannot release"
+    );
+    s.fleet.set_down(false);
+    s.fleet.lose_reserve_answers(false);
+    sweep_until(&s, &id, "failed").await;
+    assert_eq!(
+        s.fleet.room("v1").await,
+        (10, 100_000),
+        "its room is free again"
+    );
+    let failed = s.repo.get(&id).await.unwrap().unwrap();
+    assert!(
+        failed.reason.contains("gave up after 3 tries"),
+        "{failed:?}"
+    );
+    let steps: Vec<&str> = failed.steps.iter().map(|s| s.name.as_str()).collect();
+    assert_eq!(steps, ["pending", "failing", "released", "failed"]);
+    assert_eq!(
+        s.recorded().await,
+        ["ConsignmentPending", "ConsignmentFailed"]
+    );
+    // Asking again under the same key says so, with what to do.
+    let again = book_k1(&s).await.unwrap_err();
+    assert_eq!(again.code(), Code::FailedPrecondition, "{again:?}");
+    assert!(again.message().contains("book it again"), "{again:?}");
+}
+
+#[tokio::test]
+async fn bookings_that_keep_failing_do_not_delay_a_new_ones_recovery() {
+    let s = shipping();
+    s.fleet.launch("big", 1_000, 10_000_000).await;
+    s.fleet.set_down(true);
+    // 200 bookings stall on the vessel service; two sweeps of 100 fail on each.
+    for i in 0..200 {
+        let asked = from("alice", Some(&format!("stuck-{i}")), consignment(1, 1_000));
+        assert!(s.handler.create_consignment(asked).await.is_err());
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    let sweep = || s.saga.sweep(std::time::Duration::from_secs(1));
+    for _ in 0..2 {
+        assert_eq!(sweep().await.unwrap(), 0);
+    }
+    // A new booking stalls after them; the vessel service comes back.
+    let asked = from("bob", Some("new"), consignment(1, 1_000));
+    assert!(s.handler.create_consignment(asked).await.is_err());
+    s.fleet.set_down(false);
+    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    // The next sweep of 100 reaches it first: no sweep has failed on it yet, so it goes
+    // before all 200 older ones that keep failing (oldest first, it would be the 201st).
+    sweep().await.unwrap();
+    let new = s.repo.by_key("bob", "key-new").await.unwrap().unwrap();
+    assert_eq!(new.status.as_str(), "booked", "{new:?}");
 }

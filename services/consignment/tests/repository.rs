@@ -37,7 +37,12 @@ async fn a_store_from_before_the_saga_opens_with_its_bookings_as_they_were() {
         .map(|c| (c.id.as_str(), c.status.as_str()))
         .collect();
     assert_eq!(ids, [("c2", "booked"), ("c1", "booked")]);
-    assert!(repo.unfinished(i64::MAX, 10).await.unwrap().is_empty());
+    assert!(
+        repo.unfinished(i64::MAX, i64::MAX, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     drop(repo);
     SqliteConsignments::open(&path).expect("opening again migrates nothing twice");
 }

@@ -117,7 +117,8 @@ pub struct Consignment {
     vessel_id: String,
     /// The owner.
     user_id: String,
-    /// `pending`, `booked`, `rejecting`, `rejected`, `cancelling` or `cancelled`.
+    /// `pending`, `booked`, `rejecting`, `rejected`, `cancelling`, `cancelled`, `failing`
+    /// or `failed` (shippy gave up on it after `saga.max_attempts` tries; nothing is held).
     #[schema(example = "booked")]
     status: String,
     /// RFC 3339.
@@ -176,7 +177,7 @@ pub struct ConsignmentList {
         (status = 400, description = "Fields or the Idempotency-Key are invalid: `fields` names every one", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 409, description = "The Idempotency-Key was used for another consignment, or its booking was cancelled", body = ErrorBody),
-        (status = 422, description = "No vessel has room for it; it is kept as rejected, with the reason, holding nothing", body = ErrorBody),
+        (status = 422, description = "No vessel has room for it (it is kept as rejected, with the reason, holding nothing), or a retry of a booking shippy gave up on (failed, holding nothing: book it again with a new key)", body = ErrorBody),
         (status = 503, description = "Not finished now; retry with the same Idempotency-Key", body = ErrorBody),
     ))]
 pub async fn create(
@@ -216,7 +217,7 @@ pub async fn create(
 #[into_params(parameter_in = Query)]
 pub struct ConsignmentFilter {
     /// Only those in this state: `pending`, `booked`, `rejecting`, `rejected`,
-    /// `cancelling` or `cancelled`.
+    /// `cancelling`, `cancelled`, `failing` or `failed`.
     #[serde(default)]
     status: String,
 }

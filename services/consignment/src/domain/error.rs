@@ -28,6 +28,9 @@ pub enum ConsignmentError {
     /// No vessel can carry it; the vessel service's words.
     #[error("{0}")]
     NoVessel(String),
+    /// Shippy gave up on it; it holds nothing. A new booking (a new key) may fare better.
+    #[error("consignment {id} failed: {reason}")]
+    Failed { id: String, reason: String },
     /// The vessel service refused or could not be reached.
     #[error("vessel service: {message}")]
     Vessels { kind: ErrorKind, message: String },
@@ -49,7 +52,9 @@ impl KindedError for ConsignmentError {
             ConsignmentError::KeyReused(_) | ConsignmentError::Cancelled(_) => ErrorKind::Conflict,
             ConsignmentError::WrongState { .. } => ErrorKind::FailedPrecondition,
             ConsignmentError::Unfinished { .. } => ErrorKind::Unavailable,
-            ConsignmentError::NoVessel(_) => ErrorKind::FailedPrecondition,
+            ConsignmentError::NoVessel(_) | ConsignmentError::Failed { .. } => {
+                ErrorKind::FailedPrecondition
+            }
             ConsignmentError::Vessels { kind, .. } => *kind,
             ConsignmentError::Store(_) => ErrorKind::Unavailable,
         }
@@ -100,6 +105,7 @@ mod tests {
             ConsignmentError::NoVessel(_) => 6,
             ConsignmentError::Vessels { .. } => 7,
             ConsignmentError::Store(_) => 8,
+            ConsignmentError::Failed { .. } => 9,
         }
     }
 
@@ -154,9 +160,16 @@ mod tests {
                 "h2 protocol",
             ),
             (ConsignmentError::Store(STORE_DETAIL.into()), STORE_DETAIL),
+            (
+                ConsignmentError::Failed {
+                    id: "c1".into(),
+                    reason: "shippy gave up after 8 tries in a row failed".into(),
+                },
+                "",
+            ),
         ];
         let seen: std::collections::BTreeSet<u8> = errors.iter().map(|(e, _)| variant(e)).collect();
-        assert_eq!(seen, (0..=8).collect(), "every variant is here");
+        assert_eq!(seen, (0..=9).collect(), "every variant is here");
         for (error, secret) in &errors {
             assert_answered_by_the_table(error, secret);
         }

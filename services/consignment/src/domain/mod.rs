@@ -42,7 +42,8 @@ impl ConsignmentFilter {
                 ConsignmentError::invalid(
                     "status",
                     shippy_common::FieldCode::BadFormat,
-                    "must be one of pending, booked, rejecting, rejected, cancelling, cancelled",
+                    "must be one of pending, booked, rejecting, rejected, cancelling, cancelled, \
+                     failing, failed",
                 )
             })?),
         };
@@ -81,6 +82,11 @@ pub enum Status {
     Cancelling,
     /// Cancelled, and nothing is held.
     Cancelled,
+    /// Shippy gave up on it (its steps failed `saga.max_attempts` times in a row); anything
+    /// reserved is being given back.
+    Failing,
+    /// Shippy gave up on it, and nothing is held.
+    Failed,
 }
 
 impl Status {
@@ -92,6 +98,8 @@ impl Status {
             Status::Rejected => "rejected",
             Status::Cancelling => "cancelling",
             Status::Cancelled => "cancelled",
+            Status::Failing => "failing",
+            Status::Failed => "failed",
         }
     }
 
@@ -104,6 +112,8 @@ impl Status {
             Status::Rejected,
             Status::Cancelling,
             Status::Cancelled,
+            Status::Failing,
+            Status::Failed,
         ]
         .into_iter()
         .find(|status| status.as_str() == s)
@@ -113,8 +123,8 @@ impl Status {
     pub fn next(self) -> Next {
         match self {
             Status::Pending => Next::Reserve,
-            Status::Rejecting | Status::Cancelling => Next::Release,
-            Status::Booked | Status::Rejected | Status::Cancelled => Next::Done,
+            Status::Rejecting | Status::Cancelling | Status::Failing => Next::Release,
+            Status::Booked | Status::Rejected | Status::Cancelled | Status::Failed => Next::Done,
         }
     }
 }
@@ -159,6 +169,10 @@ pub struct Consignment {
     pub idempotency_key: String,
     /// Unix milliseconds of the last step, for finding bookings left unfinished.
     pub updated_ms: i64,
+    /// Sweeps in a row that could not drive it on since its last step.
+    pub attempts: u32,
+    /// Unix milliseconds before which no sweep tries it again (0: as soon as it is stale).
+    pub retry_at_ms: i64,
 }
 
 /// A moment, as the saga's steps record it.
@@ -211,6 +225,8 @@ impl Consignment {
             steps: vec![step("pending", now, detail)],
             idempotency_key: key.into_string(),
             updated_ms: now.unix_ms,
+            attempts: 0,
+            retry_at_ms: 0,
         }
     }
 
@@ -231,7 +247,32 @@ impl Consignment {
         next.status = status;
         next.steps.extend(steps);
         next.updated_ms = now.unix_ms;
+        // A step taken: the failures before it are behind it.
+        next.attempts = 0;
+        next.retry_at_ms = 0;
         next
+    }
+
+    /// The same booking after one more sweep could not drive it on: not tried again before
+    /// `retry_at_ms`. No step: nothing happened to it.
+    pub fn deferred(&self, retry_at_ms: i64) -> Self {
+        let mut next = self.clone();
+        next.attempts = self.attempts.saturating_add(1);
+        next.retry_at_ms = retry_at_ms;
+        next
+    }
+
+    /// Pending → failing: shippy gives up on it after `self.attempts` sweeps in a row
+    /// failed, the last for `cause`; whatever it holds is given back next.
+    pub fn failing(&self, cause: &str, now: &Now) -> Result<Self, ConsignmentError> {
+        self.expect(Status::Pending, "give up on")?;
+        let reason = format!(
+            "shippy gave up after {} tries in a row failed (the last: {cause}); book it again",
+            self.attempts
+        );
+        let mut next = self.then(Status::Failing, [step("failing", now, reason.clone())], now);
+        next.reason = reason;
+        Ok(next)
     }
 
     /// Pending → booked: room is held on `vessel_id` (stored there first).
@@ -283,6 +324,7 @@ impl Consignment {
         let end = match self.status {
             Status::Rejecting => Status::Rejected,
             Status::Cancelling => Status::Cancelled,
+            Status::Failing => Status::Failed,
             _ => return Err(self.wrong_state("finish")),
         };
         let given_back = step(
@@ -294,7 +336,7 @@ impl Consignment {
             ),
         );
         let detail = match end {
-            Status::Rejected => self.reason.clone(),
+            Status::Rejected | Status::Failed => self.reason.clone(),
             _ => "cancelled; nothing is held".to_owned(),
         };
         let mut next = self.then(end, [given_back, step(end.as_str(), now, detail)], now);

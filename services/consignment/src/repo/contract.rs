@@ -233,15 +233,54 @@ pub async fn unfinished_bookings_are_found_once_they_stand_still(
         .unwrap();
     let ids = |list: Vec<Consignment>| list.into_iter().map(|c| c.id).collect::<Vec<_>>();
     assert_eq!(
-        ids(r.unfinished(5_000, 10).await.unwrap()),
+        ids(r.unfinished(5_000, 5_000, 10).await.unwrap()),
         ["p", "c"],
         "oldest first"
     );
-    assert_eq!(ids(r.unfinished(1_100, 10).await.unwrap()), ["p"]);
+    assert_eq!(ids(r.unfinished(1_100, 5_000, 10).await.unwrap()), ["p"]);
     assert!(
-        r.unfinished(500, 10).await.unwrap().is_empty(),
+        r.unfinished(500, 5_000, 10).await.unwrap().is_empty(),
         "not stale yet"
     );
+}
+
+pub async fn a_deferred_booking_waits_its_turn_and_never_deferred_ones_go_first(
+    r: Arc<dyn ConsignmentRepository>,
+) {
+    for id in ["old", "older-failing", "new"] {
+        r.create(&pending(id, "alice"), &booked(id)).await.unwrap();
+    }
+    let failing = r.get("older-failing").await.unwrap().unwrap();
+    let deferred = failing.deferred(9_000);
+    assert!(
+        r.defer("older-failing", Status::Pending, &deferred)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !r.defer("older-failing", Status::Booked, &deferred)
+            .await
+            .unwrap(),
+        "only from the step it was read at"
+    );
+    let stored = r.get("older-failing").await.unwrap().unwrap();
+    assert_eq!((stored.attempts, stored.retry_at_ms), (1, 9_000));
+    let ids = |list: Vec<Consignment>| list.into_iter().map(|c| c.id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(r.unfinished(5_000, 8_000, 10).await.unwrap()),
+        ["old", "new"],
+        "not due before 9,000"
+    );
+    assert_eq!(
+        ids(r.unfinished(5_000, 9_000, 10).await.unwrap()),
+        ["old", "new", "older-failing"],
+        "never deferred first, then by when due"
+    );
+    // A step taken clears the failures.
+    let booked_now = stored.booked("v1", &at(3_000)).unwrap();
+    assert!(r.advance(Status::Pending, &booked_now, None).await.unwrap());
+    let stored = r.get("older-failing").await.unwrap().unwrap();
+    assert_eq!((stored.attempts, stored.retry_at_ms), (0, 0));
 }
 
 pub async fn a_bookings_events_leave_once_sent_and_its_next_steps_wait_in_order(
@@ -311,6 +350,7 @@ macro_rules! consignment_repo_contract {
             a_booking_moves_on_only_from_the_step_it_was_read_at,
             one_owner_and_key_make_one_booking,
             unfinished_bookings_are_found_once_they_stand_still,
+            a_deferred_booking_waits_its_turn_and_never_deferred_ones_go_first,
             a_bookings_events_leave_once_sent_and_its_next_steps_wait_in_order,
         );
     };

@@ -75,6 +75,8 @@ impl ConsignmentRepository for MemoryConsignments {
         stored.reason.clone_from(&next.reason);
         stored.steps.clone_from(&next.steps);
         stored.updated_ms = next.updated_ms;
+        stored.attempts = next.attempts;
+        stored.retry_at_ms = next.retry_at_ms;
         if let Some(event) = event {
             self.outbox.push(event);
         }
@@ -84,6 +86,7 @@ impl ConsignmentRepository for MemoryConsignments {
     async fn unfinished(
         &self,
         before_ms: i64,
+        now_ms: i64,
         limit: usize,
     ) -> Result<Vec<Consignment>, RepoError> {
         let mut stale: Vec<Consignment> = self
@@ -92,15 +95,26 @@ impl ConsignmentRepository for MemoryConsignments {
             .filter(|c| {
                 matches!(
                     c.status,
-                    Status::Pending | Status::Rejecting | Status::Cancelling
+                    Status::Pending | Status::Rejecting | Status::Cancelling | Status::Failing
                 ) && c.updated_ms < before_ms
+                    && c.retry_at_ms <= now_ms
             })
             .cloned()
             .collect();
-        // Oldest first; a stable sort keeps insertion order between equals.
-        stale.sort_by_key(|c| c.updated_ms);
+        // Never deferred first, oldest first; a stable sort keeps insertion order.
+        stale.sort_by_key(|c| (c.retry_at_ms, c.updated_ms));
         stale.truncate(limit);
         Ok(stale)
+    }
+
+    async fn defer(&self, id: &str, from: Status, next: &Consignment) -> Result<bool, RepoError> {
+        let mut all = self.all();
+        let Some(stored) = all.iter_mut().find(|c| c.id == id && c.status == from) else {
+            return Ok(false);
+        };
+        stored.attempts = next.attempts;
+        stored.retry_at_ms = next.retry_at_ms;
+        Ok(true)
     }
 
     async fn list(

@@ -57,10 +57,18 @@ pub trait ConsignmentRepository: Send + Sync + 'static {
         next: &Consignment,
         event: Option<&Outgoing>,
     ) -> Result<bool, RepoError>;
-    /// Up to `limit` unfinished bookings (pending, rejecting, cancelling) whose last step
-    /// is older than `before_ms`, oldest first.
-    async fn unfinished(&self, before_ms: i64, limit: usize)
-    -> Result<Vec<Consignment>, RepoError>;
+    /// Up to `limit` unfinished bookings (pending, rejecting, cancelling, failing) whose
+    /// last step is older than `before_ms` and that no sweep deferred past `now_ms`: those
+    /// never deferred first, oldest first, then by when they are due.
+    async fn unfinished(
+        &self,
+        before_ms: i64,
+        now_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<Consignment>, RepoError>;
+    /// Stores `next`'s failed attempts and when it is due again, only if the booking is
+    /// still `from` (no step in between); no event. False when it moved on.
+    async fn defer(&self, id: &str, from: Status, next: &Consignment) -> Result<bool, RepoError>;
     /// The consignments `filter` admits (one owner's), newest first ([`ConsignmentKey`]),
     /// after `page.after`: at most [`page.fetch()`](PageRequest::fetch) of them.
     async fn list(

@@ -42,6 +42,11 @@ struct ConsignmentDoc {
     idempotency_key: String,
     #[serde(default)]
     updated_ms: i64,
+    /// Absent in documents from before backing off.
+    #[serde(default)]
+    attempts: u32,
+    #[serde(default)]
+    retry_at_ms: i64,
     /// Insertion time in unix nanoseconds, for newest-first order.
     stored_at_ns: i64,
 }
@@ -61,6 +66,8 @@ impl From<&Consignment> for ConsignmentDoc {
             steps: c.steps.clone(),
             idempotency_key: c.idempotency_key.clone(),
             updated_ms: c.updated_ms,
+            attempts: c.attempts,
+            retry_at_ms: c.retry_at_ms,
             stored_at_ns: now_ns(),
         }
     }
@@ -85,6 +92,8 @@ impl TryFrom<ConsignmentDoc> for Consignment {
             steps: d.steps,
             idempotency_key: d.idempotency_key,
             updated_ms: d.updated_ms,
+            attempts: d.attempts,
+            retry_at_ms: d.retry_at_ms,
         })
     }
 }
@@ -139,6 +148,9 @@ impl MongoConsignments {
                 .build(),
             IndexModel::builder()
                 .keys(doc! { "status": 1, "updated_ms": 1 })
+                .build(),
+            IndexModel::builder()
+                .keys(doc! { "status": 1, "retry_at_ms": 1, "updated_ms": 1 })
                 .build(),
         ];
         for index in indexes {
@@ -208,6 +220,8 @@ impl MongoConsignments {
             "reason": &next.reason,
             "steps": steps,
             "updated_ms": next.updated_ms,
+            "attempts": i64::from(next.attempts),
+            "retry_at_ms": next.retry_at_ms,
         } };
         if let Some(event) = event {
             EmbeddedOutbox::push_into(&mut update, event)?;
@@ -266,15 +280,38 @@ impl ConsignmentRepository for MongoConsignments {
     async fn unfinished(
         &self,
         before_ms: i64,
+        now_ms: i64,
         limit: usize,
     ) -> Result<Vec<Consignment>, RepoError> {
+        // Documents from before backing off have no retry_at_ms: due, and first.
         let filter = doc! {
-            "status": { "$in": ["pending", "rejecting", "cancelling"] },
+            "status": { "$in": ["pending", "rejecting", "cancelling", "failing"] },
             "updated_ms": { "$lt": before_ms },
+            "$or": [
+                { "retry_at_ms": { "$lte": now_ms } },
+                { "retry_at_ms": { "$exists": false } },
+            ],
         };
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        self.many(filter, doc! { "updated_ms": 1 }, Some(limit))
+        self.many(
+            filter,
+            doc! { "retry_at_ms": 1, "updated_ms": 1 },
+            Some(limit),
+        )
+        .await
+    }
+
+    async fn defer(&self, id: &str, from: Status, next: &Consignment) -> Result<bool, RepoError> {
+        let set = doc! { "$set": {
+            "attempts": i64::from(next.attempts),
+            "retry_at_ms": next.retry_at_ms,
+        } };
+        let moved = self
+            .consignments
+            .update_one(doc! { "_id": id, "status": from.as_str() }, set)
             .await
+            .map_err(unavailable)?;
+        Ok(moved.matched_count > 0)
     }
 
     async fn list(

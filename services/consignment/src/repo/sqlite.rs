@@ -28,15 +28,19 @@ CREATE TABLE IF NOT EXISTS consignments (
     reason      TEXT NOT NULL DEFAULT '',
     steps       TEXT NOT NULL DEFAULT '[]',
     idempotency_key TEXT NOT NULL,
-    updated_ms  INTEGER NOT NULL DEFAULT 0
+    updated_ms  INTEGER NOT NULL DEFAULT 0,
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    retry_at_ms INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS consignments_by_owner ON consignments (user_id, seq);
 CREATE INDEX IF NOT EXISTS consignments_by_owner_status ON consignments (user_id, status, seq);
 CREATE UNIQUE INDEX IF NOT EXISTS consignments_by_key ON consignments (user_id, idempotency_key);
-CREATE INDEX IF NOT EXISTS consignments_unfinished ON consignments (status, updated_ms);";
+CREATE INDEX IF NOT EXISTS consignments_unfinished ON consignments (status, updated_ms);
+CREATE INDEX IF NOT EXISTS consignments_due ON consignments (status, retry_at_ms, updated_ms);";
 
 const COLUMNS: &str = "id, user_id, description, weight, vessel_id, status, created_at, \
-                       containers, reason, steps, idempotency_key, updated_ms";
+                       containers, reason, steps, idempotency_key, updated_ms, attempts, \
+                       retry_at_ms";
 
 /// A [`ConsignmentRepository`] on a SQLite file.
 #[derive(Clone, Debug)]
@@ -63,6 +67,11 @@ pub fn migrate(path: &Path) -> rusqlite::Result<()> {
          UPDATE consignments SET idempotency_key = 'old-' || id;";
     if migrate_if_missing(path, "consignments", "idempotency_key", migration)? {
         tracing::info!("consignment store migrated for the booking saga");
+    }
+    let backoff = "ALTER TABLE consignments ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+         ALTER TABLE consignments ADD COLUMN retry_at_ms INTEGER NOT NULL DEFAULT 0;";
+    if migrate_if_missing(path, "consignments", "retry_at_ms", backoff)? {
+        tracing::info!("consignment store migrated: failing bookings back off");
     }
     Ok(())
 }
@@ -91,6 +100,8 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<Consignment> {
         steps: json_column(r, 9)?,
         idempotency_key: r.get(10)?,
         updated_ms: r.get(11)?,
+        attempts: r.get(12)?,
+        retry_at_ms: r.get(13)?,
     })
 }
 
@@ -131,7 +142,7 @@ impl ConsignmentRepository for SqliteConsignments {
             .write(move |tx| {
                 tx.prepare_cached(&format!(
                     "INSERT INTO consignments ({COLUMNS})
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)"
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
                 ))?
                 .execute(params![
                     c.id,
@@ -145,7 +156,9 @@ impl ConsignmentRepository for SqliteConsignments {
                     c.reason,
                     steps,
                     c.idempotency_key,
-                    c.updated_ms
+                    c.updated_ms,
+                    c.attempts,
+                    c.retry_at_ms
                 ])?;
                 outbox::sqlite::enqueue(tx, &event)
             })
@@ -179,7 +192,8 @@ impl ConsignmentRepository for SqliteConsignments {
                 let moved = tx
                     .prepare_cached(
                         "UPDATE consignments SET status = ?3, vessel_id = ?4, reason = ?5,
-                                                 steps = ?6, updated_ms = ?7
+                                                 steps = ?6, updated_ms = ?7, attempts = ?8,
+                                                 retry_at_ms = ?9
                          WHERE id = ?1 AND status = ?2",
                     )?
                     .execute(params![
@@ -189,7 +203,9 @@ impl ConsignmentRepository for SqliteConsignments {
                         c.vessel_id,
                         c.reason,
                         steps,
-                        c.updated_ms
+                        c.updated_ms,
+                        c.attempts,
+                        c.retry_at_ms
                     ])?;
                 if moved == 0 {
                     return Ok(false);
@@ -206,6 +222,7 @@ impl ConsignmentRepository for SqliteConsignments {
     async fn unfinished(
         &self,
         before_ms: i64,
+        now_ms: i64,
         limit: usize,
     ) -> Result<Vec<Consignment>, RepoError> {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
@@ -213,12 +230,29 @@ impl ConsignmentRepository for SqliteConsignments {
             .call(move |db| {
                 let sql = format!(
                     "SELECT {COLUMNS} FROM consignments
-                     WHERE status IN ('pending', 'rejecting', 'cancelling') AND updated_ms < ?1
-                     ORDER BY updated_ms LIMIT ?2"
+                     WHERE status IN ('pending', 'rejecting', 'cancelling', 'failing')
+                       AND updated_ms < ?1 AND retry_at_ms <= ?2
+                     ORDER BY retry_at_ms, updated_ms LIMIT ?3"
                 );
                 let mut stmt = db.prepare_cached(&sql)?;
-                let rows = stmt.query_map(params![before_ms, limit], from_row)?;
+                let rows = stmt.query_map(params![before_ms, now_ms, limit], from_row)?;
                 rows.collect()
+            })
+            .await
+            .map_err(unavailable)
+    }
+
+    async fn defer(&self, id: &str, from: Status, next: &Consignment) -> Result<bool, RepoError> {
+        let (id, attempts, retry_at_ms) = (id.to_owned(), next.attempts, next.retry_at_ms);
+        self.db
+            .write(move |tx| {
+                let moved = tx
+                    .prepare_cached(
+                        "UPDATE consignments SET attempts = ?3, retry_at_ms = ?4
+                         WHERE id = ?1 AND status = ?2",
+                    )?
+                    .execute(params![id, from.as_str(), attempts, retry_at_ms])?;
+                Ok(moved > 0)
             })
             .await
             .map_err(unavailable)
@@ -250,7 +284,7 @@ impl ConsignmentRepository for SqliteConsignments {
                 let limit = i64::try_from(page.fetch()).unwrap_or(i64::MAX);
                 let rows = stmt.query_map(params![filter.owner, status, after, limit], |r| {
                     let c = from_row(r)?;
-                    Ok(((r.get::<_, i64>(12)?, c.id.clone()), c))
+                    Ok(((r.get::<_, i64>(14)?, c.id.clone()), c))
                 })?;
                 rows.collect()
             })

@@ -177,6 +177,9 @@ pub fn shipping() -> Shipping {
         sweep_secs: 1,
         stale_secs: 0,
         vessel_tries: 3,
+        // Given up after three sweeps in a row fail, waiting 10 ms, then 20 ms between.
+        max_attempts: 3,
+        backoff_max_secs: 1,
         pause_at: String::new(),
     };
     let saga = Saga::new(repo.clone(), fleet.clone(), events, config);
