@@ -5,7 +5,7 @@
 
 use std::sync::Arc;
 
-use shippy_plugins::broker::{Broker, SqliteBroker};
+use shippy_plugins::broker::{Broker, Retention, SqliteBroker};
 use shippy_plugins::outbox::{Outbox, Relay, RelayConfig};
 use shippy_plugins::registry::{Registry, SqliteRegistry};
 
@@ -47,9 +47,9 @@ pub async fn broker(config: &Config) -> anyhow::Result<Arc<dyn Broker>> {
     match config.broker.kind {
         BrokerKind::Sqlite => {
             let path = config.data_file("broker");
-            Ok(Arc::new(
-                off_runtime(move || SqliteBroker::open(&path)).await?,
-            ))
+            let broker = off_runtime(move || SqliteBroker::open(&path)).await?;
+            broker.keep_trimmed(retention(config));
+            Ok(Arc::new(broker))
         }
         #[cfg(feature = "kafka")]
         BrokerKind::Kafka => {
@@ -61,6 +61,18 @@ pub async fn broker(config: &Config) -> anyhow::Result<Arc<dyn Broker>> {
         }
         #[cfg(not(feature = "kafka"))]
         BrokerKind::Kafka => Err(not_built("broker.kind = \"kafka\"", "kafka")),
+    }
+}
+
+/// What the embedded broker keeps (`broker.retention_*`; the log-outs as long as a token
+/// lives).
+pub fn retention(config: &Config) -> Retention {
+    let hours = std::time::Duration::from_secs(config.broker.retention_hours.saturating_mul(3600));
+    let tokens = std::time::Duration::from_secs(config.auth.token_lifetime_secs);
+    Retention {
+        max_age: hours,
+        max_messages: config.broker.retention_max_messages,
+        floors: [(config.broker.revocations_topic.clone(), tokens)].into(),
     }
 }
 

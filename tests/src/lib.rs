@@ -311,6 +311,28 @@ impl System {
         }
     }
 
+    /// Every row of a paged REST list, `GET path` as `token`, the rows under `key`: 500 a
+    /// page, following `next_page_token` to the end. `None` when a page is not a 200.
+    pub async fn rest_all(&self, path: &str, token: &str, key: &str) -> Option<Vec<Value>> {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let (mut rows, mut page_token) = (Vec::new(), String::new());
+        loop {
+            let page = format!("{path}{sep}page_size=500&page_token={page_token}");
+            let (status, body) = self.rest("GET", &page, Some(token), None).await;
+            if status != 200 {
+                return None;
+            }
+            rows.extend(body[key].as_array().cloned().unwrap_or_default());
+            page_token = body["next_page_token"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            if page_token.is_empty() {
+                return Some(rows);
+            }
+        }
+    }
+
     /// A REST call: method, path, optional bearer token, optional JSON body.
     pub async fn rest(
         &self,

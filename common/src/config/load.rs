@@ -106,6 +106,12 @@ impl Config {
                 "must be empty or an http:// or https:// address",
             );
         }
+        if self.broker.retention_hours == 0 {
+            return invalid("broker.retention_hours", "must be at least 1");
+        }
+        if self.broker.retention_max_messages == 0 {
+            return invalid("broker.retention_max_messages", "must be at least 1");
+        }
         if self.client.breaker_failures == 0 {
             return invalid("client.breaker_failures", "must be at least 1");
         }

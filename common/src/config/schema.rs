@@ -66,6 +66,12 @@ pub struct BrokerConfig {
     /// How events are written: `protobuf`, or `json` (the payload older versions write and
     /// read) while a rolling upgrade from one still runs an older log service.
     pub event_encoding: EventEncoding,
+    /// How long the embedded broker keeps a message (Kafka's `retention.ms`); the
+    /// revocations topic keeps at least `auth.token_lifetime_secs`, and no message goes
+    /// before every consumer group that committed within this time has read it.
+    pub retention_hours: u64,
+    /// The most messages the embedded broker keeps per topic (the newest).
+    pub retention_max_messages: u64,
 }
 
 #[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]

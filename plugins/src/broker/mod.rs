@@ -14,7 +14,7 @@ use async_trait::async_trait;
 
 #[cfg(feature = "kafka")]
 pub use kafka::KafkaBroker;
-pub use sqlite::SqliteBroker;
+pub use sqlite::{Retention, SqliteBroker, TRIM_EVERY};
 
 /// One message on a topic.
 #[derive(Clone, Debug, PartialEq, Eq)]

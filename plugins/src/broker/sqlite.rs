@@ -12,7 +12,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use async_trait::async_trait;
-use rusqlite::params;
+use rusqlite::{OptionalExtension, params};
 
 use super::{Broker, BrokerError, Delivery, Message, Subscription};
 use crate::now_unix_ms;
@@ -32,6 +32,7 @@ CREATE TABLE IF NOT EXISTS group_offsets (
     grp    TEXT NOT NULL,
     topic  TEXT NOT NULL,
     offset INTEGER NOT NULL,
+    committed_ms INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (grp, topic)
 );
 CREATE TABLE IF NOT EXISTS group_holders (
@@ -60,11 +61,152 @@ pub struct SqliteBroker {
 impl SqliteBroker {
     /// Opens (or creates) the topic log at `path`.
     pub fn open(path: &Path) -> Result<Self, BrokerError> {
+        // Group offsets from before retention count as committed now.
+        crate::store::migrate_if_missing(
+            path,
+            "group_offsets",
+            "committed_ms",
+            "ALTER TABLE group_offsets ADD COLUMN committed_ms INTEGER NOT NULL DEFAULT 0;
+             UPDATE group_offsets SET committed_ms = CAST(strftime('%s', 'now') AS INTEGER) * 1000;",
+        )
+        .map_err(|e| BrokerError::Unavailable(e.to_string()))?;
         Ok(Self {
             db: SqliteDb::open(path, SCHEMA)?,
         })
     }
+
+    /// Trims every topic as `retention` says, as of `now_ms`: answers how many messages
+    /// went. See [`Retention`].
+    pub async fn trim(&self, retention: &Retention, now_ms: i64) -> Result<u64, BrokerError> {
+        let retention = retention.clone();
+        let topics: Vec<String> = self
+            .db
+            .read(|c| {
+                c.prepare_cached("SELECT DISTINCT topic FROM messages")?
+                    .query_map([], |r| r.get(0))?
+                    .collect()
+            })
+            .await?;
+        let mut gone = 0;
+        for topic in topics {
+            let keep_ms = retention.keep_ms(&topic);
+            let (r, t) = (retention.clone(), topic.clone());
+            // The last offset that may go: the oldest past the age and past the size, but
+            // never one a live group has not committed yet.
+            let upto: i64 = self
+                .db
+                .read(move |c| {
+                    let newest: i64 = c
+                        .prepare_cached(
+                            "SELECT coalesce(max(offset), 0) FROM messages WHERE topic = ?1",
+                        )?
+                        .query_row(params![t], |row| row.get(0))?;
+                    // From the oldest, up to the first young enough: messages arrive in
+                    // time order, so this reads only what is about to go.
+                    let young: Option<i64> = c
+                        .prepare_cached(
+                            "SELECT offset FROM messages WHERE topic = ?1 AND created_at >= ?2
+                             ORDER BY offset LIMIT 1",
+                        )?
+                        .query_row(params![t, now_ms - keep_ms], |row| row.get(0))
+                        .optional()?;
+                    let by_age = young.map_or(newest, |first| first - 1);
+                    let by_size = newest - i64::try_from(r.max_messages).unwrap_or(i64::MAX);
+                    let pinned: Option<i64> = c
+                        .prepare_cached(
+                            "SELECT min(offset) FROM group_offsets
+                             WHERE topic = ?1 AND committed_ms >= ?2",
+                        )?
+                        .query_row(params![t, now_ms - r.group_expiry_ms()], |row| row.get(0))?;
+                    let due = by_age.max(by_size);
+                    Ok(pinned.map_or(due, |p| due.min(p)))
+                })
+                .await?;
+            // In slices, so no write holds the file for long.
+            loop {
+                let t = topic.clone();
+                let deleted = self
+                    .db
+                    .write(move |tx| {
+                        tx.prepare_cached(
+                            "DELETE FROM messages WHERE offset IN (
+                                 SELECT offset FROM messages WHERE topic = ?1 AND offset <= ?2
+                                 ORDER BY offset LIMIT ?3)",
+                        )?
+                        .execute(params![t, upto, TRIM_SLICE])
+                    })
+                    .await?;
+                gone += deleted as u64;
+                if deleted < usize::try_from(TRIM_SLICE).unwrap_or(usize::MAX) {
+                    break;
+                }
+            }
+        }
+        // Groups gone quiet for the age of a topic pin nothing any more, and are forgotten.
+        let expired = now_ms - retention.group_expiry_ms();
+        self.db
+            .write(move |tx| {
+                tx.prepare_cached("DELETE FROM group_offsets WHERE committed_ms < ?1")?
+                    .execute(params![expired])?;
+                tx.prepare_cached("DELETE FROM group_holders WHERE until_ms < ?1")?
+                    .execute(params![expired])
+            })
+            .await?;
+        Ok(gone)
+    }
+
+    /// Trims the topics every [`TRIM_EVERY`] for as long as the broker is in use (every
+    /// process that opens the file does: a trim is idempotent).
+    pub fn keep_trimmed(&self, retention: Retention) {
+        let broker = self.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(TRIM_EVERY);
+            loop {
+                every.tick().await;
+                match broker.trim(&retention, now_unix_ms()).await {
+                    Ok(0) => {}
+                    Ok(gone) => tracing::info!(gone, "trimmed the embedded broker's topics"),
+                    Err(error) => tracing::warn!(%error, "cannot trim the embedded broker"),
+                }
+            }
+        });
+    }
 }
+
+/// How much of each topic the embedded broker keeps, as Kafka's retention does: messages
+/// younger than `max_age`, at most `max_messages` of them, and whatever a consumer group
+/// that committed within `max_age` has not committed yet. Some topics keep longer
+/// (`floors`): the log-outs must outlive the tokens they revoke.
+#[derive(Clone, Debug)]
+pub struct Retention {
+    pub max_age: Duration,
+    pub max_messages: u64,
+    /// Topics that keep at least this long, whatever `max_age` says.
+    pub floors: BTreeMap<String, Duration>,
+}
+
+impl Retention {
+    fn keep_ms(&self, topic: &str) -> i64 {
+        let floor = self.floors.get(topic).copied().unwrap_or_default();
+        i64::try_from(self.max_age.max(floor).as_millis()).unwrap_or(i64::MAX)
+    }
+
+    /// A group that has committed nothing for this long is forgotten (Kafka's
+    /// `offsets.retention.minutes` does the same): the longest any topic keeps.
+    fn group_expiry_ms(&self) -> i64 {
+        let longest = self
+            .floors
+            .values()
+            .copied()
+            .fold(self.max_age, Duration::max);
+        i64::try_from(longest.as_millis()).unwrap_or(i64::MAX)
+    }
+}
+
+/// How often each process trims the embedded broker.
+pub const TRIM_EVERY: Duration = Duration::from_secs(60);
+/// Messages deleted by one write.
+const TRIM_SLICE: i64 = 10_000;
 
 #[async_trait]
 impl Broker for SqliteBroker {
@@ -260,10 +402,12 @@ impl Subscription for SqliteSubscription {
         self.db
             .write(move |c| {
                 c.prepare_cached(
-                    "INSERT INTO group_offsets (grp, topic, offset) VALUES (?1, ?2, ?3)
-                     ON CONFLICT (grp, topic) DO UPDATE SET offset = max(offset, ?3)",
+                    "INSERT INTO group_offsets (grp, topic, offset, committed_ms)
+                     VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (grp, topic)
+                     DO UPDATE SET offset = max(offset, ?3), committed_ms = ?4",
                 )?
-                .execute(params![g, t, offset])
+                .execute(params![g, t, offset, now_unix_ms()])
             })
             .await?;
         Ok(())

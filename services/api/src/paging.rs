@@ -12,9 +12,9 @@ use crate::fields::QueryWhole;
 #[derive(Deserialize, Default, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct PageParams {
-    /// Rows in the page: absent or 0 gives 50; more than 500 gives 500.
+    /// Rows in the page: absent or 0 gives 50; more than 500 gives 500 (no error).
     #[serde(default)]
-    #[param(value_type = i32, minimum = 0, maximum = 500)]
+    #[param(value_type = i32, minimum = 0)]
     page_size: QueryWhole,
     /// The `next_page_token` of the page before, as it came; absent for the first page. A
     /// token from another list, other filters or another user is refused (400).

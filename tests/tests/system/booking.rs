@@ -67,10 +67,9 @@ async fn consignments(system: &System, token: &str) -> Vec<Value> {
 
 /// The caller's consignments, or `None` while the gateway cannot reach a live instance.
 async fn consignments_now(system: &System, token: &str) -> Option<Vec<Value>> {
-    let (status, body) = system
-        .rest("GET", "/api/v1/consignments", Some(token), None)
-        .await;
-    (status == 200).then(|| body["consignments"].as_array().unwrap().clone())
+    system
+        .rest_all("/api/v1/consignments", token, "consignments")
+        .await
 }
 
 #[tokio::test]

@@ -44,13 +44,9 @@ async fn book(system: &System, token: &str) -> (u16, Option<String>) {
 
 /// The ids of the caller's consignments, as listed.
 async fn listed(system: &System, token: &str) -> Vec<String> {
-    let (status, body) = system
-        .rest("GET", "/api/v1/consignments", Some(token), None)
-        .await;
-    assert_eq!(status, 200, "{body}");
-    body["consignments"]
-        .as_array()
-        .unwrap()
+    let all = system.rest_all("/api/v1/consignments", token, "consignments");
+    all.await
+        .expect("the consignments are listed")
         .iter()
         .map(|c| c["id"].as_str().unwrap().to_owned())
         .collect()
@@ -58,15 +54,12 @@ async fn listed(system: &System, token: &str) -> Vec<String> {
 
 /// How many of the caller's recorded events were bookings.
 async fn booking_events(system: &System, token: &str) -> usize {
-    let (_, body) = system
-        .rest("GET", "/api/v1/logs?limit=1000", Some(token), None)
-        .await;
-    body["events"].as_array().map_or(0, |events| {
-        events
-            .iter()
-            .filter(|e| e["method"] == "ConsignmentBooked")
-            .count()
-    })
+    let events = system.rest_all("/api/v1/logs", token, "events").await;
+    events
+        .unwrap_or_default()
+        .iter()
+        .filter(|e| e["method"] == "ConsignmentBooked")
+        .count()
 }
 
 /// Waits until exactly `n` booking events are recorded, and that they stay `n`.

@@ -212,6 +212,11 @@ fn compose_creates_the_log_topic_the_services_use() {
         command.contains(&format!("--partitions={}", config.broker.kafka_partitions)),
         "{command:?}"
     );
+    let retention_ms = config.broker.retention_hours * 3_600_000;
+    assert!(
+        command.contains(&format!("--config=retention.ms={retention_ms}")),
+        "the embedded broker's retention: {command:?}"
+    );
     assert_eq!(
         env_of(&all["kafka"])["KAFKA_AUTO_CREATE_TOPICS_ENABLE"],
         "false",

@@ -208,10 +208,8 @@ async fn a_failing_vessel_instance_is_broken_out_while_bookings_go_on_and_let_ba
 
 /// Whether the activity log mentions `id`.
 async fn logged(system: &System, token: &str, id: &str) -> bool {
-    let (_, log) = system
-        .rest("GET", "/api/v1/logs?limit=1000", Some(token), None)
-        .await;
-    log.to_string().contains(id)
+    let log = system.rest_all("/api/v1/logs", token, "events").await;
+    serde_json::json!(log).to_string().contains(id)
 }
 
 /// FindAvailable and Reserve calls the vessel instance at `address` answered OK.

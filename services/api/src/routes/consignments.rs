@@ -219,6 +219,9 @@ pub struct ConsignmentFilter {
     /// Only those in this state: `pending`, `booked`, `rejecting`, `rejected`,
     /// `cancelling`, `cancelled`, `failing` or `failed`.
     #[serde(default)]
+    #[param(
+        pattern = "^(pending|booked|rejecting|rejected|cancelling|cancelled|failing|failed)?$"
+    )]
     status: String,
 }
 

@@ -45,7 +45,7 @@ pub struct Filter {
     until_unix_ms: i64,
     /// The same as `page_size`, kept for clients from before paging (`page_size` wins).
     #[serde(default)]
-    #[param(minimum = 0, maximum = 500)]
+    #[param(minimum = 0)]
     limit: i32,
 }
 
