@@ -109,3 +109,35 @@ async fn log_outs_outlive_the_tokens_they_revoke_and_quiet_groups_stop_pinning()
     let much_later = now_unix_ms() + 25 * 3_600_000;
     assert_eq!(broker.trim(&retention(1_000), much_later).await.unwrap(), 9);
 }
+
+#[tokio::test]
+async fn a_live_feed_starts_where_the_topic_reaches_its_time_not_at_the_oldest() {
+    let dir = tempfile::tempdir_in(env!("CARGO_TARGET_TMPDIR"))
+        .unwrap()
+        .keep();
+    let path = dir.join("broker.db");
+    let broker = SqliteBroker::open(&path).unwrap();
+    publish(&broker, "log", 100).await;
+    // The first 90 were published an hour ago.
+    let now = now_unix_ms();
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute(
+            "UPDATE messages SET created_at = ?1
+             WHERE offset < (SELECT min(offset) + 90 FROM messages)",
+            [now - 3_600_000],
+        )
+        .unwrap();
+    let mut live = broker
+        .subscribe_since("log", "live-1", now - 60_000)
+        .await
+        .unwrap();
+    let first = live.next().await.unwrap();
+    assert_eq!(first.message.payload, b"m90", "nothing older than a minute");
+    // A group that committed resumes from its commit, whatever time it names.
+    live.commit(&first).await.unwrap();
+    drop(live);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut again = broker.subscribe_since("log", "live-1", now).await.unwrap();
+    assert_eq!(again.next().await.unwrap().message.payload, b"m91");
+}

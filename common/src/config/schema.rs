@@ -101,6 +101,8 @@ pub struct StoreConfig {
     pub mongodb_uri: String,
     /// The MongoDB database every service keeps its collections in.
     pub mongodb_database: String,
+    /// How many days the activity log keeps an event; 0 keeps every event for good.
+    pub log_retention_days: u64,
 }
 
 #[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]

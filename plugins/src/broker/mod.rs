@@ -72,6 +72,19 @@ pub trait Broker: Send + Sync + 'static {
         topic: &str,
         group: &str,
     ) -> Result<Box<dyn Subscription>, BrokerError>;
+
+    /// Like [`subscribe`](Broker::subscribe), for a new group that wants only messages
+    /// published at or after `since_unix_ms` (a live feed): an adapter that can seek by time
+    /// starts there, the others at the oldest message, and the consumer skips older ones.
+    async fn subscribe_since(
+        &self,
+        topic: &str,
+        group: &str,
+        since_unix_ms: i64,
+    ) -> Result<Box<dyn Subscription>, BrokerError> {
+        let _ = since_unix_ms;
+        self.subscribe(topic, group).await
+    }
 }
 
 /// A consumer's view of one topic.

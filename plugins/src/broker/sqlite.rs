@@ -245,6 +245,27 @@ impl Broker for SqliteBroker {
             member: uuid::Uuid::new_v4().to_string(),
             held_until: 0,
             position: 0,
+            since: None,
+            buffer: VecDeque::new(),
+        }))
+    }
+
+    /// A group with nothing committed starts at the first message published at or after
+    /// `since_unix_ms`, found from the newest backwards: a live feed reads nothing older.
+    async fn subscribe_since(
+        &self,
+        topic: &str,
+        group: &str,
+        since_unix_ms: i64,
+    ) -> Result<Box<dyn Subscription>, BrokerError> {
+        Ok(Box::new(SqliteSubscription {
+            db: self.db.clone(),
+            topic: topic.to_owned(),
+            group: group.to_owned(),
+            member: uuid::Uuid::new_v4().to_string(),
+            held_until: 0,
+            position: 0,
+            since: Some(since_unix_ms),
             buffer: VecDeque::new(),
         }))
     }
@@ -260,6 +281,8 @@ struct SqliteSubscription {
     held_until: i64,
     /// The offset of the last message handed out.
     position: i64,
+    /// For a group with nothing committed: where to start, by publishing time (Unix ms).
+    since: Option<i64>,
     buffer: VecDeque<Delivery>,
 }
 
@@ -276,6 +299,7 @@ impl SqliteSubscription {
             return Ok(true);
         }
         let (g, t, m) = (self.group.clone(), self.topic.clone(), self.member.clone());
+        let since = self.since;
         let until = now + LEASE_MS;
         let (held, committed) = self
             .db
@@ -289,12 +313,26 @@ impl SqliteSubscription {
                     )?
                     .execute(params![g, t, m, until, now])?
                     == 1;
-                let committed: i64 = tx
+                let mut committed: i64 = tx
                     .prepare_cached(
                         "SELECT coalesce(max(offset), 0) FROM group_offsets
                          WHERE grp = ?1 AND topic = ?2",
                     )?
                     .query_row(params![g, t], |r| r.get(0))?;
+                if committed == 0
+                    && let Some(since) = since
+                {
+                    // The newest message published before `since`, walking back from the
+                    // newest: as many rows as arrived since then.
+                    committed = tx
+                        .prepare_cached(
+                            "SELECT offset FROM messages WHERE topic = ?1 AND created_at < ?2
+                             ORDER BY offset DESC LIMIT 1",
+                        )?
+                        .query_row(params![t, since], |r| r.get(0))
+                        .optional()?
+                        .unwrap_or(0);
+                }
                 Ok((held, committed))
             })
             .await?;

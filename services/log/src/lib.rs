@@ -7,6 +7,7 @@ pub mod domain;
 pub mod feeds;
 mod handler;
 pub mod repo;
+pub mod retention;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -60,15 +61,19 @@ pub async fn serve(
     // whichever member of the log group stores it. Events from a little before the start
     // count as new: a watcher may have asked the previous instance for them.
     let live_group = format!("{}.live.{}", config.broker.log_group, uuid::Uuid::new_v4());
+    // It starts where the topic reaches that time (the embedded broker seeks there; on
+    // Kafka it reads from the oldest retained and skips what is older).
+    let live_since = shippy_plugins::now_unix_ms() - LIVE_SINCE_MS;
     let live_feed = tokio::spawn(consumer::follow_live(
         broker
-            .subscribe(&config.broker.log_topic, &live_group)
+            .subscribe_since(&config.broker.log_topic, &live_group, live_since)
             .await?,
         live.clone(),
-        shippy_plugins::now_unix_ms() - LIVE_SINCE_MS,
+        live_since,
     ));
     let (stop, stopping) = Stopping::new();
     let consumer = tokio::spawn(consumer::run(subscription, repo.clone()));
+    let trimmer = retention::keep_trimmed(repo.clone(), config.store.log_retention_days);
     let verifier = Arc::new(TokenVerifier::load(&config.auth)?);
     let gateway = Arc::new(GatewayProof::load(&config.auth)?);
     let _revocations = wiring::follow_revocations(&config, &verifier).await?;
@@ -104,5 +109,8 @@ pub async fn serve(
     // Offsets are committed only after an event is stored, so stopping here loses nothing.
     consumer.abort();
     live_feed.abort();
+    if let Some(trimmer) = trimmer {
+        trimmer.abort();
+    }
     served
 }

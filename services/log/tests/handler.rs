@@ -141,6 +141,10 @@ impl LogRepository for Down {
     async fn insert(&self, _: &Event) -> Result<bool, RepoError> {
         Err(RepoError::Unavailable("disk /secret/logs.db locked".into()))
     }
+
+    async fn trim(&self, _: i64) -> Result<u64, RepoError> {
+        Err(RepoError::Unavailable("disk /secret/logs.db locked".into()))
+    }
     async fn list(&self, _: &Filter, _: &PageRequest<EventKey>) -> Result<Vec<Event>, RepoError> {
         Err(RepoError::Unavailable("disk /secret/logs.db locked".into()))
     }

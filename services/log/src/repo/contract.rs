@@ -119,6 +119,15 @@ pub async fn filters_by_origin_and_time_hold_on_every_page(r: Arc<dyn LogReposit
     assert_eq!(walk(&r, &vessel_walk, 1, vec![]).await, ["3", "2"]);
 }
 
+pub async fn trimming_deletes_only_what_is_older(r: Arc<dyn LogRepository>) {
+    for (id, t) in [("old", 10), ("edge", 20), ("new", 30)] {
+        r.insert(&event(id, "o", "alice", t)).await.unwrap();
+    }
+    assert_eq!(r.trim(20).await.unwrap(), 1);
+    assert_eq!(ids(&r, for_user("alice")).await, ["new", "edge"]);
+    assert_eq!(r.trim(20).await.unwrap(), 0, "nothing twice");
+}
+
 pub async fn a_walk_through_the_pages_sees_every_event_once_whatever_is_stored_between(
     r: Arc<dyn LogRepository>,
 ) {
@@ -167,6 +176,7 @@ macro_rules! log_repo_contract {
             events_list_newest_first_for_their_user_only,
             filters_by_origin_and_time_hold_on_every_page,
             a_walk_through_the_pages_sees_every_event_once_whatever_is_stored_between,
+            trimming_deletes_only_what_is_older,
         );
     };
     ($make:expr) => {

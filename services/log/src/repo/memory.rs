@@ -32,6 +32,13 @@ impl LogRepository for MemoryLogs {
         Ok(true)
     }
 
+    async fn trim(&self, before_ms: i64) -> Result<u64, RepoError> {
+        let mut events = self.events();
+        let before = events.len();
+        events.retain(|e| e.time_unix_ms >= before_ms);
+        Ok((before - events.len()) as u64)
+    }
+
     async fn list(
         &self,
         filter: &Filter,

@@ -43,6 +43,8 @@ pub trait LogRepository: Send + Sync + 'static {
         }
         Ok(new)
     }
+    /// Deletes every event older than `before_ms`; answers how many went.
+    async fn trim(&self, before_ms: i64) -> Result<u64, RepoError>;
     /// Events `filter` admits, newest first ([`EventKey`]), after `page.after`: at most
     /// [`page.fetch()`](PageRequest::fetch) of them.
     async fn list(

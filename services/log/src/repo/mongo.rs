@@ -86,6 +86,15 @@ impl LogRepository for MongoLogs {
         }
     }
 
+    async fn trim(&self, before_ms: i64) -> Result<u64, RepoError> {
+        let gone = self
+            .events
+            .delete_many(doc! { "time_unix_ms": { "$lt": before_ms } })
+            .await
+            .map_err(unavailable)?;
+        Ok(gone.deleted_count)
+    }
+
     async fn list(
         &self,
         filter: &Filter,

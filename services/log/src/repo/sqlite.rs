@@ -76,6 +76,43 @@ impl LogRepository for SqliteLogs {
             .map_err(unavailable)
     }
 
+    /// Events arrive in time order, so everything stored before the first young enough event
+    /// goes: found from the oldest, it reads only what is about to go (an event that arrives
+    /// days late stays until it is the oldest).
+    async fn trim(&self, before_ms: i64) -> Result<u64, RepoError> {
+        let cut: i64 = self
+            .db
+            .call(move |c| {
+                c.prepare_cached(
+                    "SELECT coalesce((SELECT seq FROM events WHERE time_unix_ms >= ?1
+                                      ORDER BY seq LIMIT 1),
+                                     (SELECT coalesce(max(seq), 0) + 1 FROM events))",
+                )?
+                .query_row(params![before_ms], |r| r.get(0))
+            })
+            .await
+            .map_err(unavailable)?;
+        let mut gone = 0;
+        // In slices of 10,000, so no write holds the file for long.
+        loop {
+            let deleted = self
+                .db
+                .write(move |tx| {
+                    tx.prepare_cached(
+                        "DELETE FROM events WHERE seq IN (
+                             SELECT seq FROM events WHERE seq < ?1 ORDER BY seq LIMIT 10000)",
+                    )?
+                    .execute(params![cut])
+                })
+                .await
+                .map_err(unavailable)?;
+            gone += deleted as u64;
+            if deleted < 10_000 {
+                return Ok(gone);
+            }
+        }
+    }
+
     async fn list(
         &self,
         filter: &Filter,
