@@ -56,8 +56,11 @@ impl Running {
             ("auth.service_public_key", path(&service_public)),
             ("auth.gateway_private_key", path(&gateway_private)),
             ("auth.gateway_public_key", path(&gateway_public)),
-            // The bench is one client sending as fast as it can: no per-client limit.
+            // The bench is one client sending as fast as it can: no per-client limit, and no
+            // quota on what one user holds.
             ("limits.requests_per_sec", "0".to_owned()),
+            ("limits.vessels_per_user", "0".to_owned()),
+            ("limits.open_bookings_per_user", "0".to_owned()),
             ("api.ui_dir", path(&repo_root().join("ui"))),
         ];
         for service in ["user", "vessel", "consignment", "log", "api"] {

@@ -238,6 +238,8 @@ mod tests {
             trusted_proxies: vec![],
             live_feeds_per_user: 5,
             live_feeds_total: 1000,
+            vessels_per_user: 0,
+            open_bookings_per_user: 0,
         })
         .unwrap()
     }
@@ -281,6 +283,8 @@ mod tests {
                 trusted_proxies: vec![],
                 live_feeds_per_user: 5,
                 live_feeds_total: 1000,
+                vessels_per_user: 0,
+                open_bookings_per_user: 0,
             })
             .is_none()
         );

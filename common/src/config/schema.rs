@@ -224,6 +224,10 @@ pub struct LimitsConfig {
     pub live_feeds_per_user: usize,
     /// Live feeds one log-service instance holds open at once, across users.
     pub live_feeds_total: usize,
+    /// The most vessels one user may create; 0: no limit.
+    pub vessels_per_user: u64,
+    /// The most open bookings (pending or booked) one user may hold; 0: no limit.
+    pub open_bookings_per_user: u64,
 }
 
 /// How clients treat the instances they balance across.

@@ -67,7 +67,8 @@ pub async fn serve(
     let verifier = Arc::new(TokenVerifier::load(&config.auth)?);
     let gateway = Arc::new(GatewayProof::load(&config.auth)?);
     let _revocations = wiring::follow_revocations(&config, &verifier).await?;
-    let saga = saga::Saga::new(repo, vessels, events, config.saga.clone());
+    let saga = saga::Saga::new(repo, vessels, events, config.saga.clone())
+        .with_open_bookings_per_user(config.limits.open_bookings_per_user);
     let _sweeper = Sweeper(tokio::spawn(sweep(
         saga.clone(),
         Duration::from_secs(config.saga.sweep_secs.max(1)),

@@ -46,6 +46,8 @@ pub struct Saga {
     vessels: Arc<dyn Vessels>,
     events: Events,
     config: SagaConfig,
+    /// The most open bookings one user may hold (`limits.open_bookings_per_user`; 0: any).
+    open_bookings_per_user: u64,
 }
 
 /// The clock, as the steps record it.
@@ -83,7 +85,14 @@ impl Saga {
             vessels,
             events,
             config,
+            open_bookings_per_user: 0,
         }
+    }
+
+    /// The saga, holding each user to at most `most` open bookings (0: no limit).
+    pub fn with_open_bookings_per_user(mut self, most: u64) -> Self {
+        self.open_bookings_per_user = most;
+        self
     }
 
     /// Books `new` for `user_id`: stores it pending (or finds the booking made earlier under
@@ -103,12 +112,23 @@ impl Saga {
             pending.weight
         );
         let event = self.events.outgoing("ConsignmentPending", message, user_id);
-        let (booking, from) = match self.repo.create(&pending, &event).await {
+        let most = self.open_bookings_per_user;
+        let (booking, from) = match self.repo.create_within(&pending, &event, most).await {
             Ok(()) => {
                 self.events.written();
                 (pending, Driver::Creator)
             }
-            Err(RepoError::DuplicateKey) => {
+            // A retry under a key already used is answered what it got, quota or not.
+            Err(RepoError::QuotaReached)
+                if self
+                    .repo
+                    .by_key(user_id, &pending.idempotency_key)
+                    .await?
+                    .is_none() =>
+            {
+                return Err(ConsignmentError::TooManyBookings(most));
+            }
+            Err(RepoError::DuplicateKey | RepoError::QuotaReached) => {
                 let earlier = self
                     .repo
                     .by_key(user_id, &pending.idempotency_key)

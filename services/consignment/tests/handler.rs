@@ -9,7 +9,7 @@ use shippy_consignment::repo::ConsignmentRepository;
 use shippy_proto::consignment::shipping_service_server::ShippingService;
 use shippy_proto::consignment::{Consignment, ConsignmentRef, Container, GetRequest};
 use shippy_proto::tonic::Code;
-use support::{Shipping, from, shipping};
+use support::{Shipping, from, shipping, shipping_with_quota};
 
 fn consignment(containers: usize, weight: i32) -> Consignment {
     Consignment {
@@ -353,4 +353,38 @@ async fn bookings_that_keep_failing_do_not_delay_a_new_ones_recovery() {
     sweep().await.unwrap();
     let new = s.repo.by_key("bob", "key-new").await.unwrap().unwrap();
     assert_eq!(new.status.as_str(), "booked", "{new:?}");
+}
+
+#[tokio::test]
+async fn a_user_past_their_open_bookings_is_told_which_quota_and_a_cancel_makes_room() {
+    let s = shipping_with_quota(2);
+    s.fleet.launch("v1", 100, 1_000_000).await;
+    let book = |key: &'static str| {
+        s.handler
+            .create_consignment(from("alice", Some(key), consignment(1, 1_000)))
+    };
+    let first = book("k1").await.unwrap().into_inner().consignment.unwrap();
+    book("k2").await.unwrap();
+    let refused = book("k3").await.unwrap_err();
+    assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
+    assert!(
+        refused.message().contains("limits.open_bookings_per_user"),
+        "names the quota and how to raise it: {refused:?}"
+    );
+    let again = book("k2")
+        .await
+        .expect("a retry under a used key is answered as before");
+    assert_eq!(again.into_inner().consignment.unwrap().status, "booked");
+    let bobs = from("bob", Some("k1"), consignment(1, 1_000));
+    s.handler
+        .create_consignment(bobs)
+        .await
+        .expect("bob has his own");
+    s.handler
+        .cancel_consignment(from("alice", None, ConsignmentRef { id: first.id }))
+        .await
+        .unwrap();
+    book("k3")
+        .await
+        .expect("a cancelled booking counts no more");
 }

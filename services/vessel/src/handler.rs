@@ -19,11 +19,23 @@ use shippy_common::paging::PageRequest;
 pub struct VesselHandler {
     repo: Arc<dyn VesselRepository>,
     events: Events,
+    /// The most vessels one user may create (`limits.vessels_per_user`); 0: no limit.
+    vessels_per_user: u64,
 }
 
 impl VesselHandler {
     pub fn new(repo: Arc<dyn VesselRepository>, events: Events) -> Self {
-        Self { repo, events }
+        Self {
+            repo,
+            events,
+            vessels_per_user: 0,
+        }
+    }
+
+    /// The handler, holding each user to at most `most` vessels (0: no limit).
+    pub fn with_vessels_per_user(mut self, most: u64) -> Self {
+        self.vessels_per_user = most;
+        self
     }
 }
 
@@ -144,10 +156,13 @@ impl VesselService for VesselHandler {
             .events
             .outgoing("Create", vessel.created_message(), &user_id);
         self.repo
-            .create(&vessel, &event)
+            .create_within(&vessel, &event, self.vessels_per_user)
             .await
             .map_err(|e| match e {
                 RepoError::DuplicateId => status(VesselError::DuplicateId(vessel.id.clone())),
+                RepoError::QuotaReached => {
+                    status(VesselError::TooManyVessels(self.vessels_per_user))
+                }
                 other => store(other),
             })?;
         self.events.written();

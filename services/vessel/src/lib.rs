@@ -48,7 +48,9 @@ pub async fn serve(
     let verifier = Arc::new(TokenVerifier::load(&config.auth)?);
     let gateway = Arc::new(GatewayProof::load(&config.auth)?);
     let _revocations = wiring::follow_revocations(&config, &verifier).await?;
-    let server = VesselServiceServer::new(VesselHandler::new(repo, events));
+    let handler =
+        VesselHandler::new(repo, events).with_vessels_per_user(config.limits.vessels_per_user);
+    let server = VesselServiceServer::new(handler);
     let service = GrpcService {
         service: shippy_common::Service::Vessel,
         grpc_name: VesselServiceServer::<VesselHandler>::NAME,

@@ -287,3 +287,30 @@ async fn holding_more_than_a_vessel_has_left_is_refused_saying_what_is_left() {
     assert_eq!(from_status(&empty).names(), ["consignment_id"]);
     assert_eq!(recorded(&f).await, ["Create"], "no event for a refusal");
 }
+
+#[tokio::test]
+async fn a_user_past_their_vessel_quota_is_told_which_quota() {
+    let repo = Arc::new(MemoryVessels::default());
+    let events = Events::new("shippy.log", "shippy.vessel", Waker::default());
+    let f = Fleet {
+        handler: VesselHandler::new(repo.clone(), events).with_vessels_per_user(2),
+        repo,
+    };
+    create(&f, vessel("a1", 5, 500)).await;
+    create(&f, vessel("a2", 5, 500)).await;
+    let refused = f
+        .handler
+        .create(by_alice(vessel("a3", 5, 500)))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::ResourceExhausted, "{refused:?}");
+    assert!(
+        refused.message().contains("limits.vessels_per_user"),
+        "names the quota: {refused:?}"
+    );
+    assert_eq!(
+        recorded(&f).await,
+        ["Create", "Create"],
+        "nothing for the refused one"
+    );
+}

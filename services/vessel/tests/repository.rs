@@ -85,3 +85,34 @@ mod mongo {
         Arc::new(MongoVessels::open(&db).await.unwrap()) as Arc<dyn VesselRepository>
     });
 }
+
+/// The quota holds for any interleaving on the embedded store: twelve creates at once from
+/// two instances on one file, with room for five, store five.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_creates_from_two_instances_never_pass_the_vessel_quota() {
+    let path = fresh();
+    let instances = [
+        Arc::new(SqliteVessels::open(&path).unwrap()),
+        Arc::new(SqliteVessels::open(&path).unwrap()),
+    ];
+    let creates = (0..12).map(|i| {
+        let repo = Arc::clone(&instances[i % 2]);
+        tokio::spawn(async move {
+            let mut v = shippy_vessel::repo::contract::vessel(&format!("v{i}"), 5, 500, true);
+            v.owner_id = "alice".into();
+            let event = shippy_vessel::repo::contract::created(&v.id);
+            repo.create_within(&v, &event, 5).await
+        })
+    });
+    let mut stored = 0;
+    for create in creates.collect::<Vec<_>>() {
+        stored += usize::from(create.await.unwrap().is_ok());
+    }
+    assert_eq!(stored, 5);
+    let alices = all(instances[0].as_ref())
+        .await
+        .into_iter()
+        .filter(|v| v.owner_id == "alice")
+        .count();
+    assert_eq!(alices, 5);
+}

@@ -62,8 +62,13 @@ async fn walk_rest(system: &System, token: &str, query: &str) -> (Vec<String>, u
 
 #[tokio::test]
 async fn a_fleet_bigger_than_one_grpc_message_lists_whole_through_rest_and_the_cli() {
-    // Registering 12,000 vessels at once is the test's own doing, not a user's: no limit.
-    let mut system = System::start_with(&[("SHIPPY_LIMITS__REQUESTS_PER_SEC", "0")]).await;
+    // Registering 12,000 vessels at once is the test's own doing, not a user's: no rate
+    // limit, no quota.
+    let mut system = System::start_with(&[
+        ("SHIPPY_LIMITS__REQUESTS_PER_SEC", "0"),
+        ("SHIPPY_LIMITS__VESSELS_PER_USER", "0"),
+    ])
+    .await;
     let owner = system.rest_user("fleet-owner@example.com").await;
     register_fleet(&system, &owner).await;
     let shipper = system.rest_user("shipper@example.com").await;

@@ -113,6 +113,7 @@ pub struct Spec {
         (status = 400, description = "Fields are invalid: `fields` names every one", body = ErrorBody),
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 409, description = "A vessel with this id exists", body = ErrorBody),
+        (status = 429, description = "You have the most vessels one user may (limits.vessels_per_user), or are over your request rate", body = ErrorBody),
     ))]
 pub async fn create(
     State(vessels): State<VesselService>,

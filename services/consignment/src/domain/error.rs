@@ -28,6 +28,12 @@ pub enum ConsignmentError {
     /// No vessel can carry it; the vessel service's words.
     #[error("{0}")]
     NoVessel(String),
+    /// The caller holds as many open bookings as one user may.
+    #[error(
+        "you hold {0} open bookings, the most one user may (limits.open_bookings_per_user): \
+         cancel one, or ask the operator to raise it"
+    )]
+    TooManyBookings(u64),
     /// Shippy gave up on it; it holds nothing. A new booking (a new key) may fare better.
     #[error("consignment {id} failed: {reason}")]
     Failed { id: String, reason: String },
@@ -52,6 +58,7 @@ impl KindedError for ConsignmentError {
             ConsignmentError::KeyReused(_) | ConsignmentError::Cancelled(_) => ErrorKind::Conflict,
             ConsignmentError::WrongState { .. } => ErrorKind::FailedPrecondition,
             ConsignmentError::Unfinished { .. } => ErrorKind::Unavailable,
+            ConsignmentError::TooManyBookings(_) => ErrorKind::ResourceExhausted,
             ConsignmentError::NoVessel(_) | ConsignmentError::Failed { .. } => {
                 ErrorKind::FailedPrecondition
             }
@@ -106,6 +113,7 @@ mod tests {
             ConsignmentError::Vessels { .. } => 7,
             ConsignmentError::Store(_) => 8,
             ConsignmentError::Failed { .. } => 9,
+            ConsignmentError::TooManyBookings(_) => 10,
         }
     }
 
@@ -167,9 +175,10 @@ mod tests {
                 },
                 "",
             ),
+            (ConsignmentError::TooManyBookings(1000), ""),
         ];
         let seen: std::collections::BTreeSet<u8> = errors.iter().map(|(e, _)| variant(e)).collect();
-        assert_eq!(seen, (0..=9).collect(), "every variant is here");
+        assert_eq!(seen, (0..=10).collect(), "every variant is here");
         for (error, secret) in &errors {
             assert_answered_by_the_table(error, secret);
         }

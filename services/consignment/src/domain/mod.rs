@@ -119,6 +119,12 @@ impl Status {
         .find(|status| status.as_str() == s)
     }
 
+    /// Whether a booking here holds room or may yet: every state but the ends with nothing
+    /// held (the open bookings quota counts these).
+    pub fn is_open(self) -> bool {
+        !matches!(self, Status::Rejected | Status::Cancelled | Status::Failed)
+    }
+
     /// The saga's next step from here.
     pub fn next(self) -> Next {
         match self {

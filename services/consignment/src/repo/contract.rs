@@ -131,6 +131,32 @@ pub async fn a_walk_by_status_holds_its_filter_on_every_page(r: Arc<dyn Consignm
     );
 }
 
+pub async fn an_owner_past_their_open_bookings_quota_stores_nothing(
+    r: Arc<dyn ConsignmentRepository>,
+) {
+    for id in ["a1", "a2"] {
+        r.create_within(&pending(id, "alice"), &booked(id), 2)
+            .await
+            .unwrap();
+    }
+    let past = r
+        .create_within(&pending("a3", "alice"), &booked("a3"), 2)
+        .await;
+    assert!(matches!(past, Err(RepoError::QuotaReached)), "{past:?}");
+    r.create_within(&pending("b1", "bob"), &booked("b1"), 2)
+        .await
+        .expect("each owner has their own");
+    // An ended booking counts no more.
+    let a1 = r.get("a1").await.unwrap().unwrap();
+    let rejecting = a1.rejecting("no room", &at(3_000)).unwrap();
+    r.advance(Status::Pending, &rejecting, None).await.unwrap();
+    let rejected = rejecting.released(None, &at(3_001)).unwrap();
+    r.advance(Status::Rejecting, &rejected, None).await.unwrap();
+    r.create_within(&pending("a3", "alice"), &booked("a3"), 2)
+        .await
+        .expect("room in the quota again");
+}
+
 pub async fn a_stored_consignment_comes_back_whole(r: Arc<dyn ConsignmentRepository>) {
     let c = consignment("c1", "alice");
     r.create(&c, &booked("c1")).await.unwrap();
@@ -345,6 +371,7 @@ macro_rules! consignment_repo_contract {
         $crate::consignment_repo_contract!(@cases [$($server),*] $make;
             a_stored_consignment_comes_back_whole,
             owners_see_only_their_own_newest_first,
+            an_owner_past_their_open_bookings_quota_stores_nothing,
             a_walk_through_the_pages_sees_every_consignment_once_whatever_is_stored_between,
             a_walk_by_status_holds_its_filter_on_every_page,
             a_booking_moves_on_only_from_the_step_it_was_read_at,

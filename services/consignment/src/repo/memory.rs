@@ -33,8 +33,20 @@ impl MemoryConsignments {
 
 #[async_trait]
 impl ConsignmentRepository for MemoryConsignments {
-    async fn create(&self, consignment: &Consignment, event: &Outgoing) -> Result<(), RepoError> {
+    async fn create_within(
+        &self,
+        consignment: &Consignment,
+        event: &Outgoing,
+        most_open: u64,
+    ) -> Result<(), RepoError> {
         let mut all = self.all();
+        let open = all
+            .iter()
+            .filter(|c| c.user_id == consignment.user_id && c.status.is_open())
+            .count();
+        if most_open > 0 && open as u64 >= most_open {
+            return Err(RepoError::QuotaReached);
+        }
         // Ids and (owner, key) pairs are unique; as in the SQLite adapter, any clash reads
         // as a reused key.
         let clash = all.iter().any(|c| {

@@ -28,6 +28,9 @@ pub enum RepoError {
     /// The owner already booked a consignment under this idempotency key.
     #[error("idempotency key already used")]
     DuplicateKey,
+    /// The owner holds the most open bookings they may: nothing was stored.
+    #[error("the owner holds the most open bookings they may")]
+    QuotaReached,
     #[error("store unavailable: {0}")]
     Unavailable(String),
 }
@@ -43,7 +46,20 @@ impl From<RepoError> for ConsignmentError {
 pub trait ConsignmentRepository: Send + Sync + 'static {
     /// Stores `consignment` and enqueues `event` in one transaction: both or neither.
     /// [`RepoError::DuplicateKey`] when its owner already used its idempotency key.
-    async fn create(&self, consignment: &Consignment, event: &Outgoing) -> Result<(), RepoError>;
+    async fn create(&self, consignment: &Consignment, event: &Outgoing) -> Result<(), RepoError> {
+        self.create_within(consignment, event, 0).await
+    }
+    /// [`create`](Self::create), unless the owner holds `most_open` open bookings already
+    /// (any not yet ended: [`RepoError::QuotaReached`]; 0: no limit). The count and the insert
+    /// are one write in the embedded store and in memory, so no interleaving passes the
+    /// quota; on MongoDB the count comes just before the insert, and requests that race may
+    /// pass it by one each.
+    async fn create_within(
+        &self,
+        consignment: &Consignment,
+        event: &Outgoing,
+        most_open: u64,
+    ) -> Result<(), RepoError>;
     /// The consignment `id`.
     async fn get(&self, id: &str) -> Result<Option<Consignment>, RepoError>;
     /// The consignment `user_id` booked under idempotency key `key`.

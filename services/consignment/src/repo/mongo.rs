@@ -246,7 +246,26 @@ impl MongoConsignments {
 
 #[async_trait]
 impl ConsignmentRepository for MongoConsignments {
-    async fn create(&self, c: &Consignment, event: &Outgoing) -> Result<(), RepoError> {
+    async fn create_within(
+        &self,
+        c: &Consignment,
+        event: &Outgoing,
+        most_open: u64,
+    ) -> Result<(), RepoError> {
+        if most_open > 0 {
+            let open = doc! {
+                "user_id": &c.user_id,
+                "status": { "$in": ["pending", "booked", "rejecting", "cancelling", "failing"] },
+            };
+            let held = self
+                .consignments
+                .count_documents(open)
+                .await
+                .map_err(unavailable)?;
+            if held >= most_open {
+                return Err(RepoError::QuotaReached);
+            }
+        }
         self.create_once(c, event).await.map_err(|e| {
             if is_duplicate_key(&e) {
                 RepoError::DuplicateKey

@@ -134,12 +134,29 @@ impl SqliteConsignments {
 
 #[async_trait]
 impl ConsignmentRepository for SqliteConsignments {
-    async fn create(&self, consignment: &Consignment, event: &Outgoing) -> Result<(), RepoError> {
+    async fn create_within(
+        &self,
+        consignment: &Consignment,
+        event: &Outgoing,
+        most_open: u64,
+    ) -> Result<(), RepoError> {
         let (c, event) = (consignment.clone(), event.clone());
         let containers = to_json(&c.containers)?;
         let steps = to_json(&c.steps)?;
-        self.db
+        let most = i64::try_from(most_open).unwrap_or(i64::MAX);
+        let stored = self
+            .db
             .write(move |tx| {
+                // The count and the insert in one write transaction: no other can come between.
+                let open: i64 = tx
+                    .prepare_cached(
+                        "SELECT count(*) FROM consignments WHERE user_id = ?1 AND status IN
+                         ('pending', 'booked', 'rejecting', 'cancelling', 'failing')",
+                    )?
+                    .query_row(params![c.user_id], |r| r.get(0))?;
+                if most > 0 && open >= most {
+                    return Ok(false);
+                }
                 tx.prepare_cached(&format!(
                     "INSERT INTO consignments ({COLUMNS})
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)"
@@ -160,10 +177,16 @@ impl ConsignmentRepository for SqliteConsignments {
                     c.attempts,
                     c.retry_at_ms
                 ])?;
-                outbox::sqlite::enqueue(tx, &event)
+                outbox::sqlite::enqueue(tx, &event)?;
+                Ok(true)
             })
             .await
-            .map_err(|e| e.unique_or(RepoError::DuplicateKey, unavailable))
+            .map_err(|e| e.unique_or(RepoError::DuplicateKey, unavailable))?;
+        if stored {
+            Ok(())
+        } else {
+            Err(RepoError::QuotaReached)
+        }
     }
 
     async fn get(&self, id: &str) -> Result<Option<Consignment>, RepoError> {

@@ -170,6 +170,11 @@ pub struct Shipping {
 }
 
 pub fn shipping() -> Shipping {
+    shipping_with_quota(0)
+}
+
+/// [`shipping`], each user holding at most `open_bookings` open bookings (0: any).
+pub fn shipping_with_quota(open_bookings: u64) -> Shipping {
     let repo = Arc::new(MemoryConsignments::default());
     let fleet = Arc::new(Fleet::default());
     let events = Events::new("shippy.log", "shippy.consignment", Waker::default());
@@ -182,7 +187,8 @@ pub fn shipping() -> Shipping {
         backoff_max_secs: 1,
         pause_at: String::new(),
     };
-    let saga = Saga::new(repo.clone(), fleet.clone(), events, config);
+    let saga = Saga::new(repo.clone(), fleet.clone(), events, config)
+        .with_open_bookings_per_user(open_bookings);
     Shipping {
         handler: ConsignmentHandler::new(saga.clone(), Duration::from_secs(5)),
         saga,

@@ -228,6 +228,12 @@ pub enum VesselError {
     NoReservation(String),
     #[error("{0} is for shippy's own services, not for users")]
     ServicesOnly(&'static str),
+    /// The caller has as many vessels as one user may.
+    #[error(
+        "you have {0} vessels, the most one user may (limits.vessels_per_user): ask the \
+         operator to raise it"
+    )]
+    TooManyVessels(u64),
     #[error("store: {0}")]
     Store(String),
     /// A fault of this process: logged, never shown to the caller.
@@ -258,6 +264,7 @@ impl KindedError for VesselError {
             VesselError::NoRoom { .. } => ErrorKind::FailedPrecondition,
             VesselError::ReservationReleased(_) => ErrorKind::Conflict,
             VesselError::ServicesOnly(_) => ErrorKind::PermissionDenied,
+            VesselError::TooManyVessels(_) => ErrorKind::ResourceExhausted,
             VesselError::Store(_) => ErrorKind::Unavailable,
             VesselError::Internal(_) => ErrorKind::Internal,
         }
@@ -297,6 +304,7 @@ mod tests {
             VesselError::ServicesOnly(_) => 7,
             VesselError::Store(_) => 8,
             VesselError::Internal(_) => 9,
+            VesselError::TooManyVessels(_) => 10,
         }
     }
 
@@ -331,9 +339,10 @@ mod tests {
                 VesselError::Internal("decoding the row: invalid type: null".into()),
                 "decoding",
             ),
+            (VesselError::TooManyVessels(100), ""),
         ];
         let seen: std::collections::BTreeSet<u8> = errors.iter().map(|(e, _)| variant(e)).collect();
-        assert_eq!(seen, (0..=9).collect(), "every variant is here");
+        assert_eq!(seen, (0..=10).collect(), "every variant is here");
         for (error, secret) in &errors {
             assert_answered_by_the_table(error, secret);
         }

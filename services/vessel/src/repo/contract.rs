@@ -189,6 +189,35 @@ pub async fn a_filtered_walk_holds_its_filter_on_every_page(r: Arc<dyn VesselRep
     assert_eq!(available.len(), 6, "{available:?}");
 }
 
+pub async fn an_owner_past_their_vessel_quota_stores_nothing(r: Arc<dyn VesselRepository>) {
+    let mine = |id: &str, owner: &str| {
+        let mut v = vessel(id, 5, 500, true);
+        v.owner_id = owner.into();
+        v
+    };
+    for i in 0..3 {
+        let v = mine(&format!("a{i}"), "alice");
+        r.create_within(&v, &created(&v.id), 3).await.unwrap();
+    }
+    let past = r
+        .create_within(&mine("a3", "alice"), &created("a3"), 3)
+        .await;
+    assert!(matches!(past, Err(RepoError::QuotaReached)), "{past:?}");
+    r.create_within(&mine("b0", "bob"), &created("b0"), 3)
+        .await
+        .expect("each owner has their own");
+    r.create_within(&mine("a4", "alice"), &created("a4"), 0)
+        .await
+        .expect("0 is no limit");
+    let ids: Vec<String> = all(r.as_ref()).await.into_iter().map(|v| v.id).collect();
+    assert!(!ids.contains(&"a3".to_owned()), "{ids:?}");
+    let pending = waiting(r.outbox().as_ref()).await;
+    assert!(
+        !pending.contains(&created("a3")),
+        "no event for what was refused"
+    );
+}
+
 pub async fn a_create_enqueues_its_event_and_a_refused_one_enqueues_none(
     r: Arc<dyn VesselRepository>,
 ) {
@@ -400,6 +429,7 @@ macro_rules! vessel_repo_contract {
             a_filtered_walk_holds_its_filter_on_every_page,
             a_create_enqueues_its_event_and_a_refused_one_enqueues_none,
             a_duplicate_id_is_refused,
+            an_owner_past_their_vessel_quota_stores_nothing,
             a_reservation_takes_room_and_full_vessels_are_not_offered,
             reserving_twice_for_one_consignment_holds_once,
             a_refused_reservation_changes_nothing,

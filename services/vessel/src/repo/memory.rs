@@ -42,10 +42,23 @@ fn by_size(a: &Vessel, b: &Vessel) -> std::cmp::Ordering {
 
 #[async_trait]
 impl VesselRepository for MemoryVessels {
-    async fn create(&self, vessel: &Vessel, event: &Outgoing) -> Result<(), RepoError> {
+    async fn create_within(
+        &self,
+        vessel: &Vessel,
+        event: &Outgoing,
+        most_owned: u64,
+    ) -> Result<(), RepoError> {
         let mut state = self.state();
         if state.vessels.iter().any(|v| v.id == vessel.id) {
             return Err(RepoError::DuplicateId);
+        }
+        let owned = state
+            .vessels
+            .iter()
+            .filter(|v| v.owner_id == vessel.owner_id)
+            .count();
+        if most_owned > 0 && owned as u64 >= most_owned {
+            return Err(RepoError::QuotaReached);
         }
         self.outbox.push(event);
         state.vessels.push(vessel.clone());

@@ -31,6 +31,9 @@ pub type ReleaseEvent = Box<dyn Fn(&Reservation) -> Outgoing + Send + Sync + 'st
 pub enum RepoError {
     #[error("duplicate vessel id")]
     DuplicateId,
+    /// The owner has the most vessels they may: nothing was stored.
+    #[error("the owner has the most vessels they may")]
+    QuotaReached,
     #[error("store unavailable: {0}")]
     Unavailable(String),
 }
@@ -42,6 +45,9 @@ impl From<RepoError> for VesselError {
             RepoError::DuplicateId => VesselError::Internal(
                 "the store reported a duplicate vessel id outside a create".into(),
             ),
+            RepoError::QuotaReached => {
+                VesselError::Internal("a vessel quota was met outside a create".into())
+            }
             RepoError::Unavailable(m) => VesselError::Store(m),
         }
     }
@@ -51,7 +57,19 @@ impl From<RepoError> for VesselError {
 #[async_trait]
 pub trait VesselRepository: Send + Sync + 'static {
     /// Stores `vessel` and enqueues `event` in one transaction: both or neither.
-    async fn create(&self, vessel: &Vessel, event: &Outgoing) -> Result<(), RepoError>;
+    async fn create(&self, vessel: &Vessel, event: &Outgoing) -> Result<(), RepoError> {
+        self.create_within(vessel, event, 0).await
+    }
+    /// [`create`](Self::create), unless the owner has `most_owned` vessels already
+    /// ([`RepoError::QuotaReached`]; 0: no limit). The count and the insert are one write in
+    /// the embedded store and in memory, so no interleaving passes the quota; on MongoDB the
+    /// count comes just before the insert, and requests that race may pass it by one each.
+    async fn create_within(
+        &self,
+        vessel: &Vessel,
+        event: &Outgoing,
+        most_owned: u64,
+    ) -> Result<(), RepoError>;
     /// The smallest available vessel with room left for `spec` (by capacity, then max
     /// weight, then id).
     async fn find_available(&self, spec: Specification) -> Result<Option<Vessel>, RepoError>;

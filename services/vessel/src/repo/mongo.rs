@@ -284,7 +284,22 @@ where
 
 #[async_trait]
 impl VesselRepository for MongoVessels {
-    async fn create(&self, v: &Vessel, event: &Outgoing) -> Result<(), RepoError> {
+    async fn create_within(
+        &self,
+        v: &Vessel,
+        event: &Outgoing,
+        most_owned: u64,
+    ) -> Result<(), RepoError> {
+        if most_owned > 0 {
+            let owned = self
+                .vessels
+                .count_documents(doc! { "owner_id": &v.owner_id })
+                .await
+                .map_err(unavailable)?;
+            if owned >= most_owned {
+                return Err(RepoError::QuotaReached);
+            }
+        }
         let document = VesselDoc {
             id: v.id.clone(),
             capacity: v.capacity,

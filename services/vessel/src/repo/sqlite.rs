@@ -131,10 +131,24 @@ fn unavailable(e: StoreError) -> RepoError {
 
 #[async_trait]
 impl VesselRepository for SqliteVessels {
-    async fn create(&self, vessel: &Vessel, event: &Outgoing) -> Result<(), RepoError> {
+    async fn create_within(
+        &self,
+        vessel: &Vessel,
+        event: &Outgoing,
+        most_owned: u64,
+    ) -> Result<(), RepoError> {
         let (v, event) = (vessel.clone(), event.clone());
-        self.db
+        let most = i64::try_from(most_owned).unwrap_or(i64::MAX);
+        let stored = self
+            .db
             .write(move |tx| {
+                // The count and the insert in one write transaction: no other can come between.
+                let owned: i64 = tx
+                    .prepare_cached("SELECT count(*) FROM vessels WHERE owner_id = ?1")?
+                    .query_row(params![v.owner_id], |r| r.get(0))?;
+                if most > 0 && owned >= most {
+                    return Ok(false);
+                }
                 tx.execute(
                     &format!(
                         "INSERT INTO vessels ({COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)"
@@ -150,11 +164,16 @@ impl VesselRepository for SqliteVessels {
                         v.remaining_weight
                     ],
                 )?;
-                outbox::sqlite::enqueue(tx, &event)
+                outbox::sqlite::enqueue(tx, &event)?;
+                Ok(true)
             })
             .await
             .map_err(|e| e.unique_or(RepoError::DuplicateId, unavailable))?;
-        Ok(())
+        if stored {
+            Ok(())
+        } else {
+            Err(RepoError::QuotaReached)
+        }
     }
 
     /// Walks `vessels_by_size` from the first vessel big enough (one with less capacity or
