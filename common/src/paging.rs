@@ -23,6 +23,10 @@ use crate::fields::{FieldCode, FieldErrors};
 pub const DEFAULT_PAGE_SIZE: usize = 50;
 /// The most rows in one page; a larger `page_size` gets this many.
 pub const MAX_PAGE_SIZE: usize = 500;
+/// The most bytes of rows one page carries (encoded), well inside gRPC's 4 MiB message cap:
+/// a page of large rows (a consignment may carry 10,000 containers) ends early, with a
+/// token for the rest. One row is always given, whatever its size.
+pub const MAX_PAGE_BYTES: usize = 3 * 1024 * 1024;
 
 /// What a list's query is, to bind its tokens to: the list's name, each filter, the caller.
 #[derive(Clone)]
@@ -131,9 +135,29 @@ impl<K: Serialize + DeserializeOwned> PageRequest<K> {
 
     /// The page of `rows` (as the store answered [`fetch`](Self::fetch) of them, in order):
     /// the first `size`, and the token of the page after them when there is one more.
-    pub fn page<T>(&self, mut rows: Vec<T>, key: impl Fn(&T) -> K, query: &Query) -> Page<T> {
-        let more = rows.len() > self.size;
-        rows.truncate(self.size);
+    pub fn page<T>(&self, rows: Vec<T>, key: impl Fn(&T) -> K, query: &Query) -> Page<T> {
+        self.page_within(rows, key, |_| 0, query)
+    }
+
+    /// [`page`](Self::page), ending early where the rows would pass [`MAX_PAGE_BYTES`] as
+    /// `bytes` counts them (their encoded size), so no answer outgrows a gRPC message.
+    pub fn page_within<T>(
+        &self,
+        mut rows: Vec<T>,
+        key: impl Fn(&T) -> K,
+        bytes: impl Fn(&T) -> usize,
+        query: &Query,
+    ) -> Page<T> {
+        let (mut total, mut fits) = (0usize, 0usize);
+        for row in rows.iter().take(self.size) {
+            total = total.saturating_add(bytes(row));
+            if fits > 0 && total > MAX_PAGE_BYTES {
+                break;
+            }
+            fits += 1;
+        }
+        let more = rows.len() > fits;
+        rows.truncate(fits);
         let next_page_token = match rows.last() {
             Some(last) if more => token(key(last), query),
             _ => String::new(),
@@ -263,6 +287,23 @@ mod tests {
         );
         let last = next.page(vec![(3, "c".to_owned())], Clone::clone, &q);
         assert_eq!(last.next_page_token, "", "no page after the last");
+    }
+
+    #[test]
+    fn a_page_of_large_rows_ends_before_the_byte_budget_and_goes_on_after_it() {
+        let q = vessels("u1");
+        let request = PageRequest::<Key>::parse(50, "", &q).unwrap();
+        let rows: Vec<Key> = (0..10).map(|i| (i, format!("r{i}"))).collect();
+        // Each row a third of the budget and a bit: three would pass it.
+        let size = |_: &Key| MAX_PAGE_BYTES / 3 + 1;
+        let page = request.page_within(rows.clone(), Clone::clone, size, &q);
+        assert_eq!(page.items.len(), 2);
+        let next = PageRequest::<Key>::parse(50, &page.next_page_token, &q).unwrap();
+        assert_eq!(next.after, Some((1, "r1".to_owned())), "the rest follow");
+        let huge = |_: &Key| MAX_PAGE_BYTES * 2;
+        let one = request.page_within(rows, Clone::clone, huge, &q);
+        assert_eq!(one.items.len(), 1, "one row always goes, whatever its size");
+        assert!(!one.next_page_token.is_empty());
     }
 
     #[test]

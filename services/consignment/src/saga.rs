@@ -20,8 +20,8 @@ use tokio::time::Instant;
 
 use crate::domain::error::STORE_CAUSE;
 use crate::domain::{
-    Consignment, ConsignmentError, ConsignmentFilter, IdempotencyKey, NewConsignment, Next, Now,
-    Status, containers, new_id,
+    Consignment, ConsignmentError, ConsignmentFilter, ConsignmentKey, IdempotencyKey,
+    NewConsignment, Next, Now, Status, containers, new_id,
 };
 use crate::repo::{ConsignmentRepository, RepoError};
 use crate::vessels::{Hold, Holding, Room, Vessels};
@@ -173,8 +173,9 @@ impl Saga {
         let page =
             PageRequest::parse(page_size, page_token, &query).map_err(ConsignmentError::Invalid)?;
         let rows = self.repo.list(filter, &page).await?;
+        let bytes = |(_, c): &(ConsignmentKey, Consignment)| c.wire_bytes();
         Ok(page
-            .page(rows, |(key, _)| key.clone(), &query)
+            .page_within(rows, |(key, _)| key.clone(), bytes, &query)
             .map(|(_, c)| c))
     }
 

@@ -388,3 +388,40 @@ async fn a_user_past_their_open_bookings_is_told_which_quota_and_a_cancel_makes_
         .await
         .expect("a cancelled booking counts no more");
 }
+
+#[tokio::test]
+async fn a_page_of_consignments_never_outgrows_a_grpc_message() {
+    use shippy_proto::prost::Message;
+    let s = shipping();
+    s.fleet.launch("v1", 40_000, 100_000_000).await;
+    // Three bookings of 10,000 containers with long origins: about 3 MB each as an answer.
+    let mut big = consignment(10_000, 1_000);
+    for c in &mut big.containers {
+        c.origin = "o".repeat(256);
+    }
+    for key in ["k1", "k2", "k3"] {
+        let asked = from("alice", Some(key), big.clone());
+        s.handler.create_consignment(asked).await.unwrap();
+    }
+    let (mut seen, mut page_token) = (0, String::new());
+    loop {
+        let asked = GetRequest {
+            page_token,
+            ..GetRequest::default()
+        };
+        let page = s
+            .handler
+            .get_consignments(from("alice", None, asked))
+            .await
+            .unwrap()
+            .into_inner();
+        assert!(page.encoded_len() < 4 * 1024 * 1024, "{} bytes", page.encoded_len());
+        assert!(!page.consignments.is_empty());
+        seen += page.consignments.len();
+        page_token = page.next_page_token;
+        if page_token.is_empty() {
+            break;
+        }
+    }
+    assert_eq!(seen, 3, "every one, over pages that end early");
+}

@@ -243,6 +243,39 @@ impl Consignment {
             && self.containers == new.containers
     }
 
+    /// At least the bytes it takes on the wire: its text, and a little for each field's tag
+    /// and length (a page is cut to fit a gRPC message by this).
+    pub fn wire_bytes(&self) -> usize {
+        const FIELD: usize = 8;
+        let text = |s: &String| s.len() + FIELD;
+        let containers: usize = self
+            .containers
+            .iter()
+            .map(|c| {
+                text(&c.id) + text(&c.customer_id) + text(&c.origin) + text(&c.user_id) + FIELD
+            })
+            .sum();
+        let steps: usize = self
+            .steps
+            .iter()
+            .map(|s| text(&s.name) + text(&s.at) + text(&s.detail) + FIELD)
+            .sum();
+        [
+            &self.id,
+            &self.description,
+            &self.vessel_id,
+            &self.user_id,
+            &self.created_at,
+            &self.reason,
+        ]
+        .into_iter()
+        .map(text)
+        .sum::<usize>()
+            + containers
+            + steps
+            + 4 * FIELD
+    }
+
     /// How many containers the vessel must have room for.
     pub fn capacity_needed(&self) -> i32 {
         i32::try_from(self.containers.len()).unwrap_or(i32::MAX)
