@@ -14,7 +14,7 @@ use shippy_consignment::domain::{
 };
 use shippy_consignment::repo::{ConsignmentRepository, MongoConsignments, SqliteConsignments};
 use shippy_plugins::outbox::contract::outgoing;
-use shippy_vessel::domain::{Specification, Vessel};
+use shippy_vessel::domain::{Specification, Vessel, VesselFilter};
 use shippy_vessel::repo::{MongoVessels, SqliteVessels, VesselRepository};
 
 /// The small fleet and the large one, in vessels (and as many consignments).
@@ -213,12 +213,14 @@ where
 const BUDGET: Duration = Duration::from_secs(2);
 
 /// The lookups, in the order a booking makes them, then a shipper's listing.
-const LOOKUPS: [&str; 5] = [
+const LOOKUPS: [&str; 7] = [
     "booking key (by_key)",
     "vessel for 3 containers, 55 t",
     "vessel for 450 containers, 190,000 t",
     "consignment by id (get)",
     "shipper's consignments (a page)",
+    "fleet list: first page of 50",
+    "fleet list: a page of 50 from the middle",
 ];
 
 /// Times every lookup on a fresh fleet of `size`; `calls` each.
@@ -283,6 +285,24 @@ async fn time_each(
         })
         .await?,
     );
+    // The fleet page as everyone sees it, first and deep in the cursor: vessels past half
+    // the largest capacity (fewer than 50 of them in the small fleet).
+    for after in [None, Some((250, 0, String::new()))] {
+        medians.push(
+            median_us(calls, |_| {
+                let page = PageRequest {
+                    size: 50,
+                    after: after.clone(),
+                };
+                async move {
+                    let listed = v.list(&VesselFilter::default(), &page).await?;
+                    anyhow::ensure!(!listed.is_empty(), "an empty page");
+                    Ok(())
+                }
+            })
+            .await?,
+        );
+    }
     Ok(medians)
 }
 

@@ -60,7 +60,7 @@ impl Running {
             // quota on what one user holds.
             ("limits.requests_per_sec", "0".to_owned()),
             ("limits.vessels_per_user", "0".to_owned()),
-            ("limits.open_bookings_per_user", "0".to_owned()),
+            ("limits.bookings_in_flight_per_user", "0".to_owned()),
             ("api.ui_dir", path(&repo_root().join("ui"))),
         ];
         for service in ["user", "vessel", "consignment", "log", "api"] {

@@ -89,12 +89,22 @@ impl TrustedProxies {
 }
 
 /// Whom the gateway serves a request for, and its proof that it is the gateway.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Forwarding {
     pub client: IpAddr,
     /// The gateway's signed proof of itself (see `auth::gateway`); without it the services
     /// believe nothing the call says about its client.
     pub proof: Option<http::HeaderValue>,
+}
+
+/// The proof is a credential: never printed.
+impl std::fmt::Debug for Forwarding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Forwarding")
+            .field("client", &self.client)
+            .field("proof", &self.proof.as_ref().map(|_| "[redacted]"))
+            .finish()
+    }
 }
 
 tokio::task_local! {

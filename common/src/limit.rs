@@ -239,7 +239,7 @@ mod tests {
             live_feeds_per_user: 5,
             live_feeds_total: 1000,
             vessels_per_user: 0,
-            open_bookings_per_user: 0,
+            bookings_in_flight_per_user: 0,
         })
         .unwrap()
     }
@@ -284,7 +284,7 @@ mod tests {
                 live_feeds_per_user: 5,
                 live_feeds_total: 1000,
                 vessels_per_user: 0,
-                open_bookings_per_user: 0,
+                bookings_in_flight_per_user: 0,
             })
             .is_none()
         );

@@ -91,6 +91,24 @@ async fn a_topic_keeps_its_newest_messages_up_to_the_size_and_young_ones_stay() 
 }
 
 #[tokio::test]
+async fn sizes_count_per_topic_and_never_cut_into_the_log_outs() {
+    let broker = fresh();
+    // Interleaved: offsets count across topics.
+    for _ in 0..5 {
+        publish(&broker, "revocations", 2).await;
+        publish(&broker, "log", 10).await;
+    }
+    let gone = broker.trim(&retention(20), now_unix_ms()).await.unwrap();
+    assert_eq!(
+        gone, 30,
+        "the log keeps its newest 20; the log-outs all 10, young as they are"
+    );
+    assert_eq!(consume(&broker, "revocations", "fresh", 10).await.len(), 10);
+    let log = consume(&broker, "log", "fresh", 20).await;
+    assert_eq!(log.len(), 20);
+}
+
+#[tokio::test]
 async fn log_outs_outlive_the_tokens_they_revoke_and_quiet_groups_stop_pinning() {
     let broker = fresh();
     publish(&broker, "revocations", 5).await;

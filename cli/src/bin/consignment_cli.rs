@@ -34,8 +34,8 @@ enum Command {
     },
     /// List your consignments, newest first, a page at a time
     List {
-        /// Only those in this state: pending, booked, rejecting, rejected, cancelling or
-        /// cancelled
+        /// Only those in this state: pending, booked, rejecting, rejected, cancelling,
+        /// cancelled, failing or failed
         #[arg(long, default_value = "")]
         status: String,
         #[command(flatten)]

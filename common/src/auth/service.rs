@@ -15,6 +15,8 @@ pub const SERVICE_ISSUER: &str = "shippy.services";
 /// How long a service token lives, and how long before its end a fresh one is made.
 const LIFETIME: Duration = Duration::from_secs(600);
 const RENEW_BEFORE: Duration = Duration::from_secs(120);
+/// How far before its signing a service token is valid from.
+const NBF_SLACK_SECS: i64 = 60;
 
 /// Signs a service's own tokens, and keeps the current one so calls reuse it.
 pub struct ServiceTokens {
@@ -129,7 +131,8 @@ impl ServiceTokens {
             iss: self.issuer.to_owned(),
             aud: self.audience.clone(),
             iat: now,
-            nbf: now,
+            // A verifier whose clock runs behind takes it at once all the same.
+            nbf: now - NBF_SLACK_SECS,
             exp,
             jti: String::new(),
             methods: self.methods.iter().map(|m| (*m).to_owned()).collect(),

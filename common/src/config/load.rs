@@ -106,6 +106,9 @@ impl Config {
                 "must be empty or an http:// or https:// address",
             );
         }
+        if self.saga.max_attempts == 0 {
+            return invalid("saga.max_attempts", "must be at least 1");
+        }
         if self.broker.retention_hours == 0 {
             return invalid("broker.retention_hours", "must be at least 1");
         }

@@ -226,8 +226,9 @@ pub struct LimitsConfig {
     pub live_feeds_total: usize,
     /// The most vessels one user may create; 0: no limit.
     pub vessels_per_user: u64,
-    /// The most open bookings (pending or booked) one user may hold; 0: no limit.
-    pub open_bookings_per_user: u64,
+    /// The most bookings one user may have in flight (pending, or giving room back: the saga
+    /// still working on them); 0: no limit.
+    pub bookings_in_flight_per_user: u64,
 }
 
 /// How clients treat the instances they balance across.

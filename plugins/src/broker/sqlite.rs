@@ -90,6 +90,7 @@ impl SqliteBroker {
         let mut gone = 0;
         for topic in topics {
             let keep_ms = retention.keep_ms(&topic);
+            let floored = retention.floors.contains_key(&topic);
             let (r, t) = (retention.clone(), topic.clone());
             // The last offset that may go: the oldest past the age and past the size, but
             // never one a live group has not committed yet.
@@ -111,14 +112,26 @@ impl SqliteBroker {
                         .query_row(params![t, now_ms - keep_ms], |row| row.get(0))
                         .optional()?;
                     let by_age = young.map_or(newest, |first| first - 1);
-                    let by_size = newest - i64::try_from(r.max_messages).unwrap_or(i64::MAX);
+                    // Offsets count across topics: the newest `max_messages` of this one are
+                    // found by walking back from its newest.
+                    let kept = i64::try_from(r.max_messages).unwrap_or(i64::MAX);
+                    let by_size: i64 = c
+                        .prepare_cached(
+                            "SELECT offset FROM messages WHERE topic = ?1
+                             ORDER BY offset DESC LIMIT 1 OFFSET ?2",
+                        )?
+                        .query_row(params![t, kept], |row| row.get(0))
+                        .optional()?
+                        .unwrap_or(0);
                     let pinned: Option<i64> = c
                         .prepare_cached(
                             "SELECT min(offset) FROM group_offsets
                              WHERE topic = ?1 AND committed_ms >= ?2",
                         )?
                         .query_row(params![t, now_ms - r.group_expiry_ms()], |row| row.get(0))?;
-                    let due = by_age.max(by_size);
+                    // A topic with a floor (the log-outs) keeps everything younger than it,
+                    // however many: the size never cuts into it.
+                    let due = if floored { by_age } else { by_age.max(by_size) };
                     Ok(pinned.map_or(due, |p| due.min(p)))
                 })
                 .await?;

@@ -42,7 +42,13 @@ pub async fn client_origin(
     let client = forwarder.trusted.of_request(peer, request.headers()).ip();
     request.extensions_mut().insert(Origin::Client(client));
     let proof = match forwarder.proof.token() {
-        Ok(token) => axum::http::HeaderValue::try_from(token).ok(),
+        Ok(token) => axum::http::HeaderValue::try_from(token)
+            .ok()
+            .map(|mut value| {
+                // A credential: kept out of HPACK's tables and of any header dump.
+                value.set_sensitive(true);
+                value
+            }),
         Err(error) => {
             // The services then hold the request to the gateway's own address's budget.
             tracing::error!(%error, "cannot sign the gateway's proof");

@@ -41,7 +41,7 @@ fn app_limited(per_sec: u32) -> axum::Router {
         live_feeds_per_user: 5,
         live_feeds_total: 1000,
         vessels_per_user: 0,
-        open_bookings_per_user: 0,
+        bookings_in_flight_per_user: 0,
     };
     shippy_api::app(
         state,

@@ -68,7 +68,7 @@ pub async fn serve(
     let gateway = Arc::new(GatewayProof::load(&config.auth)?);
     let _revocations = wiring::follow_revocations(&config, &verifier).await?;
     let saga = saga::Saga::new(repo, vessels, events, config.saga.clone())
-        .with_open_bookings_per_user(config.limits.open_bookings_per_user);
+        .with_bookings_in_flight_per_user(config.limits.bookings_in_flight_per_user);
     let _sweeper = Sweeper(tokio::spawn(sweep(
         saga.clone(),
         Duration::from_secs(config.saga.sweep_secs.max(1)),

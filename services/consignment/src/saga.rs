@@ -46,13 +46,28 @@ pub struct Saga {
     vessels: Arc<dyn Vessels>,
     events: Events,
     config: SagaConfig,
-    /// The most open bookings one user may hold (`limits.open_bookings_per_user`; 0: any).
-    open_bookings_per_user: u64,
+    /// The most bookings in flight one user may have (`limits.bookings_in_flight_per_user`;
+    /// 0: any).
+    bookings_in_flight_per_user: u64,
 }
 
 /// The clock, as the steps record it.
 fn now() -> Now {
     Now::current()
+}
+
+/// What a person may be told of why a step failed: the error table's words (a store's or a
+/// connection's own text stays in the log).
+fn public_cause(error: &ConsignmentError) -> String {
+    use shippy_common::KindedError;
+    let kind = error.kind();
+    if let Some(words) = error.public_message().filter(|_| kind.is_public()) {
+        words
+    } else if kind.is_public() {
+        error.to_string()
+    } else {
+        "an internal error".to_owned()
+    }
 }
 
 /// Bookings one sweep drives on at once.
@@ -85,13 +100,13 @@ impl Saga {
             vessels,
             events,
             config,
-            open_bookings_per_user: 0,
+            bookings_in_flight_per_user: 0,
         }
     }
 
-    /// The saga, holding each user to at most `most` open bookings (0: no limit).
-    pub fn with_open_bookings_per_user(mut self, most: u64) -> Self {
-        self.open_bookings_per_user = most;
+    /// The saga, holding each user to at most `most` bookings in flight (0: no limit).
+    pub fn with_bookings_in_flight_per_user(mut self, most: u64) -> Self {
+        self.bookings_in_flight_per_user = most;
         self
     }
 
@@ -112,7 +127,7 @@ impl Saga {
             pending.weight
         );
         let event = self.events.outgoing("ConsignmentPending", message, user_id);
-        let most = self.open_bookings_per_user;
+        let most = self.bookings_in_flight_per_user;
         let (booking, from) = match self.repo.create_within(&pending, &event, most).await {
             Ok(()) => {
                 self.events.written();
@@ -373,7 +388,7 @@ impl Saga {
         let failed = now_stored.deferred(0);
         if now_stored.status == Status::Pending && failed.attempts >= self.config.max_attempts {
             tracing::warn!(consignment = %id, %error, attempts = failed.attempts, "giving up on a booking");
-            if let Ok(failing) = failed.failing(&error.to_string(), &now()) {
+            if let Ok(failing) = failed.failing(&public_cause(&error), &now()) {
                 let moved = self.repo.advance(Status::Pending, &failing, None).await;
                 if matches!(moved, Ok(true)) {
                     return Box::pin(self.sweep_one(failing, limit)).await;
@@ -427,5 +442,27 @@ fn unfinished(id: &str, e: ConsignmentError) -> ConsignmentError {
             cause: format!("{STORE_CAUSE}{cause}"),
         },
         _ => e,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use shippy_common::error::testing::STORE_DETAIL;
+
+    #[test]
+    fn a_bookings_failure_reason_keeps_internal_words_inside() {
+        let store = public_cause(&ConsignmentError::Store(STORE_DETAIL.into()));
+        assert!(store.starts_with("the store is unavailable"), "{store}");
+        let internal = public_cause(&ConsignmentError::Vessels {
+            kind: ErrorKind::Internal,
+            message: "h2 protocol error at 10.0.0.7".into(),
+        });
+        assert_eq!(internal, "an internal error");
+        let down = public_cause(&ConsignmentError::Vessels {
+            kind: ErrorKind::Unavailable,
+            message: "no instance of shippy.vessel answered in time".into(),
+        });
+        assert!(down.contains("no instance of shippy.vessel"), "{down}");
     }
 }

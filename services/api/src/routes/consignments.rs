@@ -178,7 +178,7 @@ pub struct ConsignmentList {
         (status = 401, description = "No valid token", body = ErrorBody),
         (status = 409, description = "The Idempotency-Key was used for another consignment, or its booking was cancelled", body = ErrorBody),
         (status = 422, description = "No vessel has room for it (it is kept as rejected, with the reason, holding nothing), or a retry of a booking shippy gave up on (failed, holding nothing: book it again with a new key)", body = ErrorBody),
-        (status = 429, description = "You hold the most open bookings one user may (limits.open_bookings_per_user), or are over your request rate", body = ErrorBody),
+        (status = 429, description = "You have the most bookings in flight one user may (limits.bookings_in_flight_per_user), or are over your request rate", body = ErrorBody),
         (status = 503, description = "Not finished now; retry with the same Idempotency-Key", body = ErrorBody),
     ))]
 pub async fn create(

@@ -28,10 +28,11 @@ pub enum ConsignmentError {
     /// No vessel can carry it; the vessel service's words.
     #[error("{0}")]
     NoVessel(String),
-    /// The caller holds as many open bookings as one user may.
+    /// The caller has as many bookings in flight as one user may.
     #[error(
-        "you hold {0} open bookings, the most one user may (limits.open_bookings_per_user): \
-         cancel one, or ask the operator to raise it"
+        "you have {0} bookings still being booked or given back, the most one user may \
+         (limits.bookings_in_flight_per_user): retry when one has finished, or ask the \
+         operator to raise it"
     )]
     TooManyBookings(u64),
     /// Shippy gave up on it; it holds nothing. A new booking (a new key) may fare better.

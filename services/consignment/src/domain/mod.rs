@@ -119,10 +119,13 @@ impl Status {
         .find(|status| status.as_str() == s)
     }
 
-    /// Whether a booking here holds room or may yet: every state but the ends with nothing
-    /// held (the open bookings quota counts these).
-    pub fn is_open(self) -> bool {
-        !matches!(self, Status::Rejected | Status::Cancelled | Status::Failed)
+    /// Whether the saga still works on a booking here (finding room, or giving it back): the
+    /// bookings in flight quota counts these.
+    pub fn is_in_flight(self) -> bool {
+        matches!(
+            self,
+            Status::Pending | Status::Rejecting | Status::Cancelling | Status::Failing
+        )
     }
 
     /// The saga's next step from here.

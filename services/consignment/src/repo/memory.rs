@@ -42,7 +42,7 @@ impl ConsignmentRepository for MemoryConsignments {
         let mut all = self.all();
         let open = all
             .iter()
-            .filter(|c| c.user_id == consignment.user_id && c.status.is_open())
+            .filter(|c| c.user_id == consignment.user_id && c.status.is_in_flight())
             .count();
         if most_open > 0 && open as u64 >= most_open {
             return Err(RepoError::QuotaReached);

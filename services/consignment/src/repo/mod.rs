@@ -28,8 +28,8 @@ pub enum RepoError {
     /// The owner already booked a consignment under this idempotency key.
     #[error("idempotency key already used")]
     DuplicateKey,
-    /// The owner holds the most open bookings they may: nothing was stored.
-    #[error("the owner holds the most open bookings they may")]
+    /// The owner has the most bookings in flight they may: nothing was stored.
+    #[error("the owner has the most bookings in flight they may")]
     QuotaReached,
     #[error("store unavailable: {0}")]
     Unavailable(String),
@@ -49,8 +49,8 @@ pub trait ConsignmentRepository: Send + Sync + 'static {
     async fn create(&self, consignment: &Consignment, event: &Outgoing) -> Result<(), RepoError> {
         self.create_within(consignment, event, 0).await
     }
-    /// [`create`](Self::create), unless the owner holds `most_open` open bookings already
-    /// (any not yet ended: [`RepoError::QuotaReached`]; 0: no limit). The count and the insert
+    /// [`create`](Self::create), unless the owner has `most_open` bookings in flight already
+    /// (the saga still working on them: [`RepoError::QuotaReached`]; 0: no limit). The count and the insert
     /// are one write in the embedded store and in memory, so no interleaving passes the
     /// quota; on MongoDB the count comes just before the insert, and requests that race may
     /// pass it by one each.

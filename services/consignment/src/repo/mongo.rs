@@ -255,7 +255,7 @@ impl ConsignmentRepository for MongoConsignments {
         if most_open > 0 {
             let open = doc! {
                 "user_id": &c.user_id,
-                "status": { "$in": ["pending", "booked", "rejecting", "cancelling", "failing"] },
+                "status": { "$in": ["pending", "rejecting", "cancelling", "failing"] },
             };
             let held = self
                 .consignments
@@ -338,12 +338,13 @@ impl ConsignmentRepository for MongoConsignments {
         filter: &ConsignmentFilter,
         page: &PageRequest<ConsignmentKey>,
     ) -> Result<Vec<Listed>, RepoError> {
-        let mut conditions = vec![doc! { "user_id": &filter.owner }];
+        // One flat filter (no `$and`), which every MongoDB-wire server plans on its index.
+        let mut query = doc! { "user_id": &filter.owner };
         if let Some(status) = filter.status {
-            conditions.push(doc! { "status": status.as_str() });
+            query.insert("status", status.as_str());
         }
         if let Some((stored_at_ns, id)) = &page.after {
-            conditions.push(after_key(
+            query.extend(after_key(
                 &[
                     ("stored_at_ns", (*stored_at_ns).into()),
                     ("_id", id.clone().into()),
@@ -353,7 +354,7 @@ impl ConsignmentRepository for MongoConsignments {
         }
         let mut cursor = self
             .consignments
-            .find(doc! { "$and": conditions })
+            .find(query)
             .sort(doc! { "stored_at_ns": -1, "_id": -1 })
             .limit(i64::try_from(page.fetch()).unwrap_or(i64::MAX))
             .await

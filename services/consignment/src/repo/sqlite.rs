@@ -151,7 +151,7 @@ impl ConsignmentRepository for SqliteConsignments {
                 let open: i64 = tx
                     .prepare_cached(
                         "SELECT count(*) FROM consignments WHERE user_id = ?1 AND status IN
-                         ('pending', 'booked', 'rejecting', 'cancelling', 'failing')",
+                         ('pending', 'rejecting', 'cancelling', 'failing')",
                     )?
                     .query_row(params![c.user_id], |r| r.get(0))?;
                 if most > 0 && open >= most {

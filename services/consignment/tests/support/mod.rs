@@ -188,7 +188,7 @@ pub fn shipping_with_quota(open_bookings: u64) -> Shipping {
         pause_at: String::new(),
     };
     let saga = Saga::new(repo.clone(), fleet.clone(), events, config)
-        .with_open_bookings_per_user(open_bookings);
+        .with_bookings_in_flight_per_user(open_bookings);
     Shipping {
         handler: ConsignmentHandler::new(saga.clone(), Duration::from_secs(5)),
         saga,

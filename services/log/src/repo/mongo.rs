@@ -46,6 +46,11 @@ impl MongoLogs {
             .create_index(by_user_time)
             .await
             .map_err(unavailable)?;
+        // For the retention's trim, which deletes by time alone.
+        let by_time = IndexModel::builder()
+            .keys(doc! { "time_unix_ms": 1 })
+            .build();
+        events.create_index(by_time).await.map_err(unavailable)?;
         Ok(Self { events })
     }
 }
@@ -100,13 +105,13 @@ impl LogRepository for MongoLogs {
         filter: &Filter,
         page: &PageRequest<EventKey>,
     ) -> Result<Vec<Event>, RepoError> {
+        // One flat filter (no `$and`), which every MongoDB-wire server plans on its index.
         let mut q = query(filter);
         if let Some((time, id)) = &page.after {
-            let after = after_key(
+            q.extend(after_key(
                 &[("time_unix_ms", (*time).into()), ("_id", id.clone().into())],
                 false,
-            );
-            q = doc! { "$and": [q, after] };
+            ));
         }
         let mut cursor = self
             .events

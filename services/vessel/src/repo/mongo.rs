@@ -355,15 +355,16 @@ impl VesselRepository for MongoVessels {
         filter: &VesselFilter,
         page: &PageRequest<VesselKey>,
     ) -> Result<Vec<Vessel>, RepoError> {
-        let mut conditions = Vec::new();
+        // One flat filter (no `$and`), which every MongoDB-wire server plans on its index.
+        let mut query = doc! {};
         if filter.only_available {
-            conditions.push(doc! { "available": true });
+            query.insert("available", true);
         }
         if let Some(owner) = &filter.owner {
-            conditions.push(doc! { "owner_id": owner });
+            query.insert("owner_id", owner);
         }
         if let Some((capacity, weight, id)) = &page.after {
-            conditions.push(after_key(
+            query.extend(after_key(
                 &[
                     ("capacity", (*capacity).into()),
                     ("max_weight", (*weight).into()),
@@ -372,11 +373,6 @@ impl VesselRepository for MongoVessels {
                 true,
             ));
         }
-        let query = if conditions.is_empty() {
-            doc! {}
-        } else {
-            doc! { "$and": conditions }
-        };
         let mut cursor = self
             .vessels
             .find(query)
