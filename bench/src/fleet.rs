@@ -219,8 +219,8 @@ const LOOKUPS: [&str; 7] = [
     "vessel for 450 containers, 190,000 t",
     "consignment by id (get)",
     "shipper's consignments (a page)",
-    "fleet list: first page of 50",
-    "fleet list: a page of 50 from the middle",
+    "fleet list: first page (5 vessels)",
+    "fleet list: a page deep in the cursor (5)",
 ];
 
 /// Times every lookup on a fresh fleet of `size`; `calls` each.
@@ -285,18 +285,18 @@ async fn time_each(
         })
         .await?,
     );
-    // The fleet page as everyone sees it, first and deep in the cursor: vessels past half
-    // the largest capacity (fewer than 50 of them in the small fleet).
-    for after in [None, Some((250, 0, String::new()))] {
+    // The fleet page as everyone sees it, first and deep in the cursor (past every vessel
+    // of 100 containers or fewer: a fifth of the large fleet), five rows in either fleet.
+    for after in [None, Some((100, 0, String::new()))] {
         medians.push(
             median_us(calls, |_| {
                 let page = PageRequest {
-                    size: 50,
+                    size: 5,
                     after: after.clone(),
                 };
                 async move {
                     let listed = v.list(&VesselFilter::default(), &page).await?;
-                    anyhow::ensure!(!listed.is_empty(), "an empty page");
+                    anyhow::ensure!(listed.len() == 6, "{} listed, not a page", listed.len());
                     Ok(())
                 }
             })
