@@ -48,7 +48,7 @@ pub async fn serve_grpc(
         .await;
 
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let routes = service.routes.add_service(health);
+    let routes = reflection(service.routes.add_service(health))?;
     let me = service.service;
     let layers = crate::layers::server_layers(me);
     let server = spread_servers(listener, stop_rx, move |incoming, stopped| {
@@ -73,6 +73,21 @@ pub async fn serve_grpc(
     drain(registration, stop_tx, server, grace).await?;
     tracing::info!(service = me.name(), "stopped");
     Ok(())
+}
+
+/// `routes` with gRPC server reflection, v1 and v1alpha, over every shippy service and the
+/// health service: `grpcurl list` and friends work against any instance, with no token
+/// (the descriptors are the published `.proto` files).
+fn reflection(routes: Routes) -> anyhow::Result<Routes> {
+    let v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(shippy_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()?;
+    let v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(shippy_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()?;
+    Ok(routes.add_service(v1).add_service(v1alpha))
 }
 
 /// Serves `listener`'s connections on every runtime ([`runtime::spread`]), a server per

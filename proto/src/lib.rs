@@ -5,6 +5,11 @@
 pub use prost;
 pub use tonic;
 
+/// Every shippy message and service, as an encoded `FileDescriptorSet`: what gRPC
+/// reflection serves, so `grpcurl`, Evans or Postman can list and call the services.
+pub const FILE_DESCRIPTOR_SET: &[u8] =
+    include_bytes!(concat!(env!("OUT_DIR"), "/shippy_descriptor.bin"));
+
 /// `shippy.user`: users, passwords and tokens.
 pub mod user {
     tonic::include_proto!("shippy.user");

@@ -19,6 +19,7 @@ mod metrics;
 mod mongo_system;
 mod observability;
 mod paging;
+mod reflection;
 mod secrets;
 mod throttling;
 mod tracing;
