@@ -15,7 +15,9 @@ async fn schemathesis(spec: &str, token: &str, selection: &[&str]) -> String {
     let run = tokio::process::Command::new(&program)
         .arg("--config-file")
         .arg(repo_root().join("tests/schemathesis.toml"))
-        .args(["run", spec, "--no-color", "--workers", "2", "--seed", "1"])
+        // One worker: Hypothesis's source cache is not thread-safe, and two workers once
+        // failed a run on a race inside it ("AST constructor recursion depth mismatch").
+        .args(["run", spec, "--no-color", "--workers", "1", "--seed", "1"])
         .args(["--max-examples", "25", "--request-timeout", "10"])
         .args(["--checks", "all"])
         .args(selection)
