@@ -1418,7 +1418,7 @@ async fn the_probes_ask_what_the_real_binaries_serve() {
         "a wrong path fails the probe"
     );
 
-    // With a service down, the gateway degrades (the README's failure modes: log-service
+    // With a service down, the gateway degrades (docs/operations.md's failure modes: log-service
     // down leaves only the activity feed stale), so its probes must stay green: /readyz
     // goes 503 and would take every gateway, and the UI, out of the ingress.
     system.stop_service(names::LOG).await;
