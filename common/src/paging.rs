@@ -200,48 +200,37 @@ impl<T> Page<T> {
 pub mod testing {
     use super::*;
 
-    /// A walk through one list, a page of `size` rows at a time (see [`Walk::next`]).
-    #[derive(Debug)]
-    pub struct Walk<K> {
-        query: Query,
-        next: Option<PageRequest<K>>,
-        /// Pages taken so far.
-        pub pages: usize,
-    }
-
-    impl<K: Serialize + DeserializeOwned + Clone> Walk<K> {
-        pub fn new(size: usize) -> Self {
-            Self {
-                query: Query::new("walk"),
-                next: Some(PageRequest::first(size)),
-                pages: 0,
-            }
-        }
-
-        /// The page to fetch next (hand it to the store), or `None` after the last.
-        pub fn next(&self) -> Option<PageRequest<K>> {
-            self.next.clone()
-        }
-
-        /// Takes what the store answered for [`next`](Self::next): the page's rows, and the
-        /// request for the page after them, through a token as a client would.
-        pub fn take<T>(&mut self, rows: Vec<T>, key: impl Fn(&T) -> K) -> Vec<T> {
-            let request = self.next.take().expect("a page was asked for");
+    /// Walks a list to its end, `size` rows a page: `fetch` asks the store for a page (it must
+    /// answer at most [`PageRequest::fetch`] rows), each next page is asked through the token
+    /// the one before gave, and `between` runs after each page (to write while the walk goes
+    /// on). Answers every row the pages gave, in order.
+    pub async fn walk<T, K: Serialize + DeserializeOwned>(
+        size: usize,
+        key: impl Fn(&T) -> K,
+        mut fetch: impl AsyncFnMut(&PageRequest<K>) -> Vec<T>,
+        mut between: impl AsyncFnMut(),
+    ) -> Vec<T> {
+        let query = Query::new("walk");
+        let size_asked = i32::try_from(size).unwrap_or(i32::MAX);
+        let mut next = Some(PageRequest::first(size));
+        let mut seen = Vec::new();
+        while let Some(request) = next.take() {
+            let rows = fetch(&request).await;
             assert!(
                 rows.len() <= request.fetch(),
                 "the store answered past the page"
             );
-            let page = request.page(rows, key, &self.query);
-            self.pages += 1;
+            let page = request.page(rows, &key, &query);
+            seen.extend(page.items);
             if !page.next_page_token.is_empty() {
-                let size = i32::try_from(request.size).unwrap_or(i32::MAX);
-                self.next = Some(
-                    PageRequest::parse(size, &page.next_page_token, &self.query)
+                next = Some(
+                    PageRequest::parse(size_asked, &page.next_page_token, &query)
                         .expect("a token just made"),
                 );
             }
-            page.items
+            between().await;
         }
+        seen
     }
 }
 

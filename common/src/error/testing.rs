@@ -70,6 +70,22 @@ pub fn assert_answered_by_the_table<E: KindedError>(error: &E, secret: &str) {
     }
 }
 
+/// Holds a whole error enum to the table: `errors` has one of each variant, with the internal
+/// detail it was made with (`""` for none); `variant` numbers the variants `0..count` with an
+/// exhaustive `match`, so a new variant fails to compile until numbered, then fails this until
+/// it is listed.
+pub fn assert_every_variant_answered_by_the_table<E: KindedError>(
+    errors: &[(E, &str)],
+    variant: impl Fn(&E) -> u8,
+    count: u8,
+) {
+    let seen: std::collections::BTreeSet<u8> = errors.iter().map(|(e, _)| variant(e)).collect();
+    assert_eq!(seen, (0..count).collect(), "every variant is here");
+    for (error, secret) in errors {
+        assert_answered_by_the_table(error, secret);
+    }
+}
+
 /// A cause as a store or decoder would word it, with a path: what must never be answered.
 pub const STORE_DETAIL: &str =
     "database is locked (SQLITE_BUSY) at /data/shippy/x.db: Error { code: 5 }";

@@ -251,16 +251,7 @@ impl Broker for SqliteBroker {
         topic: &str,
         group: &str,
     ) -> Result<Box<dyn Subscription>, BrokerError> {
-        Ok(Box::new(SqliteSubscription {
-            db: self.db.clone(),
-            topic: topic.to_owned(),
-            group: group.to_owned(),
-            member: uuid::Uuid::new_v4().to_string(),
-            held_until: 0,
-            position: 0,
-            since: None,
-            buffer: VecDeque::new(),
-        }))
+        Ok(Box::new(self.member_of(topic, group, None)))
     }
 
     /// A group with nothing committed starts at the first message published at or after
@@ -271,16 +262,23 @@ impl Broker for SqliteBroker {
         group: &str,
         since_unix_ms: i64,
     ) -> Result<Box<dyn Subscription>, BrokerError> {
-        Ok(Box::new(SqliteSubscription {
+        Ok(Box::new(self.member_of(topic, group, Some(since_unix_ms))))
+    }
+}
+
+impl SqliteBroker {
+    /// A new member of `group` on `topic`, holding nothing yet.
+    fn member_of(&self, topic: &str, group: &str, since: Option<i64>) -> SqliteSubscription {
+        SqliteSubscription {
             db: self.db.clone(),
             topic: topic.to_owned(),
             group: group.to_owned(),
             member: uuid::Uuid::new_v4().to_string(),
             held_until: 0,
             position: 0,
-            since: Some(since_unix_ms),
+            since,
             buffer: VecDeque::new(),
-        }))
+        }
     }
 }
 

@@ -4,11 +4,11 @@
 use std::sync::Arc;
 
 use shippy_common::paging::PageRequest;
-use shippy_common::paging::testing::Walk;
+use shippy_common::paging::testing::walk as walk_pages;
 use shippy_plugins::outbox::Outgoing;
 use shippy_plugins::outbox::contract::{outgoing, waiting};
 
-use super::{ConsignmentRepository, RepoError};
+use super::{ConsignmentRepository, Listed, RepoError};
 use crate::domain::{
     Consignment, ConsignmentFilter, Container, IdempotencyKey, NewConsignment, Now, Status,
 };
@@ -61,23 +61,21 @@ async fn walk(
     r: &dyn ConsignmentRepository,
     filter: &ConsignmentFilter,
     size: usize,
-    mut between: Vec<Consignment>,
+    between: Vec<Consignment>,
 ) -> Vec<String> {
-    let mut walk = Walk::new(size);
-    let mut seen = Vec::new();
-    while let Some(page) = walk.next() {
-        let rows = r.list(filter, &page).await.unwrap();
-        seen.extend(
-            walk.take(rows, |(key, _)| key.clone())
-                .into_iter()
-                .map(|(_, c)| c.id),
-        );
-        if !between.is_empty() {
-            let c = between.remove(0);
-            r.create(&c, &booked(&c.id)).await.unwrap();
-        }
-    }
-    seen
+    let mut between = between.into_iter();
+    let rows = walk_pages(
+        size,
+        |(key, _): &Listed| key.clone(),
+        async |page| r.list(filter, page).await.unwrap(),
+        async || {
+            if let Some(c) = between.next() {
+                r.create(&c, &booked(&c.id)).await.unwrap();
+            }
+        },
+    )
+    .await;
+    rows.into_iter().map(|(_, c)| c.id).collect()
 }
 
 pub async fn a_walk_through_the_pages_sees_every_consignment_once_whatever_is_stored_between(

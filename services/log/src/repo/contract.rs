@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use shippy_common::paging::PageRequest;
-use shippy_common::paging::testing::Walk;
+use shippy_common::paging::testing::walk as walk_pages;
 
 use super::{Event, Filter, LogRepository};
 
@@ -40,18 +40,21 @@ async fn walk(
     r: &Arc<dyn LogRepository>,
     filter: &Filter,
     size: usize,
-    mut between: Vec<Event>,
+    between: Vec<Event>,
 ) -> Vec<String> {
-    let mut walk = Walk::new(size);
-    let mut seen = Vec::new();
-    while let Some(page) = walk.next() {
-        let rows = r.list(filter, &page).await.unwrap();
-        seen.extend(walk.take(rows, Event::key).into_iter().map(|e| e.id));
-        if !between.is_empty() {
-            r.insert(&between.remove(0)).await.unwrap();
-        }
-    }
-    seen
+    let mut between = between.into_iter();
+    let rows = walk_pages(
+        size,
+        Event::key,
+        async |page| r.list(filter, page).await.unwrap(),
+        async || {
+            if let Some(e) = between.next() {
+                r.insert(&e).await.unwrap();
+            }
+        },
+    )
+    .await;
+    rows.into_iter().map(|e| e.id).collect()
 }
 
 pub async fn an_event_is_stored_once_whatever_the_redeliveries(r: Arc<dyn LogRepository>) {

@@ -6,7 +6,7 @@ use shippy_plugins::outbox::Outgoing;
 use shippy_plugins::outbox::contract::{outgoing, waiting};
 
 use shippy_common::paging::PageRequest;
-use shippy_common::paging::testing::Walk;
+use shippy_common::paging::testing::walk;
 
 use super::{RepoError, UserRepository};
 use crate::domain::{StoredUser, User};
@@ -69,23 +69,21 @@ pub async fn a_walk_through_the_pages_sees_every_user_once_whatever_signs_up_bet
             .await
             .unwrap();
     }
-    let mut between: Vec<String> = ["a0", "u35", "z9", "u05"].map(String::from).into();
-    let mut walk = Walk::new(2);
-    let mut seen = Vec::new();
-    while let Some(page) = walk.next() {
-        let rows = r.list(&page).await.unwrap();
-        seen.extend(
-            walk.take(rows, |s| s.user.id.clone())
-                .into_iter()
-                .map(|s| s.user.id),
-        );
-        if !between.is_empty() {
-            let id = between.remove(0);
-            r.create(&stored(&id, &format!("{id}@example.com")), &signed_up(&id))
-                .await
-                .unwrap();
-        }
-    }
+    let mut between = ["a0", "u35", "z9", "u05"].into_iter();
+    let rows = walk(
+        2,
+        |s: &StoredUser| s.user.id.clone(),
+        async |page| r.list(page).await.unwrap(),
+        async || {
+            if let Some(id) = between.next() {
+                r.create(&stored(id, &format!("{id}@example.com")), &signed_up(id))
+                    .await
+                    .unwrap();
+            }
+        },
+    )
+    .await;
+    let seen: Vec<String> = rows.into_iter().map(|s| s.user.id).collect();
     let walked: Vec<&String> = seen.iter().filter(|id| there.contains(id)).collect();
     assert_eq!(
         walked,

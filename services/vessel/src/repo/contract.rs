@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use shippy_common::paging::PageRequest;
-use shippy_common::paging::testing::Walk;
+use shippy_common::paging::testing::walk as walk_pages;
 use shippy_plugins::outbox::Outgoing;
 use shippy_plugins::outbox::contract::{outgoing, waiting};
 
@@ -112,19 +112,21 @@ async fn walk(
     r: &Arc<dyn VesselRepository>,
     filter: &VesselFilter,
     size: usize,
-    mut between: Vec<Vessel>,
+    between: Vec<Vessel>,
 ) -> Vec<String> {
-    let mut walk = Walk::new(size);
-    let mut seen = Vec::new();
-    while let Some(page) = walk.next() {
-        let rows = r.list(filter, &page).await.unwrap();
-        seen.extend(walk.take(rows, Vessel::key).into_iter().map(|v| v.id));
-        if !between.is_empty() {
-            let v = between.remove(0);
-            r.create(&v, &created(&v.id)).await.unwrap();
-        }
-    }
-    seen
+    let mut between = between.into_iter();
+    let rows = walk_pages(
+        size,
+        Vessel::key,
+        async |page| r.list(filter, page).await.unwrap(),
+        async || {
+            if let Some(v) = between.next() {
+                r.create(&v, &created(&v.id)).await.unwrap();
+            }
+        },
+    )
+    .await;
+    rows.into_iter().map(|v| v.id).collect()
 }
 
 pub async fn a_walk_through_the_pages_sees_every_vessel_once_whatever_is_added_between(
