@@ -106,6 +106,42 @@ pub async fn follow_revocations(
     Ok(following)
 }
 
+/// Keeps `verifier` learning the token keys user-service publishes, so a key rotation needs
+/// only user-service restarted (see [`crate::auth::rotation`]), for as long as the answer is
+/// kept. Off the request path: a token naming an unknown key only nudges it.
+pub fn follow_keys(
+    config: &Config,
+    registry: Arc<dyn Registry>,
+    verifier: &Arc<TokenVerifier>,
+) -> shippy_plugins::task::Background {
+    use shippy_proto::user::PublicKeysRequest;
+    use shippy_proto::user::user_service_client::UserServiceClient;
+    let users = crate::client::Discovered::new(
+        registry,
+        crate::names::USER,
+        std::time::Duration::from_secs(config.request_timeout_secs),
+        crate::client::BreakerConfig::from(&config.client),
+    );
+    let every = std::time::Duration::from_secs(config.auth.key_refresh_secs.max(1));
+    crate::auth::rotation::follow(
+        Arc::clone(verifier),
+        move || {
+            let users = users.clone();
+            async move {
+                let mut client = UserServiceClient::new(users.channel().await?);
+                let answer = client.public_keys(PublicKeysRequest {}).await?;
+                Ok(answer
+                    .into_inner()
+                    .keys
+                    .into_iter()
+                    .map(Into::into)
+                    .collect())
+            }
+        },
+        every,
+    )
+}
+
 /// Why a binary cannot use the adapter `what` names: it was built without `feature`.
 pub fn not_built(what: &str, feature: &str) -> anyhow::Error {
     anyhow::anyhow!(

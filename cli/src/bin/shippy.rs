@@ -205,7 +205,8 @@ fn init(config: &Config) -> anyhow::Result<()> {
 }
 
 /// `shippy keys rotate`: the current public key becomes the previous one, a fresh pair the
-/// current one; the retired private key is deleted (nothing signs with it again). A key that
+/// current one, endorsed by the retiring private key (`auth.key_endorsement`), which is then
+/// deleted (nothing signs with it again). A key that
 /// was previous before is dropped: its tokens are logged out if any are still live, so rotate
 /// at most once per token lifetime (`auth.token_lifetime_secs`).
 fn rotate(config: &Config) -> anyhow::Result<()> {
@@ -242,14 +243,28 @@ fn rotate(config: &Config) -> anyhow::Result<()> {
         std::fs::create_dir_all(dir)?;
     }
     std::fs::write(&staged_previous, &retired)?;
+    // The retiring key vouches for the new one, so services trust it without a restart.
+    let endorsement = auth::rotation::Endorsement::sign(
+        &std::fs::read_to_string(private)?,
+        &std::fs::read_to_string(&new_public)?,
+    )?;
+    let endorsed = &auth.key_endorsement;
+    let mut staged_endorsement = endorsed.as_os_str().to_owned();
+    staged_endorsement.push(".new");
+    let staged_endorsement = std::path::PathBuf::from(staged_endorsement);
+    std::fs::write(
+        &staged_endorsement,
+        serde_json::to_vec_pretty(&endorsement)?,
+    )?;
     std::fs::rename(&staged_previous, previous)?;
     std::fs::rename(&new_public, public)?;
+    std::fs::rename(&staged_endorsement, endorsed)?;
     std::fs::rename(&new_private, private)?;
     let current_id = auth::key_id(&std::fs::read_to_string(public)?)?;
     println!(
-        "rotated the token key: {current_id} signs from now on (after user-service restarts); \
-         {retired_id} stays accepted until its tokens expire. Restart the services, \
-         user-service last."
+        "rotated the token key: {current_id} signs from now on, once user-service restarts \
+         (restart only user-service: the others learn the new key from it, endorsed by the \
+         old one); {retired_id} stays accepted until its tokens expire."
     );
     Ok(())
 }

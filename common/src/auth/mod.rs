@@ -9,12 +9,13 @@ pub mod gateway;
 mod keys;
 mod layer;
 pub mod revocations;
+pub mod rotation;
 mod service;
 pub mod testing;
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use jsonwebtoken::errors::ErrorKind as JwtErrorKind;
@@ -77,6 +78,10 @@ pub enum AuthError {
     /// with the log-outs yet, or fell behind them. Failing closed, retryable.
     #[error("this instance is catching up with log-outs; retry in a moment")]
     RevocationsBehind,
+    /// The token names a key this process does not know yet and is fetching (a rotation
+    /// it has not learned of): retryable.
+    #[error("the key that signed this token is new to this instance; retry in a moment")]
+    KeyBeingFetched,
     #[error("cannot load key {path}: {reason}")]
     Key { path: String, reason: String },
     #[error("cannot sign token: {0}")]
@@ -87,27 +92,23 @@ impl crate::KindedError for AuthError {
     fn kind(&self) -> crate::ErrorKind {
         match self {
             AuthError::Key { .. } | AuthError::Signing(_) => crate::ErrorKind::Internal,
-            AuthError::RevocationsBehind => crate::ErrorKind::Unavailable,
+            AuthError::RevocationsBehind | AuthError::KeyBeingFetched => {
+                crate::ErrorKind::Unavailable
+            }
             AuthError::NotThisServicesMethod { .. } => crate::ErrorKind::PermissionDenied,
             _ => crate::ErrorKind::Unauthenticated,
         }
     }
 }
 
-/// A users' token public key from `pem`, with its id, and as a JSON Web Key.
-fn public_key(
-    pem: &[u8],
-    path: &Path,
-) -> Result<((String, DecodingKey), serde_json::Value), AuthError> {
+/// A users' token public key from `pem`, with its id and as a JSON Web Key.
+fn public_key(pem: &[u8], path: &Path) -> Result<rotation::TrustedKey, AuthError> {
     let bad = |reason: String| AuthError::Key {
         path: path.display().to_string(),
         reason,
     };
-    let key = DecodingKey::from_ed_pem(pem).map_err(|e| bad(e.to_string()))?;
     let text = std::str::from_utf8(pem).map_err(|e| bad(e.to_string()))?;
-    let kid = key_id(text).map_err(|e| bad(e.to_string()))?;
-    let jwk = jwk(text).map_err(|e| bad(e.to_string()))?;
-    Ok(((kid, key), jwk))
+    rotation::TrustedKey::from_pem(text).map_err(|e| bad(e.to_string()))
 }
 
 fn read_key(path: &Path) -> Result<Vec<u8>, AuthError> {
@@ -206,11 +207,11 @@ impl TokenIssuer {
 /// shares the token and claims remembered (reference counts), allocating nothing.
 #[derive(Clone)]
 pub struct TokenVerifier {
-    /// Users' token keys by id: the current one first, then the previous one (kept after a
-    /// rotation until the tokens it signed have expired).
-    keys: Vec<(String, DecodingKey)>,
-    /// The same keys as JSON Web Keys, for the JWKS document.
-    jwks: Vec<serde_json::Value>,
+    /// Users' token keys: the current one first, then the previous one (kept after a
+    /// rotation until the tokens it signed have expired), and any learned since start.
+    keys: Arc<RwLock<rotation::KeySet>>,
+    /// When to fetch the keys user-service publishes (see [`rotation`]).
+    fetching: Arc<rotation::Fetching>,
     validation: Validation,
     /// Services' own calls: another key, and the issuer [`SERVICE_ISSUER`].
     service: Option<(DecodingKey, Validation)>,
@@ -236,7 +237,7 @@ impl std::fmt::Debug for TokenVerifier {
 impl TokenVerifier {
     pub fn from_pem(pem: &[u8], config: &AuthConfig) -> Result<Self, AuthError> {
         ed25519::install();
-        let (key, jwk) = public_key(pem, &config.public_key)?;
+        let key = public_key(pem, &config.public_key)?;
         if config.issuer == SERVICE_ISSUER {
             return Err(AuthError::Key {
                 path: config.public_key.display().to_string(),
@@ -244,8 +245,8 @@ impl TokenVerifier {
             });
         }
         Ok(Self {
-            keys: vec![key],
-            jwks: vec![jwk],
+            keys: Arc::new(RwLock::new(rotation::KeySet { keys: vec![key] })),
+            fetching: Arc::default(),
             validation: validation(&config.issuer, &config.audience),
             service: None,
             verified: Arc::default(),
@@ -256,18 +257,59 @@ impl TokenVerifier {
 
     /// Also accepts users' tokens signed with the previous key `pem` (after a rotation, until
     /// they expire).
-    pub fn with_previous_key(mut self, pem: &[u8], path: &Path) -> Result<Self, AuthError> {
-        let (key, jwk) = public_key(pem, path)?;
-        if self.keys.iter().all(|(kid, _)| *kid != key.0) {
-            self.keys.push(key);
-            self.jwks.push(jwk);
-        }
+    pub fn with_previous_key(self, pem: &[u8], path: &Path) -> Result<Self, AuthError> {
+        let key = public_key(pem, path)?;
+        self.key_set_mut().push(key);
         Ok(self)
+    }
+
+    fn key_set(&self) -> std::sync::RwLockReadGuard<'_, rotation::KeySet> {
+        self.keys.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn key_set_mut(&self) -> std::sync::RwLockWriteGuard<'_, rotation::KeySet> {
+        self.keys.write().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The users' token keys it accepts, as a JWKS document (`{"keys": [...]}`), current first.
     pub fn jwks(&self) -> serde_json::Value {
-        serde_json::json!({ "keys": self.jwks })
+        self.key_set().jwks()
+    }
+
+    /// The users' token keys it accepts, newest first, each with its endorsement by the key
+    /// before it where it has one: what user-service publishes.
+    pub fn published(&self) -> Vec<rotation::PublishedKey> {
+        self.key_set().published()
+    }
+
+    /// Trusts each key of `published` that a key it trusts endorsed; answers their ids.
+    pub fn learn(&self, published: &[rotation::PublishedKey]) -> Vec<String> {
+        self.key_set_mut().learn(published)
+    }
+
+    /// Attaches the endorsement `shippy keys rotate` wrote, if one is at `path` and a key
+    /// this verifier trusts signed it (a stale or foreign one is ignored, and said so).
+    fn with_endorsement(self, path: &Path) -> Result<Self, AuthError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(self),
+            Err(e) => {
+                return Err(AuthError::Key {
+                    path: path.display().to_string(),
+                    reason: e.to_string(),
+                });
+            }
+        };
+        let attached = serde_json::from_str::<rotation::Endorsement>(&text)
+            .is_ok_and(|endorsement| self.key_set_mut().attach(endorsement));
+        if !attached {
+            tracing::warn!(
+                path = %path.display(),
+                "the key endorsement does not endorse the current key with the previous one: \
+                 not published, so services learn the current key only from its file"
+            );
+        }
+        Ok(self)
     }
 
     /// Also accepts services' own calls, signed with the service key `pem`.
@@ -288,15 +330,18 @@ impl TokenVerifier {
     pub fn load(config: &AuthConfig) -> Result<Self, AuthError> {
         let verifier = Self::from_pem(&read_key(&config.public_key)?, config)?
             .with_service_key(&read_key(&config.service_public_key)?, config)?;
-        // The previous key is there only after `shippy keys rotate`.
-        match std::fs::read(&config.previous_public_key) {
-            Ok(pem) => verifier.with_previous_key(&pem, &config.previous_public_key),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(verifier),
-            Err(e) => Err(AuthError::Key {
-                path: config.previous_public_key.display().to_string(),
-                reason: e.to_string(),
-            }),
-        }
+        // The previous key and the endorsement are there only after `shippy keys rotate`.
+        let verifier = match std::fs::read(&config.previous_public_key) {
+            Ok(pem) => verifier.with_previous_key(&pem, &config.previous_public_key)?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => verifier,
+            Err(e) => {
+                return Err(AuthError::Key {
+                    path: config.previous_public_key.display().to_string(),
+                    reason: e.to_string(),
+                });
+            }
+        };
+        verifier.with_endorsement(&config.key_endorsement)
     }
 
     /// Refuses the token with id `jti` from now on; `until` is its expiry, after which the
@@ -390,28 +435,30 @@ impl TokenVerifier {
         }
         // The key the header names first, then the others (a token from before key ids).
         let kid = jsonwebtoken::decode_header(token).ok().and_then(|h| h.kid);
-        let mut keys: Vec<&DecodingKey> = Vec::with_capacity(self.keys.len());
-        keys.extend(
-            self.keys
+        let (mut decoded, known) = {
+            let set = self.key_set();
+            let named = |k: &&rotation::TrustedKey| Some(&k.kid) == kid.as_ref();
+            let mut keys = set
+                .keys
                 .iter()
-                .filter(|(id, _)| Some(id) == kid.as_ref())
-                .map(|(_, k)| k),
-        );
-        keys.extend(
-            self.keys
-                .iter()
-                .filter(|(id, _)| Some(id) != kid.as_ref())
-                .map(|(_, k)| k),
-        );
-        let mut decoded = jsonwebtoken::decode::<Claims>(token, keys[0], &self.validation);
-        for key in &keys[1..] {
-            match &decoded {
-                Err(e) if matches!(e.kind(), JwtErrorKind::InvalidSignature) => {
-                    decoded = jsonwebtoken::decode::<Claims>(token, key, &self.validation);
+                .filter(named)
+                .chain(set.keys.iter().filter(|k| !named(k)));
+            let first = keys.next().map(|k| &k.decoding);
+            let mut decoded = match first {
+                Some(key) => jsonwebtoken::decode::<Claims>(token, key, &self.validation),
+                None => Err(JwtErrorKind::InvalidSignature.into()),
+            };
+            for key in keys {
+                match &decoded {
+                    Err(e) if matches!(e.kind(), JwtErrorKind::InvalidSignature) => {
+                        decoded =
+                            jsonwebtoken::decode::<Claims>(token, &key.decoding, &self.validation);
+                    }
+                    _ => break,
                 }
-                _ => break,
             }
-        }
+            (decoded, kid.as_deref().is_none_or(|kid| set.knows(kid)))
+        };
         // Not a user's token: perhaps a service's own, under its own key and issuer.
         if let (Err(e), Some((key, validation))) = (&decoded, &self.service)
             && matches!(
@@ -423,6 +470,14 @@ impl TokenVerifier {
             decoded = Ok(data);
         }
         match decoded {
+            // Signed by a key this process has not learned of yet, perhaps: retry once it has.
+            Err(e)
+                if !known
+                    && matches!(e.kind(), JwtErrorKind::InvalidSignature)
+                    && self.fetching.nudge() =>
+            {
+                Err(AuthError::KeyBeingFetched)
+            }
             Ok(data) => {
                 let (token, claims) = (Arc::<str>::from(token), Arc::new(data.claims));
                 let mut remembered = self.remembered();

@@ -54,6 +54,8 @@ pub fn auth_config(login_failures_per_account: u32) -> AuthConfig {
         private_key: "unused".into(),
         public_key: "unused".into(),
         previous_public_key: "unused".into(),
+        key_endorsement: "unused".into(),
+        key_refresh_secs: 30,
         service_private_key: "unused".into(),
         service_public_key: "unused".into(),
         gateway_private_key: "unused".into(),

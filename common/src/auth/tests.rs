@@ -415,6 +415,7 @@ fn variant(error: &AuthError) -> u8 {
         AuthError::RevocationsBehind => 10,
         AuthError::Key { .. } => 11,
         AuthError::Signing(_) => 12,
+        AuthError::KeyBeingFetched => 13,
     }
 }
 
@@ -447,6 +448,118 @@ fn every_refusal_is_answered_in_the_tables_words() {
             "jwt-ed25519",
         ),
         (AuthError::Signing("ring: key rejected".into()), "ring"),
+        (AuthError::KeyBeingFetched, ""),
     ];
-    assert_every_variant_answered_by_the_table(&errors, variant, 13);
+    assert_every_variant_answered_by_the_table(&errors, variant, 14);
+}
+
+#[tokio::test]
+async fn a_verifier_learns_an_endorsed_key_when_a_token_names_it_and_never_a_forged_one() {
+    use rotation::{Endorsement, PublishedKey};
+    let cfg = config();
+    let (old, new, stranger) = (
+        generate_key_pair().unwrap(),
+        generate_key_pair().unwrap(),
+        generate_key_pair().unwrap(),
+    );
+    let verifier = Arc::new(TokenVerifier::from_pem(old.public_pem.as_bytes(), &cfg).unwrap());
+    let new_token = TokenIssuer::from_pem(new.private_pem.as_bytes(), &cfg)
+        .unwrap()
+        .issue(&ALICE)
+        .unwrap()
+        .0;
+    // Nothing follows the published keys yet: an unknown key is refused outright.
+    assert_eq!(verifier.verify(&new_token), Err(AuthError::BadSignature));
+
+    // What user-service publishes after the rotation, and what an impostor would.
+    let published = vec![
+        PublishedKey {
+            public_pem: new.public_pem.clone(),
+            endorsement: Some(Endorsement::sign(&old.private_pem, &new.public_pem).unwrap()),
+        },
+        PublishedKey {
+            public_pem: old.public_pem.clone(),
+            endorsement: None,
+        },
+    ];
+    let fetches = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let answers = Arc::new(Mutex::new(vec![PublishedKey {
+        public_pem: stranger.public_pem.clone(),
+        endorsement: Some(Endorsement::sign(&stranger.private_pem, &stranger.public_pem).unwrap()),
+    }]));
+    let _following = rotation::follow(
+        Arc::clone(&verifier),
+        {
+            let (fetches, answers) = (Arc::clone(&fetches), Arc::clone(&answers));
+            move || {
+                fetches.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let answer = answers.lock().unwrap().clone();
+                async move { Ok(answer) }
+            }
+        },
+        Duration::from_secs(3600),
+    );
+    let stranger_token = TokenIssuer::from_pem(stranger.private_pem.as_bytes(), &cfg)
+        .unwrap()
+        .issue(&ALICE)
+        .unwrap()
+        .0;
+    // The first token naming an unknown key starts a fetch and may be retried...
+    assert_eq!(
+        verifier.verify(&stranger_token),
+        Err(AuthError::KeyBeingFetched)
+    );
+    wait_until(|| fetches.load(std::sync::atomic::Ordering::SeqCst) == 1).await;
+    wait_until(|| {
+        !verifier
+            .fetching
+            .in_flight
+            .load(std::sync::atomic::Ordering::SeqCst)
+    })
+    .await;
+    // ...but the impostor's self-endorsed key is not learned, and more unknown keys soon
+    // after start no more fetches.
+    assert_eq!(
+        verifier.verify(&stranger_token),
+        Err(AuthError::BadSignature)
+    );
+    assert_eq!(verifier.verify(&new_token), Err(AuthError::BadSignature));
+    assert_eq!(fetches.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert_eq!(verifier.jwks()["keys"].as_array().unwrap().len(), 1);
+
+    // The real rotation, fetched on the next nudge: the new key's tokens verify.
+    *answers.lock().unwrap() = published;
+    verifier
+        .fetching
+        .last_nudge_ms
+        .store(0, std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(verifier.verify(&new_token), Err(AuthError::KeyBeingFetched));
+    wait_until(|| verifier.verify(&new_token).is_ok()).await;
+    let kids: Vec<String> = verifier.jwks()["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        kids,
+        [
+            key_id(&new.public_pem).unwrap(),
+            key_id(&old.public_pem).unwrap()
+        ]
+    );
+    assert!(
+        verifier.published()[0].endorsement.is_some(),
+        "a learned key keeps its endorsement, to be published on"
+    );
+}
+
+async fn wait_until(mut done: impl FnMut() -> bool) {
+    for _ in 0..200 {
+        if done() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    panic!("not done within 2 s");
 }

@@ -135,6 +135,13 @@ pub struct AuthConfig {
     /// The public key before the last `shippy keys rotate`, still accepted for the tokens
     /// it signed; absent until a rotation.
     pub previous_public_key: PathBuf,
+    /// The current public key's endorsement by the previous one, which `shippy keys rotate`
+    /// signs before it deletes the previous private key; user-service publishes it, so the
+    /// services trust the new key without a restart. Absent until a rotation.
+    pub key_endorsement: PathBuf,
+    /// How often every service fetches the token keys user-service publishes (also at once
+    /// when a token names a key it does not know).
+    pub key_refresh_secs: u64,
     /// The Ed25519 private key services sign their own calls with (the booking saga's
     /// `Reserve` and `Release`, which must go on without a user's token after a restart);
     /// only the consignment service reads it.

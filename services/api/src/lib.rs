@@ -123,13 +123,14 @@ pub async fn serve(
     }
     let state = AppState {
         stopping,
-        jwks: state::Jwks(Arc::new(verifier.jwks())),
+        jwks: state::Jwks(Some(Arc::clone(&verifier))),
         ..AppState::discover(
             Arc::clone(&registry),
             timeout,
             shippy_common::client::BreakerConfig::from(&config.client),
         )
     };
+    let _keys = wiring::follow_keys(&config, Arc::clone(&registry), &verifier);
     let address = listener.local_addr()?;
     let _flags = shippy_common::faults::follow(&config, shippy_common::Service::Api, address).await;
     let metrics = shippy_common::admin::serve(config.services.api.metrics_listen).await?;

@@ -73,9 +73,19 @@ impl AppState {
     }
 }
 
-/// The JWKS document of the keys that sign users' tokens (`{"keys": [...]}`), written once.
+/// The keys that sign users' tokens, for the JWKS document: the verifier's, which learns
+/// the new key of a rotation while the gateway runs (none in tests that need no keys).
 #[derive(Clone, Debug, Default)]
-pub struct Jwks(pub Arc<serde_json::Value>);
+pub struct Jwks(pub Option<Arc<shippy_common::auth::TokenVerifier>>);
+
+impl Jwks {
+    /// The JWKS document (`{"keys": [...]}`), current key first.
+    pub fn document(&self) -> serde_json::Value {
+        self.0
+            .as_ref()
+            .map_or_else(|| serde_json::json!({ "keys": [] }), |v| v.jwks())
+    }
+}
 
 /// One service's balanced channel, and the typed gRPC client `C` made over it per request
 /// (cheap: the channel is shared). Shared itself: axum clones the state for every request

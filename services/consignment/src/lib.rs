@@ -67,6 +67,7 @@ pub async fn serve(
     let verifier = Arc::new(TokenVerifier::load(&config.auth)?);
     let gateway = Arc::new(GatewayProof::load(&config.auth)?);
     let _revocations = wiring::follow_revocations(&config, &verifier).await?;
+    let _keys = wiring::follow_keys(&config, Arc::clone(&registry), &verifier);
     let saga = saga::Saga::new(repo, vessels, events, config.saga.clone())
         .with_bookings_in_flight_per_user(config.limits.bookings_in_flight_per_user);
     let _sweeper = Sweeper(tokio::spawn(sweep(

@@ -77,6 +77,7 @@ pub async fn serve(
     let verifier = Arc::new(TokenVerifier::load(&config.auth)?);
     let gateway = Arc::new(GatewayProof::load(&config.auth)?);
     let _revocations = wiring::follow_revocations(&config, &verifier).await?;
+    let _keys = wiring::follow_keys(&config, Arc::clone(&registry), &verifier);
     let service = GrpcService {
         service: shippy_common::Service::Log,
         grpc_name: LogServiceServer::<LogHandler>::NAME,

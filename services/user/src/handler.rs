@@ -294,6 +294,19 @@ impl UserService for UserHandler {
         }))
     }
 
+    async fn public_keys(
+        &self,
+        _request: Request<pb::PublicKeysRequest>,
+    ) -> Result<Response<pb::PublicKeysResponse>, Status> {
+        let keys = self
+            .verifier
+            .published()
+            .into_iter()
+            .map(Into::into)
+            .collect();
+        Ok(Response::new(pb::PublicKeysResponse { keys }))
+    }
+
     async fn logout(&self, request: Request<pb::Token>) -> Result<Response<pb::Token>, Status> {
         let caller = auth::caller(&request)?.clone();
         self.log_out(&caller.claims).await.map_err(status)?;

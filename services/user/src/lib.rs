@@ -1,6 +1,7 @@
 //! The user service: stores users with argon2-hashed passwords, signs JWTs with the private
-//! key only it holds, and validates tokens. `Create`, `Auth` and `ValidateToken` are public;
-//! `Get` needs a token and answers a user only themselves; `GetAll` is for services only.
+//! key only it holds, validates tokens and publishes its public keys. `Create`, `Auth`,
+//! `ValidateToken` and `PublicKeys` are public; `Get` needs a token and answers a user only
+//! themselves; `GetAll` is for services only.
 
 pub mod domain;
 mod handler;
@@ -24,7 +25,7 @@ use tokio::net::TcpListener;
 pub use handler::UserHandler;
 
 /// The methods anyone may call.
-const PUBLIC: &[&str] = &["Create", "Auth", "ValidateToken"];
+const PUBLIC: &[&str] = &["Create", "Auth", "ValidateToken", "PublicKeys"];
 
 /// Serves the user service on `listener` until `shutdown` completes.
 pub async fn serve(
@@ -52,6 +53,7 @@ pub async fn serve(
     let verifier = Arc::new(TokenVerifier::load(&config.auth)?);
     let gateway = Arc::new(GatewayProof::load(&config.auth)?);
     let _revocations = wiring::follow_revocations(&config, &verifier).await?;
+    let _keys = wiring::follow_keys(&config, Arc::clone(&registry), &verifier);
     let a = &config.auth;
     let throttle = throttle::LoginThrottle::new(
         a.login_failures_per_account,

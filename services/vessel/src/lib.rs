@@ -48,6 +48,7 @@ pub async fn serve(
     let verifier = Arc::new(TokenVerifier::load(&config.auth)?);
     let gateway = Arc::new(GatewayProof::load(&config.auth)?);
     let _revocations = wiring::follow_revocations(&config, &verifier).await?;
+    let _keys = wiring::follow_keys(&config, Arc::clone(&registry), &verifier);
     let handler =
         VesselHandler::new(repo, events).with_vessels_per_user(config.limits.vessels_per_user);
     let server = VesselServiceServer::new(handler);

@@ -256,5 +256,5 @@ pub async fn me(
 #[utoipa::path(get, path = "/.well-known/jwks.json", tag = "auth",
     responses((status = 200, description = "`{\"keys\": [...]}`: the keys that sign users' tokens", body = Object)))]
 pub async fn jwks(State(jwks): State<crate::state::Jwks>) -> Json<serde_json::Value> {
-    Json((*jwks.0).clone())
+    Json(jwks.document())
 }
