@@ -222,6 +222,7 @@ where
 pub const SPEC: Specification = Specification {
     capacity: 3,
     max_weight: 55_000,
+    user_id: String::new(),
 };
 
 fn authed<T>(message: T, token: &str) -> Request<T> {

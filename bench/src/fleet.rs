@@ -14,7 +14,7 @@ use shippy_consignment::domain::{
 };
 use shippy_consignment::repo::{ConsignmentRepository, MongoConsignments, SqliteConsignments};
 use shippy_plugins::outbox::contract::outgoing;
-use shippy_vessel::domain::{Specification, Vessel, VesselFilter};
+use shippy_vessel::domain::{Holder, Specification, Vessel, VesselFilter};
 use shippy_vessel::repo::{MongoVessels, SqliteVessels, VesselRepository};
 
 /// The small fleet and the large one, in vessels (and as many consignments).
@@ -262,7 +262,7 @@ async fn time_each(
     for spec in [small, big] {
         medians.push(
             median_us(calls, |_| async move {
-                v.find_available(spec).await?;
+                v.find_available(spec, &Holder::default()).await?;
                 Ok(())
             })
             .await?,

@@ -240,6 +240,7 @@ mod tests {
             live_feeds_total: 1000,
             vessels_per_user: 0,
             bookings_in_flight_per_user: 0,
+            vessel_share_percent: 100,
         })
         .unwrap()
     }
@@ -285,6 +286,7 @@ mod tests {
                 live_feeds_total: 1000,
                 vessels_per_user: 0,
                 bookings_in_flight_per_user: 0,
+                vessel_share_percent: 100,
             })
             .is_none()
         );

@@ -173,6 +173,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let spec = pb::Specification {
                 capacity,
                 max_weight,
+                ..Default::default()
             };
             let found = client
                 .find_available(cli.conn.authed(spec)?)

@@ -233,6 +233,9 @@ pub struct LimitsConfig {
     pub live_feeds_total: usize,
     /// The most vessels one user may create; 0: no limit.
     pub vessels_per_user: u64,
+    /// The most of one vessel's containers and weight (a percentage) a user who does not own
+    /// it may hold in bookings; 100: no cap.
+    pub vessel_share_percent: u32,
     /// The most bookings one user may have in flight (pending, or giving room back: the saga
     /// still working on them); 0: no limit.
     pub bookings_in_flight_per_user: u64,

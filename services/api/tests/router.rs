@@ -42,6 +42,7 @@ fn app_limited(per_sec: u32) -> axum::Router {
         live_feeds_total: 1000,
         vessels_per_user: 0,
         bookings_in_flight_per_user: 0,
+        vessel_share_percent: 100,
     };
     shippy_api::app(
         state,

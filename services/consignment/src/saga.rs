@@ -321,7 +321,11 @@ impl Saga {
         let (capacity, weight) = (booking.capacity_needed(), booking.weight);
         let mut last = String::new();
         for _ in 0..self.config.vessel_tries.max(1) {
-            let vessel_id = match self.vessels.find(capacity, weight, deadline).await {
+            let vessel_id = match self
+                .vessels
+                .find(capacity, weight, &booking.user_id, deadline)
+                .await
+            {
                 Ok(id) => id,
                 Err(ConsignmentError::NoVessel(reason)) => return Ok(Err(reason)),
                 Err(e) => return Err(e),

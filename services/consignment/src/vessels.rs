@@ -85,6 +85,7 @@ pub trait Vessels: Send + Sync + 'static {
         &self,
         capacity: i32,
         max_weight: i32,
+        user_id: &str,
         deadline: Instant,
     ) -> Result<String, ConsignmentError>;
     /// What `consignment_id` holds now (a read, changing nothing).
@@ -289,13 +290,16 @@ impl Vessels for GrpcVessels {
         &self,
         capacity: i32,
         max_weight: i32,
+        user_id: &str,
         deadline: Instant,
     ) -> Result<String, ConsignmentError> {
+        // For whom: the vessel service passes over vessels on which they hold their share.
         let spec = Specification {
             capacity,
             max_weight,
+            user_id: user_id.to_owned(),
         };
-        self.retrying(deadline, || self.attempt(spec, deadline))
+        self.retrying(deadline, || self.attempt(spec.clone(), deadline))
             .await
     }
 

@@ -9,7 +9,8 @@ use shippy_proto::tonic::{self, Request, Response, Status};
 use shippy_proto::vessel::{self as pb, vessel_service_server::VesselService};
 
 use crate::domain::{
-    Answer, Hold, Release, Reservation, Specification, Vessel, VesselError, VesselFilter, parse_id,
+    Answer, Hold, Holder, Release, Reservation, Share, Specification, Vessel, VesselError,
+    VesselFilter, parse_id,
 };
 use crate::repo::{RepoError, VesselRepository};
 use shippy_common::paging::PageRequest;
@@ -21,6 +22,8 @@ pub struct VesselHandler {
     events: Events,
     /// The most vessels one user may create (`limits.vessels_per_user`); 0: no limit.
     vessels_per_user: u64,
+    /// The most of a vessel not theirs one user may hold (`limits.vessel_share_percent`).
+    share: Share,
 }
 
 impl VesselHandler {
@@ -29,7 +32,14 @@ impl VesselHandler {
             repo,
             events,
             vessels_per_user: 0,
+            share: Share::WHOLE,
         }
+    }
+
+    /// The handler, holding each user to `share` of a vessel that is not theirs.
+    pub fn with_vessel_share(mut self, share: Share) -> Self {
+        self.share = share;
+        self
     }
 
     /// The handler, holding each user to at most `most` vessels (0: no limit).
@@ -137,9 +147,32 @@ impl VesselService for VesselHandler {
         &self,
         request: Request<pb::Specification>,
     ) -> Result<Response<pb::Response>, Status> {
+        // For whom: a service names the booking's owner; a user asks for themselves.
+        let caller = caller(&request)?;
+        let for_user = if caller.is_service() {
+            request.get_ref().user_id.clone()
+        } else {
+            caller.user_id().to_owned()
+        };
+        let holder = Holder::new(&for_user, self.share);
         let spec = Specification::try_from(request.into_inner()).map_err(status)?;
-        let found = self.repo.find_available(spec).await.map_err(store)?;
-        let vessel = found.ok_or_else(|| status(VesselError::NoneAvailable(spec)))?;
+        let found = self
+            .repo
+            .find_available(spec, &holder)
+            .await
+            .map_err(store)?;
+        let vessel = found.ok_or_else(|| {
+            status(
+                if holder.share == Share::WHOLE || holder.user_id.is_empty() {
+                    VesselError::NoneAvailable(spec)
+                } else {
+                    VesselError::NoneWithinShare {
+                        spec,
+                        percent: holder.share.as_percent(),
+                    }
+                },
+            )
+        })?;
         Ok(Response::new(pb::Response {
             vessel: Some(vessel.into()),
             created: false,
@@ -198,7 +231,9 @@ impl VesselService for VesselHandler {
         request: Request<pb::ReserveRequest>,
     ) -> Result<Response<pb::Reservation>, Status> {
         service_only(&request, "Reserve")?;
-        let hold = Hold::try_from(request.into_inner()).map_err(status)?;
+        let hold = Hold::try_from(request.into_inner())
+            .map_err(status)?
+            .within(self.share);
         let event =
             self.events
                 .outgoing("CapacityReserved", hold.reserved_message(), &hold.user_id);

@@ -49,8 +49,9 @@ pub async fn serve(
     let gateway = Arc::new(GatewayProof::load(&config.auth)?);
     let _revocations = wiring::follow_revocations(&config, &verifier).await?;
     let _keys = wiring::follow_keys(&config, Arc::clone(&registry), &verifier);
-    let handler =
-        VesselHandler::new(repo, events).with_vessels_per_user(config.limits.vessels_per_user);
+    let handler = VesselHandler::new(repo, events)
+        .with_vessels_per_user(config.limits.vessels_per_user)
+        .with_vessel_share(domain::Share::percent(config.limits.vessel_share_percent));
     let server = VesselServiceServer::new(handler);
     let service = GrpcService {
         service: shippy_common::Service::Vessel,

@@ -153,6 +153,7 @@ async fn the_smallest_vessel_with_room_is_found_and_a_spec_nothing_fits_is_not()
         by_alice(Specification {
             capacity,
             max_weight,
+            ..Specification::default()
         })
     };
     let found = f.handler.find_available(spec(3, 55_000)).await.unwrap();
@@ -312,5 +313,51 @@ async fn a_user_past_their_vessel_quota_is_told_which_quota() {
         recorded(&f).await,
         ["Create", "Create"],
         "nothing for the refused one"
+    );
+}
+
+#[tokio::test]
+async fn a_hold_past_the_users_share_is_refused_naming_the_setting_and_the_search_moves_on() {
+    let repo = Arc::new(MemoryVessels::default());
+    let events = Events::new("shippy.log", "shippy.vessel", Waker::default());
+    let f = Fleet {
+        handler: VesselHandler::new(repo.clone(), events)
+            .with_vessel_share(shippy_vessel::domain::Share::percent(50)),
+        repo,
+    };
+    // Alice's vessels are hers to fill; bob books on them as the saga does for him.
+    create(&f, vessel("small", 10, 10_000)).await;
+    create(&f, vessel("big", 100, 100_000)).await;
+    let for_bob = |consignment: &str, vessel: &str, capacity| ReserveRequest {
+        user_id: "bob".into(),
+        ..reserve(consignment, vessel, capacity, 100)
+    };
+    f.handler
+        .reserve(by_service(for_bob("c1", "small", 5)))
+        .await
+        .unwrap();
+    let refused = f
+        .handler
+        .reserve(by_service(for_bob("c2", "small", 1)))
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Code::FailedPrecondition);
+    for words in ["50%", "limits.vessel_share_percent", "5 containers"] {
+        assert!(refused.message().contains(words), "{}", refused.message());
+    }
+    let find = |user: &str| Specification {
+        capacity: 1,
+        max_weight: 100,
+        user_id: user.into(),
+    };
+    let for_him = f.handler.find_available(by_service(find("bob"))).await;
+    assert_eq!(for_him.unwrap().into_inner().vessel.unwrap().id, "big");
+    // A user asks for themselves, whatever the request names; alice owns both.
+    let by_her = f.handler.find_available(by_alice(find("bob"))).await;
+    assert_eq!(by_her.unwrap().into_inner().vessel.unwrap().id, "small");
+    assert_eq!(
+        room(&f, "small").await,
+        (5, 9_900),
+        "only the first hold took room"
     );
 }

@@ -358,3 +358,41 @@ async fn the_same_idempotency_key_books_once_and_another_body_under_it_is_a_conf
     assert_ne!(body["consignment"]["id"], ids[0]);
     system.stop_all().await;
 }
+
+#[tokio::test]
+async fn one_user_holds_at_most_their_share_of_a_vessel_they_do_not_own_and_is_told_why() {
+    let system = System::start().await;
+    let owner = system.rest_user("share-owner@example.com").await;
+    let shipper = system.rest_user("share-shipper@example.com").await;
+    // Smaller than the seeded vessel001 (500 containers, 200 t), so the search offers it first.
+    create_vessel(&system, &owner, "shared", 10, 1_000_000).await;
+    let mut placed = Vec::new();
+    for _ in 0..6 {
+        let (status, body) = book(&system, &shipper, None, one_container(100_000)).await;
+        assert_eq!(status, 201, "{body}");
+        placed.push(
+            body["consignment"]["vessel_id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    // Half of "shared" is 5 containers: the sixth goes to the next vessel with room for them.
+    assert_eq!(placed[..5], ["shared"; 5], "{placed:?}");
+    assert_eq!(placed[5], "vessel001", "{placed:?}");
+    // Half of vessel001's 200 t is taken by then: no vessel has room the shipper may hold.
+    let (status, body) = book(&system, &shipper, None, one_container(100_000)).await;
+    assert_eq!(status, 422, "{body}");
+    let message = body["error"]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("50%") && message.contains("limits.vessel_share_percent"),
+        "the refusal names the quota and its setting: {body}"
+    );
+    assert_eq!(room(&system, &owner, "shared").await, (5, 500_000));
+    // The owner fills the rest of their own vessel.
+    for _ in 0..5 {
+        let (status, body) = book(&system, &owner, None, one_container(100_000)).await;
+        assert_eq!(status, 201, "{body}");
+        assert_eq!(body["consignment"]["vessel_id"], "shared", "{body}");
+    }
+}

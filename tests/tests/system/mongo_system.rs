@@ -129,8 +129,9 @@ async fn the_tutorial_runs_on_mongodb_and_stores_plain_documents() {
     assert_eq!(stored["events"].as_array().unwrap().len(), 6);
     assert_eq!(
         stored["reservations"],
-        json!([{"_id": c["_id"], "vessel_id": "vessel002", "capacity": 3, "weight": 55000, "held": true}]),
-        "one reservation, keyed by the consignment"
+        json!([{"_id": c["_id"], "vessel_id": "vessel002", "capacity": 3, "weight": 55000, "held": true,
+            "user_id": c["user_id"]}]),
+        "one reservation, keyed by the consignment, naming whose it is"
     );
     assert_eq!(stored["room"]["vessel002"], json!([47, 5000]));
     assert_eq!(

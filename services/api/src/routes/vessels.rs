@@ -106,7 +106,11 @@ pub struct Spec {
 }
 
 /// Create a vessel.
-#[utoipa::path(post, path = "/api/v1/vessels", tag = "vessels", request_body = NewVessel,
+///
+/// Adds a vessel, owned by the signed-in user, with the containers and weight it carries;
+/// bookings then reserve room on it.
+#[utoipa::path(post, path = "/api/v1/vessels", tag = "vessels", operation_id = "createVessel",
+    request_body = NewVessel,
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Created", body = VesselEnvelope),
@@ -155,8 +159,11 @@ pub struct VesselFilter {
     available: bool,
 }
 
+/// List vessels.
+///
 /// The vessels, smallest first (by capacity, max weight, id), a page at a time.
-#[utoipa::path(get, path = "/api/v1/vessels", tag = "vessels", params(VesselFilter, PageParams),
+#[utoipa::path(get, path = "/api/v1/vessels", tag = "vessels", operation_id = "listVessels",
+    params(VesselFilter, PageParams),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A page of vessels", body = VesselList),
@@ -185,8 +192,11 @@ pub async fn list(
     }))
 }
 
+/// Find a vessel for a specification.
+///
 /// The smallest available vessel that can carry a specification.
-#[utoipa::path(get, path = "/api/v1/vessels/available", tag = "vessels", params(Spec),
+#[utoipa::path(get, path = "/api/v1/vessels/available", tag = "vessels",
+    operation_id = "findAvailableVessel", params(Spec),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A vessel that fits", body = VesselEnvelope),
@@ -203,6 +213,8 @@ pub async fn find(
     let message = pb::Specification {
         capacity: spec.capacity.take(&mut errors, "capacity"),
         max_weight: spec.max_weight.take(&mut errors, "max_weight"),
+        // The caller's own share counts: the vessel service takes the user from the token.
+        user_id: String::new(),
     };
     fields::check(errors)?;
     let found = vessels

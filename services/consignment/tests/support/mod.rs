@@ -19,7 +19,9 @@ use shippy_consignment::vessels::{Hold, Holding, Room, Vessels};
 use shippy_plugins::outbox::Waker;
 use shippy_plugins::outbox::contract::waiting;
 use shippy_proto::tonic::Request;
-use shippy_vessel::domain::{Reservation, Reserved, Specification, Vessel, VesselError};
+use shippy_vessel::domain::{
+    Holder, Reservation, Reserved, Share, Specification, Vessel, VesselError,
+};
 use shippy_vessel::repo::{MemoryVessels, VesselRepository};
 use tokio::time::Instant;
 
@@ -29,6 +31,8 @@ pub struct Fleet {
     pub store: MemoryVessels,
     down: AtomicBool,
     answers_lost: AtomicBool,
+    /// The most of a vessel not theirs one user may hold, as the vessel service is set.
+    pub share: Share,
 }
 
 impl Fleet {
@@ -88,11 +92,13 @@ impl Vessels for Fleet {
         &self,
         capacity: i32,
         max_weight: i32,
+        user_id: &str,
         _: Instant,
     ) -> Result<String, ConsignmentError> {
         self.up()?;
         let spec = Specification::parse(capacity, max_weight).unwrap();
-        match self.store.find_available(spec).await.unwrap() {
+        let holder = Holder::new(user_id, self.share);
+        match self.store.find_available(spec, &holder).await.unwrap() {
             Some(v) => Ok(v.id),
             None => Err(ConsignmentError::NoVessel(
                 VesselError::NoneAvailable(spec).to_string(),
@@ -109,7 +115,8 @@ impl Vessels for Fleet {
             room.weight,
             &room.user_id,
         )
-        .unwrap();
+        .unwrap()
+        .within(self.share);
         let event =
             vessel_events().outgoing("CapacityReserved", hold.reserved_message(), &room.user_id);
         let reserved = self.store.reserve(&hold, &event).await.unwrap();
@@ -123,7 +130,9 @@ impl Vessels for Fleet {
             Reserved::Made(r) | Reserved::AlreadyHeld(r) => Hold::Held {
                 vessel_id: r.vessel_id,
             },
-            Reserved::NoRoom(v) => Hold::NoRoom(VesselError::no_room(&v, &hold).to_string()),
+            Reserved::NoRoom(_) | Reserved::OverShare(..) => {
+                Hold::NoRoom(hold.answer(reserved).unwrap_err().to_string())
+            }
             Reserved::NoVessel => {
                 Hold::NoRoom(VesselError::UnknownVessel(hold.vessel_id).to_string())
             }

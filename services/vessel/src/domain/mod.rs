@@ -3,6 +3,7 @@
 //! the gRPC edge and the repository translate.
 
 mod reservation;
+mod share;
 
 use shippy_common::error::STORE_UNAVAILABLE;
 use shippy_common::paging::Query;
@@ -11,6 +12,7 @@ use shippy_common::{ErrorKind, FieldCode, FieldErrors, KindedError};
 pub use reservation::{
     Answer, Hold, Release, Released, Reservation, Reserved, containers, parse_id,
 };
+pub use share::{Holder, Share};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Vessel {
@@ -209,6 +211,14 @@ pub enum VesselError {
     DuplicateId(String),
     #[error("no available vessel has room for {} containers and {} kg", .0.capacity, .0.max_weight)]
     NoneAvailable(Specification),
+    /// None that the asker may hold that much more of: with those they do not own, they are
+    /// held to a share.
+    #[error(
+        "no available vessel has room for {} containers and {} kg that you may hold: on a vessel \
+         you do not own, one user may hold at most {percent}% (limits.vessel_share_percent)",
+        .spec.capacity, .spec.max_weight
+    )]
+    NoneWithinShare { spec: Specification, percent: u32 },
     #[error("no vessel has id {0}")]
     UnknownVessel(String),
     #[error(
@@ -221,6 +231,21 @@ pub enum VesselError {
         remaining_weight: i32,
         capacity: i32,
         weight: i32,
+    },
+    /// The consignment's owner would hold more of a vessel that is not theirs than one user
+    /// may.
+    #[error(
+        "vessel {vessel_id} is not yours: one user may hold at most {percent}% of it ({most_capacity} \
+         containers and {most_weight} kg; limits.vessel_share_percent), and you hold \
+         {held_capacity} containers and {held_weight} kg of it already"
+    )]
+    OverShare {
+        vessel_id: String,
+        percent: u32,
+        most_capacity: i32,
+        most_weight: i32,
+        held_capacity: i32,
+        held_weight: i32,
     },
     #[error("the reservation for consignment {0} was released; it cannot be held again")]
     ReservationReleased(String),
@@ -259,9 +284,12 @@ impl KindedError for VesselError {
             VesselError::Invalid(_) => ErrorKind::InvalidArgument,
             VesselError::DuplicateId(_) => ErrorKind::AlreadyExists,
             VesselError::NoneAvailable(_)
+            | VesselError::NoneWithinShare { .. }
             | VesselError::UnknownVessel(_)
             | VesselError::NoReservation(_) => ErrorKind::NotFound,
-            VesselError::NoRoom { .. } => ErrorKind::FailedPrecondition,
+            VesselError::NoRoom { .. } | VesselError::OverShare { .. } => {
+                ErrorKind::FailedPrecondition
+            }
             VesselError::ReservationReleased(_) => ErrorKind::Conflict,
             VesselError::ServicesOnly(_) => ErrorKind::PermissionDenied,
             VesselError::TooManyVessels(_) => ErrorKind::ResourceExhausted,
@@ -305,6 +333,8 @@ mod tests {
             VesselError::Store(_) => 8,
             VesselError::Internal(_) => 9,
             VesselError::TooManyVessels(_) => 10,
+            VesselError::OverShare { .. } => 11,
+            VesselError::NoneWithinShare { .. } => 12,
         }
     }
 
@@ -340,8 +370,26 @@ mod tests {
                 "decoding",
             ),
             (VesselError::TooManyVessels(100), ""),
+            (
+                VesselError::NoneWithinShare {
+                    spec: Specification {
+                        capacity: 1,
+                        max_weight: 1,
+                    },
+                    percent: 50,
+                },
+                "",
+            ),
+            (
+                Hold::parse("c2", &v.id, 1, 1, "bob")
+                    .unwrap()
+                    .within(Share::percent(50))
+                    .answer(Reserved::OverShare(v.clone(), (250, 10)))
+                    .unwrap_err(),
+                "",
+            ),
         ];
-        assert_every_variant_answered_by_the_table(&errors, variant, 11);
+        assert_every_variant_answered_by_the_table(&errors, variant, 13);
     }
 
     #[test]

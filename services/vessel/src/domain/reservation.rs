@@ -3,7 +3,7 @@
 
 use shippy_common::{FieldCode, FieldErrors};
 
-use super::{Vessel, VesselError};
+use super::{Holder, Share, Vessel, VesselError};
 
 /// Room to hold on one vessel for one consignment: a `Reserve` request, validated.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -12,8 +12,10 @@ pub struct Hold {
     pub vessel_id: String,
     pub capacity: i32,
     pub weight: i32,
-    /// The consignment's owner, for the activity log.
+    /// The consignment's owner, for the activity log and their share of the vessel.
     pub user_id: String,
+    /// The most of a vessel that is not theirs the owner may hold.
+    pub share: Share,
 }
 
 impl Hold {
@@ -37,7 +39,19 @@ impl Hold {
             capacity,
             weight,
             user_id: user_id.to_owned(),
+            share: Share::WHOLE,
         })
+    }
+
+    /// This hold, its owner held to `share` of a vessel that is not theirs.
+    pub fn within(mut self, share: Share) -> Self {
+        self.share = share;
+        self
+    }
+
+    /// Who takes the room, as the share rule sees them.
+    pub fn holder(&self) -> Holder {
+        Holder::new(&self.user_id, self.share)
     }
 
     /// The reservation this hold becomes once the store has made it.
@@ -125,6 +139,9 @@ pub enum Reserved {
     WasReleased(Reservation),
     /// The vessel lacks the room; how it stood when refused.
     NoRoom(Vessel),
+    /// The owner would hold more of the vessel than their share; what they held already
+    /// (containers, weight).
+    OverShare(Vessel, (i32, i32)),
     /// No vessel has that id.
     NoVessel,
 }
@@ -198,6 +215,16 @@ impl Hold {
             }),
             Reserved::WasReleased(r) => Err(VesselError::ReservationReleased(r.consignment_id)),
             Reserved::NoRoom(vessel) => Err(VesselError::no_room(&vessel, self)),
+            Reserved::OverShare(vessel, (held_capacity, held_weight)) => {
+                Err(VesselError::OverShare {
+                    vessel_id: vessel.id.clone(),
+                    percent: self.share.as_percent(),
+                    most_capacity: self.share.of(vessel.capacity),
+                    most_weight: self.share.of(vessel.max_weight),
+                    held_capacity,
+                    held_weight,
+                })
+            }
             Reserved::NoVessel => Err(VesselError::UnknownVessel(self.vessel_id.clone())),
         }
     }

@@ -8,7 +8,9 @@ use shippy_plugins::outbox::Outgoing;
 use shippy_plugins::outbox::contract::{outgoing, waiting};
 
 use super::{ReleaseEvent, RepoError, VesselRepository};
-use crate::domain::{Hold, Reservation, Reserved, Specification, Vessel, VesselFilter};
+use crate::domain::{
+    Hold, Holder, Reservation, Reserved, Share, Specification, Vessel, VesselFilter,
+};
 
 /// The event that goes with creating `id`.
 pub fn created(id: &str) -> Outgoing {
@@ -87,7 +89,12 @@ pub async fn the_smallest_available_vessel_that_fits_is_found(r: Arc<dyn VesselR
         .unwrap();
     let found = |c, w| {
         let r = Arc::clone(&r);
-        async move { r.find_available(spec(c, w)).await.unwrap().map(|v| v.id) }
+        async move {
+            r.find_available(spec(c, w), &Holder::default())
+                .await
+                .unwrap()
+                .map(|v| v.id)
+        }
     };
     assert_eq!(found(3, 55_000).await.as_deref(), Some("small"));
     assert_eq!(found(3, 61_000).await.as_deref(), Some("mid"));
@@ -259,7 +266,11 @@ pub async fn a_reservation_takes_room_and_full_vessels_are_not_offered(
         Reserved::Made(hold("c1", "small", 2, 4_000).held())
     );
     assert_eq!(room(&r, "small").await, (0, 6_000));
-    let next = r.find_available(spec(1, 1)).await.unwrap().unwrap();
+    let next = r
+        .find_available(spec(1, 1), &Holder::default())
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(next.id, "big", "a vessel with no room left is not offered");
     assert_eq!(
         r.reservation("c1").await.unwrap(),
@@ -419,6 +430,134 @@ pub async fn concurrent_reservations_never_take_more_than_the_vessel_has(
     assert_eq!(room(&r, "a").await, (0, 60_000 - ROOM * 1_000));
 }
 
+/// Alice's hold, held to half of a vessel she does not own.
+fn half_hold(consignment: &str, vessel: &str, capacity: i32, weight: i32) -> Hold {
+    hold(consignment, vessel, capacity, weight).within(Share::percent(50))
+}
+
+pub async fn a_holder_never_passes_their_share_of_a_vessel_they_do_not_own(
+    r: Arc<dyn VesselRepository>,
+) {
+    r.create(&vessel("a", 10, 10_000, true), &created("a"))
+        .await
+        .unwrap();
+    let made = r
+        .reserve(&half_hold("c1", "a", 4, 1_000), &reserved_event("c1"))
+        .await
+        .unwrap();
+    assert!(matches!(made, Reserved::Made(_)), "{made:?}");
+    // 4 + 2 > 5 containers: refused, saying what she holds, and nothing taken.
+    let refused = r
+        .reserve(&half_hold("c2", "a", 2, 1_000), &reserved_event("c2"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(&refused, Reserved::OverShare(v, (4, 1_000)) if v.id == "a"),
+        "{refused:?}"
+    );
+    assert_eq!(room(&r, "a").await, (6, 9_000));
+    assert_eq!(r.reservation("c2").await.unwrap(), None);
+    // Weight counts too: 1,000 + 4,001 kg > 5,000.
+    let heavy = r
+        .reserve(&half_hold("c3", "a", 1, 4_001), &reserved_event("c3"))
+        .await
+        .unwrap();
+    assert!(matches!(heavy, Reserved::OverShare(..)), "{heavy:?}");
+    // Within the share, and again once room she held is given back.
+    let fits = r
+        .reserve(&half_hold("c4", "a", 1, 1_000), &reserved_event("c4"))
+        .await
+        .unwrap();
+    assert!(matches!(fits, Reserved::Made(_)), "{fits:?}");
+    r.release("c1", released_event()).await.unwrap();
+    let after = r
+        .reserve(&half_hold("c2", "a", 4, 1_000), &reserved_event("c2"))
+        .await
+        .unwrap();
+    assert!(matches!(after, Reserved::Made(_)), "{after:?}");
+    // Another user's share is their own, and the owner may fill what is left.
+    let bob = Hold::parse("c5", "a", 1, 1_000, "bob")
+        .unwrap()
+        .within(Share::percent(50));
+    let bobs = r.reserve(&bob, &reserved_event("c5")).await.unwrap();
+    assert!(matches!(bobs, Reserved::Made(_)), "{bobs:?}");
+    // 7,000 kg is more than half the vessel's weight: the owner's is not capped.
+    let owners = Hold::parse("c6", "a", 4, 7_000, "owner")
+        .unwrap()
+        .within(Share::percent(50));
+    let owned = r.reserve(&owners, &reserved_event("c6")).await.unwrap();
+    assert!(matches!(owned, Reserved::Made(_)), "{owned:?}");
+    assert_eq!(room(&r, "a").await, (0, 0));
+}
+
+pub async fn the_search_passes_over_vessels_where_the_holder_has_their_share(
+    r: Arc<dyn VesselRepository>,
+) {
+    r.create(&vessel("small", 10, 10_000, true), &created("small"))
+        .await
+        .unwrap();
+    r.create(&vessel("big", 100, 100_000, true), &created("big"))
+        .await
+        .unwrap();
+    let alice = Holder::new("alice", Share::percent(50));
+    let found = |holder: Holder, c: i32| {
+        let r = Arc::clone(&r);
+        async move {
+            r.find_available(spec(c, 1_000), &holder)
+                .await
+                .unwrap()
+                .map(|v| v.id)
+        }
+    };
+    assert_eq!(found(alice.clone(), 5).await.as_deref(), Some("small"));
+    assert_eq!(
+        found(alice.clone(), 6).await.as_deref(),
+        Some("big"),
+        "6 of 10 is more than half"
+    );
+    r.reserve(&half_hold("c1", "small", 4, 1_000), &reserved_event("c1"))
+        .await
+        .unwrap();
+    assert_eq!(found(alice.clone(), 1).await.as_deref(), Some("small"));
+    assert_eq!(found(alice.clone(), 2).await.as_deref(), Some("big"));
+    let bob = Holder::new("bob", Share::percent(50));
+    assert_eq!(found(bob, 5).await.as_deref(), Some("small"));
+    let owner = Holder::new("owner", Share::percent(50));
+    assert_eq!(found(owner, 6).await.as_deref(), Some("small"));
+    assert_eq!(
+        found(alice, 51).await,
+        None,
+        "more than half of every vessel"
+    );
+}
+
+pub async fn concurrent_holds_of_one_user_never_pass_their_share(r: Arc<dyn VesselRepository>) {
+    const SHARE: i32 = 5;
+    r.create(&vessel("a", SHARE * 2, 60_000, true), &created("a"))
+        .await
+        .unwrap();
+    let tasks: Vec<_> = (0..SHARE * 4)
+        .map(|i| {
+            let r = Arc::clone(&r);
+            tokio::spawn(async move {
+                let id = format!("c{i}");
+                r.reserve(&half_hold(&id, "a", 1, 1_000), &reserved_event(&id))
+                    .await
+            })
+        })
+        .collect();
+    let mut made = 0;
+    for task in tasks {
+        match task.await.unwrap() {
+            Ok(Reserved::Made(_)) => made += 1,
+            Ok(Reserved::OverShare(..)) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert_eq!(made, SHARE);
+    assert_eq!(room(&r, "a").await, (SHARE, 60_000 - SHARE * 1_000));
+}
+
 #[macro_export]
 macro_rules! vessel_repo_contract {
     // Cases that need test servers (`shippy_plugins::test_servers::TestServer`s): each is
@@ -438,6 +577,9 @@ macro_rules! vessel_repo_contract {
             a_release_gives_room_back_once,
             a_release_that_comes_first_makes_the_late_reservation_impossible,
             concurrent_reservations_never_take_more_than_the_vessel_has,
+            a_holder_never_passes_their_share_of_a_vessel_they_do_not_own,
+            the_search_passes_over_vessels_where_the_holder_has_their_share,
+            concurrent_holds_of_one_user_never_pass_their_share,
         );
     };
     ($make:expr) => {

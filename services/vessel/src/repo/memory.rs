@@ -12,7 +12,7 @@ use shippy_plugins::outbox::{Outbox, Outgoing};
 
 use super::{ReleaseEvent, RepoError, VesselRepository};
 use crate::domain::{
-    Hold, Released, Reservation, Reserved, Specification, Vessel, VesselFilter, VesselKey,
+    Hold, Holder, Released, Reservation, Reserved, Specification, Vessel, VesselFilter, VesselKey,
 };
 use shippy_common::paging::PageRequest;
 
@@ -20,6 +20,29 @@ use shippy_common::paging::PageRequest;
 struct State {
     vessels: Vec<Vessel>,
     reservations: HashMap<String, Reservation>,
+    /// Whose each reservation is, by consignment id.
+    holders: HashMap<String, String>,
+}
+
+impl State {
+    /// What `user_id` holds on `vessel_id` now (containers, weight).
+    fn held_by(&self, user_id: &str, vessel_id: &str) -> (i32, i32) {
+        self.reservations
+            .values()
+            .filter(|r| r.held && r.vessel_id == vessel_id)
+            .filter(|r| {
+                self.holders
+                    .get(&r.consignment_id)
+                    .is_some_and(|u| u == user_id)
+            })
+            .fold((0, 0), |(c, w), r| (c + r.capacity, w + r.weight))
+    }
+
+    /// Whether `holder` may take `more` on `vessel` within their share.
+    fn within_share(&self, holder: &Holder, vessel: &Vessel, more: (i32, i32)) -> bool {
+        !holder.is_capped_on(vessel)
+            || holder.may_take(vessel, self.held_by(&holder.user_id, &vessel.id), more)
+    }
 }
 
 /// A [`VesselRepository`] in memory, with its outbox beside it.
@@ -65,12 +88,17 @@ impl VesselRepository for MemoryVessels {
         Ok(())
     }
 
-    async fn find_available(&self, spec: Specification) -> Result<Option<Vessel>, RepoError> {
+    async fn find_available(
+        &self,
+        spec: Specification,
+        holder: &Holder,
+    ) -> Result<Option<Vessel>, RepoError> {
         let state = self.state();
+        let more = (spec.capacity, spec.max_weight);
         Ok(state
             .vessels
             .iter()
-            .filter(|v| spec.fits(v))
+            .filter(|v| spec.fits(v) && state.within_share(holder, v, more))
             .min_by(|a, b| by_size(a, b))
             .cloned())
     }
@@ -84,6 +112,14 @@ impl VesselRepository for MemoryVessels {
                 Reserved::WasReleased(r.clone())
             });
         }
+        let Some(found) = state.vessels.iter().find(|v| v.id == hold.vessel_id) else {
+            return Ok(Reserved::NoVessel);
+        };
+        let holder = hold.holder();
+        if !state.within_share(&holder, found, (hold.capacity, hold.weight)) {
+            let held = state.held_by(&hold.user_id, &found.id);
+            return Ok(Reserved::OverShare(found.clone(), held));
+        }
         let Some(vessel) = state.vessels.iter_mut().find(|v| v.id == hold.vessel_id) else {
             return Ok(Reserved::NoVessel);
         };
@@ -95,6 +131,9 @@ impl VesselRepository for MemoryVessels {
         state
             .reservations
             .insert(made.consignment_id.clone(), made.clone());
+        state
+            .holders
+            .insert(made.consignment_id.clone(), hold.user_id.clone());
         self.outbox.push(event);
         Ok(Reserved::Made(made))
     }

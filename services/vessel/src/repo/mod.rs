@@ -19,8 +19,8 @@ pub use mongo::MongoVessels;
 pub use sqlite::SqliteVessels;
 
 use crate::domain::{
-    Hold, Released, Reservation, Reserved, Specification, Vessel, VesselError, VesselFilter,
-    VesselKey,
+    Hold, Holder, Released, Reservation, Reserved, Specification, Vessel, VesselError,
+    VesselFilter, VesselKey,
 };
 
 /// The event that goes with giving back a reservation, made once the store knows what was
@@ -71,13 +71,20 @@ pub trait VesselRepository: Send + Sync + 'static {
         most_owned: u64,
     ) -> Result<(), RepoError>;
     /// The smallest available vessel with room left for `spec` (by capacity, then max
-    /// weight, then id).
-    async fn find_available(&self, spec: Specification) -> Result<Option<Vessel>, RepoError>;
+    /// weight, then id) that `holder` may take it on without passing their share.
+    async fn find_available(
+        &self,
+        spec: Specification,
+        holder: &Holder,
+    ) -> Result<Option<Vessel>, RepoError>;
     /// Holds room on `hold.vessel_id` for `hold.consignment_id` and enqueues `event`, in one
     /// transaction whose guard is one conditional write ("take this much if at least this
     /// much is left"), never a read-then-write: no interleaving of callers on any number of
     /// instances takes more than the vessel has. A consignment holds room once: asking again
-    /// answers what it holds (or that it was released) and enqueues nothing.
+    /// answers what it holds (or that it was released) and enqueues nothing. The hold's owner
+    /// keeps to their share of a vessel that is not theirs ([`Reserved::OverShare`]): what
+    /// they hold is counted in the same transaction, which writes the vessel's row, so two
+    /// holds of theirs on one vessel never both pass on what they held before.
     async fn reserve(&self, hold: &Hold, event: &Outgoing) -> Result<Reserved, RepoError>;
     /// Gives back what `consignment_id` holds and enqueues `event`'s event, in one
     /// transaction. Idempotent; with nothing held, it leaves a released reservation behind so

@@ -14,7 +14,8 @@ use shippy_plugins::store::mongo::{TRANSACTION_TRIES, after_key, is_duplicate_ke
 
 use super::{ReleaseEvent, RepoError, VesselRepository};
 use crate::domain::{
-    Hold, Released, Reservation, Reserved, Specification, Vessel, VesselFilter, VesselKey,
+    Hold, Holder, Released, Reservation, Reserved, Share, Specification, Vessel, VesselFilter,
+    VesselKey,
 };
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -57,6 +58,10 @@ struct ReservationDoc {
     capacity: i32,
     weight: i32,
     held: bool,
+    /// Whose it is, for their share of the vessel; absent on reservations from before
+    /// shares (which count against no one's).
+    #[serde(default)]
+    user_id: String,
 }
 
 impl From<ReservationDoc> for Reservation {
@@ -71,17 +76,28 @@ impl From<ReservationDoc> for Reservation {
     }
 }
 
-impl From<&Reservation> for ReservationDoc {
-    fn from(r: &Reservation) -> Self {
+impl ReservationDoc {
+    /// `r`, held by `user_id` (empty for a release that came first).
+    fn new(r: &Reservation, user_id: &str) -> Self {
         ReservationDoc {
             consignment_id: r.consignment_id.clone(),
             vessel_id: r.vessel_id.clone(),
             capacity: r.capacity,
             weight: r.weight,
             held: r.held,
+            user_id: user_id.to_owned(),
         }
     }
 }
+
+/// The filter of what `user_id` holds on `vessel_id` now.
+fn held_by(user_id: &str, vessel_id: &str) -> mongodb::bson::Document {
+    doc! { "vessel_id": vessel_id, "user_id": user_id, "held": true }
+}
+
+/// How many vessels the lookup for a holder held to a share passes over, at most, before it
+/// says none has room for them.
+const SHARE_CANDIDATES: usize = 64;
 
 /// A [`VesselRepository`] on MongoDB.
 #[derive(Clone, Debug)]
@@ -120,9 +136,16 @@ impl MongoVessels {
         let outbox = MongoOutbox::open(db, "vessels_outbox")
             .await
             .map_err(|e| RepoError::Unavailable(e.to_string()))?;
+        let reservations = db.collection::<ReservationDoc>("reservations");
+        // What one user holds on one vessel, for their share.
+        let holders = doc! { "vessel_id": 1, "user_id": 1, "held": 1 };
+        reservations
+            .create_index(IndexModel::builder().keys(holders).build())
+            .await
+            .map_err(unavailable)?;
         let repo = Self {
             vessels,
-            reservations: db.collection("reservations"),
+            reservations,
             outbox,
         };
         repo.migrate().await?;
@@ -151,6 +174,42 @@ impl MongoVessels {
                 .map_err(unavailable)?;
         }
         Ok(())
+    }
+
+    /// What `user_id` holds on `vessel_id` (containers, weight), read in `session` if given.
+    async fn held(
+        &self,
+        session: Option<&mut ClientSession>,
+        user_id: &str,
+        vessel_id: &str,
+    ) -> mongodb::error::Result<(i32, i32)> {
+        let mut sum = (0i32, 0i32);
+        let mut add = |r: ReservationDoc| {
+            sum = (
+                sum.0.saturating_add(r.capacity),
+                sum.1.saturating_add(r.weight),
+            );
+        };
+        let filter = held_by(user_id, vessel_id);
+        match session {
+            Some(session) => {
+                let mut cursor = self
+                    .reservations
+                    .find(filter)
+                    .session(&mut *session)
+                    .await?;
+                while cursor.advance(&mut *session).await? {
+                    add(cursor.deserialize_current()?);
+                }
+            }
+            None => {
+                let mut cursor = self.reservations.find(filter).await?;
+                while cursor.advance().await? {
+                    add(cursor.deserialize_current()?);
+                }
+            }
+        }
+        Ok(sum)
     }
 
     async fn reservation_in(
@@ -184,6 +243,29 @@ impl MongoVessels {
                 Reserved::WasReleased(r)
             });
         }
+        // The share: counted in this transaction, which then writes the vessel's document,
+        // so a concurrent hold of the same user's on it conflicts and retries on the new count.
+        let holder = hold.holder();
+        if holder.share != Share::WHOLE && !holder.user_id.is_empty() {
+            let found = self
+                .vessels
+                .find_one(doc! { "_id": &hold.vessel_id })
+                .session(&mut session)
+                .await?;
+            let Some(vessel) = found.map(Vessel::from) else {
+                session.abort_transaction().await?;
+                return Ok(Reserved::NoVessel);
+            };
+            if holder.is_capped_on(&vessel) {
+                let held = self
+                    .held(Some(&mut session), &holder.user_id, &vessel.id)
+                    .await?;
+                if !holder.may_take(&vessel, held, (hold.capacity, hold.weight)) {
+                    session.abort_transaction().await?;
+                    return Ok(Reserved::OverShare(vessel, held));
+                }
+            }
+        }
         // The guard: one conditional write takes the room only if it is there.
         let room = doc! {
             "_id": &hold.vessel_id,
@@ -208,7 +290,7 @@ impl MongoVessels {
         }
         let made = hold.held();
         self.reservations
-            .insert_one(ReservationDoc::from(&made))
+            .insert_one(ReservationDoc::new(&made, &hold.user_id))
             .session(&mut session)
             .await?;
         self.outbox.enqueue_in(&mut session, event).await?;
@@ -228,7 +310,7 @@ impl MongoVessels {
             None => {
                 let tombstone = Reservation::released_unheld(consignment_id);
                 self.reservations
-                    .insert_one(ReservationDoc::from(&tombstone))
+                    .insert_one(ReservationDoc::new(&tombstone, ""))
                     .session(&mut session)
                     .await?;
                 Released {
@@ -324,9 +406,14 @@ impl VesselRepository for MongoVessels {
         Ok(())
     }
 
-    async fn find_available(&self, spec: Specification) -> Result<Option<Vessel>, RepoError> {
+    async fn find_available(
+        &self,
+        spec: Specification,
+        holder: &Holder,
+    ) -> Result<Option<Vessel>, RepoError> {
         // From the first vessel big enough (a smaller one can never have the room left),
-        // smallest first along `by_size`, to the first with the room left.
+        // smallest first along `by_size`, to the first with the room left (and, for a holder
+        // held to a share, the first of those on which they may hold that much more).
         let filter = doc! {
             "available": true,
             "capacity": { "$gte": spec.capacity },
@@ -334,18 +421,33 @@ impl VesselRepository for MongoVessels {
             "remaining_capacity": { "$gte": spec.capacity },
             "remaining_weight": { "$gte": spec.max_weight },
         };
+        let shared = holder.share != Share::WHOLE && !holder.user_id.is_empty();
+        let most = if shared { SHARE_CANDIDATES } else { 1 };
         let mut cursor = self
             .vessels
             .find(filter)
             .sort(smallest_first())
             .hint(mongodb::options::Hint::Keys(by_size()))
-            .limit(1)
+            .limit(i64::try_from(most).unwrap_or(1))
             .await
             .map_err(unavailable)?;
-        if cursor.advance().await.map_err(unavailable)? {
-            return Ok(Some(
-                cursor.deserialize_current().map_err(unavailable)?.into(),
+        let mut candidates = Vec::new();
+        while cursor.advance().await.map_err(unavailable)? {
+            candidates.push(Vessel::from(
+                cursor.deserialize_current().map_err(unavailable)?,
             ));
+        }
+        for vessel in candidates {
+            if !holder.is_capped_on(&vessel) {
+                return Ok(Some(vessel));
+            }
+            let held = self
+                .held(None, &holder.user_id, &vessel.id)
+                .await
+                .map_err(unavailable)?;
+            if holder.may_take(&vessel, held, (spec.capacity, spec.max_weight)) {
+                return Ok(Some(vessel));
+            }
         }
         Ok(None)
     }

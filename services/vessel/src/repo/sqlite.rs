@@ -11,7 +11,8 @@ use shippy_plugins::store::{SqliteDb, StoreError, migrate_if_missing};
 
 use super::{ReleaseEvent, RepoError, VesselRepository};
 use crate::domain::{
-    Hold, Released, Reservation, Reserved, Specification, Vessel, VesselFilter, VesselKey,
+    Hold, Holder, Released, Reservation, Reserved, Share, Specification, Vessel, VesselFilter,
+    VesselKey,
 };
 use shippy_common::paging::PageRequest;
 
@@ -36,8 +37,11 @@ CREATE TABLE IF NOT EXISTS reservations (
     vessel_id      TEXT NOT NULL,
     capacity       INTEGER NOT NULL,
     weight         INTEGER NOT NULL,
-    held           INTEGER NOT NULL
-);";
+    held           INTEGER NOT NULL,
+    user_id        TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS reservations_by_holder ON reservations (vessel_id, user_id)
+    WHERE held = 1;";
 
 const COLUMNS: &str =
     "id, capacity, max_weight, name, available, owner_id, remaining_capacity, remaining_weight";
@@ -47,6 +51,20 @@ const FIND: &str = "FROM vessels WHERE available = 1
     AND capacity >= ?1 AND max_weight >= ?2
     AND remaining_capacity >= ?1 AND remaining_weight >= ?2
     ORDER BY capacity, max_weight, id LIMIT 1";
+/// The lookup for a holder held to a share (?3 the user, ?4 the percentage): as [`FIND`],
+/// passing over vessels not theirs on which they would hold more than the share.
+const FIND_WITHIN_SHARE: &str = "FROM vessels v WHERE available = 1
+    AND capacity >= ?1 AND max_weight >= ?2
+    AND remaining_capacity >= ?1 AND remaining_weight >= ?2
+    AND (owner_id = ?3 OR (
+        (SELECT coalesce(sum(r.capacity), 0) FROM reservations r
+          WHERE r.vessel_id = v.id AND r.user_id = ?3 AND r.held = 1) + ?1 <= capacity * ?4 / 100
+        AND (SELECT coalesce(sum(r.weight), 0) FROM reservations r
+          WHERE r.vessel_id = v.id AND r.user_id = ?3 AND r.held = 1) + ?2 <= max_weight * ?4 / 100))
+    ORDER BY capacity, max_weight, id LIMIT 1";
+/// What one user holds on one vessel now: containers, weight.
+const HELD_BY: &str = "SELECT coalesce(sum(capacity), 0), coalesce(sum(weight), 0)
+    FROM reservations WHERE vessel_id = ?1 AND user_id = ?2 AND held = 1";
 
 /// A [`VesselRepository`] on a SQLite file.
 #[derive(Clone, Debug)]
@@ -71,6 +89,11 @@ pub fn migrate(path: &Path) -> rusqlite::Result<()> {
          DROP INDEX IF EXISTS vessels_by_spec;";
     if migrate_if_missing(path, "vessels", "remaining_capacity", migration)? {
         tracing::info!("vessel store migrated: every vessel's room is now counted");
+    }
+    // Reservations from before shares name no holder: they count against no one's share.
+    let holders = "ALTER TABLE reservations ADD COLUMN user_id TEXT NOT NULL DEFAULT '';";
+    if migrate_if_missing(path, "reservations", "user_id", holders)? {
+        tracing::info!("vessel store migrated: reservations name their holder");
     }
     Ok(())
 }
@@ -110,17 +133,23 @@ fn reservation_in(
     .optional()
 }
 
-fn insert_reservation(tx: &Transaction<'_>, r: &Reservation) -> rusqlite::Result<()> {
+/// Stores `r`, held by `user_id` (empty for a release that came first).
+fn insert_reservation(
+    tx: &Transaction<'_>,
+    r: &Reservation,
+    user_id: &str,
+) -> rusqlite::Result<()> {
     tx.prepare_cached(
-        "INSERT INTO reservations (consignment_id, vessel_id, capacity, weight, held)
-         VALUES (?1, ?2, ?3, ?4, ?5)",
+        "INSERT INTO reservations (consignment_id, vessel_id, capacity, weight, held, user_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?
     .execute(params![
         r.consignment_id,
         r.vessel_id,
         r.capacity,
         r.weight,
-        r.held
+        r.held,
+        user_id
     ])?;
     Ok(())
 }
@@ -179,11 +208,32 @@ impl VesselRepository for SqliteVessels {
     /// Walks `vessels_by_size` from the first vessel big enough (one with less capacity or
     /// weight in all can never have the room left), smallest first, to the first with the
     /// room left: a few rows in a fleet of any size unless nearly every big vessel is full.
-    async fn find_available(&self, spec: Specification) -> Result<Option<Vessel>, RepoError> {
+    /// Held to a share, each candidate not the holder's also sums what they hold on it (an
+    /// index lookup, `reservations_by_holder`).
+    async fn find_available(
+        &self,
+        spec: Specification,
+        holder: &Holder,
+    ) -> Result<Option<Vessel>, RepoError> {
+        let holder = holder.clone();
         self.db
             .read(move |c| {
-                c.prepare_cached(&format!("SELECT {COLUMNS} {FIND}"))?
-                    .query_row(params![spec.capacity, spec.max_weight], from_row)
+                if holder.user_id.is_empty() || holder.share == Share::WHOLE {
+                    return c
+                        .prepare_cached(&format!("SELECT {COLUMNS} {FIND}"))?
+                        .query_row(params![spec.capacity, spec.max_weight], from_row)
+                        .optional();
+                }
+                c.prepare_cached(&format!("SELECT {COLUMNS} {FIND_WITHIN_SHARE}"))?
+                    .query_row(
+                        params![
+                            spec.capacity,
+                            spec.max_weight,
+                            holder.user_id,
+                            holder.share.as_percent()
+                        ],
+                        from_row,
+                    )
                     .optional()
             })
             .await
@@ -236,6 +286,31 @@ impl VesselRepository for SqliteVessels {
                         Reserved::WasReleased(r)
                     });
                 }
+                // The share: counted in this write transaction, so no other hold of the same
+                // user's can pass on the same count.
+                let holder = hold.holder();
+                if holder.share != Share::WHOLE && !holder.user_id.is_empty() {
+                    let vessel = tx
+                        .query_row(
+                            &format!("SELECT {COLUMNS} FROM vessels WHERE id = ?1"),
+                            [&hold.vessel_id],
+                            from_row,
+                        )
+                        .optional()?;
+                    let Some(vessel) = vessel else {
+                        return Ok(Reserved::NoVessel);
+                    };
+                    if holder.is_capped_on(&vessel) {
+                        let held = tx
+                            .prepare_cached(HELD_BY)?
+                            .query_row(params![vessel.id, holder.user_id], |r| {
+                                Ok((r.get(0)?, r.get(1)?))
+                            })?;
+                        if !holder.may_take(&vessel, held, (hold.capacity, hold.weight)) {
+                            return Ok(Reserved::OverShare(vessel, held));
+                        }
+                    }
+                }
                 // The guard: one conditional write takes the room only if it is there.
                 let taken = tx
                     .prepare_cached(
@@ -256,7 +331,7 @@ impl VesselRepository for SqliteVessels {
                     return Ok(vessel.map_or(Reserved::NoVessel, Reserved::NoRoom));
                 }
                 let made = hold.held();
-                insert_reservation(tx, &made)?;
+                insert_reservation(tx, &made, &hold.user_id)?;
                 outbox::sqlite::enqueue(tx, &event)?;
                 Ok(Reserved::Made(made))
             })
@@ -275,7 +350,7 @@ impl VesselRepository for SqliteVessels {
                 let released = match reservation_in(tx, &id)? {
                     None => {
                         let tombstone = Reservation::released_unheld(&id);
-                        insert_reservation(tx, &tombstone)?;
+                        insert_reservation(tx, &tombstone, "")?;
                         Released {
                             reservation: tombstone,
                             changed: false,
