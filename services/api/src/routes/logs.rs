@@ -83,8 +83,11 @@ pub struct EventList {
     next_page_token: String,
 }
 
+/// List your events.
+///
 /// Your events, newest first, a page at a time.
-#[utoipa::path(get, path = "/api/v1/logs", tag = "logs", params(Filter, PageParams),
+#[utoipa::path(get, path = "/api/v1/logs", tag = "logs", operation_id = "listEvents",
+    params(Filter, PageParams),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A page of your events", body = EventList),
@@ -126,10 +129,13 @@ pub struct WatchFilter {
     origin: String,
 }
 
+/// Stream your new events.
+///
 /// Your new events as they are recorded, as Server-Sent Events: one `log` event each, its
 /// data an `Event` in JSON. Send the token in the `Authorization` header (read the stream
 /// with `fetch`; `EventSource` cannot send headers).
-#[utoipa::path(get, path = "/api/v1/logs/stream", tag = "logs", params(WatchFilter),
+#[utoipa::path(get, path = "/api/v1/logs/stream", tag = "logs", operation_id = "streamEvents",
+    params(WatchFilter),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A stream of `log` events", content_type = "text/event-stream", body = Event),

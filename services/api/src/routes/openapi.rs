@@ -11,7 +11,19 @@ use crate::error::ErrorBody;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "shippy", description = "Book consignments onto vessels. Errors are always `{\"error\": {\"code\", \"message\"}}`."),
+    info(title = "shippy", description = "Book consignments onto vessels. Errors are always `{\"error\": {\"code\", \"message\"}}`.",
+        contact(name = "shippy's maintainers: open an issue (SECURITY.md)"),
+        license(name = "MIT", identifier = "MIT")),
+    // Relative: the gateway that serves this document, wherever it listens.
+    servers((url = "/", description = "The gateway serving this document")),
+    tags(
+        (name = "users", description = "Sign up, and your own details"),
+        (name = "auth", description = "Tokens: log in, log out, check one, and the keys that sign them"),
+        (name = "vessels", description = "The vessels consignments are booked onto"),
+        (name = "consignments", description = "Book, list and cancel your consignments"),
+        (name = "logs", description = "Your activity log: a page at a time, or live"),
+        (name = "health", description = "Liveness and readiness probes"),
+    ),
     components(schemas(ErrorBody)),
     modifiers(&BearerAuth),
 )]

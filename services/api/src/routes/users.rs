@@ -125,7 +125,11 @@ impl From<pb::Token> for Token {
 }
 
 /// Sign up.
-#[utoipa::path(post, path = "/api/v1/users", tag = "users", request_body = SignUp,
+///
+/// Creates an account for an email that has none and answers the new user. The password is
+/// stored hashed and never answered; log in for a token.
+#[utoipa::path(post, path = "/api/v1/users", tag = "users", operation_id = "signUp",
+    request_body = SignUp, security(),
     responses(
         (status = 201, description = "Signed up", body = UserEnvelope),
         (status = 400, description = "Fields are invalid: `fields` names every one", body = ErrorBody),
@@ -153,8 +157,12 @@ pub async fn sign_up(
     ))
 }
 
-/// Log in: a token for the email and password.
-#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", request_body = LogIn,
+/// Log in.
+///
+/// A token for the email and password, to send as `Authorization: Bearer <token>`. Failed
+/// log-ins are throttled per account and per address.
+#[utoipa::path(post, path = "/api/v1/auth/login", tag = "auth", operation_id = "logIn",
+    request_body = LogIn, security(),
     responses(
         (status = 200, description = "Logged in", body = Token),
         (status = 400, description = "Not a JSON body with these fields", body = ErrorBody),
@@ -175,10 +183,13 @@ pub async fn log_in(
     Ok(Json(token.into()))
 }
 
-/// Log out: the token the call carries is revoked, and every service refuses it within
-/// about a second. Logging out a token that is already revoked or expired answers the
-/// same; one that is not a valid token at all is 401.
-#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", security(("bearer" = [])),
+/// Log out.
+///
+/// The token the call carries is revoked, and every service refuses it within about a
+/// second. Logging out a token that is already revoked or expired answers the same; one that
+/// is not a valid token at all is 401.
+#[utoipa::path(post, path = "/api/v1/auth/logout", tag = "auth", operation_id = "logOut",
+    security(("bearer" = [])),
     responses(
         (status = 204, description = "Logged out: the token no longer works anywhere"),
         (status = 401, description = "No token, or not a valid one", body = ErrorBody),
@@ -206,8 +217,12 @@ fn is_spent(message: &str) -> bool {
         .any(|e| message == e.to_string())
 }
 
-/// Check a token's signature, expiry, issuer and audience.
-#[utoipa::path(post, path = "/api/v1/auth/validate", tag = "auth", request_body = Validate,
+/// Check a token.
+///
+/// Checks a token's signature, expiry, issuer and audience; when it is not valid, the
+/// message says why.
+#[utoipa::path(post, path = "/api/v1/auth/validate", tag = "auth", operation_id = "validateToken",
+    request_body = Validate, security(),
     responses(
         (status = 200, description = "The token is valid", body = Validity),
         (status = 400, description = "Not a JSON body with a token", body = ErrorBody),
@@ -232,8 +247,11 @@ pub async fn validate(
     ))
 }
 
+/// Your own details.
+///
 /// The signed-in user's own details. Other users' are private: there is no list of users.
-#[utoipa::path(get, path = "/api/v1/users/me", tag = "users", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/v1/users/me", tag = "users", operation_id = "getMe",
+    security(("bearer" = [])),
     responses(
         (status = 200, description = "The user the token belongs to", body = UserEnvelope),
         (status = 401, description = "No valid token", body = ErrorBody),
@@ -250,10 +268,13 @@ pub async fn me(
     }))
 }
 
+/// The keys that sign tokens.
+///
 /// The public keys that sign users' tokens, as a JWKS document (RFC 7517; Ed25519 keys as
 /// RFC 8037's `OKP`), current first, then the previous one after a rotation: a program can
 /// check a shippy token itself, picking the key by the token's `kid`.
-#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "auth",
+#[utoipa::path(get, path = "/.well-known/jwks.json", tag = "auth", operation_id = "getJwks",
+    security(),
     responses((status = 200, description = "`{\"keys\": [...]}`: the keys that sign users' tokens", body = Object)))]
 pub async fn jwks(State(jwks): State<crate::state::Jwks>) -> Json<serde_json::Value> {
     Json(jwks.document())
