@@ -1,5 +1,6 @@
 //! The admin port of every process: Prometheus text at `/metrics`, from the `metrics`
-//! facade the code records into. Its address is registered with the instance (metadata key
+//! facade the code records into (each metric with its HELP text: [`crate::meters::describe`]),
+//! then the process collector's standard metrics ([`crate::process`]). Its address is registered with the instance (metadata key
 //! `metrics`), so a scraper finds every instance the way clients do.
 
 use std::net::SocketAddr;
@@ -22,11 +23,13 @@ pub fn install() -> PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
     HANDLE
         .get_or_init(|| {
-            PrometheusBuilder::new()
+            let handle = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Suffix("_seconds".into()), BUCKETS)
                 .expect("buckets are not empty")
                 .install_recorder()
-                .expect("no other metrics recorder in this process")
+                .expect("no other metrics recorder in this process");
+            crate::meters::describe();
+            handle
         })
         .clone()
 }
@@ -42,10 +45,9 @@ pub async fn serve(listen: SocketAddr) -> anyhow::Result<SocketAddr> {
             let handle = handle.clone();
             async move {
                 handle.run_upkeep();
-                (
-                    [(CONTENT_TYPE, "text/plain; version=0.0.4")],
-                    handle.render(),
-                )
+                let mut text = handle.render();
+                text.push_str(&crate::process::render());
+                ([(CONTENT_TYPE, "text/plain; version=0.0.4")], text)
             }
         }),
     );

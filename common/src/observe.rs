@@ -22,6 +22,15 @@ pub fn log_millis(elapsed: std::time::Duration) -> f64 {
     elapsed.as_micros() as f64 / 1000.0
 }
 
+/// The address and port this server took `request` on (`server.address`, `server.port`).
+fn local<B>(request: &http::Request<B>) -> (Option<String>, Option<u16>) {
+    let local = request
+        .extensions()
+        .get::<tonic::transport::server::TcpConnectInfo>()
+        .and_then(tonic::transport::server::TcpConnectInfo::local_addr);
+    (local.map(|a| a.ip().to_string()), local.map(|a| a.port()))
+}
+
 /// Adds [`GrpcRequests`] around a tonic server.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct GrpcRequestsLayer;
@@ -40,16 +49,7 @@ pub struct GrpcRequests<S> {
     inner: S,
 }
 
-/// The gRPC status of an answer: from its headers when the answer is only an error (a
-/// trailers-only response), else OK (a failing stream reports in trailers; not seen here).
-fn status_code<B>(response: &http::Response<B>) -> i32 {
-    response
-        .headers()
-        .get("grpc-status")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
-}
+use crate::grpc::status_code;
 
 impl<S, B, RB> tower::Service<http::Request<B>> for GrpcRequests<S>
 where
@@ -74,6 +74,8 @@ where
             .to_owned();
         let health = method.starts_with("/grpc.health.");
         let span = telemetry::request_span(request.headers(), || {
+            let (service, name) = crate::grpc::rpc_names(&method);
+            let (address, port) = local(&request);
             tracing::info_span!(
                 target: telemetry::REQUEST_SPANS,
                 "grpc",
@@ -81,8 +83,11 @@ where
                 otel.kind = "server",
                 otel.status_code = Empty,
                 rpc.system = "grpc",
-                rpc.method = %method,
+                rpc.service = %service,
+                rpc.method = %name,
                 rpc.grpc.status_code = Empty,
+                server.address = address.as_deref(),
+                server.port = port,
                 user.id = Empty,
             )
         });
@@ -100,7 +105,9 @@ where
                     span.record("otel.status_code", "ERROR");
                 }
                 let elapsed = started.elapsed();
-                crate::meters::finished(&method, i64::from(code), elapsed.as_secs_f64());
+                crate::meters::finished(&method, i64::from(code), elapsed.as_secs_f64(), || {
+                    crate::meters::rpc_duration(&method, i64::from(code))
+                });
                 let duration_ms = log_millis(elapsed);
                 let trace_id = telemetry::trace_id();
                 if health {

@@ -7,15 +7,15 @@
 
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use opentelemetry::propagation::{Extractor, Injector};
 use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
-use opentelemetry::{Context, global};
+use opentelemetry::{Context, KeyValue, global};
 use opentelemetry_otlp::WithExportConfig;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::SdkTracerProvider;
+use shippy_plugins::spans;
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::filter::filter_fn;
@@ -42,6 +42,18 @@ impl Drop for Telemetry {
     }
 }
 
+/// What every span of this process names as its source: the service, its version and this
+/// process (a fresh id per start, as the conventions ask of `service.instance.id`).
+fn resource(service: &'static str) -> Resource {
+    Resource::builder()
+        .with_service_name(service)
+        .with_attributes([
+            KeyValue::new("service.version", env!("CARGO_PKG_VERSION")),
+            KeyValue::new("service.instance.id", uuid::Uuid::new_v4().to_string()),
+        ])
+        .build()
+}
+
 /// A tracer provider that batches spans to the collector at `endpoint`, or none (said on
 /// stderr) when the exporter cannot be built.
 fn exporter(endpoint: &str, service: &'static str) -> Option<SdkTracerProvider> {
@@ -55,7 +67,7 @@ fn exporter(endpoint: &str, service: &'static str) -> Option<SdkTracerProvider> 
     Some(
         SdkTracerProvider::builder()
             .with_batch_exporter(exporter)
-            .with_resource(Resource::builder().with_service_name(service).build())
+            .with_resource(resource(service))
             .build(),
     )
 }
@@ -65,17 +77,14 @@ fn exporter(endpoint: &str, service: &'static str) -> Option<SdkTracerProvider> 
 /// log line already says what they hold (method, status, trace id, request id). Formatting
 /// their fields at every request and in front of every line was a tenth of a busy
 /// service's CPU (docs/performance.md).
-pub const REQUEST_SPANS: &str = "shippy::request";
-
-/// Whether spans go to a collector: see [`exporting`].
-static EXPORTING: AtomicBool = AtomicBool::new(false);
+pub const REQUEST_SPANS: &str = spans::TARGET;
 
 /// Whether this process exports spans (`telemetry.otlp_endpoint` is set and its exporter
 /// was built). When it does not, nothing reads the per-request spans (the log lines leave
 /// them out), so the request layers make none: they were a sixth of vessel-service's CPU
 /// per call under the hop (docs/performance.md).
-fn exporting() -> bool {
-    EXPORTING.load(Ordering::Relaxed)
+pub fn exporting() -> bool {
+    spans::exporting()
 }
 
 /// The span `make` builds, continuing the trace `parent` gives, when this process exports
@@ -103,14 +112,20 @@ pub fn request_span(
 }
 
 /// The span of handling one consumed event, made by `make` and continuing the trace of the
-/// write that published it (its broker `headers`), when this process exports spans; else
+/// send that published it (its broker `headers`; linked to it too, see
+/// [`spans::continue_from`]), when this process exports spans; else
 /// none, for the same reason as [`request_span`]: the log service made one per event it
 /// stored, a tenth of its CPU under bookings, with nothing to read them.
 pub fn event_span(
     headers: &BTreeMap<String, String>,
     make: impl FnOnce() -> tracing::Span,
 ) -> tracing::Span {
-    exported_span(make, || extract_map(headers))
+    if !exporting() {
+        return tracing::Span::none();
+    }
+    let span = make();
+    spans::continue_from(&span, headers);
+    span
 }
 
 /// What the log lines see: every event and every span but the per-request ones.
@@ -147,7 +162,7 @@ pub fn init(config: &TelemetryConfig, service: &'static str) -> Telemetry {
         LogFormat::Text => registry.with(fmt.with_filter(lines_see)).try_init(),
     };
     if installed.is_ok() {
-        EXPORTING.store(exports, Ordering::Relaxed);
+        spans::set_exporting(exports);
     }
     Telemetry { provider, logs }
 }
@@ -192,26 +207,6 @@ impl Extractor for HeaderExtractor<'_> {
     }
 }
 
-struct MapCarrier<'a>(&'a mut BTreeMap<String, String>);
-
-impl Injector for MapCarrier<'_> {
-    fn set(&mut self, key: &str, value: String) {
-        self.0.insert(key.to_owned(), value);
-    }
-}
-
-struct MapReader<'a>(&'a BTreeMap<String, String>);
-
-impl Extractor for MapReader<'_> {
-    fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).map(String::as_str)
-    }
-
-    fn keys(&self) -> Vec<&str> {
-        self.0.keys().map(String::as_str).collect()
-    }
-}
-
 /// Puts the current span's context on outgoing HTTP/gRPC headers.
 pub fn inject_headers(headers: &mut http::HeaderMap) {
     let context = tracing::Span::current().context();
@@ -225,13 +220,12 @@ pub fn extract_headers(headers: &http::HeaderMap) -> Context {
 
 /// Puts the current span's context into a broker message's headers.
 pub fn inject_map(headers: &mut BTreeMap<String, String>) {
-    let context = tracing::Span::current().context();
-    global::get_text_map_propagator(|p| p.inject_context(&context, &mut MapCarrier(headers)));
+    spans::inject(&tracing::Span::current().context(), headers);
 }
 
 /// The context a broker message carries.
 pub fn extract_map(headers: &BTreeMap<String, String>) -> Context {
-    global::get_text_map_propagator(|p| p.extract(&MapReader(headers)))
+    spans::extract(headers)
 }
 
 /// Makes `span` a child of the context its caller sent (no-op when none was sent).

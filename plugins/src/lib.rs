@@ -6,6 +6,7 @@
 //! - [`store`]: the SQLite and MongoDB plumbing the services' repositories are built on.
 //! - [`outbox`]: events stored with their writes and relayed to the broker afterwards.
 //! - [`flags`]: fault flags, read from a flagd file and followed as it changes.
+//! - [`spans`]: the PRODUCER and CONSUMER spans of messages, as OpenTelemetry names them.
 //! - [`task`]: background tasks that stop when their handle is dropped.
 //! - [`test_servers`]: which wire-protocol test servers are running, for tests that need one.
 
@@ -13,6 +14,7 @@ pub mod broker;
 pub mod flags;
 pub mod outbox;
 pub mod registry;
+pub mod spans;
 pub mod store;
 pub mod task;
 pub mod test_servers;

@@ -107,6 +107,10 @@ impl Switchable {
 
 #[async_trait]
 impl Broker for Switchable {
+    fn system(&self) -> &'static str {
+        self.inner.system()
+    }
+
     async fn publish(&self, topic: &str, message: Message) -> Result<(), BrokerError> {
         if self.down.load(Ordering::SeqCst) {
             return Err(BrokerError::Unavailable("switched off".into()));

@@ -3,6 +3,7 @@
 //! and helpers to drive them through the CLIs and REST.
 
 pub mod browser;
+pub mod conventions;
 pub mod otlp;
 pub mod prometheus;
 pub mod servers;

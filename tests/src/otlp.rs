@@ -1,5 +1,5 @@
 //! An OTLP/HTTP trace collector for tests: it records every span the services export, with
-//! its service, ids, parent and attributes.
+//! its service and resource, ids, parent, kind, links and attributes.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -21,6 +21,13 @@ pub struct Span {
     pub trace_id: String,
     pub span_id: String,
     pub parent: String,
+    /// Its kind, as OpenTelemetry names them: `server`, `client`, `producer`, `consumer`,
+    /// `internal`.
+    pub kind: &'static str,
+    /// The spans it links to, as (trace id, span id).
+    pub links: Vec<(String, String)>,
+    /// The attributes of the resource that exported it (`service.name`, ...).
+    pub resource: BTreeMap<String, String>,
     pub attributes: BTreeMap<String, String>,
     pub error: bool,
     /// Its events: each name (a log line's message) with its attributes.
@@ -44,13 +51,13 @@ async fn collect(State(spans): State<Spans>, body: Bytes) -> Vec<u8> {
     let request = ExportTraceServiceRequest::decode(body).expect("an OTLP trace export");
     let mut out = spans.lock().unwrap();
     for resource_spans in request.resource_spans {
-        let service = resource_spans
+        let resource: BTreeMap<String, String> = resource_spans
             .resource
             .iter()
             .flat_map(|r| &r.attributes)
-            .find(|a| a.key == "service.name")
-            .map(|a| text(a.value.as_ref()))
-            .unwrap_or_default();
+            .map(|a| (a.key.clone(), text(a.value.as_ref())))
+            .collect();
+        let service = resource.get("service.name").cloned().unwrap_or_default();
         for scope in resource_spans.scope_spans {
             for s in scope.spans {
                 out.push(Span {
@@ -59,6 +66,13 @@ async fn collect(State(spans): State<Spans>, body: Bytes) -> Vec<u8> {
                     trace_id: hex(&s.trace_id),
                     span_id: hex(&s.span_id),
                     parent: hex(&s.parent_span_id),
+                    kind: kind(s.kind),
+                    links: s
+                        .links
+                        .iter()
+                        .map(|l| (hex(&l.trace_id), hex(&l.span_id)))
+                        .collect(),
+                    resource: resource.clone(),
                     attributes: s
                         .attributes
                         .iter()
@@ -83,6 +97,18 @@ async fn collect(State(spans): State<Spans>, body: Bytes) -> Vec<u8> {
         }
     }
     ExportTraceServiceResponse::default().encode_to_vec()
+}
+
+/// OTLP's `SpanKind` by name.
+fn kind(kind: i32) -> &'static str {
+    match kind {
+        1 => "internal",
+        2 => "server",
+        3 => "client",
+        4 => "producer",
+        5 => "consumer",
+        _ => "unspecified",
+    }
 }
 
 fn hex(bytes: &[u8]) -> String {

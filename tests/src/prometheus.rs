@@ -1,9 +1,64 @@
 //! Prometheus text from the services' admin ports: a parser strict enough to catch a broken
-//! line, and scrapes of a service (its first instance) or of one instance by address.
+//! line, scrapes of a service (its first instance) or of one instance by address, and
+//! Prometheus' own checker of the text (`promtool check metrics`).
 
 use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 
-use crate::System;
+use crate::{System, cache_dir};
+
+/// Where scripts/test-deps.sh unpacks Debian's Prometheus and promtool.
+pub fn prometheus_bin(name: &str) -> PathBuf {
+    let path = cache_dir().join("prometheus/usr/bin").join(name);
+    assert!(
+        path.exists(),
+        "{} is missing: run scripts/test-deps.sh (make test does)",
+        path.display()
+    );
+    path
+}
+
+/// What `promtool check metrics` finds wrong with the exposition `text` (missing HELP,
+/// names against Prometheus' conventions, ...): empty when nothing.
+pub fn promtool_findings(text: &str) -> String {
+    let mut child = Command::new(prometheus_bin("promtool"))
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(text.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let said = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    if out.status.success() && said.trim().is_empty() {
+        String::new()
+    } else {
+        format!("{}: {said}", out.status)
+    }
+}
+
+/// The Prometheus text the first instance of `service` serves.
+pub async fn scrape_text(system: &System, service: &str) -> String {
+    let address = metrics_address(system, service).await;
+    reqwest::get(format!("http://{address}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+}
 
 /// One sample: name, labels, value.
 pub type Sample = (String, BTreeMap<String, String>, f64);

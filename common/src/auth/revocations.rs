@@ -18,6 +18,7 @@ use std::time::Duration;
 
 use shippy_plugins::broker::{Broker, Delivery, Message};
 use shippy_plugins::outbox::Outgoing;
+use shippy_plugins::spans;
 use shippy_plugins::task::Background;
 
 use super::{Claims, TokenVerifier};
@@ -39,6 +40,8 @@ pub fn revocation(topic: &str, claims: &Claims) -> Outgoing {
         },
     };
     mark(&mut revocation, claims);
+    // The log-out's trace goes on in every service that learns of it.
+    crate::telemetry::inject_map(&mut revocation.message.headers);
     revocation
 }
 
@@ -101,6 +104,12 @@ pub fn follow(
                         tokio::select! {
                             next = subscription.next() => match next {
                                 Ok(delivery) => {
+                                    let _span = spans::process(
+                                        subscription.system(),
+                                        &group,
+                                        &delivery,
+                                    )
+                                    .entered();
                                     if let Some((jti, until)) = revoked(&delivery) {
                                         verifier.revoke(jti, until);
                                     }
@@ -194,6 +203,10 @@ mod tests {
 
     #[async_trait::async_trait]
     impl Broker for Cuttable {
+        fn system(&self) -> &'static str {
+            self.inner.system()
+        }
+
         async fn publish(
             &self,
             topic: &str,
@@ -222,6 +235,14 @@ mod tests {
 
     #[async_trait::async_trait]
     impl shippy_plugins::broker::Subscription for CuttableSubscription {
+        fn system(&self) -> &'static str {
+            self.inner.system()
+        }
+
+        fn group(&self) -> &str {
+            self.inner.group()
+        }
+
         async fn next(&mut self) -> Result<Delivery, shippy_plugins::broker::BrokerError> {
             loop {
                 if self.cut.load(std::sync::atomic::Ordering::SeqCst) {

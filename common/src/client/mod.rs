@@ -7,6 +7,7 @@
 //! queries the registry; it waits (up to its deadline) only while no instance is ready.
 
 mod breaker;
+mod span;
 
 use std::collections::BTreeMap;
 use std::convert::Infallible;
@@ -27,6 +28,7 @@ use tower::util::BoxCloneSyncService;
 use tower::{BoxError, ServiceBuilder, ServiceExt};
 
 pub use breaker::{Breaker, BreakerConfig, BreakerState};
+pub use span::{ClientSpan, ClientSpanLayer, Peer, rpc_names};
 
 use crate::{deadline, forwarded, request_id, telemetry};
 
@@ -100,7 +102,11 @@ impl Discovered {
         let header = http::HeaderValue::try_from(deadline::header_value(timeout))
             .expect("digits and a unit");
         let balanced = ServiceBuilder::new()
-            .map_err(move |e: BoxError| CallError(deadline_to_status(e, service)))
+            .map_err(CallError)
+            // Outside the rest: the CLIENT span covers the wait for an instance, and the
+            // context the call carries (injected below) is that span's.
+            .layer(ClientSpanLayer)
+            .map_err(move |e: BoxError| deadline_to_status(e, service))
             // A call that names no deadline of its own travels with the client's.
             .map_request(move |mut request: http::Request<Body>| {
                 request
@@ -173,7 +179,7 @@ fn deadline_to_status(error: BoxError, service: &str) -> BoxError {
     }
 }
 
-type Endpoints = mpsc::Sender<Change<String, Breaker<Channel>>>;
+type Endpoints = mpsc::Sender<Change<String, Breaker<Peer<Channel>>>>;
 
 /// Turns registry changes into balancer changes, until the balancer is gone.
 async fn follow(
@@ -198,7 +204,8 @@ async fn follow(
         for (id, address) in now.iter().filter(|(id, a)| known.get(*id) != Some(a)) {
             match endpoint(address, timeout) {
                 Ok(ep) => {
-                    let instance = Breaker::new(ep.connect_lazy(), breaker, service, address);
+                    let channel = Peer::new(ep.connect_lazy(), address);
+                    let instance = Breaker::new(channel, breaker, service, address);
                     if changes
                         .send(Change::Insert(id.clone(), instance))
                         .await

@@ -132,6 +132,10 @@ impl KafkaBroker {
 
 #[async_trait]
 impl Broker for KafkaBroker {
+    fn system(&self) -> &'static str {
+        "kafka"
+    }
+
     async fn publish(&self, topic: &str, message: Message) -> Result<(), BrokerError> {
         self.ensure_topic(topic).await?;
         self.producer
@@ -189,6 +193,7 @@ impl Broker for KafkaBroker {
         Ok(Box::new(KafkaSubscription {
             consumer: Arc::new(consumer),
             topic: topic.to_owned(),
+            group: group.to_owned(),
             handed: HashMap::new(),
         }))
     }
@@ -197,12 +202,21 @@ impl Broker for KafkaBroker {
 struct KafkaSubscription {
     consumer: Arc<StreamConsumer>,
     topic: String,
+    group: String,
     /// The offset of the last message handed out, by partition.
     handed: HashMap<i32, i64>,
 }
 
 #[async_trait]
 impl Subscription for KafkaSubscription {
+    fn system(&self) -> &'static str {
+        "kafka"
+    }
+
+    fn group(&self) -> &str {
+        &self.group
+    }
+
     async fn next(&mut self) -> Result<Delivery, BrokerError> {
         let m = self.consumer.recv().await.map_err(unavailable)?;
         let headers = m

@@ -51,6 +51,10 @@ impl From<crate::store::StoreError> for BrokerError {
 /// A message broker.
 #[async_trait]
 pub trait Broker: Send + Sync + 'static {
+    /// The messaging system, as OpenTelemetry's `messaging.system` names it (see
+    /// [`crate::spans`]).
+    fn system(&self) -> &'static str;
+
     /// Appends `message` to `topic`; when this returns `Ok` the message is durable.
     async fn publish(&self, topic: &str, message: Message) -> Result<(), BrokerError>;
 
@@ -90,6 +94,12 @@ pub trait Broker: Send + Sync + 'static {
 /// A consumer's view of one topic.
 #[async_trait]
 pub trait Subscription: Send {
+    /// The messaging system it reads, as [`Broker::system`] names it.
+    fn system(&self) -> &'static str;
+
+    /// The consumer group it reads for.
+    fn group(&self) -> &str;
+
     /// Waits for the next message.
     async fn next(&mut self) -> Result<Delivery, BrokerError>;
 

@@ -216,6 +216,10 @@ impl Retention {
     }
 }
 
+/// `messaging.system` of this broker: OpenTelemetry lists no value for a broker on a SQLite
+/// file of one's own, so it is named after the project.
+pub const SYSTEM: &str = "shippy_sqlite";
+
 /// How often each process trims the embedded broker.
 pub const TRIM_EVERY: Duration = Duration::from_secs(60);
 /// Messages deleted by one write.
@@ -223,6 +227,10 @@ const TRIM_SLICE: i64 = 10_000;
 
 #[async_trait]
 impl Broker for SqliteBroker {
+    fn system(&self) -> &'static str {
+        SYSTEM
+    }
+
     async fn publish(&self, topic: &str, message: Message) -> Result<(), BrokerError> {
         self.publish_all(vec![(topic.to_owned(), message)]).await
     }
@@ -402,6 +410,14 @@ impl SqliteSubscription {
 
 #[async_trait]
 impl Subscription for SqliteSubscription {
+    fn system(&self) -> &'static str {
+        SYSTEM
+    }
+
+    fn group(&self) -> &str {
+        &self.group
+    }
+
     async fn next(&mut self) -> Result<Delivery, BrokerError> {
         loop {
             if !self.hold().await? {

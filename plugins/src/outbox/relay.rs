@@ -15,6 +15,7 @@ use tokio::sync::Notify;
 use super::Outbox;
 use crate::broker::{Broker, BrokerError};
 use crate::flags;
+use crate::spans;
 use crate::task::Background;
 
 /// How a relay paces itself.
@@ -102,11 +103,21 @@ async fn drain(outbox: &dyn Outbox, broker: &dyn Broker, batch: usize) -> bool {
                 "the broker refuses publishes (fault flag broker.refuse_publish)".into(),
             ))
         } else {
+            // A PRODUCER span per event, open while the batch goes (none unless exported).
+            let mut sends = Vec::new();
             let messages = pending
                 .iter()
-                .map(|p| (p.outgoing.topic.clone(), p.outgoing.message.clone()))
+                .map(|p| {
+                    let (topic, mut message) = (&p.outgoing.topic, p.outgoing.message.clone());
+                    sends.push(spans::send(broker.system(), topic, &mut message));
+                    (topic.clone(), message)
+                })
                 .collect();
-            broker.publish_all(messages).await
+            let published = broker.publish_all(messages).await;
+            if let Err(error) = &published {
+                sends.iter().for_each(|span| spans::failed(span, error));
+            }
+            published
         };
         if let Err(error) = published {
             for topic in per_topic.keys() {

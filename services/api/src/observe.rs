@@ -15,6 +15,22 @@ use tokio::time::Instant;
 use tracing::Instrument;
 use tracing::field::Empty;
 
+/// The host and port the caller addressed (its `Host` header), as `server.address` and
+/// `server.port`.
+fn host(request: &Request) -> (Option<&str>, Option<u16>) {
+    let Some(host) = request
+        .headers()
+        .get(axum::http::header::HOST)
+        .and_then(|v| v.to_str().ok())
+    else {
+        return (None, None);
+    };
+    match host.rsplit_once(':') {
+        Some((name, port)) if !name.ends_with(':') => (Some(name), port.parse().ok()),
+        _ => (Some(host), None),
+    }
+}
+
 pub async fn per_request(request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let route = request.extensions().get::<MatchedPath>().map_or_else(
@@ -28,6 +44,7 @@ pub async fn per_request(request: Request, next: Next) -> Response {
         .unwrap_or_default()
         .to_owned();
     let span = telemetry::request_span(request.headers(), || {
+        let (host, port) = host(&request);
         tracing::info_span!(
             target: telemetry::REQUEST_SPANS,
             "http",
@@ -37,6 +54,11 @@ pub async fn per_request(request: Request, next: Next) -> Response {
             http.request.method = %method,
             http.route = %route,
             http.response.status_code = Empty,
+            error.type = Empty,
+            url.scheme = request.uri().scheme_str().unwrap_or("http"),
+            url.path = request.uri().path(),
+            server.address = host,
+            server.port = port,
             request_id = %request_id,
         )
     });
@@ -48,10 +70,13 @@ pub async fn per_request(request: Request, next: Next) -> Response {
     let status = response.status().as_u16();
     let elapsed = started.elapsed();
     let name = format!("{method} {route}");
-    shippy_common::meters::finished(&name, i64::from(status), elapsed.as_secs_f64());
+    shippy_common::meters::finished(&name, i64::from(status), elapsed.as_secs_f64(), || {
+        shippy_common::meters::http_duration(method.as_str(), &route, i64::from(status))
+    });
     span.record("http.response.status_code", status);
     if status >= 500 {
         span.record("otel.status_code", "ERROR");
+        span.record("error.type", status);
     }
     let _inside = span.enter();
     let trace_id = telemetry::trace_id();

@@ -20,6 +20,7 @@ const BATCH: usize = 256;
 /// Consumes until the task is aborted, a batch at a time: what has arrived is stored in one
 /// write, then committed with one offset, rather than one write and one commit per event.
 pub async fn run(mut subscription: Box<dyn Subscription>, repo: Arc<dyn LogRepository>) {
+    let (system, group) = (subscription.system(), subscription.group().to_owned());
     loop {
         let batch = match subscription.next_batch(BATCH).await {
             Ok(batch) => batch,
@@ -37,7 +38,7 @@ pub async fn run(mut subscription: Box<dyn Subscription>, repo: Arc<dyn LogRepos
         for delivery in &batch {
             match events::from_message(&delivery.message).map(Event::from) {
                 Ok(event) => {
-                    spans.push(record_span(&event, delivery));
+                    spans.push(record_span(&event, delivery, (system, &group)));
                     events.push(event);
                 }
                 Err(error) => {
@@ -64,14 +65,22 @@ pub async fn run(mut subscription: Box<dyn Subscription>, repo: Arc<dyn LogRepos
     }
 }
 
-/// The span of recording `event`, a child of the span that wrote it (when spans are
-/// exported: see [`telemetry::event_span`]).
-fn record_span(event: &Event, delivery: &Delivery) -> tracing::Span {
+/// The CONSUMER span of recording `event`, a child of (and linked to) the relay's span that
+/// sent it (when spans are exported: see [`telemetry::event_span`]), with the conventions'
+/// messaging attributes; `read` names the messaging system and the consumer group.
+fn record_span(event: &Event, delivery: &Delivery, read: (&'static str, &str)) -> tracing::Span {
     telemetry::event_span(&delivery.message.headers, || {
         tracing::info_span!(
             "record",
-            otel.name = "shippy.log record",
+            otel.name = %format_args!("process {}", delivery.topic),
             otel.kind = "consumer",
+            messaging.system = read.0,
+            messaging.destination.name = %delivery.topic,
+            messaging.operation.type = "process",
+            messaging.operation.name = "process",
+            messaging.consumer.group.name = read.1,
+            messaging.destination.partition.id = %delivery.partition,
+            messaging.message.id = %event.id,
             event.id = %event.id,
             event.origin = %event.origin,
             user.id = %event.user_id,
@@ -89,6 +98,7 @@ pub async fn follow_live(
     live: broadcast::Sender<Event>,
     since_ms: i64,
 ) {
+    let (system, group) = (subscription.system(), subscription.group().to_owned());
     let mut seen = std::collections::HashSet::new();
     let mut order = std::collections::VecDeque::new();
     loop {
@@ -113,6 +123,7 @@ pub async fn follow_live(
             seen.remove(&old);
         }
         // Nobody watching is fine.
+        let _span = shippy_plugins::spans::process(system, &group, &delivery).entered();
         let _ = live.send(event);
     }
 }

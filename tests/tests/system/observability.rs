@@ -12,23 +12,12 @@ use std::time::Duration;
 use serde_json::Value as Json;
 use serde_yaml::Value as Yaml;
 use shippy_common::names;
-use shippy_system_tests::prometheus::{Sample, metrics_address, parse};
-use shippy_system_tests::{System, cache_dir, eventually, repo_root, sample};
+use shippy_system_tests::prometheus::{Sample, metrics_address, parse, prometheus_bin};
+use shippy_system_tests::{System, eventually, repo_root, sample};
 use tokio::io::AsyncBufReadExt;
 
 fn observability() -> PathBuf {
     repo_root().join("deploy/observability")
-}
-
-/// Where scripts/test-deps.sh unpacks Debian's Prometheus and promtool.
-fn prometheus_bin(name: &str) -> PathBuf {
-    let path = cache_dir().join("prometheus/usr/bin").join(name);
-    assert!(
-        path.exists(),
-        "{} is missing: run scripts/test-deps.sh (make test does)",
-        path.display()
-    );
-    path
 }
 
 fn yaml(path: &Path) -> Yaml {
@@ -164,17 +153,20 @@ fn grafana_is_provisioned_with_every_data_source_its_dashboards_name() {
     }
 }
 
-/// The metric names a query reads (`shippy_…`; `up` is Prometheus's own).
+/// The metric names a query reads (`shippy_…`, the process collector's `process_…`, the
+/// conventions' `rpc_server_…` and `http_server_…`; `up` is Prometheus's own).
 fn metric_names(expr: &str) -> BTreeSet<String> {
     let mut names = BTreeSet::new();
-    let mut rest = expr;
-    while let Some(at) = rest.find("shippy_") {
-        let tail = &rest[at..];
-        let end = tail
-            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
-            .unwrap_or(tail.len());
-        names.insert(tail[..end].to_owned());
-        rest = &tail[end..];
+    for prefix in ["shippy_", "process_", "rpc_server_", "http_server_"] {
+        let mut rest = expr;
+        while let Some(at) = rest.find(prefix) {
+            let tail = &rest[at..];
+            let end = tail
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(tail.len());
+            names.insert(tail[..end].to_owned());
+            rest = &tail[end..];
+        }
     }
     names
 }
