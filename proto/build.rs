@@ -1,6 +1,20 @@
 //! Compiles `proto/*.proto` with protox (a protobuf compiler in Rust), so a fresh machine
 //! needs no `protoc` binary.
 
+/// The messages of `LogEvent.detail`, one per kind of event.
+const DETAILS: [&str; 10] = [
+    "ConsignmentPending",
+    "CapacityReserved",
+    "ConsignmentBooked",
+    "ConsignmentRejected",
+    "ConsignmentFailed",
+    "ConsignmentCancelled",
+    "CapacityReleased",
+    "UserSignedUp",
+    "UserLoggedOut",
+    "VesselCreated",
+];
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let files = [
         "user.proto",
@@ -18,7 +32,22 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         out.join("shippy_descriptor.bin"),
         prost::Message::encode_to_vec(&fds),
     )?;
-    tonic_prost_build::configure()
+    // Events' typed details, as JSON and in documents alike: `{"type": "consignment_booked",
+    // "consignment_id": ..., ...}`, the same shape the REST API answers and documents.
+    let mut config = tonic_prost_build::configure();
+    config = config.type_attribute(
+        ".shippy.log.LogEvent.detail",
+        "#[derive(serde::Serialize, serde::Deserialize, utoipa::ToSchema)] \
+         #[serde(tag = \"type\", rename_all = \"snake_case\")]",
+    );
+    for detail in DETAILS {
+        config = config.type_attribute(
+            format!(".shippy.log.{detail}"),
+            "#[derive(serde::Serialize, serde::Deserialize, utoipa::ToSchema)] \
+             #[serde(default)]",
+        );
+    }
+    config
         .build_server(true)
         .build_client(true)
         .compile_fds(fds)?;

@@ -8,8 +8,9 @@
 #   the repository), from PyPI and pinned: schemathesis for the API fuzzing test, SecantusDB
 #   (a MongoDB-wire server) for the MongoDB adapter tests, pymongo and kafka-python to read
 #   what the adapters wrote with stock clients, kubernetes-validate (the Kubernetes schemas
-#   bundled) and yamllint for the manifests in deploy/k8s, and openapi-spec-validator for
-#   the gateway's OpenAPI document;
+#   bundled) and yamllint for the manifests in deploy/k8s, openapi-spec-validator for
+#   the gateway's OpenAPI document, and the CloudEvents SDK with grpcio-tools (protoc) for
+#   the test that reads the events on Kafka as any consumer would, with only the .proto;
 # - the contract linters (npm, pinned) into the same npm folder: Redocly CLI and Spectral for
 #   the OpenAPI document, buf (@bufbuild/buf ships the binary) for the .proto files; Redocly
 #   needs Node 20.19 or later, so where the PATH's node is older (Debian 12's is 18) Node
@@ -24,7 +25,8 @@
 set -euo pipefail
 
 PYTHON_TOOLS=(schemathesis==4.32.5 SecantusDB==0.7.0b3 pymongo==4.20.0 kafka-python==3.0.12
-  kubernetes-validate==1.37.0 yamllint==1.38.0 openapi-spec-validator==0.9.0)
+  kubernetes-validate==1.37.0 yamllint==1.38.0 openapi-spec-validator==0.9.0 cloudevents==1.12.1
+  grpcio-tools==1.76.0)
 cache="${SHIPPY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/shippy}"
 
 have() { command -v "$1" >/dev/null 2>&1; }

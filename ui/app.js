@@ -146,23 +146,6 @@ function fieldName(field) {
   return n === undefined ? name : `Container ${Number(n) + 1}: ${name.toLowerCase()}`;
 }
 
-/** Which API reasons (older answers, "field: reason") mean which code. */
-const REASONS = [
-  [/must not be empty|is needed|at least one|empty string|missing field|is required/i, "required"],
-  [/too large|out of range/i, "too_large"],
-  [/invalid digit|whole number|invalid type|cannot parse|expected (an? )?(integer|number|i32|f64)/i, "not_a_number"],
-  [/at most \d+ (bytes|characters)|too long/i, "too_long"],
-  [/at least \d+ characters|greater than|not be negative|at least|too small/i, "too_small"],
-  [/at most/i, "too_large"],
-  [/look like|format|valid email/i, "bad_format"],
-];
-
-/** The code a reason in words stands for, or null. */
-function codeOf(reason) {
-  const found = REASONS.find(([pattern]) => pattern.test(reason));
-  return found ? found[1] : null;
-}
-
 /** A field's message for `code`, in the UI's words; the API's own words only as a last resort. */
 function wordsFor(scope, field, code, apiMessage) {
   const base = field.replace(/^.*\./, "");
@@ -171,14 +154,9 @@ function wordsFor(scope, field, code, apiMessage) {
   return apiMessage ? sentence(apiMessage) : "Check this field";
 }
 
-/** The field problems an API error names: its `fields`, or the "field: reason" parts of its message. */
+/** The field problems an API error names: its typed `fields` (its message is never parsed). */
 function fieldsOf(error) {
-  if (error.fields.length) return error.fields.map((f) => ({ field: f.field, code: f.code, message: f.message }));
-  const text = error.message.replace(/^Failed to deserialize [^:]*: /, "");
-  return text.split("; ").map((part) => {
-    const m = part.match(/^([A-Za-z_][\w.[\]-]*): (.+)$/);
-    return m && { field: m[1], code: codeOf(m[2]), message: m[2] };
-  }).filter(Boolean);
+  return error.fields.map((f) => ({ field: f.field, code: f.code, message: f.message }));
 }
 
 /** An API error as problems in a person's words; `scope` picks the form's wording. */
@@ -201,7 +179,7 @@ function plainly(error) {
   if (error.status === 401) return "Your session has ended. Log in again to carry on.";
   if (error.status === 404) return "That is not there any more, or it is not yours.";
   if (error.status === 429) {
-    const wait = Number(error.retryAfter) || Number((error.message.match(/(\d+) s/) || [])[1]) || 0;
+    const wait = Number(error.retryAfter) || 0;
     return wait ? `Too many tries. Wait ${seconds(wait)}, then try again.` : "Too many tries. Wait a little, then try again.";
   }
   if (error.status >= 500) return "shippy could not do that just now. Try again in a moment.";
@@ -677,14 +655,6 @@ function noRoom(need, vessels) {
   return `No one vessel has room for both ${containers(need.containers)} and ${kg(need.weight)} now. Try fewer containers or less weight.`;
 }
 
-/** A reason the services gave, in plain words (numbers grouped, vessels by name). */
-function humanReason(reason, vessels) {
-  const m = String(reason).match(/room for (\d+) containers? and (\d+) kg/);
-  if (m) return `No vessel had room for ${containers(m[1])} and ${kg(m[2])}.`;
-  return sentence(String(reason).replace(/\bvessel (\S+)/g, (_, id) => vesselName(vessels, id))
-    .replace(/\b\d{4,}\b/g, (n) => count(n)));
-}
-
 // ---- pages ---------------------------------------------------------------------------------
 
 /** The landing page: what shippy is, Log in, Create account. */
@@ -951,17 +921,16 @@ const STEPS = {
 
 /** What a step did, in plain words, with the vessel by name. */
 function stepDetail(step, c, vessels) {
-  const vessel = (step.detail.match(/\bvessel (\S+)/) || [])[1];
-  const on = vessel ? vesselName(vessels, vessel) : null;
+  const on = step.vessel_id ? vesselName(vessels, step.vessel_id) : null;
   switch (step.name) {
     case "pending": return `${containers(c.containers.length)} and ${kg(c.weight)} to book.`;
     case "reserved": return `${containers(c.containers.length)} and ${kg(c.weight)} held on ${on}.`;
     case "booked": return `On ${on}.`;
-    case "rejecting": case "rejected": return humanReason(step.detail, vessels);
+    case "rejecting": case "rejected": return sentence(c.reason || step.detail);
     case "released": return on ? `The room on ${on} is free again.` : "No room was held, so none needed giving back.";
     case "cancelling": return "You cancelled it.";
     case "cancelled": return "Nothing is held for it any more.";
-    default: return humanReason(step.detail, vessels);
+    default: return sentence(step.detail);
   }
 }
 
@@ -976,13 +945,13 @@ async function consignment(view, notice, id) {
     document.title = `${c.description} · shippy`;
     $("#detail-status", view).replaceWith(Object.assign(badge(c.status), { id: "detail-status" }));
     const vessel = vessels.find((v) => v.id === c.vessel_id);
-    const held = c.steps.map((s) => s.name === "reserved" && (s.detail.match(/\bvessel (\S+)/) || [])[1]).find(Boolean);
+    const held = c.steps.map((s) => s.name === "reserved" && s.vessel_id).find(Boolean);
     $("#detail-vessel", view).textContent = vessel ? `${vessel.name} (${vessel.id})`
       : c.vessel_id || (held ? `None now (it was on ${vesselName(vessels, held)})` : "None");
     $("#detail-weight", view).textContent = kg(c.weight);
     $("#detail-containers", view).textContent = containers(c.containers.length);
     $("#detail-created", view).replaceChildren(timeEl(Date.parse(c.created_at)));
-    $("#detail-reason", view).textContent = c.reason ? humanReason(c.reason, vessels) : "";
+    $("#detail-reason", view).textContent = c.reason ? sentence(c.reason) : "";
     $("#detail-reason", view).hidden = $("#detail-reason-label", view).hidden = !c.reason;
     // A booking still cancelling (after a 503) finishes when cancelled again.
     cancel.hidden = !["pending", "booked", "cancelling"].includes(c.status);
@@ -1035,28 +1004,23 @@ async function learnNames() {
   mine.forEach((c) => names.consignments.set(c.id, c));
 }
 
-/** How each kind of event reads: its pattern over the service's message, and its sentence. */
-const EVENTS = [
-  { method: "ConsignmentPending", re: /^consignment (\S+) \((\d+) containers?, (\d+) kg\)/,
-    say: ([, id, n, w]) => ["Your consignment ", consignmentLink(id), ` (${containers(n)}, ${kg(w)}) was received; shippy is finding a vessel for it.`] },
-  { method: "ConsignmentBooked", re: /^consignment (\S+) booked on vessel (\S+)/,
-    say: ([, id, v]) => ["Your consignment ", consignmentLink(id), ` was booked on ${vesselName(names.vessels, v)}.`] },
-  { method: "ConsignmentRejected", re: /^consignment (\S+) rejected: (.*)$/,
-    say: ([, id, why]) => ["Your consignment ", consignmentLink(id), ` was rejected. ${humanReason(why, names.vessels)}`] },
-  { method: "ConsignmentFailed", re: /^consignment (\S+) failed: (.*)$/,
-    say: ([, id, why]) => ["Shippy could not book your consignment ", consignmentLink(id), ` and holds nothing for it. ${sentence(why)}`] },
-  { method: "ConsignmentCancelled", re: /^consignment (\S+) cancelled/,
-    say: ([, id]) => ["You cancelled your consignment ", consignmentLink(id), "."] },
-  { method: "CapacityReserved", re: /^(\d+) containers? and (\d+) kg reserved on vessel (\S+) for consignment (\S+)/,
-    say: ([, n, w, v, id]) => [`${vesselName(names.vessels, v)} is holding room for ${containers(n)} and ${kg(w)} for `, consignmentLink(id), "."] },
-  { method: "CapacityReleased", re: /^(\d+) containers? and (\d+) kg released on vessel (\S+) by consignment (\S+)/,
-    say: ([, n, w, v, id]) => [`${vesselName(names.vessels, v)} has room for ${containers(n)} and ${kg(w)} again, given back by `, consignmentLink(id), "."] },
-  { origin: "shippy.vessel", method: "Create", re: /^vessel (\S+) ("(?:[^"\\]|\\.)*") created \(capacity (\d+), max weight (\d+)\)/,
-    say: ([, , name, n, w]) => [`You added the vessel ${unquote(name)}, for ${containers(n)} and ${kg(w)}.`] },
-  { origin: "shippy.user", method: "Create", re: /^user (.*) <[^>]*> signed up/,
-    say: ([, name]) => [`You signed up as ${name}. Welcome aboard!`] },
-  { origin: "shippy.user", method: "Logout", re: /logged out/, say: () => ["You logged out (that session cannot be used any more)."] },
-];
+/**
+ * How each kind of event reads, from its typed detail (`detail.type` and its fields): the
+ * service's own `message` is never parsed, so rewording it changes nothing here.
+ */
+const EVENTS = {
+  consignment_pending: (d) => ["Your consignment ", consignmentLink(d.consignment_id), ` (${containers(d.containers)}, ${kg(d.weight)}) was received; shippy is finding a vessel for it.`],
+  consignment_booked: (d) => ["Your consignment ", consignmentLink(d.consignment_id), ` was booked on ${vesselName(names.vessels, d.vessel_id)}.`],
+  consignment_rejected: (d) => ["Your consignment ", consignmentLink(d.consignment_id), ` was rejected. ${sentence(d.reason)}`],
+  consignment_failed: (d) => ["Shippy could not book your consignment ", consignmentLink(d.consignment_id), ` and holds nothing for it. ${sentence(d.reason)}`],
+  consignment_cancelled: (d) => ["You cancelled your consignment ", consignmentLink(d.consignment_id), "."],
+  capacity_reserved: (d) => [`${vesselName(names.vessels, d.vessel_id)} is holding room for ${containers(d.containers)} and ${kg(d.weight)} for `, consignmentLink(d.consignment_id), "."],
+  capacity_released: (d) => [`${vesselName(names.vessels, d.vessel_id)} has room for ${containers(d.containers)} and ${kg(d.weight)} again, given back by `, consignmentLink(d.consignment_id), "."],
+  vessel_created: (d) => [d.seeded ? `Shippy added the vessel ${d.name}, for ${containers(d.capacity)} and ${kg(d.max_weight)}.`
+    : `You added the vessel ${d.name}, for ${containers(d.capacity)} and ${kg(d.max_weight)}.`],
+  user_signed_up: (d) => [`You signed up as ${d.name}. Welcome aboard!`],
+  user_logged_out: () => ["You logged out (that session cannot be used any more)."],
+};
 
 /** What each service's events are about, as a small heading. */
 const TOPICS = { "shippy.consignment": "Booking", "shippy.vessel": "Vessel", "shippy.user": "Account", "shippy.log": "Log" };
@@ -1068,28 +1032,19 @@ function consignmentLink(id) {
   return c ? el("span", {}, "“", a, "”") : a;
 }
 
-/** A Rust-quoted name ("\"Browser Barge\"") as it was typed. */
-function unquote(text) {
-  try { return JSON.parse(text); } catch (e) { return text.replace(/^"|"$/g, ""); }
-}
-
-/** The ids of vessels and consignments `event`'s message names. */
+/** The ids of vessels and consignments `event`'s detail names. */
 function mentions(event) {
-  const m = event.message;
+  const d = event.detail || {};
   return {
-    vessels: [...m.matchAll(/\bvessel (\S+)/g)].map((x) => x[1]),
-    consignments: [...m.matchAll(/\bconsignment (\S+)/g)].map((x) => x[1]),
+    vessels: [d.vessel_id].filter(Boolean),
+    consignments: [d.consignment_id].filter(Boolean),
   };
 }
 
-/** An event as a sentence (text and links), or its own message with numbers grouped. */
+/** An event as a sentence (text and links), from its detail; one from before details says its message. */
 function say(event) {
-  for (const kind of EVENTS) {
-    if (kind.method !== event.method || (kind.origin && kind.origin !== event.origin)) continue;
-    const m = event.message.match(kind.re);
-    if (m) return kind.say(m);
-  }
-  return [humanReason(event.message, names.vessels)];
+  const kind = event.detail && EVENTS[event.detail.type];
+  return kind ? kind(event.detail) : [sentence(event.message)];
 }
 
 /** The activity feed: recent events as sentences, then new ones live from the stream. */

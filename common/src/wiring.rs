@@ -167,7 +167,8 @@ pub async fn relay(
 ) -> anyhow::Result<(Relay, Events)> {
     let relay = Relay::start(outbox, broker(config).await?, RelayConfig::default());
     let events = Events::new(&config.broker.log_topic, origin, relay.waker())
-        .encoded_as(config.broker.event_encoding);
+        .encoded_as(config.broker.event_encoding)
+        .reworded(config.broker.reword_events);
     Ok((relay, events))
 }
 

@@ -66,6 +66,10 @@ pub struct BrokerConfig {
     /// How events are written: `protobuf`, or `json` (the payload older versions write and
     /// read) while a rolling upgrade from one still runs an older log service.
     pub event_encoding: EventEncoding,
+    /// Test hook: every event's `message` is written as one fixed sentence that says none
+    /// of its facts, so a test proves that no reader (the UI's feed) parses it. Off.
+    #[serde(default)]
+    pub reword_events: bool,
     /// How long the embedded broker keeps a message (Kafka's `retention.ms`); the
     /// revocations topic keeps at least `auth.token_lifetime_secs`, and no message goes
     /// before every consumer group that committed within this time has read it.

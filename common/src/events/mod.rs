@@ -1,9 +1,16 @@
 //! The log events every mutating RPC publishes and the log service records. The wire schema
 //! is `shippy.log.LogEvent` in `proto/log.proto`, defined once: the broker payload is that
 //! message, prost-encoded (`content-type: application/x-protobuf`), keyed by user so one
-//! user's events keep their order, with the event id, origin and user id also in the
-//! headers. Services never publish them directly: each goes into the outbox with the write
-//! it describes, and the relay publishes it.
+//! user's events keep their order. Each is a CloudEvent in the binary binding: its
+//! attributes are `ce_*` headers (`ce_type` such as `io.shippy.consignment.booked.v1`,
+//! `ce_subject` the booking, `ce_sequence` its place among the booking's events), so a
+//! reader with a CloudEvents SDK and the `.proto` needs nothing of shippy's. A service builds
+//! an event from its typed detail ([`Detail`]), never from a sentence; the sentence in
+//! `message` is derived from the detail ([`detail::sentence`]). Services never publish
+//! events directly: each goes into the outbox with the write it describes, and the relay
+//! publishes it.
+
+pub mod detail;
 
 use std::collections::BTreeMap;
 
@@ -16,6 +23,8 @@ use crate::config::EventEncoding;
 /// One thing that happened: the proto message, re-exported so callers need not know where
 /// the wire contract lives.
 pub use shippy_proto::log::LogEvent;
+/// The kinds of event, each with its facts.
+pub use shippy_proto::log::log_event::Detail;
 
 /// The content type of an event's payload.
 pub const CONTENT_TYPE: &str = "application/x-protobuf";
@@ -35,30 +44,62 @@ pub enum NotAnEvent {
     Missing(&'static str),
 }
 
-/// A new event with a fresh id, happening now.
-pub fn new_event(origin: &str, method: &str, message: String, user_id: &str) -> LogEvent {
+/// A new event of `origin`'s with a fresh id, happening now: `detail`, the `sequence`-th
+/// of its subject's events (0: unordered), caused by `user_id` (empty: by shippy itself).
+pub fn new_event(origin: &str, detail: Detail, sequence: i64, user_id: &str) -> LogEvent {
     LogEvent {
         id: uuid::Uuid::now_v7().to_string(),
         origin: origin.to_owned(),
-        method: method.to_owned(),
-        message,
+        method: detail::method(&detail).to_owned(),
+        message: detail::sentence(&detail),
         user_id: user_id.to_owned(),
         time_unix_ms: shippy_plugins::now_unix_ms(),
+        subject: detail::subject(&detail).to_owned(),
+        sequence,
+        detail: Some(detail),
     }
 }
 
-/// The broker message carrying `event`.
+/// The CloudEvents spec version the headers follow.
+pub const CLOUDEVENTS_VERSION: &str = "1.0";
+
+/// The broker message carrying `event`: the payload the `LogEvent`, the CloudEvents
+/// attributes in `ce_*` headers (the Kafka binary binding; `content-type` is the
+/// `datacontenttype`), and, as before them, its id, origin and user in plain headers.
 pub fn to_message(event: &LogEvent) -> Message {
+    let mut headers = BTreeMap::from([
+        ("content-type".to_owned(), CONTENT_TYPE.to_owned()),
+        ("event-id".to_owned(), event.id.clone()),
+        ("origin".to_owned(), event.origin.clone()),
+        ("user-id".to_owned(), event.user_id.clone()),
+        ("ce_specversion".to_owned(), CLOUDEVENTS_VERSION.to_owned()),
+        ("ce_id".to_owned(), event.id.clone()),
+        ("ce_source".to_owned(), format!("/{}", event.origin)),
+        ("ce_time".to_owned(), rfc3339(event.time_unix_ms)),
+    ]);
+    if let Some(detail) = &event.detail {
+        headers.insert("ce_type".to_owned(), detail::cloud_type(detail).to_owned());
+    }
+    if !event.subject.is_empty() {
+        headers.insert("ce_subject".to_owned(), event.subject.clone());
+    }
+    if event.sequence > 0 {
+        // The CloudEvents `sequence` extension: a string, ordering one source's events.
+        headers.insert("ce_sequence".to_owned(), event.sequence.to_string());
+    }
     Message {
         key: event.user_id.clone(),
-        headers: BTreeMap::from([
-            ("content-type".to_owned(), CONTENT_TYPE.to_owned()),
-            ("event-id".to_owned(), event.id.clone()),
-            ("origin".to_owned(), event.origin.clone()),
-            ("user-id".to_owned(), event.user_id.clone()),
-        ]),
+        headers,
         payload: event.encode_to_vec(),
     }
+}
+
+/// `unix_ms` as RFC 3339 UTC with milliseconds, as CloudEvents' `time` is written.
+fn rfc3339(unix_ms: i64) -> String {
+    let at = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(unix_ms) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    at.format(&time::format_description::well_known::Rfc3339)
+        .unwrap_or_default()
 }
 
 /// The broker message carrying `event` as versions before protobuf wrote it (see
@@ -122,6 +163,7 @@ fn from_json(payload: &[u8]) -> Result<LogEvent, NotAnEvent> {
         message: e.message,
         user_id: e.user_id,
         time_unix_ms: e.time_unix_ms,
+        ..LogEvent::default()
     })
 }
 
@@ -133,7 +175,12 @@ pub struct Events {
     origin: &'static str,
     relay: Waker,
     encoding: EventEncoding,
+    /// The test hook `broker.reword_events`.
+    reword: bool,
 }
+
+/// Every event's message under the test hook `broker.reword_events`.
+pub const REWORDED: &str = "something happened (broker.reword_events: read the detail)";
 
 impl Events {
     /// Events of `origin` for `topic`, written as protobuf.
@@ -143,7 +190,14 @@ impl Events {
             origin,
             relay,
             encoding: EventEncoding::Protobuf,
+            reword: false,
         }
+    }
+
+    /// The same, every message one fixed sentence when `reword` (the test hook
+    /// `broker.reword_events`).
+    pub fn reworded(self, reword: bool) -> Self {
+        Self { reword, ..self }
     }
 
     /// The same, written as `encoding` says.
@@ -151,10 +205,14 @@ impl Events {
         Self { encoding, ..self }
     }
 
-    /// The event that `user_id` did `method`, addressed to the log topic: hand it to the
-    /// repository with the write it describes.
-    pub fn outgoing(&self, method: &str, message: String, user_id: &str) -> Outgoing {
-        let event = new_event(self.origin, method, message, user_id);
+    /// The event `detail`, the `sequence`-th of its subject's (0: unordered), caused by
+    /// `user_id`, addressed to the log topic: hand it to the repository with the write it
+    /// describes.
+    pub fn outgoing(&self, detail: Detail, sequence: i64, user_id: &str) -> Outgoing {
+        let mut event = new_event(self.origin, detail, sequence, user_id);
+        if self.reword {
+            REWORDED.clone_into(&mut event.message);
+        }
         let mut message = match self.encoding {
             EventEncoding::Protobuf => to_message(&event),
             EventEncoding::Json => to_json_message(&event),
@@ -179,12 +237,7 @@ mod tests {
 
     #[test]
     fn an_event_survives_the_broker_whole_with_its_headers() {
-        let event = new_event(
-            "shippy.vessel",
-            "Create",
-            "vessel v1 created".into(),
-            "alice",
-        );
+        let event = new_event("shippy.vessel", booked(), 3, "alice");
         let message = to_message(&event);
         assert_eq!(message.key, "alice");
         assert_eq!(message.headers["content-type"], "application/x-protobuf");
@@ -192,6 +245,37 @@ mod tests {
         assert_eq!(message.headers["origin"], "shippy.vessel");
         assert_eq!(message.headers["user-id"], "alice");
         assert_eq!(from_message(&message).unwrap(), event);
+        assert_eq!(event.method, "ConsignmentBooked");
+        assert_eq!(event.message, "consignment c1 booked on vessel v1");
+    }
+
+    fn booked() -> Detail {
+        Detail::ConsignmentBooked(shippy_proto::log::ConsignmentBooked {
+            consignment_id: "c1".into(),
+            vessel_id: "v1".into(),
+        })
+    }
+
+    #[test]
+    fn an_event_on_the_broker_is_a_cloudevent_in_the_binary_binding() {
+        let mut event = new_event("shippy.consignment", booked(), 3, "alice");
+        event.time_unix_ms = 1_765_000_000_123;
+        let headers = to_message(&event).headers;
+        assert_eq!(headers["ce_specversion"], "1.0");
+        assert_eq!(headers["ce_id"], event.id);
+        assert_eq!(headers["ce_source"], "/shippy.consignment");
+        assert_eq!(headers["ce_type"], "io.shippy.consignment.booked.v1");
+        assert_eq!(headers["ce_subject"], "c1");
+        assert_eq!(headers["ce_sequence"], "3");
+        assert_eq!(headers["ce_time"], "2025-12-06T05:46:40.123Z");
+        // An event of a version before details: no type, subject or sequence to claim.
+        let old = to_message(&LogEvent {
+            id: "e1".into(),
+            origin: "shippy.user".into(),
+            ..LogEvent::default()
+        });
+        assert!(!old.headers.contains_key("ce_type"));
+        assert!(!old.headers.contains_key("ce_sequence"));
     }
 
     #[test]
@@ -220,9 +304,11 @@ mod tests {
     fn an_event_written_as_json_is_what_an_older_log_service_reads_and_this_one_too() {
         let events = Events::new("shippy.log", "shippy.user", Waker::default())
             .encoded_as(EventEncoding::Json);
-        let message = events
-            .outgoing("Create", "signed up".into(), "alice")
-            .message;
+        let signed_up = Detail::UserSignedUp(shippy_proto::log::UserSignedUp {
+            user_id: "alice".into(),
+            name: "Alice".into(),
+        });
+        let message = events.outgoing(signed_up, 1, "alice").message;
         assert_eq!(message.headers["content-type"], "application/json");
         // What the older reader's struct takes: five strings and a whole number.
         let older: serde_json::Value = serde_json::from_slice(&message.payload).unwrap();
@@ -236,7 +322,7 @@ mod tests {
         );
         let event = from_message(&message).unwrap();
         assert_eq!(Some(event.id.as_str()), older["id"].as_str());
-        assert_eq!(event.message, "signed up");
+        assert_eq!(event.message, "user Alice signed up");
         assert_eq!(Some(event.time_unix_ms), older["time_unix_ms"].as_i64());
     }
 

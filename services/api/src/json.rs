@@ -44,6 +44,16 @@ pub struct Query<T>(pub T);
 
 impl From<QueryRejection> for ApiError {
     fn from(rejection: QueryRejection) -> Self {
-        ApiError::new(ErrorKind::InvalidArgument, rejection.body_text())
+        let text = rejection.body_text();
+        let mut error = ApiError::new(ErrorKind::InvalidArgument, &text);
+        // A parameter of the wrong shape: serde names it, so the answer names it too.
+        if let Some((field, why)) = text
+            .split_once("query string: ")
+            .and_then(|(_, rest)| rest.split_once(": "))
+            .filter(|(field, _)| !field.contains(' '))
+        {
+            error.fields = FieldErrors::one(field, FieldCode::BadFormat, why);
+        }
+        error
     }
 }

@@ -68,6 +68,7 @@ impl From<Step> for pb::Step {
             name: s.name,
             at: s.at,
             detail: s.detail,
+            vessel_id: s.vessel_id,
         }
     }
 }

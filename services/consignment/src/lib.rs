@@ -4,6 +4,7 @@
 //! consignments. Every method needs a token.
 
 pub mod domain;
+pub mod events;
 mod handler;
 pub mod repo;
 pub mod saga;

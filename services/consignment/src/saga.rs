@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use shippy_common::ErrorKind;
 use shippy_common::config::SagaConfig;
-use shippy_common::events::Events;
+use shippy_common::events::{Detail, Events};
 use shippy_common::paging::{Page, PageRequest};
 use shippy_plugins::outbox::Outgoing;
 use tokio::time::Instant;
@@ -21,8 +21,9 @@ use tokio::time::Instant;
 use crate::domain::error::STORE_CAUSE;
 use crate::domain::{
     Consignment, ConsignmentError, ConsignmentFilter, ConsignmentKey, IdempotencyKey,
-    NewConsignment, Next, Now, Status, containers, new_id,
+    NewConsignment, Next, Now, Status, new_id,
 };
+use crate::events;
 use crate::repo::{ConsignmentRepository, RepoError};
 use crate::vessels::{Hold, Holding, Room, Vessels};
 
@@ -120,13 +121,11 @@ impl Saga {
         deadline: Instant,
     ) -> Result<Consignment, ConsignmentError> {
         let pending = Consignment::pending(new_id(), new.clone(), user_id, key, &now());
-        let message = format!(
-            "consignment {} ({}, {} kg) stored as pending; reserving room",
-            pending.id,
-            containers(pending.containers.len()),
-            pending.weight
+        let event = self.events.outgoing(
+            events::pending(&pending),
+            events::sequence(&pending),
+            user_id,
         );
-        let event = self.events.outgoing("ConsignmentPending", message, user_id);
         let most = self.bookings_in_flight_per_user;
         let (booking, from) = match self.repo.create_within(&pending, &event, most).await {
             Ok(()) => {
@@ -249,32 +248,21 @@ impl Saga {
                 Next::Reserve => match self.hold(driver, &booking, deadline).await? {
                     Ok(vessel_id) => {
                         let booked = booking.booked(&vessel_id, &now())?;
-                        let message =
-                            format!("consignment {} booked on vessel {vessel_id}", booking.id);
-                        let event = self.event("ConsignmentBooked", message, &booking);
+                        let event = self.event(events::booked(&booked), &booked);
                         (booked, Some(event))
                     }
                     Err(reason) => (booking.rejecting(&reason, &now())?, None),
                 },
                 Next::Release => {
+                    // The release is the booking's next step ("released").
+                    let step = events::next_sequence(&booking);
                     let vessel = self
                         .vessels
-                        .release(&booking.id, &booking.user_id, deadline)
+                        .release(&booking.id, &booking.user_id, step, deadline)
                         .await?;
                     self.pause("after-release").await;
                     let ended = booking.released(vessel.as_deref(), &now())?;
-                    let event = if ended.status == Status::Rejected {
-                        let message =
-                            format!("consignment {} rejected: {}", booking.id, booking.reason);
-                        self.event("ConsignmentRejected", message, &booking)
-                    } else if ended.status == Status::Failed {
-                        let message =
-                            format!("consignment {} failed: {}", booking.id, booking.reason);
-                        self.event("ConsignmentFailed", message, &booking)
-                    } else {
-                        let message = format!("consignment {} cancelled", booking.id);
-                        self.event("ConsignmentCancelled", message, &booking)
-                    };
+                    let event = self.event(events::ended(&ended), &ended);
                     (ended, Some(event))
                 }
             };
@@ -336,6 +324,8 @@ impl Saga {
                 capacity,
                 weight,
                 user_id: booking.user_id.clone(),
+                // The hold is the booking's next step ("reserved").
+                sequence: events::next_sequence(booking),
             };
             match self.vessels.reserve(&room, deadline).await? {
                 Hold::Held { vessel_id } => {
@@ -417,8 +407,10 @@ impl Saga {
             .ok_or_else(|| ConsignmentError::Store(format!("consignment {id} vanished")))
     }
 
-    fn event(&self, method: &str, message: String, booking: &Consignment) -> Outgoing {
-        self.events.outgoing(method, message, &booking.user_id)
+    /// The event `detail` of the step `booking` has just taken (its last).
+    fn event(&self, detail: Detail, booking: &Consignment) -> Outgoing {
+        self.events
+            .outgoing(detail, events::sequence(booking), &booking.user_id)
     }
 
     /// The test hook `saga.pause_at`: stops this booking's saga at `point` for good, so a

@@ -62,6 +62,8 @@ pub struct Room {
     pub weight: i32,
     /// The booking's owner, for the vessel service's activity log.
     pub user_id: String,
+    /// The hold's place among the booking's events, for the event the vessel service makes.
+    pub sequence: i64,
 }
 
 impl From<&Room> for ReserveRequest {
@@ -72,6 +74,7 @@ impl From<&Room> for ReserveRequest {
             capacity: r.capacity,
             weight: r.weight,
             user_id: r.user_id.clone(),
+            sequence: r.sequence,
         }
     }
 }
@@ -96,12 +99,13 @@ pub trait Vessels: Send + Sync + 'static {
     ) -> Result<Holding, ConsignmentError>;
     /// Holds `room` (asking again for its consignment holds nothing more).
     async fn reserve(&self, room: &Room, deadline: Instant) -> Result<Hold, ConsignmentError>;
-    /// Gives back what `consignment_id` holds (the owner `user_id`'s); answers the vessel
-    /// it was held on, if any.
+    /// Gives back what `consignment_id` holds (the owner `user_id`'s), as the `sequence`-th
+    /// of the booking's events; answers the vessel it was held on, if any.
     async fn release(
         &self,
         consignment_id: &str,
         user_id: &str,
+        sequence: i64,
         deadline: Instant,
     ) -> Result<Option<String>, ConsignmentError>;
 }
@@ -325,11 +329,13 @@ impl Vessels for GrpcVessels {
         &self,
         consignment_id: &str,
         user_id: &str,
+        sequence: i64,
         deadline: Instant,
     ) -> Result<Option<String>, ConsignmentError> {
         let request = ReleaseRequest {
             consignment_id: consignment_id.to_owned(),
             user_id: user_id.to_owned(),
+            sequence,
         };
         self.retrying(deadline, || self.release_once(request.clone(), deadline))
             .await

@@ -2,12 +2,15 @@
 //! or watch (only their own), and the bounds of one listing. No wire types here: the gRPC
 //! edge and the broker consumer translate.
 
+use shippy_common::events::Detail;
 use shippy_common::paging::{PageRequest, Query};
 use shippy_common::{ErrorKind, FieldCode, FieldErrors, KindedError};
 
-/// An event's place in a listing: newest first, by time, then by id (unique), so no event
-/// stored between pages makes another skip or repeat.
-pub type EventKey = (i64, String);
+/// An event's place in a listing: newest first, by time, then by its place among its
+/// subject's events (so two steps of one booking in the same millisecond list in the order
+/// they happened), then by id (unique), so no event stored between pages makes another skip
+/// or repeat.
+pub type EventKey = (i64, i64, String);
 
 /// One thing that happened, as the log keeps it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -22,6 +25,12 @@ pub struct Event {
     /// Who caused it; empty for the system's own events (seeding).
     pub user_id: String,
     pub time_unix_ms: i64,
+    /// What it is about: a booking's consignment id, a vessel's, a user's.
+    pub subject: String,
+    /// Its place among its subject's events, from 1; 0: unordered.
+    pub sequence: i64,
+    /// The kind of event and its facts; none on events from before details.
+    pub detail: Option<Detail>,
 }
 
 /// A listing as asked, before the rules: zeros and empty strings mean "not given".
@@ -70,7 +79,7 @@ impl Filter {
 
 impl Event {
     pub fn key(&self) -> EventKey {
-        (self.time_unix_ms, self.id.clone())
+        (self.time_unix_ms, self.sequence, self.id.clone())
     }
 }
 
@@ -243,6 +252,9 @@ mod tests {
             message: "m".into(),
             user_id: user_id.into(),
             time_unix_ms: 1,
+            subject: String::new(),
+            sequence: 0,
+            detail: None,
         }
     }
 

@@ -55,6 +55,9 @@ impl From<pb::LogEvent> for Event {
             message: e.message,
             user_id: e.user_id,
             time_unix_ms: e.time_unix_ms,
+            subject: e.subject,
+            sequence: e.sequence,
+            detail: e.detail,
         }
     }
 }
@@ -68,6 +71,9 @@ impl From<Event> for pb::LogEvent {
             message: e.message,
             user_id: e.user_id,
             time_unix_ms: e.time_unix_ms,
+            subject: e.subject,
+            sequence: e.sequence,
+            detail: e.detail,
         }
     }
 }

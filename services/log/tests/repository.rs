@@ -5,7 +5,7 @@ use shippy_common::paging::PageRequest;
 use std::sync::Arc;
 use std::time::Duration;
 
-use shippy_common::events::{new_event, to_message};
+use shippy_common::events::{Detail, new_event, to_message};
 use shippy_log::repo::{Filter, LogRepository, SqliteLogs};
 use shippy_plugins::broker::{Broker, SqliteBroker};
 
@@ -20,6 +20,18 @@ shippy_log::log_repo_contract!(async {
     Arc::new(SqliteLogs::open(&fresh("logs.db")).unwrap()) as Arc<dyn LogRepository>
 });
 
+/// Alice's vessel `id`, created: its event.
+fn created(id: &str) -> shippy_common::events::LogEvent {
+    let detail = Detail::VesselCreated(shippy_proto::log::VesselCreated {
+        vessel_id: id.into(),
+        name: format!("The {id}"),
+        capacity: 1,
+        max_weight: 1,
+        seeded: false,
+    });
+    new_event("shippy.vessel", detail, 1, "alice")
+}
+
 #[tokio::test]
 async fn events_published_before_the_consumer_starts_are_recorded_once_after_a_restart() {
     let broker: Arc<dyn Broker> = Arc::new(SqliteBroker::open(&fresh("broker.db")).unwrap());
@@ -27,7 +39,7 @@ async fn events_published_before_the_consumer_starts_are_recorded_once_after_a_r
     let publish = |message: String| {
         let broker = Arc::clone(&broker);
         async move {
-            let event = new_event("shippy.vessel", "Create", message, "alice");
+            let event = created(&message);
             broker
                 .publish("shippy.log", to_message(&event))
                 .await
@@ -53,23 +65,23 @@ async fn events_published_before_the_consumer_starts_are_recorded_once_after_a_r
     wait_for_count(repo.as_ref(), &all, 4).await;
     second.abort();
 
-    let messages: Vec<_> = repo
+    let subjects: Vec<_> = repo
         .list(&all, &PageRequest::first(100))
         .await
         .unwrap()
         .into_iter()
-        .map(|e| e.message)
+        .map(|e| e.subject)
         .collect();
-    assert_eq!(messages, ["vessel 3", "vessel 2", "vessel 1", "vessel 0"]);
+    assert_eq!(subjects, ["vessel 3", "vessel 2", "vessel 1", "vessel 0"]);
 }
 
 #[tokio::test]
 async fn the_live_feed_announces_each_new_event_once_and_no_old_one() {
     let broker: Arc<dyn Broker> = Arc::new(SqliteBroker::open(&fresh("broker.db")).unwrap());
-    let mut old = new_event("shippy.vessel", "Create", "old".into(), "alice");
+    let mut old = created("old");
     old.time_unix_ms -= 60_000;
-    let new = new_event("shippy.vessel", "Create", "new".into(), "alice");
-    let later = new_event("shippy.vessel", "Create", "later".into(), "alice");
+    let new = created("new");
+    let later = created("later");
     // The relay delivers at least once: the new event comes twice.
     for event in [&old, &new, &new, &later] {
         broker
@@ -89,7 +101,7 @@ async fn the_live_feed_announces_each_new_event_once_and_no_old_one() {
             .await
             .expect("announced within 5 s")
             .unwrap();
-        announced.push(event.message);
+        announced.push(event.subject);
     }
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(watched.try_recv().is_err(), "nothing more");

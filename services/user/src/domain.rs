@@ -113,13 +113,6 @@ impl SignUp {
     }
 }
 
-impl User {
-    /// What the activity log says of this user signing up.
-    pub fn signed_up(&self) -> String {
-        format!("user {} <{}> signed up", self.name, self.email)
-    }
-}
-
 /// An email as the store keeps and compares it.
 pub fn normalise_email(email: &str) -> String {
     email.trim().to_lowercase()

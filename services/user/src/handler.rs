@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use shippy_common::auth::{self, Caller, Claims, Subject, TokenIssuer, TokenVerifier, revocations};
 use shippy_common::error::to_status;
-use shippy_common::events::Events;
+use shippy_common::events::{Detail, Events};
 use shippy_common::forwarded::Origin;
 use shippy_common::paging::{PageRequest, Query};
 use shippy_proto::tonic::{self, Request, Response, Status};
@@ -64,7 +64,8 @@ impl UserHandler {
             user,
         };
         let u = &stored.user;
-        let event = self.events.outgoing("Create", u.signed_up(), &u.id);
+        // The first of the user's events.
+        let event = self.events.outgoing(u.into(), 1, &u.id);
         self.repo
             .create(&stored, &event)
             .await
@@ -119,11 +120,11 @@ impl UserHandler {
     /// instance refuses it at once.
     async fn log_out(&self, claims: &Claims) -> Result<(), UserError> {
         check_revocable(&claims.jti)?;
-        let mut event = self.events.outgoing(
-            "Logout",
-            format!("user {} <{}> logged out", claims.name, claims.email),
-            &claims.sub,
-        );
+        let logged_out = Detail::UserLoggedOut(shippy_proto::log::UserLoggedOut {
+            user_id: claims.sub.clone(),
+        });
+        // Unordered among the user's events: sessions come and go side by side.
+        let mut event = self.events.outgoing(logged_out, 0, &claims.sub);
         revocations::mark(&mut event, claims);
         let revocation = revocations::revocation(&self.revocations_topic, claims);
         self.repo
@@ -198,6 +199,15 @@ impl From<User> for pb::User {
             email: user.email,
             password: String::new(),
         }
+    }
+}
+
+impl From<&User> for Detail {
+    fn from(u: &User) -> Self {
+        Detail::UserSignedUp(shippy_proto::log::UserSignedUp {
+            user_id: u.id.clone(),
+            name: u.name.clone(),
+        })
     }
 }
 

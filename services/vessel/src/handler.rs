@@ -12,6 +12,7 @@ use crate::domain::{
     Answer, Hold, Holder, Release, Reservation, Share, Specification, Vessel, VesselError,
     VesselFilter, parse_id,
 };
+use crate::events;
 use crate::repo::{RepoError, VesselRepository};
 use shippy_common::paging::PageRequest;
 
@@ -83,13 +84,14 @@ impl TryFrom<pb::ReserveRequest> for Hold {
     type Error = VesselError;
 
     fn try_from(r: pb::ReserveRequest) -> Result<Self, VesselError> {
-        Hold::parse(
+        Ok(Hold::parse(
             &r.consignment_id,
             &r.vessel_id,
             r.capacity,
             r.weight,
             &r.user_id,
-        )
+        )?
+        .at(r.sequence))
     }
 }
 
@@ -97,7 +99,10 @@ impl TryFrom<pb::ReleaseRequest> for Release {
     type Error = VesselError;
 
     fn try_from(r: pb::ReleaseRequest) -> Result<Self, VesselError> {
-        Release::parse(&r.consignment_id, &r.user_id)
+        Ok(Release {
+            sequence: r.sequence,
+            ..Release::parse(&r.consignment_id, &r.user_id)?
+        })
     }
 }
 
@@ -185,9 +190,10 @@ impl VesselService for VesselHandler {
         let vessel = Vessel::from(request.into_inner())
             .create(&user_id)
             .map_err(status)?;
+        // The vessel's first event.
         let event = self
             .events
-            .outgoing("Create", vessel.created_message(), &user_id);
+            .outgoing(events::created(&vessel, false), 1, &user_id);
         self.repo
             .create_within(&vessel, &event, self.vessels_per_user)
             .await
@@ -234,9 +240,9 @@ impl VesselService for VesselHandler {
         let hold = Hold::try_from(request.into_inner())
             .map_err(status)?
             .within(self.share);
-        let event =
-            self.events
-                .outgoing("CapacityReserved", hold.reserved_message(), &hold.user_id);
+        let event = self
+            .events
+            .outgoing(events::reserved(&hold), hold.sequence, &hold.user_id);
         let reserved = self.repo.reserve(&hold, &event).await.map_err(store)?;
         let answer = hold.answer(reserved).map_err(status)?;
         if answer.changed {
@@ -252,9 +258,9 @@ impl VesselService for VesselHandler {
         service_only(&request, "Release")?;
         let release = Release::try_from(request.into_inner()).map_err(status)?;
         let events = self.events.clone();
-        let user_id = release.user_id;
+        let (user_id, sequence) = (release.user_id, release.sequence);
         let event = Box::new(move |held: &Reservation| {
-            events.outgoing("CapacityReleased", held.released_message(), &user_id)
+            events.outgoing(crate::events::released(held), sequence, &user_id)
         });
         let released = self
             .repo

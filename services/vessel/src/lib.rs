@@ -3,6 +3,7 @@
 //! needs a token.
 
 pub mod domain;
+pub mod events;
 mod handler;
 pub mod repo;
 pub mod seed;

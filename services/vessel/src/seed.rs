@@ -12,9 +12,9 @@ pub async fn seed(repo: &dyn VesselRepository, events: &Events) -> Result<(), Re
     let any = PageRequest::first(1);
     if repo.list(&VesselFilter::default(), &any).await?.is_empty() {
         let v = seed_vessel();
-        let message = format!("vessel {} {:?} seeded", v.id, v.name);
-        // The system's own event: no user caused it.
-        match repo.create(&v, &events.outgoing("Seed", message, "")).await {
+        // The system's own event: no user caused it. The vessel's first.
+        let event = events.outgoing(crate::events::created(&v, true), 1, "");
+        match repo.create(&v, &event).await {
             Ok(()) => tracing::info!("seeded vessel001"),
             Err(RepoError::DuplicateId) => {}
             Err(e) => return Err(e),

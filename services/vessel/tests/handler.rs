@@ -73,6 +73,8 @@ fn reserve(consignment: &str, vessel: &str, capacity: i32, weight: i32) -> Reser
         capacity,
         weight,
         user_id: "alice".into(),
+        // The booking's second step: pending, then reserved.
+        sequence: 2,
     }
 }
 
@@ -86,6 +88,8 @@ fn release(consignment: &str) -> ReleaseRequest {
     ReleaseRequest {
         consignment_id: consignment.into(),
         user_id: "alice".into(),
+        // Booked in three steps, cancelling the fourth, then released.
+        sequence: 5,
     }
 }
 
@@ -359,5 +363,40 @@ async fn a_hold_past_the_users_share_is_refused_naming_the_setting_and_the_searc
         room(&f, "small").await,
         (5, 9_900),
         "only the first hold took room"
+    );
+}
+
+#[tokio::test]
+async fn a_hold_and_its_release_record_typed_events_in_the_bookings_sequence() {
+    use shippy_common::events::Detail;
+    let f = fleet();
+    create(&f, vessel("v1", 10, 1_000)).await;
+    f.handler
+        .reserve(by_service(reserve("c1", "v1", 2, 300)))
+        .await
+        .unwrap();
+    f.handler.release(by_service(release("c1"))).await.unwrap();
+    let events: Vec<_> = waiting(f.repo.outbox().as_ref())
+        .await
+        .iter()
+        .map(|o| events::from_message(&o.message).unwrap())
+        .collect();
+    let steps: Vec<_> = events
+        .iter()
+        .map(|e| (e.subject.as_str(), e.sequence, e.detail.clone().unwrap()))
+        .collect();
+    assert_eq!(steps.len(), 3, "{steps:?}");
+    assert!(
+        matches!(&steps[0], ("v1", 1, Detail::VesselCreated(v)) if v.capacity == 10 && !v.seeded)
+    );
+    let held = shippy_proto::log::CapacityReserved {
+        vessel_id: "v1".into(),
+        consignment_id: "c1".into(),
+        containers: 2,
+        weight: 300,
+    };
+    assert_eq!(steps[1], ("c1", 2, Detail::CapacityReserved(held)));
+    assert!(
+        matches!(&steps[2], ("c1", 5, Detail::CapacityReleased(r)) if r.containers == 2 && r.weight == 300)
     );
 }

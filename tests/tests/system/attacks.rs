@@ -359,13 +359,13 @@ async fn users_cannot_reserve_or_release_vessel_room_themselves() {
             vessel_id: "vessel001".into(),
             capacity: 500,
             weight: 1,
-            user_id: String::new(),
+            ..ReserveRequest::default()
         };
         let refused = vessels.reserve(authed(hold, token)).await.unwrap_err();
         assert_eq!(refused.code(), code, "{refused:?}");
         let release = ReleaseRequest {
             consignment_id: consignment.clone(),
-            user_id: String::new(),
+            ..ReleaseRequest::default()
         };
         let refused = vessels.release(authed(release, token)).await.unwrap_err();
         assert_eq!(refused.code(), code, "{refused:?}");

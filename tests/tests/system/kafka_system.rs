@@ -8,39 +8,37 @@ use shippy_common::names;
 use shippy_system_tests::{System, eventually, sample, servers, venv_tool};
 
 const READ_TOPIC: &str = r#"
-import json, sys
+# A consumer that knows only the CloudEvents SDK and the published log.proto: it compiles
+# the .proto (protoc from grpcio-tools), reads each record's CloudEvent in the Kafka binary
+# binding (ce_* headers) and decodes its data as shippy.log.LogEvent.
+import json, sys, tempfile
+from cloudevents.kafka import KafkaMessage, from_binary
+from google.protobuf.json_format import MessageToDict
+from grpc_tools import protoc
 from kafka import KafkaConsumer
 
-def event(data):
-    # shippy.log.LogEvent (proto/proto/log.proto), decoded by its field numbers: 1-5 strings,
-    # 6 a varint, as any protobuf library would with the .proto.
-    names = {1: "id", 2: "origin", 3: "method", 4: "message", 5: "user_id", 6: "time_unix_ms"}
-    out, i = {}, 0
-    def varint():
-        nonlocal i
-        n = shift = 0
-        while True:
-            b = data[i]; i += 1
-            n |= (b & 0x7F) << shift; shift += 7
-            if b < 0x80:
-                return n
-    while i < len(data):
-        key = varint()
-        field, wire = key >> 3, key & 7
-        if wire == 0:
-            out[names.get(field, field)] = varint()
-        elif wire == 2:
-            n = varint()
-            out[names.get(field, field)] = data[i:i + n].decode()
-            i += n
-        else:
-            raise ValueError(f"unexpected wire type {wire}")
-    return out
+brokers, topic, protos = sys.argv[1:4]
+out = tempfile.mkdtemp()
+if protoc.main(["protoc", f"-I{protos}", f"--python_out={out}", "log.proto"]) != 0:
+    sys.exit("protoc failed")
+sys.path.insert(0, out)
+import log_pb2
 
-consumer = KafkaConsumer(sys.argv[2], bootstrap_servers=sys.argv[1], auto_offset_reset="earliest",
+def data(payload):
+    return MessageToDict(log_pb2.LogEvent.FromString(payload), preserving_proto_field_name=True)
+
+consumer = KafkaConsumer(topic, bootstrap_servers=brokers, auto_offset_reset="earliest",
                          consumer_timeout_ms=5000, group_id=None)
-print(json.dumps([{"key": (m.key or b"").decode(), "headers": {k: v.decode() for k, v in m.headers},
-                   "event": event(m.value)} for m in consumer]))
+records = []
+for m in consumer:
+    headers = {k: v for k, v in m.headers}
+    event = from_binary(KafkaMessage(headers=headers, key=m.key, value=m.value),
+                        data_unmarshaller=data)
+    records.append({"key": (m.key or b"").decode(),
+                    "headers": {k: v.decode() for k, v in headers.items()},
+                    "attributes": {k: str(v) for k, v in event.get_attributes().items()},
+                    "event": event.get_data()})
+print(json.dumps(records))
 "#;
 
 async fn book(system: &System, token: &str, consignment: &Value) -> u16 {
@@ -118,7 +116,13 @@ async fn a_log_service_crash_on_kafka_loses_no_event_and_records_none_twice() {
     system.stop_all().await;
 
     let out = std::process::Command::new(venv_tool("python3"))
-        .args(["-c", READ_TOPIC, &kafka.brokers, &topic])
+        .args([
+            "-c",
+            READ_TOPIC,
+            &kafka.brokers,
+            &topic,
+            &format!("{}/../proto/proto", env!("CARGO_MANIFEST_DIR")),
+        ])
         .output()
         .unwrap();
     assert!(
@@ -147,4 +151,53 @@ async fn a_log_service_crash_on_kafka_loses_no_event_and_records_none_twice() {
     assert_eq!(first["headers"]["content-type"], "application/x-protobuf");
     assert_eq!(first["headers"]["event-id"], first["event"]["id"]);
     assert_eq!(first["key"], first["event"]["user_id"]);
+    // Each booking's events, typed, in the order its steps happened by their sequence.
+    let mut bookings: std::collections::BTreeMap<String, Vec<&Value>> = Default::default();
+    for r in records.iter().filter(|r| {
+        r["attributes"]["type"]
+            .as_str()
+            .is_some_and(|t| t.starts_with("io.shippy.consignment") || t.contains("capacity"))
+    }) {
+        let subject = r["attributes"]["subject"].as_str().unwrap().to_owned();
+        bookings.entry(subject).or_default().push(r);
+    }
+    assert_eq!(bookings.len(), 10, "{bookings:?}");
+    for (subject, mut steps) in bookings {
+        steps.sort_by_key(|r| {
+            r["attributes"]["sequence"]
+                .as_str()
+                .unwrap()
+                .parse::<i64>()
+                .unwrap()
+        });
+        let kinds: Vec<&str> = steps
+            .iter()
+            .map(|r| r["attributes"]["type"].as_str().unwrap())
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                "io.shippy.consignment.pending.v1",
+                "io.shippy.vessel.capacity_reserved.v1",
+                "io.shippy.consignment.booked.v1"
+            ],
+            "{subject}"
+        );
+        for r in &steps {
+            assert_eq!(r["attributes"]["specversion"], "1.0");
+            assert_eq!(r["attributes"]["id"], r["event"]["id"]);
+            assert_eq!(r["attributes"]["sequence"], r["event"]["sequence"], "{r}");
+            assert_eq!(r["event"]["subject"], subject.as_str());
+        }
+        let pending = &steps[0]["event"]["consignment_pending"];
+        assert_eq!(pending["consignment_id"], subject.as_str());
+        assert!(pending["containers"].as_i64().unwrap() > 0, "{pending}");
+        let reserved = &steps[1]["event"]["capacity_reserved"];
+        let booked = &steps[2]["event"]["consignment_booked"];
+        assert_eq!(
+            reserved["vessel_id"], booked["vessel_id"],
+            "{reserved} {booked}"
+        );
+        assert_eq!(reserved["weight"], pending["weight"]);
+    }
 }

@@ -92,8 +92,10 @@ pub struct Step {
     name: String,
     /// RFC 3339.
     at: String,
-    /// What happened, for a person.
+    /// What happened, for a person; may be reworded at any release: read the other fields.
     detail: String,
+    /// The vessel the step concerns (room reserved, booked on, given back); empty if none.
+    vessel_id: String,
 }
 
 impl From<pb::Step> for Step {
@@ -102,6 +104,7 @@ impl From<pb::Step> for Step {
             name: s.name,
             at: s.at,
             detail: s.detail,
+            vessel_id: s.vessel_id,
         }
     }
 }

@@ -5,6 +5,7 @@ use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use serde::{Deserialize, Serialize};
 use shippy_common::shutdown::Stopping;
 use shippy_proto::log as pb;
+use shippy_proto::log::log_event::Detail;
 use tokio_stream::{Stream, StreamExt};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -50,17 +51,31 @@ pub struct Filter {
 }
 
 /// Something that happened.
+///
+/// `detail` says what, typed by its `type` (one schema per kind of event); `message` says the
+/// same in English for readers from before it, and may be reworded at any release: read
+/// `detail`. A booking's events share its consignment id as `subject` and are numbered by
+/// `sequence` in the order its steps happened.
 #[derive(Serialize, ToSchema)]
 pub struct Event {
     id: String,
     /// The service it came from.
     #[schema(example = "shippy.consignment")]
     origin: String,
-    #[schema(example = "CreateConsignment")]
+    /// The RPC name older readers filter on.
+    #[schema(example = "ConsignmentBooked")]
     method: String,
+    /// The event in English, for people; not for programs to parse.
     message: String,
     user_id: String,
     time_unix_ms: i64,
+    /// What the event is about: a booking's consignment id, a vessel's, a user's.
+    subject: String,
+    /// Its place among its subject's events, from 1 (0: unordered).
+    sequence: i64,
+    /// The kind of event and its facts; absent only on events from before details.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<Detail>,
 }
 
 impl From<pb::LogEvent> for Event {
@@ -72,6 +87,9 @@ impl From<pb::LogEvent> for Event {
             message: e.message,
             user_id: e.user_id,
             time_unix_ms: e.time_unix_ms,
+            subject: e.subject,
+            sequence: e.sequence,
+            detail: e.detail,
         }
     }
 }

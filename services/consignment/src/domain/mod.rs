@@ -156,6 +156,18 @@ pub struct Step {
     /// RFC 3339.
     pub at: String,
     pub detail: String,
+    /// The vessel the step concerns (room reserved, booked on, given back), if any; absent
+    /// from steps stored before it.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub vessel_id: String,
+}
+
+impl Step {
+    /// This step, concerning `vessel_id`.
+    fn on(mut self, vessel_id: &str) -> Self {
+        vessel_id.clone_into(&mut self.vessel_id);
+        self
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -329,7 +341,8 @@ impl Consignment {
                 self.weight
             ),
         );
-        let booked = step("booked", now, format!("booked on vessel {vessel_id}"));
+        let reserved = reserved.on(vessel_id);
+        let booked = step("booked", now, format!("booked on vessel {vessel_id}")).on(vessel_id);
         let mut next = self.then(Status::Booked, [reserved, booked], now);
         next.vessel_id = vessel_id.to_owned();
         Ok(next)
@@ -376,7 +389,8 @@ impl Consignment {
                 || "no room was held".to_owned(),
                 |vessel| format!("room given back on vessel {vessel}"),
             ),
-        );
+        )
+        .on(released.unwrap_or_default());
         let detail = match end {
             Status::Rejected | Status::Failed => self.reason.clone(),
             _ => "cancelled; nothing is held".to_owned(),
@@ -419,6 +433,7 @@ fn step(name: &str, now: &Now, detail: String) -> Step {
         name: name.to_owned(),
         at: now.rfc3339.clone(),
         detail,
+        vessel_id: String::new(),
     }
 }
 

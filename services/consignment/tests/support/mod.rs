@@ -48,7 +48,7 @@ impl Fleet {
             remaining_capacity: capacity,
             remaining_weight: max_weight,
         };
-        let event = vessel_events().outgoing("Create", v.created_message(), "owner");
+        let event = vessel_events().outgoing(shippy_vessel::events::created(&v, false), 1, "owner");
         self.store.create(&v, &event).await.unwrap();
     }
 
@@ -117,8 +117,11 @@ impl Vessels for Fleet {
         )
         .unwrap()
         .within(self.share);
-        let event =
-            vessel_events().outgoing("CapacityReserved", hold.reserved_message(), &room.user_id);
+        let event = vessel_events().outgoing(
+            shippy_vessel::events::reserved(&hold),
+            room.sequence,
+            &room.user_id,
+        );
         let reserved = self.store.reserve(&hold, &event).await.unwrap();
         if self.answers_lost.load(Ordering::SeqCst) {
             return Err(ConsignmentError::Vessels {
@@ -157,12 +160,13 @@ impl Vessels for Fleet {
         &self,
         consignment_id: &str,
         user_id: &str,
+        sequence: i64,
         _: Instant,
     ) -> Result<Option<String>, ConsignmentError> {
         self.up()?;
         let user_id = user_id.to_owned();
         let event = Box::new(move |held: &Reservation| {
-            vessel_events().outgoing("CapacityReleased", held.released_message(), &user_id)
+            vessel_events().outgoing(shippy_vessel::events::released(held), sequence, &user_id)
         });
         let released = self.store.release(consignment_id, event).await.unwrap();
         Ok(Some(released.reservation.vessel_id).filter(|v| !v.is_empty()))

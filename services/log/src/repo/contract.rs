@@ -5,6 +5,8 @@ use std::sync::Arc;
 use shippy_common::paging::PageRequest;
 use shippy_common::paging::testing::walk as walk_pages;
 
+use shippy_common::events::Detail;
+
 use super::{Event, Filter, LogRepository};
 
 pub fn event(id: &str, origin: &str, user_id: &str, time_unix_ms: i64) -> Event {
@@ -15,6 +17,9 @@ pub fn event(id: &str, origin: &str, user_id: &str, time_unix_ms: i64) -> Event 
         message: format!("event {id}"),
         user_id: user_id.into(),
         time_unix_ms,
+        subject: String::new(),
+        sequence: 0,
+        detail: None,
     }
 }
 
@@ -168,6 +173,52 @@ pub async fn a_walk_through_the_pages_sees_every_event_once_whatever_is_stored_b
     assert_eq!(unique.len(), seen.len(), "nothing twice: {seen:?}");
 }
 
+/// Alice's booking `c1`'s step `sequence`, as its event: `id` and `detail` given, all in one
+/// millisecond.
+fn step(id: &str, sequence: i64, detail: Detail) -> Event {
+    Event {
+        subject: "c1".into(),
+        sequence,
+        detail: Some(detail),
+        ..event(id, "shippy.consignment", "alice", 1_000)
+    }
+}
+
+pub async fn a_bookings_steps_in_one_millisecond_list_in_the_order_they_happened_with_their_detail(
+    r: Arc<dyn LogRepository>,
+) {
+    use shippy_proto::log as pb;
+    let pending = Detail::ConsignmentPending(pb::ConsignmentPending {
+        consignment_id: "c1".into(),
+        description: "pallets".into(),
+        containers: 3,
+        weight: 55_000,
+    });
+    let reserved = Detail::CapacityReserved(pb::CapacityReserved {
+        vessel_id: "v1".into(),
+        consignment_id: "c1".into(),
+        containers: 3,
+        weight: 55_000,
+    });
+    let booked = Detail::ConsignmentBooked(pb::ConsignmentBooked {
+        consignment_id: "c1".into(),
+        vessel_id: "v1".into(),
+    });
+    // Ids in the reverse of the steps' order: only the sequence can order them.
+    let stored = vec![
+        step("e-c", 1, pending),
+        step("e-b", 2, reserved),
+        step("e-a", 3, booked),
+    ];
+    assert_eq!(r.insert_all(&stored).await.unwrap(), 3);
+    let listed = first(&r, &for_user("alice")).await;
+    let newest_first: Vec<Event> = stored.into_iter().rev().collect();
+    assert_eq!(listed, newest_first, "every field back, newest step first");
+    // Paged one at a time, the order holds across pages.
+    let walked = walk(&r, &for_user("alice"), 1, Vec::new()).await;
+    assert_eq!(walked, ["e-a", "e-b", "e-c"]);
+}
+
 #[macro_export]
 macro_rules! log_repo_contract {
     // Cases that need test servers (`shippy_plugins::test_servers::TestServer`s): each is
@@ -180,6 +231,7 @@ macro_rules! log_repo_contract {
             filters_by_origin_and_time_hold_on_every_page,
             a_walk_through_the_pages_sees_every_event_once_whatever_is_stored_between,
             trimming_deletes_only_what_is_older,
+            a_bookings_steps_in_one_millisecond_list_in_the_order_they_happened_with_their_detail,
         );
     };
     ($make:expr) => {

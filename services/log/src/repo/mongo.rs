@@ -9,6 +9,8 @@ use serde::{Deserialize, Serialize};
 use shippy_common::paging::PageRequest;
 use shippy_plugins::store::mongo::{after_key, is_duplicate_key};
 
+use shippy_common::events::Detail;
+
 use super::{Event, EventKey, Filter, LogRepository, RepoError};
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -20,6 +22,14 @@ struct EventDoc {
     message: String,
     user_id: String,
     time_unix_ms: i64,
+    /// Absent on events stored before details.
+    #[serde(default)]
+    subject: String,
+    #[serde(default)]
+    sequence: i64,
+    /// The typed detail as a subdocument: `{type: "consignment_booked", ...}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    detail: Option<Detail>,
 }
 
 /// A [`LogRepository`] on MongoDB.
@@ -40,7 +50,7 @@ impl MongoLogs {
             // Ascending, walked backwards for newest first: the same plan for MongoDB, and
             // the one the MongoDB-wire test server ranges correctly over (it misses rows of a
             // time range on a compound index with a descending key).
-            .keys(doc! { "user_id": 1, "time_unix_ms": 1, "_id": 1 })
+            .keys(doc! { "user_id": 1, "time_unix_ms": 1, "sequence": 1, "_id": 1 })
             .build();
         events
             .create_index(by_user_time)
@@ -83,6 +93,9 @@ impl LogRepository for MongoLogs {
             message: e.message.clone(),
             user_id: e.user_id.clone(),
             time_unix_ms: e.time_unix_ms,
+            subject: e.subject.clone(),
+            sequence: e.sequence,
+            detail: e.detail.clone(),
         };
         match self.events.insert_one(document).await {
             Ok(_) => Ok(true),
@@ -107,16 +120,20 @@ impl LogRepository for MongoLogs {
     ) -> Result<Vec<Event>, RepoError> {
         // One flat filter (no `$and`), which every MongoDB-wire server plans on its index.
         let mut q = query(filter);
-        if let Some((time, id)) = &page.after {
+        if let Some((time, sequence, id)) = &page.after {
             q.extend(after_key(
-                &[("time_unix_ms", (*time).into()), ("_id", id.clone().into())],
+                &[
+                    ("time_unix_ms", (*time).into()),
+                    ("sequence", (*sequence).into()),
+                    ("_id", id.clone().into()),
+                ],
                 false,
             ));
         }
         let mut cursor = self
             .events
             .find(q)
-            .sort(doc! { "time_unix_ms": -1, "_id": -1 })
+            .sort(doc! { "time_unix_ms": -1, "sequence": -1, "_id": -1 })
             .limit(i64::try_from(page.fetch()).unwrap_or(i64::MAX))
             .await
             .map_err(unavailable)?;
@@ -130,6 +147,9 @@ impl LogRepository for MongoLogs {
                 message: d.message,
                 user_id: d.user_id,
                 time_unix_ms: d.time_unix_ms,
+                subject: d.subject,
+                sequence: d.sequence,
+                detail: d.detail,
             });
         }
         Ok(out)

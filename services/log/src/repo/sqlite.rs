@@ -4,7 +4,8 @@ use std::path::Path;
 
 use async_trait::async_trait;
 use rusqlite::params;
-use shippy_plugins::store::{SqliteDb, StoreError};
+use shippy_common::events::Detail;
+use shippy_plugins::store::{SqliteDb, StoreError, migrate_if_missing};
 
 use shippy_common::paging::PageRequest;
 
@@ -18,10 +19,37 @@ CREATE TABLE IF NOT EXISTS events (
     method       TEXT NOT NULL,
     message      TEXT NOT NULL,
     user_id      TEXT NOT NULL,
-    time_unix_ms INTEGER NOT NULL
+    time_unix_ms INTEGER NOT NULL,
+    subject      TEXT NOT NULL DEFAULT '',
+    sequence     INTEGER NOT NULL DEFAULT 0,
+    -- The typed detail as JSON ({'type': 'consignment_booked', ...}); NULL on events
+    -- from before details.
+    detail       TEXT
 );
 CREATE INDEX IF NOT EXISTS events_by_user_time ON events (user_id, time_unix_ms);
-CREATE INDEX IF NOT EXISTS events_in_order ON events (user_id, time_unix_ms, id);";
+DROP INDEX IF EXISTS events_in_order;
+CREATE INDEX IF NOT EXISTS events_in_causal_order ON events (user_id, time_unix_ms, sequence, id);";
+
+/// Gives an events table from before details their columns (empty: such events have none).
+fn migrate(path: &Path) -> rusqlite::Result<()> {
+    let migration = "ALTER TABLE events ADD COLUMN subject TEXT NOT NULL DEFAULT '';
+         ALTER TABLE events ADD COLUMN sequence INTEGER NOT NULL DEFAULT 0;
+         ALTER TABLE events ADD COLUMN detail TEXT;";
+    if migrate_if_missing(path, "events", "detail", migration)? {
+        tracing::info!("event store migrated: events carry their subject and typed detail");
+    }
+    Ok(())
+}
+
+/// `detail` as stored: JSON, or NULL.
+fn detail_text(detail: Option<&Detail>) -> Option<String> {
+    detail.and_then(|d| serde_json::to_string(d).ok())
+}
+
+/// A stored detail back; one this version cannot read (a newer kind) is none.
+fn detail_from(text: Option<String>) -> Option<Detail> {
+    text.and_then(|t| serde_json::from_str(&t).ok())
+}
 
 /// A [`LogRepository`] on a SQLite file.
 #[derive(Clone, Debug)]
@@ -31,6 +59,7 @@ pub struct SqliteLogs {
 
 impl SqliteLogs {
     pub fn open(path: &Path) -> Result<Self, StoreError> {
+        migrate(path)?;
         Ok(Self {
             db: SqliteDb::open(path, SCHEMA)?,
         })
@@ -56,8 +85,9 @@ impl LogRepository for SqliteLogs {
         self.db
             .write(move |tx| {
                 let mut insert = tx.prepare_cached(
-                    "INSERT INTO events (id, origin, method, message, user_id, time_unix_ms)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (id) DO NOTHING",
+                    "INSERT INTO events (id, origin, method, message, user_id, time_unix_ms,
+                                         subject, sequence, detail)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (id) DO NOTHING",
                 )?;
                 let mut new = 0;
                 for e in &events {
@@ -67,7 +97,10 @@ impl LogRepository for SqliteLogs {
                         e.method,
                         e.message,
                         e.user_id,
-                        e.time_unix_ms
+                        e.time_unix_ms,
+                        e.subject,
+                        e.sequence,
+                        detail_text(e.detail.as_ref())
                     ])?;
                 }
                 Ok(new)
@@ -128,18 +161,25 @@ impl LogRepository for SqliteLogs {
                     (f.origin.is_some(), "origin = ?2"),
                     (f.since_unix_ms.is_some(), "time_unix_ms >= ?3"),
                     (f.until_unix_ms.is_some(), "time_unix_ms < ?4"),
-                    (page.after.is_some(), "(time_unix_ms, id) < (?5, ?6)"),
+                    (
+                        page.after.is_some(),
+                        "(time_unix_ms, sequence, id) < (?5, ?6, ?7)",
+                    ),
                 ] {
                     if given {
                         conditions.push(condition);
                     }
                 }
                 let mut stmt = c.prepare_cached(&format!(
-                    "SELECT id, origin, method, message, user_id, time_unix_ms FROM events
-                     WHERE {} ORDER BY time_unix_ms DESC, id DESC LIMIT ?7",
+                    "SELECT id, origin, method, message, user_id, time_unix_ms, subject, sequence,
+                            detail FROM events
+                     WHERE {} ORDER BY time_unix_ms DESC, sequence DESC, id DESC LIMIT ?8",
                     conditions.join(" AND ")
                 ))?;
-                let (after_time, after_id) = page.after.clone().unzip();
+                let (after_time, after_sequence, after_id) = match page.after.clone() {
+                    Some((time, sequence, id)) => (Some(time), Some(sequence), Some(id)),
+                    None => (None, None, None),
+                };
                 let limit = i64::try_from(page.fetch()).unwrap_or(i64::MAX);
                 let rows = stmt.query_map(
                     params![
@@ -148,6 +188,7 @@ impl LogRepository for SqliteLogs {
                         f.since_unix_ms,
                         f.until_unix_ms,
                         after_time,
+                        after_sequence,
                         after_id,
                         limit
                     ],
@@ -159,6 +200,9 @@ impl LogRepository for SqliteLogs {
                             message: r.get(3)?,
                             user_id: r.get(4)?,
                             time_unix_ms: r.get(5)?,
+                            subject: r.get(6)?,
+                            sequence: r.get(7)?,
+                            detail: detail_from(r.get(8)?),
                         })
                     },
                 )?;

@@ -138,14 +138,6 @@ impl Vessel {
         Ok(vessel)
     }
 
-    /// What the activity log says of this vessel being created.
-    pub fn created_message(&self) -> String {
-        format!(
-            "vessel {} {:?} created (capacity {}, max weight {})",
-            self.id, self.name, self.capacity, self.max_weight
-        )
-    }
-
     /// Validates a vessel to create; an empty id gets a fresh one. A new vessel has all its
     /// room left, whatever the request said.
     pub fn parse(mut self) -> Result<Self, VesselError> {

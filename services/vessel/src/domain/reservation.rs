@@ -16,6 +16,8 @@ pub struct Hold {
     pub user_id: String,
     /// The most of a vessel that is not theirs the owner may hold.
     pub share: Share,
+    /// Its place among the booking's events (0: unordered), for the event it makes.
+    pub sequence: i64,
 }
 
 impl Hold {
@@ -40,7 +42,14 @@ impl Hold {
             weight,
             user_id: user_id.to_owned(),
             share: Share::WHOLE,
+            sequence: 0,
         })
+    }
+
+    /// This hold as the `sequence`-th step of its booking.
+    pub fn at(mut self, sequence: i64) -> Self {
+        self.sequence = sequence;
+        self
     }
 
     /// This hold, its owner held to `share` of a vessel that is not theirs.
@@ -161,6 +170,8 @@ pub struct Release {
     pub consignment_id: String,
     /// The consignment's owner, for the activity log.
     pub user_id: String,
+    /// Its place among the booking's events (0: unordered), for the event it makes.
+    pub sequence: i64,
 }
 
 impl Release {
@@ -168,6 +179,7 @@ impl Release {
         Ok(Self {
             consignment_id: parse_id("consignment_id", consignment_id)?,
             user_id: user_id.to_owned(),
+            sequence: 0,
         })
     }
 }
@@ -190,17 +202,6 @@ impl From<Released> for Answer {
 }
 
 impl Hold {
-    /// What the activity log says of this hold being made.
-    pub fn reserved_message(&self) -> String {
-        format!(
-            "{} and {} kg reserved on vessel {} for consignment {}",
-            containers(self.capacity),
-            self.weight,
-            self.vessel_id,
-            self.consignment_id
-        )
-    }
-
     /// The answer to this hold from what the store did: a repeat answers what is held and
     /// changes nothing; a refusal says why, in the caller's terms.
     pub fn answer(&self, reserved: Reserved) -> Result<Answer, VesselError> {
@@ -227,18 +228,5 @@ impl Hold {
             }
             Reserved::NoVessel => Err(VesselError::UnknownVessel(self.vessel_id.clone())),
         }
-    }
-}
-
-impl Reservation {
-    /// What the activity log says of this reservation being given back.
-    pub fn released_message(&self) -> String {
-        format!(
-            "{} and {} kg released on vessel {} by consignment {}",
-            containers(self.capacity),
-            self.weight,
-            self.vessel_id,
-            self.consignment_id
-        )
     }
 }
