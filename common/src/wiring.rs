@@ -158,15 +158,16 @@ pub async fn mongo_database(config: &Config) -> anyhow::Result<mongodb::Database
     Ok(shippy_plugins::store::mongo::connect(&store.mongodb_uri, &store.mongodb_database).await?)
 }
 
-/// Starts relaying `outbox` to the broker the config names, and answers the events of
-/// `origin` that wake it. Keep the relay alive as long as the service runs.
+/// Starts relaying `outbox` to the broker the config names (each commit of a write with
+/// events wakes it), and answers how to describe `origin`'s events. Keep the relay alive
+/// as long as the service runs.
 pub async fn relay(
     config: &Config,
     outbox: Arc<dyn Outbox>,
     origin: &'static str,
 ) -> anyhow::Result<(Relay, Events)> {
     let relay = Relay::start(outbox, broker(config).await?, RelayConfig::default());
-    let events = Events::new(&config.broker.log_topic, origin, relay.waker())
+    let events = Events::new(&config.broker.log_topic, origin)
         .encoded_as(config.broker.event_encoding)
         .reworded(config.broker.reword_events);
     Ok((relay, events))

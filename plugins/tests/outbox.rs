@@ -143,14 +143,13 @@ async fn next_payload(sub: &mut Box<dyn Subscription>) -> String {
     String::from_utf8(d.message.payload).unwrap()
 }
 
-/// Writes m0 to m4 to `outbox` on topic `t`, waking `relay` after each, as a service does.
-async fn write_five(outbox: &Arc<dyn Outbox>, relay: &Relay) {
+/// Writes m0 to m4 to `outbox` on topic `t`, as a service does (each commit wakes the relay).
+async fn write_five(outbox: &Arc<dyn Outbox>) {
     for i in 0..5 {
         outbox
             .enqueue(&outgoing("t", "k", &format!("m{i}")))
             .await
             .unwrap();
-        relay.waker().wake();
     }
 }
 
@@ -175,8 +174,8 @@ const FAST: RelayConfig = RelayConfig {
 async fn the_relay_holds_events_while_the_broker_is_down_and_delivers_all_in_order_after() {
     let broker = Switchable::new(true);
     let outbox = sqlite_outbox();
-    let relay = Relay::start(Arc::clone(&outbox), broker.clone(), FAST);
-    write_five(&outbox, &relay).await;
+    let _relay = Relay::start(Arc::clone(&outbox), broker.clone(), FAST);
+    write_five(&outbox).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(
         outbox.backlog().await.unwrap(),
@@ -212,8 +211,8 @@ async fn events_written_together_are_published_together() {
         batch: 100,
         ..FAST
     };
-    let relay = Relay::start(Arc::clone(&outbox), broker.clone(), config);
-    write_five(&outbox, &relay).await;
+    let _relay = Relay::start(Arc::clone(&outbox), broker.clone(), config);
+    write_five(&outbox).await;
     assert_eq!(
         five_payloads(broker.as_ref()).await,
         ["m0", "m1", "m2", "m3", "m4"]
@@ -234,6 +233,41 @@ async fn a_relay_started_later_sends_what_an_earlier_process_left() {
     let _relay = Relay::start(Arc::clone(&outbox), Arc::clone(&broker), FAST);
     let mut sub = broker.subscribe("t", "g").await.unwrap();
     assert_eq!(next_payload(&mut sub).await, "left");
+}
+
+/// A repository's write that enqueues inside its own transaction wakes the relay by
+/// committing: no one calls the relay, and it would not look by itself for a minute.
+#[tokio::test]
+async fn a_committed_write_with_an_event_wakes_the_relay_by_itself() {
+    let broker: Arc<dyn Broker> =
+        Arc::new(SqliteBroker::open(&fresh_dir().join("broker.db")).unwrap());
+    let db = SqliteDb::open(
+        &fresh_dir().join("service.db"),
+        &format!(
+            "CREATE TABLE rows (id TEXT PRIMARY KEY);{}",
+            shippy_plugins::outbox::sqlite::SCHEMA
+        ),
+    )
+    .unwrap();
+    let config = RelayConfig {
+        poll: Duration::from_secs(60),
+        ..FAST
+    };
+    let outbox: Arc<dyn Outbox> = Arc::new(SqliteOutbox::new(db.clone()));
+    let _relay = Relay::start(outbox, Arc::clone(&broker), config);
+    let mut sub = broker.subscribe("t", "g").await.unwrap();
+    // Past the relay's first look at start.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    for id in ["r1", "r2"] {
+        let event = outgoing("t", "k", id);
+        db.write(move |tx| {
+            tx.execute("INSERT INTO rows (id) VALUES (?1)", [id])?;
+            shippy_plugins::outbox::sqlite::enqueue(tx, &event)
+        })
+        .await
+        .unwrap();
+        assert_eq!(next_payload(&mut sub).await, id);
+    }
 }
 
 /// A real (SQLite) outbox that counts how often the relay looks into it.
@@ -266,6 +300,10 @@ impl Outbox for Counted {
     async fn backlog(&self) -> Result<u64, shippy_plugins::outbox::OutboxError> {
         self.inner.backlog().await
     }
+
+    fn committed(&self) -> Arc<tokio::sync::Notify> {
+        self.inner.committed()
+    }
 }
 
 /// A batch smaller than the relay takes was all there was: the relay publishes it and waits
@@ -283,7 +321,7 @@ async fn the_relay_looks_again_only_after_a_full_batch() {
         batch: 5,
         ..FAST
     };
-    let relay = Relay::start(
+    let _relay = Relay::start(
         Arc::clone(&outbox) as Arc<dyn Outbox>,
         broker.clone(),
         config,
@@ -295,7 +333,6 @@ async fn the_relay_looks_again_only_after_a_full_batch() {
     let mut sub = broker.subscribe("t", "g").await.unwrap();
     // At start it looks once and finds nothing; the three are one more look.
     outbox.enqueue_all(&first).await.unwrap();
-    relay.waker().wake();
     for want in ["a0", "a1", "a2"] {
         assert_eq!(next_payload(&mut sub).await, want);
     }
@@ -303,7 +340,6 @@ async fn the_relay_looks_again_only_after_a_full_batch() {
     let after_first = outbox.looks.load(Ordering::SeqCst);
     // Five fill the batch, so one more look finds the outbox empty.
     outbox.enqueue_all(&second).await.unwrap();
-    relay.waker().wake();
     for want in ["b0", "b1", "b2", "b3", "b4"] {
         assert_eq!(next_payload(&mut sub).await, want);
     }

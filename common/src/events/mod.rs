@@ -15,7 +15,7 @@ pub mod detail;
 use std::collections::BTreeMap;
 
 use shippy_plugins::broker::Message;
-use shippy_plugins::outbox::{Outgoing, Waker};
+use shippy_plugins::outbox::Outgoing;
 use shippy_proto::prost::Message as _;
 
 use crate::config::EventEncoding;
@@ -167,13 +167,12 @@ fn from_json(payload: &[u8]) -> Result<LogEvent, NotAnEvent> {
     })
 }
 
-/// Describes a service's events as outbox entries for the log topic, and wakes the outbox
-/// relay once the write that carries them has committed. Built once at start.
+/// Describes a service's events as outbox entries for the log topic (the outbox wakes its
+/// relay when the write that carries them commits). Built once at start.
 #[derive(Clone, Debug)]
 pub struct Events {
     topic: String,
     origin: &'static str,
-    relay: Waker,
     encoding: EventEncoding,
     /// The test hook `broker.reword_events`.
     reword: bool,
@@ -184,11 +183,10 @@ pub const REWORDED: &str = "something happened (broker.reword_events: read the d
 
 impl Events {
     /// Events of `origin` for `topic`, written as protobuf.
-    pub fn new(topic: &str, origin: &'static str, relay: Waker) -> Self {
+    pub fn new(topic: &str, origin: &'static str) -> Self {
         Self {
             topic: topic.to_owned(),
             origin,
-            relay,
             encoding: EventEncoding::Protobuf,
             reword: false,
         }
@@ -223,11 +221,6 @@ impl Events {
             topic: self.topic.clone(),
             message,
         }
-    }
-
-    /// Tells the relay a write with an event has committed, so it publishes now.
-    pub fn written(&self) {
-        self.relay.wake();
     }
 }
 
@@ -302,8 +295,7 @@ mod tests {
     /// writes what that version's log service reads: its six fields, typed as its struct.
     #[test]
     fn an_event_written_as_json_is_what_an_older_log_service_reads_and_this_one_too() {
-        let events = Events::new("shippy.log", "shippy.user", Waker::default())
-            .encoded_as(EventEncoding::Json);
+        let events = Events::new("shippy.log", "shippy.user").encoded_as(EventEncoding::Json);
         let signed_up = Detail::UserSignedUp(shippy_proto::log::UserSignedUp {
             user_id: "alice".into(),
             name: "Alice".into(),

@@ -173,4 +173,16 @@ impl Outbox for EmbeddedOutbox {
         }
         Ok(waiting)
     }
+
+    fn committed(&self) -> std::sync::Arc<tokio::sync::Notify> {
+        self.beside.committed()
+    }
+}
+
+impl EmbeddedOutbox {
+    /// Wakes the relay: a document write that carried entries
+    /// ([`Self::push_into`], [`Self::insert_fields`]) has been acknowledged.
+    pub fn written(&self) {
+        self.beside.written();
+    }
 }

@@ -12,6 +12,7 @@ use super::{Outbox, OutboxError, Outgoing, Pending};
 #[derive(Clone, Debug, Default)]
 pub struct MemoryOutbox {
     queue: Arc<Mutex<(u64, Vec<Pending>)>>,
+    committed: Arc<tokio::sync::Notify>,
 }
 
 impl MemoryOutbox {
@@ -31,6 +32,8 @@ impl MemoryOutbox {
                 outgoing: o.clone(),
             });
         }
+        drop(queue);
+        self.committed.notify_one();
     }
 
     fn pending_now(&self, limit: usize) -> Vec<Pending> {
@@ -54,6 +57,10 @@ impl Outbox for MemoryOutbox {
         let mut queue = self.queue.lock().unwrap_or_else(|p| p.into_inner());
         queue.1.retain(|p| !ids.contains(&p.id));
         Ok(())
+    }
+
+    fn committed(&self) -> Arc<tokio::sync::Notify> {
+        Arc::clone(&self.committed)
     }
 
     async fn backlog(&self) -> Result<u64, OutboxError> {

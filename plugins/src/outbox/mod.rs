@@ -5,7 +5,10 @@
 //! (a crash between publish and removal publishes again), so consumers stay idempotent.
 //!
 //! Repositories enqueue inside their own transactions with the adapter's helpers
-//! ([`sqlite::enqueue`], [`mongo::enqueue`]); the [`Outbox`] trait is the relay's side.
+//! ([`sqlite::enqueue`], [`MongoOutbox::enqueue_in`]); the [`Outbox`] trait is the relay's
+//! side. The outbox wakes its relay when a write that enqueued commits
+//! ([`Outbox::committed`]): on SQLite the store's commit does, on MongoDB the outbox's own
+//! commit, in memory the push; no handler has to remember to.
 
 pub mod contract;
 #[cfg(feature = "mongodb")]
@@ -16,7 +19,10 @@ pub mod mongo;
 pub mod relay;
 pub mod sqlite;
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
+use tokio::sync::Notify;
 
 #[cfg(feature = "mongodb")]
 pub use embedded::EmbeddedOutbox;
@@ -77,4 +83,7 @@ pub trait Outbox: Send + Sync + 'static {
     async fn sent(&self, ids: &[String]) -> Result<(), OutboxError>;
     /// How many events wait.
     async fn backlog(&self) -> Result<u64, OutboxError>;
+    /// Told each time a write that enqueued entries has committed, by the outbox itself
+    /// (the store's commit, never the code that wrote): the relay waits on it.
+    fn committed(&self) -> Arc<Notify>;
 }

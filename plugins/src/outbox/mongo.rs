@@ -84,6 +84,7 @@ fn entry(o: &Outgoing) -> Entry {
 #[derive(Clone, Debug)]
 pub struct MongoOutbox {
     entries: Collection<Entry>,
+    committed: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl MongoOutbox {
@@ -94,7 +95,10 @@ impl MongoOutbox {
             .keys(doc! { "seq": 1 })
             .build();
         entries.create_index(by_seq).await?;
-        Ok(Self { entries })
+        Ok(Self {
+            entries,
+            committed: std::sync::Arc::default(),
+        })
     }
 
     /// Inserts `document` into `collection` and enqueues `outgoing`, in one transaction:
@@ -113,7 +117,23 @@ impl MongoOutbox {
         T: Serialize + DeserializeOwned + Send + Sync,
     {
         refuse_if_flagged()?;
-        retried(|| self.insert_once(collection, &document, outgoing)).await
+        retried(|| self.insert_once(collection, &document, outgoing)).await?;
+        self.written();
+        Ok(())
+    }
+
+    /// Commits `session`'s transaction, in which entries were enqueued
+    /// ([`Self::enqueue_in`]), and wakes the relay once it has.
+    pub async fn commit(&self, session: &mut ClientSession) -> mongodb::error::Result<()> {
+        commit(session).await?;
+        self.written();
+        Ok(())
+    }
+
+    /// Wakes the relay: a write that enqueued entries (here, or in documents of their own:
+    /// [`super::EmbeddedOutbox`]) has committed.
+    pub fn written(&self) {
+        self.committed.notify_one();
     }
 
     async fn insert_once<T>(
@@ -193,7 +213,7 @@ pub async fn commit(session: &mut ClientSession) -> mongodb::error::Result<()> {
 
 impl MongoOutbox {
     /// Enqueues `outgoing` inside `session`'s transaction, the one of the write it
-    /// describes.
+    /// describes; commit it with [`Self::commit`], which wakes the relay.
     pub async fn enqueue_in(
         &self,
         session: &mut ClientSession,
@@ -224,6 +244,7 @@ impl Outbox for MongoOutbox {
             commit(&mut session).await
         })
         .await?;
+        self.written();
         Ok(())
     }
 
@@ -264,5 +285,9 @@ impl Outbox for MongoOutbox {
 
     async fn backlog(&self) -> Result<u64, OutboxError> {
         Ok(self.entries.count_documents(doc! {}).await?)
+    }
+
+    fn committed(&self) -> std::sync::Arc<tokio::sync::Notify> {
+        std::sync::Arc::clone(&self.committed)
     }
 }

@@ -1,6 +1,6 @@
 //! The relay: publishes an outbox's pending events to the broker in order, a batch (up to
-//! `batch` events) per broker call, removing the batch once the broker has it. A write wakes
-//! it, and it lets the writes right behind that one gather for `gather` before it looks, so
+//! `batch` events) per broker call, removing the batch once the broker has it. The commit of
+//! a write that enqueued wakes it (the outbox tells it: [`Outbox::committed`]), and it lets the writes right behind that one gather for `gather` before it looks, so
 //! a busy service sends several events per broker call; it also looks every `poll` for
 //! events others left (an earlier process, a broker that was down). When the broker
 //! refuses, it stops at that batch (so order holds per outbox) and tries again after a
@@ -52,14 +52,16 @@ pub struct Relay {
 }
 
 impl Relay {
-    /// Starts relaying `outbox` to `broker`.
+    /// Starts relaying `outbox` to `broker`, woken by the outbox each time a write that
+    /// enqueued commits ([`Outbox::committed`]).
     pub fn start(outbox: Arc<dyn Outbox>, broker: Arc<dyn Broker>, config: RelayConfig) -> Self {
-        let wake = Arc::new(Notify::new());
+        let wake = outbox.committed();
         let task = Background::spawn(run(outbox, broker, Arc::clone(&wake), config));
         Self { wake, _task: task }
     }
 
-    /// A handle that wakes the relay: call it after each committed write.
+    /// A handle that wakes the relay by hand (an outbox wakes it on its own; this is for
+    /// tests and for events written outside any outbox).
     pub fn waker(&self) -> Waker {
         Waker(Arc::clone(&self.wake))
     }

@@ -35,6 +35,8 @@ pub fn enqueue(tx: &Transaction<'_>, outgoing: &Outgoing) -> rusqlite::Result<()
     let headers = serde_json::to_string(&m.headers).unwrap_or_else(|_| "{}".into());
     tx.prepare_cached("INSERT INTO outbox (topic, key, headers, payload) VALUES (?1, ?2, ?3, ?4)")?
         .execute(params![outgoing.topic, m.key, headers, m.payload])?;
+    // The commit of `tx` wakes the relay (`SqliteDb::write`).
+    crate::store::mark_enqueued();
     Ok(())
 }
 
@@ -108,6 +110,10 @@ impl Outbox for SqliteOutbox {
             })
             .await?;
         Ok(())
+    }
+
+    fn committed(&self) -> std::sync::Arc<tokio::sync::Notify> {
+        self.db.enqueued()
     }
 
     async fn backlog(&self) -> Result<u64, OutboxError> {

@@ -5,4 +5,5 @@
 pub mod mongo;
 mod sqlite;
 
+pub(crate) use sqlite::mark_enqueued;
 pub use sqlite::{OPEN_RETRY_FOR, SqliteDb, StoreError, migrate_if_missing};

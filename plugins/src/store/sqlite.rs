@@ -127,24 +127,40 @@ pub struct SqliteDb {
     conn: Arc<Mutex<Connection>>,
     /// Commits since the last checkpoint was asked for.
     commits: Arc<AtomicU32>,
+    /// Told after each commit of a write that enqueued outbox entries: its relay's wake-up.
+    enqueued: Arc<tokio::sync::Notify>,
+}
+
+thread_local! {
+    /// Whether the transaction running on this thread enqueued outbox entries
+    /// ([`mark_enqueued`]); a transaction and its commit run on one thread.
+    static ENQUEUED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Notes that the transaction running on this thread enqueued outbox entries, so its commit
+/// wakes the relay ([`SqliteDb::enqueued`]).
+pub(crate) fn mark_enqueued() {
+    ENQUEUED.set(true);
 }
 
 /// What trying a write on the calling thread came to.
 enum Now<T, F> {
-    Done(rusqlite::Result<T>),
+    Done(rusqlite::Result<(T, bool)>),
     /// The connection is in use here, or another process holds the file's write lock: `f`
     /// is still to run, where waiting is fine.
     Locked(F),
 }
 
-/// Runs `f` in an IMMEDIATE transaction that commits when it answers `Ok`.
+/// Runs `f` in an IMMEDIATE transaction that commits when it answers `Ok`; also answers
+/// whether what committed enqueued outbox entries.
 fn in_transaction<T>(
     tx: Transaction<'_>,
     f: impl FnOnce(&Transaction<'_>) -> rusqlite::Result<T>,
-) -> rusqlite::Result<T> {
+) -> rusqlite::Result<(T, bool)> {
+    ENQUEUED.set(false);
     let value = f(&tx)?;
     tx.commit()?;
-    Ok(value)
+    Ok((value, ENQUEUED.replace(false)))
 }
 
 /// Runs `f` in a transaction on this thread if the write lock is free this instant, without
@@ -205,6 +221,7 @@ impl SqliteDb {
         Ok(Self {
             conn: Arc::new(Mutex::new(conn)),
             commits: Arc::new(AtomicU32::new(0)),
+            enqueued: Arc::default(),
         })
     }
 
@@ -238,10 +255,18 @@ impl SqliteDb {
                 .await
             }
         };
-        if written.is_ok() {
-            self.committed();
+        let (value, enqueued) = written?;
+        self.committed();
+        if enqueued {
+            self.enqueued.notify_one();
         }
-        written
+        Ok(value)
+    }
+
+    /// Told after each commit of a write that enqueued outbox entries
+    /// ([`crate::outbox::sqlite::enqueue`]): the relay waits on it, so no caller wakes it.
+    pub fn enqueued(&self) -> Arc<tokio::sync::Notify> {
+        Arc::clone(&self.enqueued)
     }
 
     /// Counts a commit, and every [`CHECKPOINT_EVERY`] asks for a checkpoint on the blocking

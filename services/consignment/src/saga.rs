@@ -128,10 +128,7 @@ impl Saga {
         );
         let most = self.bookings_in_flight_per_user;
         let (booking, from) = match self.repo.create_within(&pending, &event, most).await {
-            Ok(()) => {
-                self.events.written();
-                (pending, Driver::Creator)
-            }
+            Ok(()) => (pending, Driver::Creator),
             // A retry under a key already used is answered what it got, quota or not.
             Err(RepoError::QuotaReached)
                 if self
@@ -271,9 +268,6 @@ impl Saga {
                 .advance(booking.status, &next, event.as_ref())
                 .await?
             {
-                if event.is_some() {
-                    self.events.written();
-                }
                 booking = next;
             } else {
                 // Another driver moved it first: carry on from where it is now.

@@ -73,7 +73,6 @@ impl UserHandler {
                 RepoError::DuplicateEmail => UserError::EmailTaken(stored.user.email.clone()),
                 other => other.into(),
             })?;
-        self.events.written();
         Ok(stored.user)
     }
 
@@ -132,7 +131,6 @@ impl UserHandler {
             .enqueue_all(&[event, revocation])
             .await
             .map_err(|e| UserError::Store(e.to_string()))?;
-        self.events.written();
         self.verifier.revoke(&claims.jti, claims.exp);
         Ok(())
     }

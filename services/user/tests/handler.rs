@@ -7,7 +7,6 @@ use std::time::Duration;
 use shippy_common::auth::{Caller, TokenIssuer, TokenVerifier, generate_key_pair, testing};
 use shippy_common::events::{self, Events};
 use shippy_common::fields::from_status;
-use shippy_plugins::outbox::Waker;
 use shippy_plugins::outbox::contract::waiting;
 use shippy_proto::tonic::{Code, Request};
 use shippy_proto::user::user_service_server::UserService;
@@ -29,7 +28,7 @@ fn users() -> Users {
     let issuer = TokenIssuer::from_pem(keys.private_pem.as_bytes(), &config).unwrap();
     let verifier = Arc::new(TokenVerifier::from_pem(keys.public_pem.as_bytes(), &config).unwrap());
     let repo = Arc::new(MemoryUsers::default());
-    let events = Events::new("shippy.log", "shippy.user", Waker::default());
+    let events = Events::new("shippy.log", "shippy.user");
     let throttle = LoginThrottle::new(3, 20, Duration::from_secs(300), Duration::from_secs(86_400));
     Users {
         handler: UserHandler::new(

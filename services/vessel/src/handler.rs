@@ -204,7 +204,6 @@ impl VesselService for VesselHandler {
                 }
                 other => store(other),
             })?;
-        self.events.written();
         Ok(Response::new(pb::Response {
             vessel: Some(vessel.into()),
             created: true,
@@ -245,9 +244,6 @@ impl VesselService for VesselHandler {
             .outgoing(events::reserved(&hold), hold.sequence, &hold.user_id);
         let reserved = self.repo.reserve(&hold, &event).await.map_err(store)?;
         let answer = hold.answer(reserved).map_err(status)?;
-        if answer.changed {
-            self.events.written();
-        }
         Ok(Response::new(answer.into()))
     }
 
@@ -267,9 +263,6 @@ impl VesselService for VesselHandler {
             .release(&release.consignment_id, event)
             .await
             .map_err(store)?;
-        if released.changed {
-            self.events.written();
-        }
         Ok(Response::new(Answer::from(released).into()))
     }
 

@@ -7,7 +7,6 @@ use std::sync::Arc;
 use shippy_common::auth::testing;
 use shippy_common::events::{self, Events};
 use shippy_common::fields::from_status;
-use shippy_plugins::outbox::Waker;
 use shippy_plugins::outbox::contract::waiting;
 use shippy_proto::tonic::{Code, Request};
 use shippy_proto::vessel::vessel_service_server::VesselService;
@@ -33,7 +32,7 @@ struct Fleet {
 
 fn fleet() -> Fleet {
     let repo = Arc::new(MemoryVessels::default());
-    let events = Events::new("shippy.log", "shippy.vessel", Waker::default());
+    let events = Events::new("shippy.log", "shippy.vessel");
     Fleet {
         handler: VesselHandler::new(repo.clone(), events),
         repo,
@@ -296,7 +295,7 @@ async fn holding_more_than_a_vessel_has_left_is_refused_saying_what_is_left() {
 #[tokio::test]
 async fn a_user_past_their_vessel_quota_is_told_which_quota() {
     let repo = Arc::new(MemoryVessels::default());
-    let events = Events::new("shippy.log", "shippy.vessel", Waker::default());
+    let events = Events::new("shippy.log", "shippy.vessel");
     let f = Fleet {
         handler: VesselHandler::new(repo.clone(), events).with_vessels_per_user(2),
         repo,
@@ -323,7 +322,7 @@ async fn a_user_past_their_vessel_quota_is_told_which_quota() {
 #[tokio::test]
 async fn a_hold_past_the_users_share_is_refused_naming_the_setting_and_the_search_moves_on() {
     let repo = Arc::new(MemoryVessels::default());
-    let events = Events::new("shippy.log", "shippy.vessel", Waker::default());
+    let events = Events::new("shippy.log", "shippy.vessel");
     let f = Fleet {
         handler: VesselHandler::new(repo.clone(), events)
             .with_vessel_share(shippy_vessel::domain::Share::percent(50)),

@@ -3,7 +3,6 @@
 use std::sync::Arc;
 
 use shippy_common::events::Events;
-use shippy_plugins::outbox::Waker;
 use shippy_vessel::domain::seed_vessel;
 use shippy_vessel::repo::contract::all;
 use shippy_vessel::repo::{SqliteVessels, VesselRepository};
@@ -24,7 +23,7 @@ shippy_vessel::vessel_repo_contract!(async {
 async fn an_empty_store_is_seeded_once_with_vessel001() {
     let path = fresh();
     let repo = SqliteVessels::open(&path).unwrap();
-    let events = Events::new("shippy.log", "shippy.vessel", Waker::default());
+    let events = Events::new("shippy.log", "shippy.vessel");
     seed(&repo, &events).await.unwrap();
     seed(&SqliteVessels::open(&path).unwrap(), &events)
         .await

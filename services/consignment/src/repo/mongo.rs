@@ -230,6 +230,9 @@ impl MongoConsignments {
             .consignments
             .update_one(doc! { "_id": &next.id, "status": from.as_str() }, update)
             .await?;
+        if event.is_some() && moved.matched_count > 0 {
+            self.outbox.written();
+        }
         Ok(moved.matched_count > 0)
     }
 
@@ -240,6 +243,7 @@ impl MongoConsignments {
             .clone_with_type::<Document>()
             .insert_one(document)
             .await?;
+        self.outbox.written();
         Ok(())
     }
 }

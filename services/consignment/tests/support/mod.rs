@@ -16,7 +16,6 @@ use shippy_consignment::domain::ConsignmentError;
 use shippy_consignment::repo::{ConsignmentRepository, MemoryConsignments};
 use shippy_consignment::saga::Saga;
 use shippy_consignment::vessels::{Hold, Holding, Room, Vessels};
-use shippy_plugins::outbox::Waker;
 use shippy_plugins::outbox::contract::waiting;
 use shippy_proto::tonic::Request;
 use shippy_vessel::domain::{
@@ -82,7 +81,7 @@ impl Fleet {
 }
 
 fn vessel_events() -> Events {
-    Events::new("shippy.log", "shippy.vessel", Waker::default())
+    Events::new("shippy.log", "shippy.vessel")
 }
 
 /// As the vessel service answers and `GrpcVessels` reads the answer.
@@ -190,7 +189,7 @@ pub fn shipping() -> Shipping {
 pub fn shipping_with_quota(open_bookings: u64) -> Shipping {
     let repo = Arc::new(MemoryConsignments::default());
     let fleet = Arc::new(Fleet::default());
-    let events = Events::new("shippy.log", "shippy.consignment", Waker::default());
+    let events = Events::new("shippy.log", "shippy.consignment");
     let config = SagaConfig {
         sweep_secs: 1,
         stale_secs: 0,

@@ -294,7 +294,7 @@ impl MongoVessels {
             .session(&mut session)
             .await?;
         self.outbox.enqueue_in(&mut session, event).await?;
-        session.commit_transaction().await?;
+        self.outbox.commit(&mut session).await?;
         Ok(Reserved::Made(made))
     }
 
@@ -340,7 +340,9 @@ impl MongoVessels {
                 }
             }
         };
-        session.commit_transaction().await?;
+        // Wakes the relay too (a release that changed nothing enqueued nothing: a look for
+        // nothing).
+        self.outbox.commit(&mut session).await?;
         Ok(released)
     }
 }
