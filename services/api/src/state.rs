@@ -41,6 +41,8 @@ pub struct AppState {
     /// How long a request that answers once may take in all (see [`crate::deadline`]).
     #[from_ref(skip)]
     pub deadline: Duration,
+    /// The broker topics, as the AsyncAPI document names them.
+    pub topics: Topics,
 }
 
 impl AppState {
@@ -59,6 +61,7 @@ impl AppState {
             stopping: Stopping::new().1,
             jwks: Jwks::default(),
             deadline: crate::deadline::for_calls(timeout),
+            topics: Topics::default(),
         }
     }
 
@@ -70,6 +73,32 @@ impl AppState {
             &self.consignments.discovered,
             &self.logs.discovered,
         ]
+    }
+}
+
+/// The topics the services publish to (`broker.log_topic`, `broker.revocations_topic`), for
+/// the AsyncAPI document (`routes::asyncapi`); the defaults where none are configured.
+#[derive(Clone, Debug)]
+pub struct Topics {
+    pub log: Arc<str>,
+    pub revocations: Arc<str>,
+}
+
+impl Default for Topics {
+    fn default() -> Self {
+        Self {
+            log: "shippy.log".into(),
+            revocations: "shippy.revocations".into(),
+        }
+    }
+}
+
+impl From<&shippy_common::config::BrokerConfig> for Topics {
+    fn from(broker: &shippy_common::config::BrokerConfig) -> Self {
+        Self {
+            log: broker.log_topic.as_str().into(),
+            revocations: broker.revocations_topic.as_str().into(),
+        }
     }
 }
 

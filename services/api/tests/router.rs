@@ -483,7 +483,8 @@ async fn a_booking_with_a_bad_key_and_bad_fields_names_them_all() {
 
 #[tokio::test]
 async fn every_protected_route_asks_for_the_token_before_it_looks_for_a_service() {
-    // No service is registered: a 401 at once proves the gateway refused it itself.
+    // No service is registered: had the gateway looked for one first, it would answer 503
+    // "no healthy instance" once its wait ran out; a 401 proves it refused the token itself.
     let requests = [
         Request::get("/api/v1/users/me"),
         Request::get("/api/v1/vessels"),
@@ -495,7 +496,6 @@ async fn every_protected_route_asks_for_the_token_before_it_looks_for_a_service(
     ];
     for request in requests {
         let request = request.header("authorization", "Basic dXNlcjpwYXNz");
-        let started = std::time::Instant::now();
         let (status, _, body) = call(request.body(Body::from("{}")).unwrap()).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
         assert!(
@@ -505,7 +505,6 @@ async fn every_protected_route_asks_for_the_token_before_it_looks_for_a_service(
                 .contains("malformed token"),
             "{body}"
         );
-        assert!(started.elapsed() < Duration::from_millis(300), "no wait");
     }
 }
 
@@ -545,6 +544,7 @@ async fn the_openapi_document_holds_exactly_the_operations_the_router_serves() {
         ("GET", "/api/v1/logs/stream"),
         ("GET", "/healthz"),
         ("GET", "/readyz"),
+        ("GET", "/api/asyncapi.json"),
     ]
     .iter()
     .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))

@@ -4,6 +4,9 @@
 //!   openapi-spec-validator, Redocly CLI's `recommended` rules (`.redocly.yaml`) and
 //!   Spectral's `spectral:oas` rules (`.spectral.yaml`), where anything Spectral reports,
 //!   down to a hint, fails;
+//! - the broker topics' AsyncAPI document the gateway serves (`/api/asyncapi.json`): the
+//!   AsyncAPI CLI's `validate` (the parser, the protobuf schema parser included, and its
+//!   governance rules);
 //! - the protos (`proto/proto/`, rules in `buf.yaml`): `buf lint`, and `buf breaking` against
 //!   the reference system's protos (`proto/reference/`, a copy kept equal to
 //!   `../shared/reference/protos/` where that is there) and against the last release's
@@ -26,6 +29,11 @@ fn npm_tool(name: &str) -> PathBuf {
 /// Runs `program` with `args` in the repository's root, with the Node `scripts/test-deps.sh`
 /// installed first on the PATH where it installed one (the PATH's was too old for Redocly).
 fn run(program: &Path, args: &[&str]) -> Output {
+    run_with(program, args, &[])
+}
+
+/// [`run`], with `env` set as well.
+fn run_with(program: &Path, args: &[&str], env: &[(&str, &std::ffi::OsStr)]) -> Output {
     assert!(
         program.exists(),
         "{} is missing: run `make test-deps` (scripts/test-deps.sh)",
@@ -43,6 +51,7 @@ fn run(program: &Path, args: &[&str]) -> Output {
         // Redocly CLI: no usage report and no check for a newer version (no network needed).
         .env("REDOCLY_TELEMETRY", "off")
         .env("REDOCLY_SUPPRESS_UPDATE_NOTICE", "true")
+        .envs(env.iter().copied())
         .output()
         .unwrap_or_else(|e| {
             panic!(
@@ -61,16 +70,23 @@ fn printed(output: &Output) -> String {
     )
 }
 
-/// The gateway's OpenAPI document, from a running system, written to a file in `dir`.
-async fn openapi_document(dir: &Path) -> PathBuf {
-    let mut system = System::start().await;
-    let url = format!("{}/api/openapi.json", system.api_url().await);
+/// The document the gateway of `system` serves at `path`, written to a file of that name in
+/// `dir`.
+async fn served_document(system: &System, path: &str, dir: &Path) -> PathBuf {
+    let url = format!("{}{path}", system.api_url().await);
     let response = reqwest::get(&url).await.unwrap();
     assert_eq!(response.status(), 200, "{url}");
     let document = response.bytes().await.unwrap();
+    let file = dir.join(path.rsplit('/').next().unwrap());
+    std::fs::write(&file, &document).unwrap();
+    file
+}
+
+/// The gateway's OpenAPI document, from a running system, written to a file in `dir`.
+async fn openapi_document(dir: &Path) -> PathBuf {
+    let mut system = System::start().await;
+    let path = served_document(&system, "/api/openapi.json", dir).await;
     system.stop_all().await;
-    let path = dir.join("openapi.json");
-    std::fs::write(&path, &document).unwrap();
     path
 }
 
@@ -143,6 +159,104 @@ async fn the_openapi_document_lints_clean() {
         failures.is_empty(),
         "the OpenAPI document ({document}) has findings:\n\n{}",
         failures.join("\n\n")
+    );
+}
+
+/// What the AsyncAPI CLI may report on a valid document and still pass: only the note that
+/// AsyncAPI 3.1 is out (an `info`, below warnings): the document is AsyncAPI 3.0 on purpose,
+/// as the issue that asked for it says, the version more tools read.
+const ASYNCAPI_ACCEPTED: &[&str] = &["asyncapi-latest-version"];
+
+#[tokio::test]
+async fn the_asyncapi_document_names_the_topics_and_validates_clean() {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    let mut system = System::start_with(&[("SHIPPY_BROKER__LOG_TOPIC", "contracts.log")]).await;
+    let document = served_document(&system, "/api/asyncapi.json", dir).await;
+    let (status, openapi) = system.rest("GET", "/api/openapi.json", None, None).await;
+    system.stop_all().await;
+    assert_eq!(status, 200);
+    assert!(
+        openapi["paths"]["/api/asyncapi.json"]["get"].is_object(),
+        "the OpenAPI document lists the AsyncAPI document's path"
+    );
+
+    // What a reader finds: the topics as configured, and each kind of event a message of
+    // the log topic with its CloudEvents type and its typed detail.
+    let asyncapi: Value = serde_json::from_slice(&std::fs::read(&document).unwrap()).unwrap();
+    assert_eq!(asyncapi["asyncapi"], "3.0.0");
+    assert_eq!(asyncapi["channels"]["log"]["address"], "contracts.log");
+    assert_eq!(
+        asyncapi["channels"]["revocations"]["address"],
+        "shippy.revocations"
+    );
+    let messages = asyncapi["channels"]["log"]["messages"].as_object().unwrap();
+    assert_eq!(
+        messages.len(),
+        10,
+        "one message per kind of event: {messages:?}"
+    );
+    let booked = &asyncapi["components"]["messages"]["consignment_booked"];
+    assert_eq!(
+        booked["headers"]["allOf"][1]["properties"]["ce_type"]["const"],
+        "io.shippy.consignment.booked.v1"
+    );
+    assert_eq!(booked["contentType"], "application/x-protobuf");
+    let detail = &booked["payload"]["allOf"][1]["properties"]["detail"];
+    assert_eq!(
+        detail["allOf"][0]["$ref"],
+        "#/components/schemas/ConsignmentBooked"
+    );
+    assert_eq!(
+        detail["allOf"][1]["properties"]["type"]["enum"][0],
+        "consignment_booked"
+    );
+    let booked_schema = &asyncapi["components"]["schemas"]["ConsignmentBooked"]["properties"];
+    assert!(booked_schema["vessel_id"].is_object(), "{booked_schema}");
+    assert_eq!(
+        asyncapi["components"]["schemas"]["LogEvent"]["schemaFormat"],
+        "application/vnd.google.protobuf;version=3"
+    );
+
+    // The CLI: no error, no warning; anything else it reports fails too, but the one note
+    // accepted above. Its usage reporting off, with a settings file of the test's own.
+    let settings = dir.join("asyncapi-analytics.json");
+    std::fs::write(
+        &settings,
+        r#"{"analyticsEnabled": "false", "infoMessageShown": "true", "userID": "shippy-tests"}"#,
+    )
+    .unwrap();
+    let diagnostics = dir.join("asyncapi-diagnostics.json");
+    let _ = std::fs::remove_file(&diagnostics);
+    let validate = run_with(
+        &npm_tool("asyncapi"),
+        &[
+            "validate",
+            document.to_str().unwrap(),
+            "--fail-severity",
+            "warn",
+            "--diagnostics-format",
+            "json",
+            "--save-output",
+            diagnostics.to_str().unwrap(),
+        ],
+        &[("ASYNCAPI_METRICS_CONFIG_PATH", settings.as_os_str())],
+    );
+    let found: Vec<Value> = std::fs::read(&diagnostics)
+        .ok()
+        .and_then(|bytes| serde_json::from_slice(&bytes).ok())
+        .unwrap_or_default();
+    let findings: Vec<&Value> = found
+        .iter()
+        .filter(|d| !ASYNCAPI_ACCEPTED.iter().any(|code| d["code"] == *code))
+        .collect();
+    assert!(
+        validate.status.success()
+            && diagnostics.exists()
+            && findings.is_empty()
+            && found.iter().all(|d| d["severity"].as_i64() > Some(1)),
+        "asyncapi validate {}: {findings:#?}\n{}",
+        document.display(),
+        printed(&validate)
     );
 }
 

@@ -1,7 +1,9 @@
 //! The REST resources, one module each under `/api/v1`, plus health and readiness. Each
 //! module's `OpenApiRouter` serves its operations and documents them in one go: the
-//! document at `/api/openapi.json` is what the routers hold.
+//! document at `/api/openapi.json` is what the routers hold. The broker topics' AsyncAPI
+//! document is at `/api/asyncapi.json` (`asyncapi`).
 
+mod asyncapi;
 mod consignments;
 mod health;
 mod logs;
@@ -38,6 +40,7 @@ pub fn router(deadline: Duration) -> Router<AppState> {
         .merge(consignments::router())
         .merge(logs::router())
         .merge(health::router())
+        .merge(asyncapi::router())
         .route_layer(timeout);
     let (router, mut spec) = OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
         .merge(calls)

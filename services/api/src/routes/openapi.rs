@@ -23,6 +23,7 @@ use crate::error::ErrorBody;
         (name = "consignments", description = "Book, list and cancel your consignments"),
         (name = "logs", description = "Your activity log: a page at a time, or live"),
         (name = "health", description = "Liveness and readiness probes"),
+        (name = "contracts", description = "Machine-readable contracts beside this document: the broker topics' AsyncAPI document"),
     ),
     components(schemas(ErrorBody)),
     modifiers(&BearerAuth),
