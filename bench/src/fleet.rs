@@ -1,7 +1,9 @@
 //! The fleet case: the store lookups a booking makes, timed with ten vessels and ten
-//! consignments and again with 10,000 of each, on the embedded store and on MongoDB, through
-//! the services' own repositories. The ratio of the two says whether a lookup's cost grows
-//! with the fleet (it should not: each walks an index from where its answer starts).
+//! consignments and again with 10,000 of each, on the embedded store and on MongoDB, and
+//! with 1,000,000 of each on the embedded store, through the services' own repositories;
+//! and a user's page of the activity log with 10, 10,000 and 10,000,000 events stored. The
+//! ratios say whether a lookup's cost grows with the fleet (it should not: each walks an
+//! index from where its answer starts). The stores' size on disk is printed.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -20,6 +22,11 @@ use shippy_vessel::repo::{MongoVessels, SqliteVessels, VesselRepository};
 /// The small fleet and the large one, in vessels (and as many consignments).
 pub const SMALL: usize = 10;
 pub const LARGE: usize = 10_000;
+/// The largest fleet, on the embedded store only (a MongoDB-wire test server fills 10,000
+/// in minutes already).
+pub const HUGE: usize = 1_000_000;
+/// Events in the largest activity log.
+pub const HUGE_LOG: usize = 10_000_000;
 /// Consignments a shipper owns, in either fleet: a listing answers as many rows in both.
 const PER_OWNER: usize = 10;
 
@@ -31,12 +38,21 @@ pub struct FleetResult {
     /// Median microseconds of one call with [`SMALL`] and with [`LARGE`] rows.
     pub small_us: f64,
     pub large_us: f64,
+    /// The same with [`HUGE`] rows ([`HUGE_LOG`] for the log), where measured.
+    pub huge_us: Option<f64>,
+    /// The store's files on disk at each size, bytes (embedded store only).
+    pub bytes: Vec<u64>,
 }
 
 impl FleetResult {
     /// How many times dearer the lookup is in the large fleet.
     pub fn ratio(&self) -> f64 {
         self.large_us / self.small_us.max(0.001)
+    }
+
+    /// How many times dearer the lookup is in the largest fleet, where measured.
+    pub fn huge_ratio(&self) -> Option<f64> {
+        self.huge_us.map(|us| us / self.small_us.max(0.001))
     }
 }
 
@@ -53,6 +69,14 @@ impl Store<'_> {
         match self {
             Store::Sqlite(_) => "sqlite".into(),
             Store::Mongo(_, server) => format!("mongodb ({server})"),
+        }
+    }
+
+    /// The bytes the fleet of `size` takes on disk (0 on MongoDB, which does not say).
+    fn bytes(&self, size: usize) -> u64 {
+        match self {
+            Store::Sqlite(dir) => folder_bytes(&dir.join(format!("fleet-{size}"))),
+            Store::Mongo(..) => 0,
         }
     }
 
@@ -306,11 +330,21 @@ async fn time_each(
     Ok(medians)
 }
 
-/// Every lookup on `store` at both sizes.
+/// Every lookup on `store` at each size ([`HUGE`] on the embedded store only).
 pub async fn measure(store: Store<'_>, calls: usize) -> anyhow::Result<Vec<FleetResult>> {
     let started = Instant::now();
     let small = time_lookups(store, SMALL, calls).await?;
     let large = time_lookups(store, LARGE, calls).await?;
+    let huge = match store {
+        Store::Sqlite(_) => Some(time_lookups(store, HUGE, calls).await?),
+        Store::Mongo(..) => None,
+    };
+    let sizes: Vec<usize> = if huge.is_some() {
+        vec![SMALL, LARGE, HUGE]
+    } else {
+        vec![SMALL, LARGE]
+    };
+    let bytes: Vec<u64> = sizes.iter().map(|s| store.bytes(*s)).collect();
     eprintln!(
         "bench: fleet on {}: filled and timed in {:.1} s",
         store.name(),
@@ -318,12 +352,130 @@ pub async fn measure(store: Store<'_>, calls: usize) -> anyhow::Result<Vec<Fleet
     );
     Ok(LOOKUPS
         .iter()
-        .zip(small.into_iter().zip(large))
-        .map(|(lookup, (small_us, large_us))| FleetResult {
+        .enumerate()
+        .map(|(i, lookup)| FleetResult {
             store: store.name(),
             lookup: (*lookup).to_owned(),
-            small_us,
-            large_us,
+            small_us: small[i],
+            large_us: large[i],
+            huge_us: huge.as_ref().map(|h| h[i]),
+            bytes: bytes.clone(),
+        })
+        .collect())
+}
+
+/// The bytes of every file in `dir` (its SQLite files, their WAL and shared memory).
+fn folder_bytes(dir: &std::path::Path) -> u64 {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter_map(|e| e.metadata().ok())
+                .map(|m| m.len())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+/// How many users the events of a log of `size` belong to: one per 10,000 events (at least
+/// one), so each has a page and more.
+fn log_users(size: usize) -> usize {
+    (size / 10_000).max(1)
+}
+
+/// Stores `size` events in a fresh log under `dir`, 10,000 a transaction, as the log
+/// service's consumer stores a batch; answers the repository.
+async fn fill_log(
+    dir: &std::path::Path,
+    size: usize,
+) -> anyhow::Result<Arc<dyn shippy_log::repo::LogRepository>> {
+    use shippy_log::repo::{Event, LogRepository, SqliteLogs};
+    let dir = dir.join(format!("log-{size}"));
+    std::fs::create_dir_all(&dir)?;
+    let repo = Arc::new(SqliteLogs::open(&dir.join("logs.db"))?);
+    let start_ms = 1_795_000_000_000_i64;
+    let mut batch = Vec::with_capacity(10_000);
+    for i in 0..size {
+        batch.push(Event {
+            id: format!("event-{i:08}"),
+            origin: "shippy.consignment".into(),
+            method: "ConsignmentBooked".into(),
+            message: format!("consignment c-{i} booked on vessel fleet-{}", i % 500),
+            user_id: format!("logger-{}", i % log_users(size)),
+            time_unix_ms: start_ms + i as i64,
+            subject: format!("c-{i}"),
+            sequence: 3,
+            detail: None,
+        });
+        if batch.len() == 10_000 {
+            repo.insert_all(&batch).await?;
+            batch.clear();
+        }
+    }
+    repo.insert_all(&batch).await?;
+    Ok(repo)
+}
+
+/// A user's page of their activity, first and deep (past half the user's events), timed on
+/// logs of [`SMALL`], [`LARGE`] and [`HUGE_LOG`] events on the embedded store.
+pub async fn measure_log(dir: &std::path::Path, calls: usize) -> anyhow::Result<Vec<FleetResult>> {
+    use shippy_log::domain::Filter;
+    let started = Instant::now();
+    let mut medians: Vec<[f64; 2]> = Vec::new();
+    let mut bytes = Vec::new();
+    for size in [SMALL, LARGE, HUGE_LOG] {
+        let repo = fill_log(dir, size).await?;
+        bytes.push(folder_bytes(&dir.join(format!("log-{size}"))));
+        let filter = Filter {
+            user_id: "logger-0".into(),
+            ..Filter::default()
+        };
+        // Deep: past the newer half of user 0's events (every `users`-th event is theirs).
+        let users = log_users(size);
+        let per_user = size / users;
+        let middle = (per_user / 2) * users;
+        let deep = (
+            1_795_000_000_000_i64 + middle as i64,
+            3,
+            format!("event-{middle:08}"),
+        );
+        let page_size = SMALL.min(per_user / 2).max(1);
+        let mut timed = [0.0; 2];
+        for (slot, after) in [None, Some(deep)].into_iter().enumerate() {
+            let (repo, filter) = (&repo, &filter);
+            timed[slot] = median_us(calls, |_| {
+                let page = PageRequest {
+                    size: page_size,
+                    after: after.clone(),
+                };
+                async move {
+                    let listed = repo.list(filter, &page).await?;
+                    anyhow::ensure!(!listed.is_empty(), "an empty page");
+                    Ok(())
+                }
+            })
+            .await?;
+        }
+        medians.push(timed);
+    }
+    eprintln!(
+        "bench: activity log on sqlite: filled and timed in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let lookups = [
+        "a user's activity: first page",
+        "a user's activity: a page deep in the cursor",
+    ];
+    Ok(lookups
+        .iter()
+        .enumerate()
+        .map(|(i, lookup)| FleetResult {
+            store: "sqlite (log)".into(),
+            lookup: (*lookup).to_owned(),
+            small_us: medians[0][i],
+            large_us: medians[1][i],
+            huge_us: Some(medians[2][i]),
+            bytes: bytes.clone(),
         })
         .collect())
 }

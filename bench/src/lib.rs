@@ -72,6 +72,8 @@ async fn fleet() -> anyhow::Result<Vec<fleet::FleetResult>> {
     let dir = tempfile::tempdir()?;
     eprintln!("bench: fleet (sqlite) ...");
     let mut results = fleet::measure(fleet::Store::Sqlite(dir.path()), CALLS).await?;
+    eprintln!("bench: activity log (sqlite) ...");
+    results.extend(fleet::measure_log(dir.path(), CALLS).await?);
     match fleet::MongoServer::find().await {
         Ok(server) => {
             eprintln!("bench: fleet (mongodb at {}) ...", server.uri);

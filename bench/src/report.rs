@@ -7,7 +7,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::CaseResult;
-use crate::fleet::{FleetResult, LARGE, SMALL};
+use crate::fleet::{FleetResult, HUGE, HUGE_LOG, LARGE, SMALL};
 
 /// How much dearer a lookup may be in the large fleet and still count as not growing.
 const FLEET_TARGET: f64 = 2.0;
@@ -87,6 +87,12 @@ impl Report {
                 &format!("fleet {} {}: {LARGE}/{SMALL}", f.store, f.lookup),
                 f.ratio(),
             );
+            if let Some(huge) = f.huge_ratio() {
+                ratio(
+                    &format!("fleet {} {}: huge/{SMALL}", f.store, f.lookup),
+                    huge,
+                );
+            }
         }
         Self {
             machine: machine(),
@@ -187,23 +193,46 @@ impl Report {
         }
         println!();
         println!(
-            "| store | lookup | µs with {SMALL} | µs with {LARGE} | ratio (target ≤ {FLEET_TARGET}) |"
+            "| store | lookup | µs with {SMALL} | µs with {LARGE} | ratio (target ≤ {FLEET_TARGET}) | µs with {HUGE} ({HUGE_LOG} events) | ratio |"
         );
-        println!("|---|---|---:|---:|---:|");
+        println!("|---|---|---:|---:|---:|---:|---:|");
+        let verdict = |ratio: f64| {
+            if ratio <= FLEET_TARGET {
+                "met"
+            } else {
+                "missed"
+            }
+        };
         for f in &self.fleet {
             let ratio = f.ratio();
+            let (huge, huge_ratio) = match (f.huge_us, f.huge_ratio()) {
+                (Some(us), Some(r)) => (format!("{us:.1}"), format!("{r:.2} ({})", verdict(r))),
+                _ => ("not run".to_owned(), String::new()),
+            };
             println!(
-                "| {} | {} | {:.1} | {:.1} | {ratio:.2} ({}) |",
+                "| {} | {} | {:.1} | {:.1} | {ratio:.2} ({}) | {huge} | {huge_ratio} |",
                 f.store,
                 f.lookup,
                 f.small_us,
                 f.large_us,
-                if ratio <= FLEET_TARGET {
-                    "met"
-                } else {
-                    "missed"
-                }
+                verdict(ratio),
             );
+        }
+        // What each store takes on disk, once per store.
+        let mut seen = std::collections::BTreeSet::new();
+        for f in self.fleet.iter().filter(|f| !f.bytes.is_empty()) {
+            if seen.insert(&f.store) {
+                let sizes: Vec<String> = f
+                    .bytes
+                    .iter()
+                    .map(|b| format!("{:.1} MiB", *b as f64 / 1_048_576.0))
+                    .collect();
+                println!(
+                    "\n{} on disk, smallest to largest: {}",
+                    f.store,
+                    sizes.join(", ")
+                );
+            }
         }
     }
 

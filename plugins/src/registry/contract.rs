@@ -80,6 +80,10 @@ pub async fn heartbeat_brings_back_an_expired_instance(r: Arc<dyn Registry>) {
     let a = instance("shippy.vessel", "a");
     r.register(&a, Duration::from_millis(1000)).await.unwrap();
     tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(
+        r.healthy("shippy.vessel").await.unwrap().is_empty(),
+        "expired first, or the heartbeat brings back nothing"
+    );
     r.heartbeat(&a, TTL).await.unwrap();
     assert_eq!(r.healthy("shippy.vessel").await.unwrap(), vec![a]);
 }

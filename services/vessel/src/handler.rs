@@ -167,16 +167,14 @@ impl VesselService for VesselHandler {
             .await
             .map_err(store)?;
         let vessel = found.ok_or_else(|| {
-            status(
-                if holder.share == Share::WHOLE || holder.user_id.is_empty() {
-                    VesselError::NoneAvailable(spec)
-                } else {
-                    VesselError::NoneWithinShare {
-                        spec,
-                        percent: holder.share.as_percent(),
-                    }
-                },
-            )
+            status(if holder.is_capped() {
+                VesselError::NoneWithinShare {
+                    spec,
+                    percent: holder.share.as_percent(),
+                }
+            } else {
+                VesselError::NoneAvailable(spec)
+            })
         })?;
         Ok(Response::new(pb::Response {
             vessel: Some(vessel.into()),

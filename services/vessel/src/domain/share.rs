@@ -49,10 +49,16 @@ impl Holder {
         }
     }
 
-    /// Whether this holder's room on `vessel` is capped at all: not for its owner, nor for
-    /// the system, nor under a whole share. Stores skip the count when it is not.
+    /// Whether this holder is held to a share of vessels not theirs at all: not the system,
+    /// nor under a whole share. Stores skip every count when not.
+    pub fn is_capped(&self) -> bool {
+        self.share != Share::WHOLE && !self.user_id.is_empty()
+    }
+
+    /// Whether this holder's room on `vessel` is capped: [`Self::is_capped`], and not its
+    /// owner.
     pub fn is_capped_on(&self, vessel: &Vessel) -> bool {
-        self.share != Share::WHOLE && !self.user_id.is_empty() && vessel.owner_id != self.user_id
+        self.is_capped() && vessel.owner_id != self.user_id
     }
 
     /// Whether, holding `held` (containers, weight) on `vessel` already, this holder may take

@@ -408,26 +408,41 @@ pub async fn concurrent_reservations_never_take_more_than_the_vessel_has(
     r.create(&vessel("a", ROOM, 60_000, true), &created("a"))
         .await
         .unwrap();
-    let tasks: Vec<_> = (0..ROOM * 4)
+    let made = race(
+        &r,
+        ROOM * 4,
+        |id| hold(id, "a", 1, 1_000),
+        |o| matches!(o, Reserved::NoRoom(_)),
+    )
+    .await;
+    assert_eq!(made, ROOM);
+    assert_eq!(room(&r, "a").await, (0, 60_000 - ROOM * 1_000));
+}
+
+/// Runs `n` holds at once, the `i`-th `hold("c{i}")`; answers how many were made, every
+/// other having been refused as `refused` says.
+async fn race(
+    r: &Arc<dyn VesselRepository>,
+    n: i32,
+    hold: impl Fn(&str) -> Hold,
+    refused: impl Fn(&Reserved) -> bool,
+) -> i32 {
+    let tasks: Vec<_> = (0..n)
         .map(|i| {
-            let r = Arc::clone(&r);
-            tokio::spawn(async move {
-                let id = format!("c{i}");
-                r.reserve(&hold(&id, "a", 1, 1_000), &reserved_event(&id))
-                    .await
-            })
+            let (r, id) = (Arc::clone(r), format!("c{i}"));
+            let hold = hold(&id);
+            tokio::spawn(async move { r.reserve(&hold, &reserved_event(&id)).await })
         })
         .collect();
     let mut made = 0;
     for task in tasks {
         match task.await.unwrap() {
             Ok(Reserved::Made(_)) => made += 1,
-            Ok(Reserved::NoRoom(_)) => {}
+            Ok(other) if refused(&other) => {}
             other => panic!("unexpected {other:?}"),
         }
     }
-    assert_eq!(made, ROOM);
-    assert_eq!(room(&r, "a").await, (0, 60_000 - ROOM * 1_000));
+    made
 }
 
 /// Alice's hold, held to half of a vessel she does not own.
@@ -536,24 +551,13 @@ pub async fn concurrent_holds_of_one_user_never_pass_their_share(r: Arc<dyn Vess
     r.create(&vessel("a", SHARE * 2, 60_000, true), &created("a"))
         .await
         .unwrap();
-    let tasks: Vec<_> = (0..SHARE * 4)
-        .map(|i| {
-            let r = Arc::clone(&r);
-            tokio::spawn(async move {
-                let id = format!("c{i}");
-                r.reserve(&half_hold(&id, "a", 1, 1_000), &reserved_event(&id))
-                    .await
-            })
-        })
-        .collect();
-    let mut made = 0;
-    for task in tasks {
-        match task.await.unwrap() {
-            Ok(Reserved::Made(_)) => made += 1,
-            Ok(Reserved::OverShare(..)) => {}
-            other => panic!("unexpected {other:?}"),
-        }
-    }
+    let made = race(
+        &r,
+        SHARE * 4,
+        |id| half_hold(id, "a", 1, 1_000),
+        |o| matches!(o, Reserved::OverShare(..)),
+    )
+    .await;
     assert_eq!(made, SHARE);
     assert_eq!(room(&r, "a").await, (SHARE, 60_000 - SHARE * 1_000));
 }

@@ -14,8 +14,7 @@ use shippy_plugins::store::mongo::{TRANSACTION_TRIES, after_key, is_duplicate_ke
 
 use super::{ReleaseEvent, RepoError, VesselRepository};
 use crate::domain::{
-    Hold, Holder, Released, Reservation, Reserved, Share, Specification, Vessel, VesselFilter,
-    VesselKey,
+    Hold, Holder, Released, Reservation, Reserved, Specification, Vessel, VesselFilter, VesselKey,
 };
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -246,7 +245,7 @@ impl MongoVessels {
         // The share: counted in this transaction, which then writes the vessel's document,
         // so a concurrent hold of the same user's on it conflicts and retries on the new count.
         let holder = hold.holder();
-        if holder.share != Share::WHOLE && !holder.user_id.is_empty() {
+        if holder.is_capped() {
             let found = self
                 .vessels
                 .find_one(doc! { "_id": &hold.vessel_id })
@@ -423,8 +422,11 @@ impl VesselRepository for MongoVessels {
             "remaining_capacity": { "$gte": spec.capacity },
             "remaining_weight": { "$gte": spec.max_weight },
         };
-        let shared = holder.share != Share::WHOLE && !holder.user_id.is_empty();
-        let most = if shared { SHARE_CANDIDATES } else { 1 };
+        let most = if holder.is_capped() {
+            SHARE_CANDIDATES
+        } else {
+            1
+        };
         let mut cursor = self
             .vessels
             .find(filter)

@@ -11,8 +11,7 @@ use shippy_plugins::store::{SqliteDb, StoreError, migrate_if_missing};
 
 use super::{ReleaseEvent, RepoError, VesselRepository};
 use crate::domain::{
-    Hold, Holder, Released, Reservation, Reserved, Share, Specification, Vessel, VesselFilter,
-    VesselKey,
+    Hold, Holder, Released, Reservation, Reserved, Specification, Vessel, VesselFilter, VesselKey,
 };
 use shippy_common::paging::PageRequest;
 
@@ -121,6 +120,13 @@ fn reservation_from_row(r: &Row<'_>) -> rusqlite::Result<Reservation> {
     })
 }
 
+/// Vessel `id` as `tx` sees it.
+fn vessel_in(tx: &Transaction<'_>, id: &str) -> rusqlite::Result<Option<Vessel>> {
+    tx.prepare_cached(&format!("SELECT {COLUMNS} FROM vessels WHERE id = ?1"))?
+        .query_row([id], from_row)
+        .optional()
+}
+
 fn reservation_in(
     tx: &Transaction<'_>,
     consignment_id: &str,
@@ -218,7 +224,7 @@ impl VesselRepository for SqliteVessels {
         let holder = holder.clone();
         self.db
             .read(move |c| {
-                if holder.user_id.is_empty() || holder.share == Share::WHOLE {
+                if !holder.is_capped() {
                     return c
                         .prepare_cached(&format!("SELECT {COLUMNS} {FIND}"))?
                         .query_row(params![spec.capacity, spec.max_weight], from_row)
@@ -289,15 +295,8 @@ impl VesselRepository for SqliteVessels {
                 // The share: counted in this write transaction, so no other hold of the same
                 // user's can pass on the same count.
                 let holder = hold.holder();
-                if holder.share != Share::WHOLE && !holder.user_id.is_empty() {
-                    let vessel = tx
-                        .query_row(
-                            &format!("SELECT {COLUMNS} FROM vessels WHERE id = ?1"),
-                            [&hold.vessel_id],
-                            from_row,
-                        )
-                        .optional()?;
-                    let Some(vessel) = vessel else {
+                if holder.is_capped() {
+                    let Some(vessel) = vessel_in(tx, &hold.vessel_id)? else {
                         return Ok(Reserved::NoVessel);
                     };
                     if holder.is_capped_on(&vessel) {
@@ -321,13 +320,7 @@ impl VesselRepository for SqliteVessels {
                     )?
                     .execute(params![hold.vessel_id, hold.capacity, hold.weight])?;
                 if taken == 0 {
-                    let vessel = tx
-                        .query_row(
-                            &format!("SELECT {COLUMNS} FROM vessels WHERE id = ?1"),
-                            [&hold.vessel_id],
-                            from_row,
-                        )
-                        .optional()?;
+                    let vessel = vessel_in(tx, &hold.vessel_id)?;
                     return Ok(vessel.map_or(Reserved::NoVessel, Reserved::NoRoom));
                 }
                 let made = hold.held();
