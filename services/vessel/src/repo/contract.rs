@@ -107,6 +107,49 @@ pub async fn the_smallest_available_vessel_that_fits_is_found(r: Arc<dyn VesselR
     assert_eq!(found(20_001, 1).await, None);
 }
 
+pub async fn the_search_passes_over_light_and_full_vessels_of_each_size_in_order(
+    r: Arc<dyn VesselRepository>,
+) {
+    let full = |id: &str, capacity, weight| Vessel {
+        remaining_capacity: 0,
+        remaining_weight: 0,
+        ..vessel(id, capacity, weight, true)
+    };
+    for v in [
+        vessel("light", 10, 100, true),
+        full("heavy-full", 10, 1_000),
+        vessel("heavier", 10, 2_000, true),
+        vessel("heaviest", 10, 9_000, true),
+        vessel("bigger", 20, 500, true),
+        vessel("biggest", 30, 5_000, true),
+    ] {
+        r.create(&v, &created(&v.id)).await.unwrap();
+    }
+    let found = |c, w| {
+        let r = Arc::clone(&r);
+        async move {
+            r.find_available(spec(c, w), &Holder::default())
+                .await
+                .unwrap()
+                .map(|v| v.id)
+        }
+    };
+    assert_eq!(found(5, 50).await.as_deref(), Some("light"));
+    assert_eq!(
+        found(5, 900).await.as_deref(),
+        Some("heavier"),
+        "past the lighter and the full one of the same size"
+    );
+    assert_eq!(found(5, 3_000).await.as_deref(), Some("heaviest"));
+    assert_eq!(
+        found(5, 9_500).await,
+        None,
+        "no size has a vessel that heavy with room"
+    );
+    assert_eq!(found(15, 100).await.as_deref(), Some("bigger"));
+    assert_eq!(found(15, 600).await.as_deref(), Some("biggest"));
+}
+
 pub async fn a_created_vessel_is_listed_with_every_field(r: Arc<dyn VesselRepository>) {
     let v = vessel("v1", 5, 500, true);
     r.create(&v, &created("v1")).await.unwrap();
@@ -569,6 +612,7 @@ macro_rules! vessel_repo_contract {
     (needs [$($server:expr),*], $make:expr) => {
         $crate::vessel_repo_contract!(@cases [$($server),*] $make;
             the_smallest_available_vessel_that_fits_is_found,
+            the_search_passes_over_light_and_full_vessels_of_each_size_in_order,
             a_created_vessel_is_listed_with_every_field,
             a_walk_through_the_pages_sees_every_vessel_once_whatever_is_added_between,
             a_filtered_walk_holds_its_filter_on_every_page,
