@@ -5,6 +5,7 @@
 use http::StatusCode;
 use tonic::{Code, Status};
 
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 /// The kinds of failure a client can act on.

@@ -197,6 +197,7 @@ impl<T> Page<T> {
 }
 
 /// For the repositories' contract suites: walks a list page by page, as a client does.
+#[cfg(any(test, feature = "testing"))]
 pub mod testing {
     use super::*;
 

@@ -17,6 +17,7 @@ pub mod registry;
 pub mod spans;
 pub mod store;
 pub mod task;
+#[cfg(any(test, feature = "testing"))]
 pub mod test_servers;
 
 /// Milliseconds since the Unix epoch, the time unit the embedded adapters store.

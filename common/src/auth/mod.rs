@@ -11,6 +11,7 @@ mod layer;
 pub mod revocations;
 pub mod rotation;
 mod service;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 
 use std::collections::HashMap;

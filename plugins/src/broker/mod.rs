@@ -3,6 +3,7 @@
 //! and a consumer that was down gets what it missed. [`SqliteBroker`] is the embedded default;
 //! [`KafkaBroker`] the real one.
 
+#[cfg(any(test, feature = "testing"))]
 pub mod contract;
 #[cfg(feature = "kafka")]
 mod kafka;

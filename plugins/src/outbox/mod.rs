@@ -10,6 +10,7 @@
 //! ([`Outbox::committed`]): on SQLite the store's commit does, on MongoDB the outbox's own
 //! commit, in memory the push; no handler has to remember to.
 
+#[cfg(any(test, feature = "testing"))]
 pub mod contract;
 #[cfg(feature = "mongodb")]
 pub mod embedded;

@@ -4,6 +4,7 @@
 
 #[cfg(feature = "consul")]
 mod consul;
+#[cfg(any(test, feature = "testing"))]
 pub mod contract;
 mod sqlite;
 

@@ -39,6 +39,7 @@ pub const TRANSACTION_TRIES: u32 = 20;
 /// # Panics
 ///
 /// When no test server is running.
+#[cfg(any(test, feature = "testing"))]
 pub fn test_uri() -> String {
     crate::test_servers::TestServer::Mongo
         .address()
@@ -46,6 +47,7 @@ pub fn test_uri() -> String {
 }
 
 /// A database no other test uses, on the test server.
+#[cfg(any(test, feature = "testing"))]
 pub async fn test_database(prefix: &str) -> Database {
     use std::sync::atomic::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(0);

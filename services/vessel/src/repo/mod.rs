@@ -1,6 +1,7 @@
 //! Where vessels are kept: the [`VesselRepository`] port, its SQLite and MongoDB adapters,
 //! an in-memory one for handler tests, and the contract every adapter must pass.
 
+#[cfg(any(test, feature = "testing"))]
 pub mod contract;
 mod memory;
 #[cfg(feature = "mongodb")]
