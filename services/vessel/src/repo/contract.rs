@@ -67,6 +67,20 @@ async fn room(r: &Arc<dyn VesselRepository>, id: &str) -> (i32, i32) {
     (v.remaining_capacity, v.remaining_weight)
 }
 
+/// The id of the vessel the search answers for `capacity` containers and `max_weight`, for
+/// `holder`.
+async fn found_for(
+    r: &Arc<dyn VesselRepository>,
+    capacity: i32,
+    max_weight: i32,
+    holder: Holder,
+) -> Option<String> {
+    r.find_available(spec(capacity, max_weight), &holder)
+        .await
+        .unwrap()
+        .map(|v| v.id)
+}
+
 fn spec(capacity: i32, max_weight: i32) -> Specification {
     Specification {
         capacity,
@@ -87,15 +101,7 @@ pub async fn the_smallest_available_vessel_that_fits_is_found(r: Arc<dyn VesselR
     r.create(&vessel("idle", 10, 1_000, false), &created("idle"))
         .await
         .unwrap();
-    let found = |c, w| {
-        let r = Arc::clone(&r);
-        async move {
-            r.find_available(spec(c, w), &Holder::default())
-                .await
-                .unwrap()
-                .map(|v| v.id)
-        }
-    };
+    let found = |c, w| found_for(&r, c, w, Holder::default());
     assert_eq!(found(3, 55_000).await.as_deref(), Some("small"));
     assert_eq!(found(3, 61_000).await.as_deref(), Some("mid"));
     assert_eq!(found(501, 1).await.as_deref(), Some("big"));
@@ -125,15 +131,7 @@ pub async fn the_search_passes_over_light_and_full_vessels_of_each_size_in_order
     ] {
         r.create(&v, &created(&v.id)).await.unwrap();
     }
-    let found = |c, w| {
-        let r = Arc::clone(&r);
-        async move {
-            r.find_available(spec(c, w), &Holder::default())
-                .await
-                .unwrap()
-                .map(|v| v.id)
-        }
-    };
+    let found = |c, w| found_for(&r, c, w, Holder::default());
     assert_eq!(found(5, 50).await.as_deref(), Some("light"));
     assert_eq!(
         found(5, 900).await.as_deref(),
@@ -558,15 +556,7 @@ pub async fn the_search_passes_over_vessels_where_the_holder_has_their_share(
         .await
         .unwrap();
     let alice = Holder::new("alice", Share::percent(50));
-    let found = |holder: Holder, c: i32| {
-        let r = Arc::clone(&r);
-        async move {
-            r.find_available(spec(c, 1_000), &holder)
-                .await
-                .unwrap()
-                .map(|v| v.id)
-        }
-    };
+    let found = |holder: Holder, c: i32| found_for(&r, c, 1_000, holder);
     assert_eq!(found(alice.clone(), 5).await.as_deref(), Some("small"));
     assert_eq!(
         found(alice.clone(), 6).await.as_deref(),
