@@ -82,6 +82,9 @@ impl AppState {
 pub struct Topics {
     pub log: Arc<str>,
     pub revocations: Arc<str>,
+    /// The AsyncAPI document of these topics, built at its first request and kept: it
+    /// changes only with the build and the config.
+    pub document: Arc<std::sync::OnceLock<serde_json::Value>>,
 }
 
 impl Default for Topics {
@@ -89,6 +92,7 @@ impl Default for Topics {
         Self {
             log: "shippy.log".into(),
             revocations: "shippy.revocations".into(),
+            document: Arc::default(),
         }
     }
 }
@@ -98,6 +102,7 @@ impl From<&shippy_common::config::BrokerConfig> for Topics {
         Self {
             log: broker.log_topic.as_str().into(),
             revocations: broker.revocations_topic.as_str().into(),
+            document: Arc::default(),
         }
     }
 }

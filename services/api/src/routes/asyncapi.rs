@@ -35,7 +35,7 @@ pub fn router() -> OpenApiRouter<AppState> {
     security(),
     responses((status = 200, description = "The AsyncAPI 3.0 document of the broker topics", body = Object)))]
 pub async fn asyncapi(State(topics): State<Topics>) -> Json<Value> {
-    Json(document(&topics))
+    Json(topics.document.get_or_init(|| document(&topics)).clone())
 }
 
 /// One kind of event: its `type` tag in JSON, its proto message and its detail's schema.

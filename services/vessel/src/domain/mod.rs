@@ -9,9 +9,7 @@ use shippy_common::error::STORE_UNAVAILABLE;
 use shippy_common::paging::Query;
 use shippy_common::{ErrorKind, FieldCode, FieldErrors, KindedError};
 
-pub use reservation::{
-    Answer, Hold, Release, Released, Reservation, Reserved, containers, parse_id,
-};
+pub use reservation::{Answer, Hold, Release, Released, Reservation, Reserved, parse_id};
 pub use share::{Holder, Share};
 
 #[derive(Clone, Debug, PartialEq, Eq)]

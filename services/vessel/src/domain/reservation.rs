@@ -75,15 +75,6 @@ impl Hold {
     }
 }
 
-/// "1 container", "3 containers".
-pub fn containers(n: i32) -> String {
-    if n == 1 {
-        "1 container".to_owned()
-    } else {
-        format!("{n} containers")
-    }
-}
-
 /// A consignment id or vessel id: present, and at most 64 characters.
 pub fn parse_id(field: &'static str, id: &str) -> Result<String, VesselError> {
     let mut errors = FieldErrors::new();
